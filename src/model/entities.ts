@@ -1,0 +1,104 @@
+import type { OtpAlgorithm, OtpDigits } from '../otp/index.ts';
+
+/** Second-factor methods that a group or user can switch on or off. */
+export type Method = 'totp' | 'hotp';
+export const METHODS: readonly Method[] = ['totp', 'hotp'];
+export type MethodSwitch = 'enabled' | 'disabled' | 'inherit';
+
+export interface User {
+  username: string;
+  displayName?: string;
+  email?: string;
+  phone?: string;
+  group: string;
+  enabled: boolean;
+  mfaRequired: boolean;
+  /** scrypt hash of the PIN (`scrypt$N$r$p$salt$hash`), never the PIN. */
+  pinHash?: string;
+  methods: Partial<Record<Method, MethodSwitch>>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Group {
+  name: string;
+  description?: string;
+  methods: Partial<Record<Method, MethodSwitch>>;
+  /** The Default group exists always and cannot be deleted. */
+  permanent: boolean;
+}
+
+export const DEFAULT_GROUP = 'default';
+
+export type TokenType = 'totp' | 'hotp';
+export type TokenStatus = 'active' | 'disabled' | 'locked' | 'pending';
+
+export interface Token {
+  serial: string;
+  username: string;
+  type: TokenType;
+  description?: string;
+  isDefault: boolean;
+  status: TokenStatus;
+  algorithm: OtpAlgorithm;
+  digits: OtpDigits;
+  /** TOTP step length in seconds; ignored for HOTP. */
+  period: 30 | 60;
+  /** The seed, AES-256-GCM sealed with the token serial as associated data. */
+  secretSealed: string;
+  /** Set by a restore that could not prove the token's counter: accept only after a resync. */
+  resyncRequired?: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type ClientKind = 'radius' | 'keycloak' | 'api';
+
+export interface Client {
+  id: string;
+  name: string;
+  kind: ClientKind;
+  /** Hash of the client's API key secret (see src/auth/api-keys.ts). */
+  keyHash: string;
+  allowedCidrs: string[];
+  challengeText: string;
+  enabled: boolean;
+  /** Overrides the global unknown-user policy for this client. */
+  unknownUserPolicy?: UnknownUserPolicy;
+  /** What a reject tells the end user: a generic text, or the reason. */
+  rejectDetail: 'generic' | 'reason';
+  /** How the first round of a two-step login is checked: the Tessera PIN, or a password checked upstream. */
+  firstFactor: 'pin' | 'upstream';
+  createdAt: number;
+}
+
+export interface AdminKey {
+  id: string;
+  name: string;
+  keyHash: string;
+  createdAt: number;
+}
+
+export type UnknownUserPolicy = 'reject' | 'passthrough';
+
+export interface Challenge {
+  transactionId: string;
+  username: string;
+  clientId: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface AuditEvent {
+  time: number;
+  type: string;
+  actor: string;
+  username?: string;
+  serial?: string;
+  result?: string;
+  reason?: string;
+  sourceIp?: string;
+  nasIdentifier?: string;
+  nasIpAddress?: string;
+  detail?: Record<string, string | number | boolean>;
+}

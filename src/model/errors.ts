@@ -1,0 +1,73 @@
+/** Stable machine codes. Callers (FreeRADIUS policies, Keycloak, scripts) match on these. */
+export type ReasonCode =
+  | 'OTP_INVALID'
+  | 'OTP_REUSED'
+  | 'PIN_INVALID'
+  | 'USER_UNKNOWN'
+  | 'USER_LOCKED'
+  | 'USER_DISABLED'
+  | 'USER_THROTTLED'
+  | 'NO_TOKEN'
+  | 'METHOD_DISABLED'
+  | 'RESYNC_REQUIRED'
+  | 'CHALLENGE_EXPIRED'
+  | 'CHALLENGE_UNKNOWN'
+  | 'CHALLENGE_USER_MISMATCH'
+  | 'MFA_NOT_REQUIRED'
+  | 'NOT_ENROLLED_YET'
+  | 'UNKNOWN_USER_PASSTHROUGH'
+  | 'CHALLENGE_SENT'
+  | 'OK';
+
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'READ_ONLY_REPLICA'
+  | 'RATE_LIMITED'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'RESYNC_FAILED'
+  | 'STORE_UNAVAILABLE'
+  | 'INTERNAL';
+
+/** An error as a value: a stable code plus a human message that never carries a secret. */
+export class TesseraError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly status: number = statusFor(code),
+  ) {
+    super(message);
+    this.name = 'TesseraError';
+  }
+}
+
+function statusFor(code: ErrorCode): number {
+  switch (code) {
+    case 'BAD_REQUEST':
+    case 'RESYNC_FAILED':
+      return 400;
+    case 'UNAUTHORIZED':
+      return 401;
+    case 'FORBIDDEN':
+      return 403;
+    case 'NOT_FOUND':
+      return 404;
+    case 'CONFLICT':
+    case 'READ_ONLY_REPLICA':
+      return 409;
+    case 'PAYLOAD_TOO_LARGE':
+      return 413;
+    case 'UNSUPPORTED_MEDIA_TYPE':
+      return 415;
+    case 'RATE_LIMITED':
+      return 429;
+    case 'STORE_UNAVAILABLE':
+      return 503;
+    default:
+      return 500;
+  }
+}

@@ -1,0 +1,5 @@
+// Domain types and their schemas: users, groups, tokens, clients, settings, challenges, state.
+export * from './errors.ts';
+export * from './entities.ts';
+export * from './settings.ts';
+export * from './state.ts';

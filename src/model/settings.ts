@@ -1,0 +1,48 @@
+import type { Method, MethodSwitch, UnknownUserPolicy } from './entities.ts';
+
+export type NewUserMode = 'immediate' | 'after-first-token' | 'manual';
+
+export interface Settings {
+  issuer: string;
+  /** immediate: MFA required from creation; after-first-token: only once a token exists; manual: admin decides. */
+  newUserMode: NewUserMode;
+  unknownUserPolicy: UnknownUserPolicy;
+  methods: Record<Method, Exclude<MethodSwitch, 'inherit'>>;
+  lockout: {
+    /** Consecutive failures that lock the user. */
+    threshold: number;
+    /** First lock lasts this long; each further lock doubles it up to maxSeconds. */
+    baseSeconds: number;
+    maxSeconds: number;
+  };
+  throttle: {
+    /** Failed attempts allowed per user per window before further attempts are refused unchecked. */
+    failuresPerWindow: number;
+    windowSeconds: number;
+  };
+  totp: {
+    /** Steps accepted either side of the expected step. */
+    window: number;
+    /** The largest drift (in steps) a token may learn. */
+    maxDrift: number;
+  };
+  hotp: { lookAhead: number };
+  resyncWindow: number;
+  challengeTtlSeconds: number;
+}
+
+export const MAX_TOTP_WINDOW = 10;
+export const MAX_HOTP_LOOKAHEAD = 100;
+
+export const DEFAULT_SETTINGS: Settings = {
+  issuer: 'Tessera',
+  newUserMode: 'immediate',
+  unknownUserPolicy: 'reject',
+  methods: { totp: 'enabled', hotp: 'enabled' },
+  lockout: { threshold: 10, baseSeconds: 60, maxSeconds: 3600 },
+  throttle: { failuresPerWindow: 5, windowSeconds: 60 },
+  totp: { window: 1, maxDrift: 10 },
+  hotp: { lookAhead: 10 },
+  resyncWindow: 1000,
+  challengeTtlSeconds: 120,
+};

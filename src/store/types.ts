@@ -1,0 +1,135 @@
+import type {
+  AdminKey,
+  AuditEvent,
+  Challenge,
+  Client,
+  Group,
+  Settings,
+  Token,
+  TokenAdvance,
+  TokenState,
+  User,
+  UserAuthState,
+} from '../model/index.ts';
+
+/** Everything the validate pipeline needs about one user, read in one call. */
+export interface AuthView {
+  user: User;
+  group: Group | null;
+  tokens: Token[];
+  tokenStates: Record<string, TokenState>;
+  userState: UserAuthState;
+}
+
+export interface FailurePolicy {
+  lockout: Settings['lockout'];
+  windowMs: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; pass back to get the next page. Absent on the last page. */
+  next?: string;
+}
+
+export interface ListOptions {
+  limit?: number;
+  after?: string;
+  prefix?: string;
+}
+
+/** A consistent cut of everything, for snapshots and backups. Secrets stay sealed. */
+export interface StoreDump {
+  users: User[];
+  groups: Group[];
+  tokens: Token[];
+  clients: Client[];
+  adminKeys: AdminKey[];
+  settings: Settings | null;
+  tokenStates: Record<string, TokenState>;
+  userStates: Record<string, UserAuthState>;
+}
+
+export type StoreRole =
+  | { role: 'standalone' }
+  | { role: 'master' }
+  | { role: 'slave'; master: string };
+
+/**
+ * The one storage contract. `embedded` (LMDB) and `redis` implement it and pass the same suite
+ * (src/store/contract.ts). Configuration writes are only legal on the master; implementations
+ * throw TesseraError('READ_ONLY_REPLICA') on a replica. Authentication-state writes are atomic
+ * check-and-advance steps: of N concurrent commitAccept calls carrying the same advance,
+ * exactly one returns true.
+ */
+export interface Store {
+  readonly kind: 'embedded' | 'redis';
+
+  role(): Promise<StoreRole>;
+  /** Throws when the backing store cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  // configuration: users, groups, tokens
+  getUser(username: string): Promise<User | null>;
+  /** Creates the user; false if it already exists (nothing changed). */
+  createUser(user: User): Promise<boolean>;
+  /** Replaces an existing user; false if it does not exist. */
+  updateUser(user: User): Promise<boolean>;
+  /** Deletes the user, its tokens and all their state; false if it did not exist. */
+  deleteUser(username: string): Promise<boolean>;
+  listUsers(opts?: ListOptions): Promise<Page<User>>;
+  countUsers(): Promise<number>;
+
+  getGroup(name: string): Promise<Group | null>;
+  putGroup(group: Group): Promise<void>;
+  deleteGroup(name: string): Promise<boolean>;
+  listGroups(): Promise<Group[]>;
+
+  getToken(serial: string): Promise<Token | null>;
+  /** Creates or replaces a token; the user must exist (false otherwise). */
+  putToken(token: Token): Promise<boolean>;
+  deleteToken(serial: string): Promise<boolean>;
+  listTokens(username: string): Promise<Token[]>;
+
+  // callers: clients and admin keys
+  getClient(id: string): Promise<Client | null>;
+  putClient(client: Client): Promise<void>;
+  deleteClient(id: string): Promise<boolean>;
+  listClients(): Promise<Client[]>;
+  getAdminKey(id: string): Promise<AdminKey | null>;
+  putAdminKey(key: AdminKey): Promise<void>;
+  deleteAdminKey(id: string): Promise<boolean>;
+  listAdminKeys(): Promise<AdminKey[]>;
+
+  getSettings(): Promise<Settings | null>;
+  putSettings(settings: Settings): Promise<void>;
+
+  // authentication state (the hot path)
+  /** User, group, tokens, their states and the user's failure state, in one read. */
+  loadAuthView(username: string): Promise<AuthView | null>;
+  getTokenState(serial: string): Promise<TokenState>;
+  /**
+   * Atomically: if `advance` still moves the token forward, apply it, reset the user's failures
+   * and return true; otherwise change nothing and return false (the code was used already).
+   */
+  commitAccept(username: string, serial: string, advance: TokenAdvance, now: number): Promise<boolean>;
+  /** Atomically records one failed attempt and returns the new failure state. */
+  commitFailure(username: string, now: number, policy: FailurePolicy): Promise<UserAuthState>;
+  /** Moves a token's state forward by max-merge (resync, restore); never backwards. */
+  advanceTokenState(serial: string, state: TokenState): Promise<TokenState>;
+  /** Clears the lock and failure counters. */
+  unlockUser(username: string): Promise<void>;
+
+  /** Stores a challenge; it disappears (at the latest) `retainMs` after creation. */
+  putChallenge(challenge: Challenge, retainMs: number): Promise<void>;
+  /** Returns and removes the challenge in one step, so it can be answered only once. */
+  takeChallenge(transactionId: string): Promise<Challenge | null>;
+
+  // audit
+  appendAudit(events: AuditEvent[]): Promise<void>;
+  listAudit(limit: number): Promise<AuditEvent[]>;
+
+  // whole-store cut, for snapshots, backups and restore
+  dump(): Promise<StoreDump>;
+}
