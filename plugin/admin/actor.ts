@@ -1,0 +1,8 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AdminContext } from '../../src/auth/index.ts';
+import { callerActor } from '../../src/server/caller-auth.ts';
+
+/** The admin context for this request: every action is audited with the key that made it. */
+export function adminContext(app: FastifyInstance, request: FastifyRequest): AdminContext {
+  return app.tessera.admin(callerActor(request), request.ip);
+}

@@ -1,0 +1,68 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { createAdminKey, createClient, deleteClient, publicClient, updateClient } from '../../src/auth/index.ts';
+import { TesseraError } from '../../src/model/index.ts';
+import { adminContext } from './actor.ts';
+import { IdParams, Name } from './schemas.ts';
+
+const Cidr = Type.String({ maxLength: 64, pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$' });
+const ClientFields = {
+  allowedCidrs: Type.Optional(Type.Array(Cidr, { maxItems: 64 })),
+  challengeText: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  enabled: Type.Optional(Type.Boolean()),
+  unknownUserPolicy: Type.Optional(Type.Union([Type.Literal('reject'), Type.Literal('passthrough')])),
+  rejectDetail: Type.Optional(Type.Union([Type.Literal('generic'), Type.Literal('reason')])),
+  firstFactor: Type.Optional(Type.Union([Type.Literal('pin'), Type.Literal('upstream')])),
+};
+const ClientBody = Type.Object(
+  {
+    name: Name,
+    kind: Type.Union([Type.Literal('radius'), Type.Literal('keycloak'), Type.Literal('api')]),
+    ...ClientFields,
+  },
+  { additionalProperties: false },
+);
+const ClientPatch = Type.Object(
+  { name: Type.Optional(Name), ...ClientFields },
+  { additionalProperties: false, minProperties: 1 },
+);
+const KeyBody = Type.Object({ name: Name }, { additionalProperties: false });
+
+export async function clientRoutes(app: FastifyInstance): Promise<void> {
+  const tags = ['clients'];
+  app.post<{ Body: Static<typeof ClientBody> }>('/clients', { schema: { tags, body: ClientBody } }, async (request, reply) => {
+    const { client, apiKey } = await createClient(adminContext(app, request), request.body);
+    reply.header('cache-control', 'no-store');
+    return reply.code(201).send({ ...publicClient(client), apiKey });
+  });
+  app.get('/clients', { schema: { tags } }, async () => ({
+    items: (await app.tessera.store.listClients()).map(publicClient),
+  }));
+  app.get<{ Params: Static<typeof IdParams> }>('/clients/:id', { schema: { tags, params: IdParams } }, async (request) => {
+    const client = await app.tessera.store.getClient(request.params.id);
+    if (!client) throw new TesseraError('NOT_FOUND', `client "${request.params.id}" does not exist`);
+    return publicClient(client);
+  });
+  app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof ClientPatch> }>(
+    '/clients/:id',
+    { schema: { tags, params: IdParams, body: ClientPatch } },
+    async (request) => publicClient(await updateClient(adminContext(app, request), request.params.id, request.body)),
+  );
+  app.delete<{ Params: Static<typeof IdParams> }>(
+    '/clients/:id',
+    { schema: { tags, params: IdParams } },
+    async (request, reply) => {
+      await deleteClient(adminContext(app, request), request.params.id);
+      return reply.code(204).send();
+    },
+  );
+  app.post<{ Body: Static<typeof KeyBody> }>(
+    '/admin-keys',
+    { schema: { tags: ['admin keys'], body: KeyBody } },
+    async (request, reply) => {
+      const { key, apiKey } = await createAdminKey(adminContext(app, request), request.body.name);
+      reply.header('cache-control', 'no-store');
+      return reply.code(201).send({ id: key.id, name: key.name, createdAt: key.createdAt, apiKey });
+    },
+  );
+}

@@ -1,0 +1,52 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { TesseraError } from '../../src/model/index.ts';
+import { adminContext } from './actor.ts';
+import { Methods, Name } from './schemas.ts';
+
+const GroupBody = Type.Object(
+  { name: Name, description: Type.Optional(Type.String({ maxLength: 256 })), methods: Type.Optional(Methods) },
+  { additionalProperties: false },
+);
+const GroupParams = Type.Object({ name: Name });
+const GroupPatch = Type.Object(
+  { description: Type.Optional(Type.String({ maxLength: 256 })), methods: Type.Optional(Methods) },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export async function groupRoutes(app: FastifyInstance): Promise<void> {
+  const store = app.tessera.store;
+  const tags = ['groups'];
+  app.post<{ Body: Static<typeof GroupBody> }>('/groups', { schema: { tags, body: GroupBody } }, async (request, reply) => {
+    if (await store.getGroup(request.body.name)) throw new TesseraError('CONFLICT', `group "${request.body.name}" exists`);
+    const group = { ...request.body, methods: request.body.methods ?? {}, permanent: false };
+    await store.putGroup(group);
+    adminContext(app, request).audit('group.create', { group: group.name });
+    return reply.code(201).send(group);
+  });
+  app.get('/groups', { schema: { tags } }, async () => ({ items: await store.listGroups() }));
+  app.patch<{ Params: Static<typeof GroupParams>; Body: Static<typeof GroupPatch> }>(
+    '/groups/:name',
+    { schema: { tags, params: GroupParams, body: GroupPatch } },
+    async (request) => {
+      const current = await store.getGroup(request.params.name);
+      if (!current) throw new TesseraError('NOT_FOUND', `group "${request.params.name}" does not exist`);
+      const next = { ...current, ...request.body, methods: { ...current.methods, ...request.body.methods } };
+      await store.putGroup(next);
+      adminContext(app, request).audit('group.update', { group: next.name });
+      return next;
+    },
+  );
+  app.delete<{ Params: Static<typeof GroupParams> }>(
+    '/groups/:name',
+    { schema: { tags, params: GroupParams } },
+    async (request, reply) => {
+      const current = await store.getGroup(request.params.name);
+      if (!current) throw new TesseraError('NOT_FOUND', `group "${request.params.name}" does not exist`);
+      if (current.permanent) throw new TesseraError('CONFLICT', 'the Default group cannot be deleted');
+      await store.deleteGroup(request.params.name);
+      adminContext(app, request).audit('group.delete', { group: current.name });
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,61 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { loadSettings, updateSettings } from '../../src/auth/index.ts';
+import { MAX_HOTP_LOOKAHEAD, MAX_TOTP_WINDOW } from '../../src/model/index.ts';
+import { adminContext } from './actor.ts';
+
+const Switch = Type.Union([Type.Literal('enabled'), Type.Literal('disabled')]);
+const PositiveInt = (max: number) => Type.Integer({ minimum: 0, maximum: max });
+const SettingsPatch = Type.Object(
+  {
+    issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    newUserMode: Type.Optional(
+      Type.Union([Type.Literal('immediate'), Type.Literal('after-first-token'), Type.Literal('manual')]),
+    ),
+    unknownUserPolicy: Type.Optional(Type.Union([Type.Literal('reject'), Type.Literal('passthrough')])),
+    methods: Type.Optional(
+      Type.Object({ totp: Type.Optional(Switch), hotp: Type.Optional(Switch) }, { additionalProperties: false }),
+    ),
+    lockout: Type.Optional(
+      Type.Object(
+        {
+          threshold: Type.Optional(PositiveInt(1000)),
+          baseSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400 })),
+          maxSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 86400 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    throttle: Type.Optional(
+      Type.Object(
+        {
+          failuresPerWindow: Type.Optional(PositiveInt(10000)),
+          windowSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    totp: Type.Optional(
+      Type.Object(
+        { window: Type.Optional(PositiveInt(MAX_TOTP_WINDOW)), maxDrift: Type.Optional(PositiveInt(100)) },
+        { additionalProperties: false },
+      ),
+    ),
+    hotp: Type.Optional(
+      Type.Object({ lookAhead: Type.Optional(PositiveInt(MAX_HOTP_LOOKAHEAD)) }, { additionalProperties: false }),
+    ),
+    resyncWindow: Type.Optional(Type.Integer({ minimum: 10, maximum: 10000 })),
+    challengeTtlSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export async function settingsRoutes(app: FastifyInstance): Promise<void> {
+  const tags = ['settings'];
+  app.get('/settings', { schema: { tags } }, async () => loadSettings(app.tessera.store));
+  app.patch<{ Body: Static<typeof SettingsPatch> }>(
+    '/settings',
+    { schema: { tags, body: SettingsPatch } },
+    async (request) => updateSettings(adminContext(app, request), request.body),
+  );
+}

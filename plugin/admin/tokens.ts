@@ -1,0 +1,109 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import QRCode from 'qrcode';
+import { deleteToken, enrolToken, publicToken, resyncToken, updateToken } from '../../src/auth/index.ts';
+import { TesseraError } from '../../src/model/index.ts';
+import { adminContext } from './actor.ts';
+import { Serial, TokenParams, UserParams } from './schemas.ts';
+
+const TokenBody = Type.Object(
+  {
+    type: Type.Union([Type.Literal('totp'), Type.Literal('hotp')]),
+    secret: Type.Optional(Type.String({ minLength: 16, maxLength: 256, pattern: '^[A-Za-z2-7= ]+$' })),
+    algorithm: Type.Optional(Type.Union([Type.Literal('SHA1'), Type.Literal('SHA256'), Type.Literal('SHA512')])),
+    digits: Type.Optional(Type.Union([Type.Literal(6), Type.Literal(8)])),
+    period: Type.Optional(Type.Union([Type.Literal(30), Type.Literal(60)])),
+    counter: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 40 })),
+    description: Type.Optional(Type.String({ maxLength: 256 })),
+    isDefault: Type.Optional(Type.Boolean()),
+    serial: Type.Optional(Serial),
+  },
+  { additionalProperties: false },
+);
+
+const TokenPatch = Type.Object(
+  {
+    status: Type.Optional(
+      Type.Union([Type.Literal('active'), Type.Literal('disabled'), Type.Literal('locked'), Type.Literal('pending')]),
+    ),
+    description: Type.Optional(Type.String({ maxLength: 256 })),
+    isDefault: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+const Code = Type.String({ minLength: 6, maxLength: 8, pattern: '^[0-9]+$' });
+const ResyncBody = Type.Object({ code1: Code, code2: Code }, { additionalProperties: false });
+
+export async function tokenRoutes(app: FastifyInstance): Promise<void> {
+  const tags = ['tokens'];
+
+  app.post<{ Params: Static<typeof UserParams>; Body: Static<typeof TokenBody> }>(
+    '/users/:username/tokens',
+    { schema: { tags, params: UserParams, body: TokenBody } },
+    async (request, reply) => {
+      const { token, otpauthUri } = await enrolToken(adminContext(app, request), request.params.username, request.body);
+      const qrCode = await QRCode.toDataURL(otpauthUri, { errorCorrectionLevel: 'M', margin: 2 });
+      reply.header('cache-control', 'no-store');
+      return reply.code(201).send({ ...publicToken(token), otpauthUri, qrCode });
+    },
+  );
+
+  app.get<{ Params: Static<typeof UserParams> }>(
+    '/users/:username/tokens',
+    { schema: { tags, params: UserParams } },
+    async (request) => {
+      if (!(await app.tessera.store.getUser(request.params.username))) {
+        throw new TesseraError('NOT_FOUND', `user "${request.params.username}" does not exist`);
+      }
+      return { items: (await app.tessera.store.listTokens(request.params.username)).map(publicToken) };
+    },
+  );
+
+  app.patch<{ Params: Static<typeof TokenParams>; Body: Static<typeof TokenPatch> }>(
+    '/users/:username/tokens/:serial',
+    { schema: { tags, params: TokenParams, body: TokenPatch } },
+    async (request) =>
+      publicToken(
+        await updateToken(adminContext(app, request), request.params.username, request.params.serial, request.body),
+      ),
+  );
+
+  for (const [action, status] of [
+    ['disable', 'disabled'],
+    ['enable', 'active'],
+  ] as const) {
+    app.post<{ Params: Static<typeof TokenParams> }>(
+      `/users/:username/tokens/:serial/${action}`,
+      { schema: { tags, params: TokenParams } },
+      async (request) =>
+        publicToken(
+          await updateToken(adminContext(app, request), request.params.username, request.params.serial, { status }),
+        ),
+    );
+  }
+
+  app.delete<{ Params: Static<typeof TokenParams> }>(
+    '/users/:username/tokens/:serial',
+    { schema: { tags, params: TokenParams } },
+    async (request, reply) => {
+      await deleteToken(adminContext(app, request), request.params.username, request.params.serial);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post<{ Params: Static<typeof TokenParams>; Body: Static<typeof ResyncBody> }>(
+    '/users/:username/tokens/:serial/resync',
+    { schema: { tags, params: TokenParams, body: ResyncBody } },
+    async (request) =>
+      publicToken(
+        await resyncToken(
+          adminContext(app, request),
+          request.params.username,
+          request.params.serial,
+          request.body.code1,
+          request.body.code2,
+        ),
+      ),
+  );
+}

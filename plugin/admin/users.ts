@@ -1,0 +1,126 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import {
+  createUser,
+  deleteUser,
+  publicToken,
+  publicUser,
+  unlockUser,
+  updateUser,
+} from '../../src/auth/index.ts';
+import { TesseraError } from '../../src/model/index.ts';
+import { adminContext } from './actor.ts';
+import { Methods, Name, UserParams, Username } from './schemas.ts';
+
+const Pin = Type.String({ minLength: 4, maxLength: 64 });
+const Email = Type.String({ maxLength: 254, pattern: '^[^@\\s]+@[^@\\s]+$' });
+const Phone = Type.String({ maxLength: 32, pattern: '^[+0-9 ()-]+$' });
+
+const UserBody = Type.Object(
+  {
+    username: Username,
+    displayName: Type.Optional(Type.String({ maxLength: 256 })),
+    email: Type.Optional(Email),
+    phone: Type.Optional(Phone),
+    group: Type.Optional(Name),
+    enabled: Type.Optional(Type.Boolean()),
+    mfaRequired: Type.Optional(Type.Boolean()),
+    pin: Type.Optional(Pin),
+    methods: Type.Optional(Methods),
+  },
+  { additionalProperties: false },
+);
+
+const UserPatchBody = Type.Object(
+  {
+    displayName: Type.Optional(Type.String({ maxLength: 256 })),
+    email: Type.Optional(Email),
+    phone: Type.Optional(Phone),
+    group: Type.Optional(Name),
+    enabled: Type.Optional(Type.Boolean()),
+    mfaRequired: Type.Optional(Type.Boolean()),
+    pin: Type.Optional(Type.Union([Pin, Type.Null()])),
+    methods: Type.Optional(Methods),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+const ListQuery = Type.Object(
+  {
+    prefix: Type.Optional(Type.String({ maxLength: 128 })),
+    after: Type.Optional(Type.String({ maxLength: 128 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+export async function userRoutes(app: FastifyInstance): Promise<void> {
+  const store = app.tessera.store;
+  const tags = ['users'];
+
+  app.post<{ Body: Static<typeof UserBody> }>('/users', { schema: { tags, body: UserBody } }, async (request, reply) => {
+    const user = await createUser(adminContext(app, request), request.body);
+    return reply.code(201).send({ ...publicUser(user), tokens: [] });
+  });
+
+  app.get<{ Querystring: Static<typeof ListQuery> }>(
+    '/users',
+    { schema: { tags, querystring: ListQuery } },
+    async (request) => {
+      const page = await store.listUsers(request.query);
+      return { items: page.items.map(publicUser), ...(page.next ? { next: page.next } : {}) };
+    },
+  );
+
+  app.get<{ Params: Static<typeof UserParams> }>(
+    '/users/:username',
+    { schema: { tags, params: UserParams } },
+    async (request) => {
+      const view = await store.loadAuthView(request.params.username);
+      if (!view) throw new TesseraError('NOT_FOUND', `user "${request.params.username}" does not exist`);
+      const now = Date.now();
+      return {
+        ...publicUser(view.user),
+        locked: view.userState.lockedUntil > now,
+        lockedUntil: view.userState.lockedUntil > now ? new Date(view.userState.lockedUntil).toISOString() : null,
+        failures: view.userState.failures,
+        tokens: view.tokens.map((t) => ({ ...publicToken(t), state: view.tokenStates[t.serial] })),
+      };
+    },
+  );
+
+  app.patch<{ Params: Static<typeof UserParams>; Body: Static<typeof UserPatchBody> }>(
+    '/users/:username',
+    { schema: { tags, params: UserParams, body: UserPatchBody } },
+    async (request) => publicUser(await updateUser(adminContext(app, request), request.params.username, request.body)),
+  );
+
+  app.delete<{ Params: Static<typeof UserParams> }>(
+    '/users/:username',
+    { schema: { tags, params: UserParams } },
+    async (request, reply) => {
+      await deleteUser(adminContext(app, request), request.params.username);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post<{ Params: Static<typeof UserParams> }>(
+    '/users/:username/unlock',
+    { schema: { tags, params: UserParams } },
+    async (request, reply) => {
+      await unlockUser(adminContext(app, request), request.params.username);
+      return reply.code(204).send();
+    },
+  );
+
+  for (const [action, enabled] of [
+    ['disable', false],
+    ['enable', true],
+  ] as const) {
+    app.post<{ Params: Static<typeof UserParams> }>(
+      `/users/:username/${action}`,
+      { schema: { tags, params: UserParams } },
+      async (request) => publicUser(await updateUser(adminContext(app, request), request.params.username, { enabled })),
+    );
+  }
+}

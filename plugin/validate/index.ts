@@ -1,0 +1,58 @@
+// The JSON validate face for Keycloak and any HTTP caller: POST /v1/validate.
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { callerClient, requireCaller } from '../../src/server/caller-auth.ts';
+
+const ValidateBody = Type.Object(
+  {
+    user: Type.String({ minLength: 1, maxLength: 256 }),
+    pass: Type.Optional(Type.String({ maxLength: 256 })),
+    transactionId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  },
+  { additionalProperties: false },
+);
+
+const ValidateAnswer = Type.Object({
+  result: Type.Union([Type.Literal('accept'), Type.Literal('reject'), Type.Literal('challenge')]),
+  reason: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+  transactionId: Type.Optional(Type.String()),
+});
+
+/** The end user's address: what the relying system forwards, else the connection's. */
+export function endUserIp(request: FastifyRequest): string {
+  const forwarded = request.headers['x-tessera-client-ip'];
+  if (typeof forwarded === 'string' && forwarded.length > 0 && forwarded.length <= 64) return forwarded;
+  return request.ip;
+}
+
+export async function validatePlugin(app: FastifyInstance): Promise<void> {
+  app.addHook('onRequest', requireCaller(app.tessera.store, 'client'));
+  app.post<{ Body: Static<typeof ValidateBody> }>(
+    '/validate',
+    {
+      schema: {
+        tags: ['validate'],
+        summary: 'Check a one-time code, or start / answer a challenge',
+        body: ValidateBody,
+        response: { 200: ValidateAnswer },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      const outcome = await app.tessera.validator.validate({
+        user: body.user,
+        client: callerClient(request),
+        sourceIp: endUserIp(request),
+        ...(body.pass !== undefined ? { pass: body.pass } : {}),
+        ...(body.transactionId !== undefined ? { transactionId: body.transactionId } : {}),
+      });
+      return {
+        result: outcome.result,
+        reason: outcome.reason,
+        ...(outcome.message ? { message: outcome.message } : {}),
+        ...(outcome.transactionId ? { transactionId: outcome.transactionId } : {}),
+      };
+    },
+  );
+}

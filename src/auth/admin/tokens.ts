@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import { TesseraError, type Token, type TokenStatus } from '../../model/index.ts';
+import {
+  base32Decode,
+  findHotpPair,
+  findTotpPair,
+  type OtpAlgorithm,
+  type OtpDigits,
+  otpauthUri,
+  recommendedSecretBytes,
+  timeStep,
+} from '../../otp/index.ts';
+import type { AdminContext } from './context.ts';
+
+export interface TokenInput {
+  type: 'totp' | 'hotp';
+  secret?: string;
+  algorithm?: OtpAlgorithm;
+  digits?: OtpDigits;
+  period?: 30 | 60;
+  counter?: number;
+  description?: string;
+  isDefault?: boolean;
+  serial?: string;
+}
+
+export interface Enrolment {
+  token: Token;
+  otpauthUri: string;
+}
+
+export type PublicToken = Omit<Token, 'secretSealed'>;
+
+export function publicToken(token: Token): PublicToken {
+  const { secretSealed: _, ...rest } = token;
+  return rest;
+}
+
+function newSerial(type: 'totp' | 'hotp'): string {
+  return `${type.toUpperCase()}${randomBytes(5).toString('hex').toUpperCase()}`;
+}
+
+export async function enrolToken(ctx: AdminContext, username: string, input: TokenInput): Promise<Enrolment> {
+  const user = await ctx.store.getUser(username);
+  if (!user) throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
+  const algorithm = input.algorithm ?? 'SHA1';
+  let secret: Uint8Array;
+  if (input.secret !== undefined) {
+    const decoded = base32Decode(input.secret);
+    if (!decoded || decoded.length < 10 || decoded.length > 128) {
+      throw new TesseraError('BAD_REQUEST', 'secret must be base32 of 10 to 128 bytes');
+    }
+    secret = decoded;
+  } else {
+    secret = randomBytes(recommendedSecretBytes(algorithm));
+  }
+  const serial = input.serial ?? newSerial(input.type);
+  if (await ctx.store.getToken(serial)) throw new TesseraError('CONFLICT', `token "${serial}" exists already`);
+  const now = Date.now();
+  const token: Token = {
+    serial,
+    username,
+    type: input.type,
+    isDefault: input.isDefault ?? (await ctx.store.listTokens(username)).length === 0,
+    status: 'active',
+    algorithm,
+    digits: input.digits ?? 6,
+    period: input.period ?? 30,
+    secretSealed: ctx.keyring.seal(secret, serial),
+    createdAt: now,
+    updatedAt: now,
+    ...(input.description !== undefined ? { description: input.description } : {}),
+  };
+  if (!(await ctx.store.putToken(token))) throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
+  if (input.type === 'hotp' && input.counter) {
+    await ctx.store.advanceTokenState(serial, { counter: input.counter, lastUsedStep: -1, drift: 0 });
+  }
+  const settings = await ctx.settings();
+  const uri = otpauthUri({
+    type: input.type,
+    issuer: settings.issuer,
+    account: username,
+    secret,
+    algorithm,
+    digits: token.digits,
+    period: token.period,
+    counter: input.counter ?? 0,
+  });
+  ctx.audit('token.enrol', { username, serial });
+  return { token, otpauthUri: uri };
+}
+
+async function ownedToken(ctx: AdminContext, username: string, serial: string): Promise<Token> {
+  const token = await ctx.store.getToken(serial);
+  if (!token || token.username !== username) {
+    throw new TesseraError('NOT_FOUND', `user "${username}" has no token "${serial}"`);
+  }
+  return token;
+}
+
+export async function updateToken(
+  ctx: AdminContext,
+  username: string,
+  serial: string,
+  patch: { status?: TokenStatus; description?: string; isDefault?: boolean },
+): Promise<Token> {
+  const token = await ownedToken(ctx, username, serial);
+  const next: Token = { ...token, ...patch, updatedAt: Date.now() };
+  await ctx.store.putToken(next);
+  ctx.audit('token.update', { username, serial, fields: Object.keys(patch).join(',') });
+  return next;
+}
+
+export async function deleteToken(ctx: AdminContext, username: string, serial: string): Promise<void> {
+  await ownedToken(ctx, username, serial);
+  await ctx.store.deleteToken(serial);
+  ctx.audit('token.delete', { username, serial });
+}
+
+/**
+ * Two consecutive codes inside the wide resync window move the token to just after the second
+ * one: a HOTP counter, or a TOTP token's drift. Also clears a restore's "resync required" mark.
+ */
+export async function resyncToken(
+  ctx: AdminContext,
+  username: string,
+  serial: string,
+  code1: string,
+  code2: string,
+  now = Date.now(),
+): Promise<Token> {
+  const token = await ownedToken(ctx, username, serial);
+  const secret = ctx.keyring.open(token.secretSealed, token.serial);
+  if (!secret) throw new TesseraError('INTERNAL', `token "${serial}" cannot be opened with the current key ring`);
+  const settings = await ctx.settings();
+  const state = await ctx.store.getTokenState(serial);
+  const params = { secret, algorithm: token.algorithm, digits: token.digits };
+  const w = settings.resyncWindow;
+  if (token.type === 'hotp') {
+    const first = findHotpPair(params, code1, code2, state.counter, state.counter + w);
+    if (first === null) throw new TesseraError('RESYNC_FAILED', 'the two codes are not consecutive codes of this token');
+    await ctx.store.advanceTokenState(serial, { counter: first + 2, lastUsedStep: -1, drift: 0 });
+  } else {
+    const current = timeStep(now, token.period);
+    const from = Math.max(current - w, state.lastUsedStep + 1);
+    const second = findTotpPair({ ...params, period: token.period }, code1, code2, from, current + w);
+    if (second === null) throw new TesseraError('RESYNC_FAILED', 'the two codes are not consecutive codes of this token');
+    await ctx.store.advanceTokenState(serial, { counter: 0, lastUsedStep: second, drift: second - current });
+  }
+  const next: Token = { ...token, updatedAt: Date.now() };
+  delete next.resyncRequired;
+  await ctx.store.putToken(next);
+  ctx.audit('token.resync', { username, serial });
+  return next;
+}

@@ -1,0 +1,84 @@
+import { hashPin } from '../../crypto/index.ts';
+import { DEFAULT_GROUP, type Method, type MethodSwitch, TesseraError, type User } from '../../model/index.ts';
+import type { Store } from '../../store/index.ts';
+import { defaultMfaRequired } from '../policy.ts';
+import type { AdminContext } from './context.ts';
+
+export interface UserInput {
+  username: string;
+  displayName?: string;
+  email?: string;
+  phone?: string;
+  group?: string;
+  enabled?: boolean;
+  mfaRequired?: boolean;
+  pin?: string;
+  methods?: Partial<Record<Method, MethodSwitch>>;
+}
+
+export type UserPatch = Omit<Partial<UserInput>, 'username' | 'pin'> & { pin?: string | null };
+
+/** The user as the API shows it: never the PIN hash, only whether there is one. */
+export type PublicUser = Omit<User, 'pinHash'> & { hasPin: boolean };
+
+export function publicUser(user: User): PublicUser {
+  const { pinHash, ...rest } = user;
+  return { ...rest, hasPin: pinHash !== undefined };
+}
+
+async function requireGroup(store: Store, name: string): Promise<void> {
+  if (name !== DEFAULT_GROUP && !(await store.getGroup(name))) {
+    throw new TesseraError('BAD_REQUEST', `group "${name}" does not exist`);
+  }
+}
+
+export async function createUser(ctx: AdminContext, input: UserInput): Promise<User> {
+  const settings = await ctx.settings();
+  const group = input.group ?? DEFAULT_GROUP;
+  await requireGroup(ctx.store, group);
+  const now = Date.now();
+  const user: User = {
+    username: input.username,
+    group,
+    enabled: input.enabled ?? true,
+    mfaRequired: input.mfaRequired ?? defaultMfaRequired(settings),
+    methods: input.methods ?? {},
+    createdAt: now,
+    updatedAt: now,
+    ...(input.displayName !== undefined ? { displayName: input.displayName } : {}),
+    ...(input.email !== undefined ? { email: input.email } : {}),
+    ...(input.phone !== undefined ? { phone: input.phone } : {}),
+    ...(input.pin ? { pinHash: await hashPin(input.pin) } : {}),
+  };
+  if (!(await ctx.store.createUser(user))) {
+    throw new TesseraError('CONFLICT', `user "${input.username}" exists already`);
+  }
+  ctx.audit(`user.create`, { username: user.username });
+  return user;
+}
+
+export async function updateUser(ctx: AdminContext, username: string, patch: UserPatch): Promise<User> {
+  const current = await ctx.store.getUser(username);
+  if (!current) throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
+  if (patch.group !== undefined) await requireGroup(ctx.store, patch.group);
+  const { pin, ...fields } = patch;
+  const next: User = { ...current, ...fields, updatedAt: Date.now() };
+  if (pin === null) delete next.pinHash;
+  else if (pin !== undefined) next.pinHash = await hashPin(pin);
+  if (!(await ctx.store.updateUser(next))) throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
+  ctx.audit('user.update', { username, fields: Object.keys(patch).join(',') });
+  return next;
+}
+
+export async function deleteUser(ctx: AdminContext, username: string): Promise<void> {
+  if (!(await ctx.store.deleteUser(username))) {
+    throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
+  }
+  ctx.audit('user.delete', { username });
+}
+
+export async function unlockUser(ctx: AdminContext, username: string): Promise<void> {
+  if (!(await ctx.store.getUser(username))) throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
+  await ctx.store.unlockUser(username);
+  ctx.audit('user.unlock', { username });
+}

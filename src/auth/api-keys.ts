@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import { apiSecretMatches, hashApiSecret } from '../crypto/index.ts';
+
+export type KeyKind = 'admin' | 'client';
+
+const PREFIX: Record<KeyKind, string> = { admin: 'tessera-admin', client: 'tessera-client' };
+
+export interface MintedKey {
+  id: string;
+  /** The whole key, shown once. */
+  key: string;
+  /** What the store keeps. */
+  hash: string;
+}
+
+/** `tessera-<kind>.<id>.<secret>`: the id finds the record, the secret is checked against its hash. */
+export function mintKey(kind: KeyKind): MintedKey {
+  const id = randomBytes(9).toString('base64url');
+  const secret = randomBytes(32).toString('base64url');
+  return { id, key: `${PREFIX[kind]}.${id}.${secret}`, hash: hashApiSecret(secret) };
+}
+
+export interface ParsedKey {
+  kind: KeyKind;
+  id: string;
+  secret: string;
+}
+
+export function parseKey(key: string): ParsedKey | null {
+  const parts = key.split('.');
+  if (parts.length !== 3) return null;
+  const [prefix, id, secret] = parts as [string, string, string];
+  const kind = prefix === PREFIX.admin ? 'admin' : prefix === PREFIX.client ? 'client' : null;
+  if (!kind || !/^[A-Za-z0-9_-]{12}$/.test(id) || !/^[A-Za-z0-9_-]{43}$/.test(secret)) return null;
+  return { kind, id, secret };
+}
+
+export function keyMatches(parsed: ParsedKey, storedHash: string): boolean {
+  return apiSecretMatches(parsed.secret, storedHash);
+}

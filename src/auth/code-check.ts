@@ -1,0 +1,60 @@
+import type { KeyRing } from '../crypto/index.ts';
+import type { Settings, Token, TokenAdvance, TokenState } from '../model/index.ts';
+import { findHotpCounter, findTotpStep, timeStep } from '../otp/index.ts';
+
+export type CodeMatch =
+  | { outcome: 'match'; token: Token; advance: TokenAdvance }
+  | { outcome: 'reused'; token: Token }
+  | { outcome: 'none' };
+
+export function openSecret(keyring: KeyRing, token: Token): Uint8Array | null {
+  return keyring.open(token.secretSealed, token.serial);
+}
+
+/**
+ * Looks for the code among the tokens, inside each token's window. A code that matches only at or
+ * before the token's last accepted position is reported as reused.
+ */
+export function matchCode(
+  keyring: KeyRing,
+  tokens: Token[],
+  states: Record<string, TokenState>,
+  code: string,
+  settings: Settings,
+  now: number,
+): CodeMatch {
+  let reused: Token | null = null;
+  for (const token of tokens) {
+    const secret = openSecret(keyring, token);
+    if (!secret) continue;
+    const state = states[token.serial];
+    const lastUsedStep = state?.lastUsedStep ?? -1;
+    const counter = state?.counter ?? 0;
+    const params = { secret, algorithm: token.algorithm, digits: token.digits };
+    if (token.type === 'totp') {
+      const current = timeStep(now, token.period);
+      const centre = current + (state?.drift ?? 0);
+      const w = settings.totp.window;
+      const fresh = findTotpStep({ ...params, period: token.period }, code, Math.max(centre - w, lastUsedStep + 1), centre + w, centre);
+      if (fresh !== null) {
+        // Bounded by maxDrift, except that a drift set by an admin resync is kept as a bound.
+        const learned = state?.drift ?? 0;
+        const max = Math.max(settings.totp.maxDrift, Math.abs(learned));
+        const drift = Math.max(-max, Math.min(max, fresh - current));
+        return { outcome: 'match', token, advance: { kind: 'totp', step: fresh, drift } };
+      }
+      if (!reused && lastUsedStep >= centre - w) {
+        const old = findTotpStep({ ...params, period: token.period }, code, centre - w, lastUsedStep, lastUsedStep);
+        if (old !== null) reused = token;
+      }
+    } else {
+      const found = findHotpCounter(params, code, counter, counter + settings.hotp.lookAhead);
+      if (found !== null) return { outcome: 'match', token, advance: { kind: 'hotp', counter: found } };
+      if (!reused && counter > 0) {
+        const old = findHotpCounter(params, code, counter - settings.hotp.lookAhead, counter - 1);
+        if (old !== null) reused = token;
+      }
+    }
+  }
+  return reused ? { outcome: 'reused', token: reused } : { outcome: 'none' };
+}

@@ -1,0 +1,53 @@
+import QRCode from 'qrcode';
+import { enrolToken, publicToken, resyncToken } from '../../auth/index.ts';
+import type { OtpAlgorithm } from '../../otp/index.ts';
+import { parse, print, withServices } from '../context.ts';
+
+const USAGE =
+  'usage: tessera token add USERNAME [--type totp|hotp] [--algorithm SHA1|SHA256|SHA512] [--digits 6|8] [--period 30|60] [--no-qr]\n' +
+  '       tessera token list USERNAME | resync USERNAME SERIAL CODE1 CODE2\n';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    type: { type: 'string', default: 'totp' },
+    algorithm: { type: 'string', default: 'SHA1' },
+    digits: { type: 'string', default: '6' },
+    period: { type: 'string', default: '30' },
+    'no-qr': { type: 'boolean' },
+  });
+  const [action, username, serial, code1, code2] = positionals;
+  if (action === 'add' && username) {
+    const type = values.type;
+    const algorithm = values.algorithm as OtpAlgorithm;
+    const digits = Number(values.digits);
+    const period = Number(values.period);
+    if (
+      (type !== 'totp' && type !== 'hotp') ||
+      !['SHA1', 'SHA256', 'SHA512'].includes(algorithm) ||
+      (digits !== 6 && digits !== 8) ||
+      (period !== 30 && period !== 60)
+    ) {
+      process.stderr.write(USAGE);
+      return 2;
+    }
+    const { token, otpauthUri } = await withServices((_s, admin) =>
+      enrolToken(admin, username, { type, algorithm, digits, period }),
+    );
+    print(`token ${token.serial} enrolled for ${username}`);
+    print(otpauthUri);
+    if (!values['no-qr']) print(await QRCode.toString(otpauthUri, { type: 'terminal', small: true }));
+    return 0;
+  }
+  if (action === 'list' && username) {
+    const tokens = await withServices((s) => s.store.listTokens(username));
+    for (const t of tokens) print(JSON.stringify(publicToken(t)));
+    return 0;
+  }
+  if (action === 'resync' && username && serial && code1 && code2) {
+    await withServices((_s, admin) => resyncToken(admin, username, serial, code1, code2));
+    print(`token ${serial} resynchronised`);
+    return 0;
+  }
+  process.stderr.write(USAGE);
+  return 2;
+}

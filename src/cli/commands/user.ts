@@ -1,0 +1,70 @@
+import { createUser, deleteUser, publicUser, unlockUser } from '../../auth/index.ts';
+import { parse, print, readSecretFile, withServices } from '../context.ts';
+
+const USAGE =
+  'usage: tessera user add USERNAME [--email E] [--group G] [--display-name N] [--pin-file F] [--no-mfa]\n' +
+  '       tessera user list [--prefix P] | show USERNAME | delete USERNAME | unlock USERNAME\n';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    email: { type: 'string' },
+    group: { type: 'string' },
+    'display-name': { type: 'string' },
+    'pin-file': { type: 'string' },
+    'no-mfa': { type: 'boolean' },
+    prefix: { type: 'string' },
+  });
+  const [action, username] = positionals;
+  switch (action) {
+    case 'add': {
+      if (!username) break;
+      const pin = values['pin-file'] ? readSecretFile(values['pin-file']) : undefined;
+      const user = await withServices((_s, admin) =>
+        createUser(admin, {
+          username,
+          ...(values.email ? { email: values.email } : {}),
+          ...(values.group ? { group: values.group } : {}),
+          ...(values['display-name'] ? { displayName: values['display-name'] } : {}),
+          ...(pin ? { pin } : {}),
+          ...(values['no-mfa'] ? { mfaRequired: false } : {}),
+        }),
+      );
+      print(JSON.stringify(publicUser(user)));
+      return 0;
+    }
+    case 'list': {
+      const prefix = values.prefix;
+      await withServices(async (s) => {
+        let after: string | undefined;
+        do {
+          const page = await s.store.listUsers({ limit: 500, ...(prefix ? { prefix } : {}), ...(after ? { after } : {}) });
+          for (const u of page.items) print(`${u.username}\t${u.enabled ? 'enabled' : 'disabled'}\t${u.email ?? ''}`);
+          after = page.next;
+        } while (after);
+      });
+      return 0;
+    }
+    case 'show': {
+      if (!username) break;
+      const view = await withServices((s) => s.store.loadAuthView(username));
+      if (!view) {
+        process.stderr.write(`tessera user: no user "${username}"\n`);
+        return 1;
+      }
+      print(JSON.stringify({ ...publicUser(view.user), tokens: view.tokens.map((t) => t.serial) }, null, 2));
+      return 0;
+    }
+    case 'delete':
+      if (!username) break;
+      await withServices((_s, admin) => deleteUser(admin, username));
+      return 0;
+    case 'unlock':
+      if (!username) break;
+      await withServices((_s, admin) => unlockUser(admin, username));
+      return 0;
+    default:
+      break;
+  }
+  process.stderr.write(USAGE);
+  return 2;
+}

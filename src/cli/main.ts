@@ -1,0 +1,35 @@
+type Command = (argv: string[]) => Promise<number>;
+
+/** Each command lives in its own file and is loaded only when it runs. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  serve: { summary: 'run a node', load: async () => (await import('./commands/serve.ts')).run },
+  'admin-key': { summary: 'admin-key create --name NAME', load: async () => (await import('./commands/admin-key.ts')).run },
+  user: { summary: 'user add|list|show|delete|unlock', load: async () => (await import('./commands/user.ts')).run },
+  token: { summary: 'token add|list|resync', load: async () => (await import('./commands/token.ts')).run },
+  client: { summary: 'client add|list', load: async () => (await import('./commands/client.ts')).run },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  tessera ${name.padEnd(10)} ${c.summary}`);
+  return `usage:\n${lines.join('\n')}\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`tessera: unknown command "${name}"\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (await command.load())(rest);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`tessera ${name}: ${message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,106 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BufferedAuditSink } from '../audit/index.ts';
+import {
+  type AdminContext,
+  Cached,
+  createAdminKey,
+  loadSettings,
+  Validator,
+} from '../auth/index.ts';
+import { KeyRing } from '../crypto/index.ts';
+import { DEFAULT_GROUP, type Settings } from '../model/index.ts';
+import type { Store } from '../store/index.ts';
+import type { Config } from './config.ts';
+import { Metrics } from './metrics.ts';
+
+export interface Logger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** Everything a face (plugin) needs, built once per node. */
+export interface TesseraServices {
+  config: Config;
+  store: Store;
+  keyring: KeyRing;
+  settings: Cached<Settings>;
+  validator: Validator;
+  audit: BufferedAuditSink;
+  metrics: Metrics;
+  /** The admin operations' context, with `actor` in every audit event. */
+  admin(actor: string, sourceIp?: string): AdminContext;
+  close(): Promise<void>;
+}
+
+export function keyFilePath(dataDir: string): string {
+  return join(dataDir, 'master.key');
+}
+
+export function createServices(config: Config, store: Store, log: Logger, keyring?: KeyRing): TesseraServices {
+  const ring = keyring ?? KeyRing.loadOrCreate(keyFilePath(config.dataDir), config.masterKey);
+  const settings = new Cached(() => loadSettings(store), 5_000);
+  const metrics = new Metrics();
+  const audit = new BufferedAuditSink(store, log);
+  const validator = new Validator({
+    store,
+    keyring: ring,
+    settings: () => settings.get(),
+    audit,
+    observe: (outcome, seconds) => metrics.observeValidate(outcome, seconds),
+  });
+  return {
+    config,
+    store,
+    keyring: ring,
+    settings,
+    validator,
+    audit,
+    metrics,
+    admin(actor, sourceIp) {
+      return {
+        store,
+        keyring: ring,
+        settings: () => settings.get(),
+        audit: (type, detail) => {
+          if (type.startsWith('settings.')) settings.invalidate();
+          const { username, serial, ...rest } = detail;
+          const extra: Record<string, string> = {};
+          for (const [k, v] of Object.entries(rest)) if (v !== undefined) extra[k] = v;
+          audit.record({
+            time: Date.now(),
+            type,
+            actor,
+            ...(username ? { username } : {}),
+            ...(serial ? { serial } : {}),
+            ...(sourceIp ? { sourceIp } : {}),
+            ...(Object.keys(extra).length ? { detail: extra } : {}),
+          });
+        },
+      };
+    },
+    async close() {
+      await audit.close();
+      await store.close();
+    },
+  };
+}
+
+/**
+ * First start on a writable node: the permanent Default group, and an admin key written to
+ * `<dataDir>/admin.key` (0600) when there is none. Logs the path, never the key.
+ */
+export async function bootstrap(services: TesseraServices, log: Logger): Promise<void> {
+  const role = await services.store.role();
+  if (role.role === 'slave') return;
+  if (!(await services.store.getGroup(DEFAULT_GROUP))) {
+    await services.store.putGroup({ name: DEFAULT_GROUP, description: 'Every user not in another group', methods: {}, permanent: true });
+  }
+  if ((await services.store.listAdminKeys()).length === 0) {
+    const { apiKey } = await createAdminKey(services.admin('bootstrap'), 'initial');
+    const path = join(services.config.dataDir, 'admin.key');
+    writeFileSync(path, `${apiKey}\n`, { mode: 0o600 });
+    log.info({ path }, 'created the first admin API key; it is in this file (mode 0600)');
+  }
+}
