@@ -20,7 +20,6 @@ export function fastifyOptions(config: Config): FastifyServerOptions {
   return {
     trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,
-    disableRequestLogging: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   };
 }
