@@ -1,8 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { limitOf, QueryLimit } from './schemas.ts';
 
 const AuditQuery = Type.Object(
-  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
+  { limit: Type.Optional(QueryLimit) },
   { additionalProperties: false },
 );
 
@@ -12,7 +13,7 @@ export async function auditRoutes(app: FastifyInstance): Promise<void> {
     { schema: { tags: ['audit'], querystring: AuditQuery } },
     async (request) => {
       await app.tessera.audit.flush();
-      return { items: await app.tessera.store.listAudit(request.query.limit ?? 100) };
+      return { items: await app.tessera.store.listAudit(limitOf(request.query.limit, 100)) };
     },
   );
 }

@@ -11,3 +11,9 @@ export const Methods = Type.Object(
 export const UserParams = Type.Object({ username: Username });
 export const TokenParams = Type.Object({ username: Username, serial: Serial });
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+/** Query strings arrive as text (bodies are never type-coerced), so numbers are digit strings here. */
+export const QueryLimit = Type.String({ pattern: '^[1-9][0-9]{0,3}$' });
+export function limitOf(text: string | undefined, fallback: number, max = 1000): number {
+  return Math.min(text ? Number(text) : fallback, max);
+}

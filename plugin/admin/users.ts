@@ -10,7 +10,7 @@ import {
 } from '../../src/auth/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
 import { adminContext } from './actor.ts';
-import { Methods, Name, UserParams, Username } from './schemas.ts';
+import { limitOf, Methods, Name, QueryLimit, UserParams, Username } from './schemas.ts';
 
 const Pin = Type.String({ minLength: 4, maxLength: 64 });
 const Email = Type.String({ maxLength: 254, pattern: '^[^@\\s]+@[^@\\s]+$' });
@@ -49,7 +49,7 @@ const ListQuery = Type.Object(
   {
     prefix: Type.Optional(Type.String({ maxLength: 128 })),
     after: Type.Optional(Type.String({ maxLength: 128 })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    limit: Type.Optional(QueryLimit),
   },
   { additionalProperties: false },
 );
@@ -67,7 +67,8 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
     '/users',
     { schema: { tags, querystring: ListQuery } },
     async (request) => {
-      const page = await store.listUsers(request.query);
+      const { limit, ...rest } = request.query;
+      const page = await store.listUsers({ ...rest, limit: limitOf(limit, 100) });
       return { items: page.items.map(publicUser), ...(page.next ? { next: page.next } : {}) };
     },
   );
