@@ -1,4 +1,111 @@
-// Placeholder: the rlm_rest face is being written in this folder (issue 3); replace this file.
-import type { FastifyInstance } from 'fastify';
+// The RADIUS face: FreeRADIUS rlm_rest (body = 'json') in, the validator's decision out as rlm_rest
+// attributes. Deliberately encapsulated (no fastify-plugin): its body parser and error handler
+// must not leak into the other faces.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { TesseraError } from '../../src/model/index.ts';
+import { callerClient, requireCaller } from '../../src/server/caller-auth.ts';
+import { errorBody } from '../../src/server/errors.ts';
+import {
+  MAX_BODY_BYTES,
+  parseAuthBody,
+  type RadiusAnswer,
+  renderDecision,
+  renderReject,
+  sourceIpHeader,
+} from './rlm-rest.ts';
 
-export async function radiusPlugin(_app: FastifyInstance): Promise<void> {}
+export * from './rlm-rest.ts';
+
+/** Reason recorded when the request itself is unusable (the validator never saw it). */
+export const MALFORMED_REASON = 'BAD_REQUEST';
+
+function send(reply: FastifyReply, answer: RadiusAnswer): FastifyReply {
+  reply.code(answer.status);
+  return answer.body ? reply.send(answer.body) : reply.send();
+}
+
+function rejectMalformed(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  problem: string,
+) {
+  const client = request.caller?.kind === 'client' ? request.caller.client : undefined;
+  app.tessera.audit.record({
+    time: Date.now(),
+    type: 'validate',
+    actor: client ? `client:${client.id}` : 'anonymous',
+    result: 'reject',
+    reason: MALFORMED_REASON,
+    detail: { face: 'radius', problem },
+  });
+  const presentation = client ?? { challengeText: '', rejectDetail: 'generic' as const };
+  return send(reply, renderReject({ reason: MALFORMED_REASON, message: problem }, presentation));
+}
+
+export async function radiusPlugin(app: FastifyInstance, _opts: Record<string, unknown> = {}): Promise<void> {
+  // rlm_rest must get a 401 (reject) for any bad body, never Fastify's automatic 400/415
+  // (which it maps to "invalid"): take every body raw and judge it in the handler.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) =>
+    done(null, body),
+  );
+
+  app.setErrorHandler((err: FastifyError | TesseraError, request, reply) => {
+    if (err instanceof TesseraError && err.status < 500) {
+      // Caller authentication keeps its meaning: 401 and 403 are both a reject for rlm_rest.
+      if (err.status === 401 || err.status === 403)
+        return reply.code(err.status).send(errorBody(err.code, err.message));
+      return rejectMalformed(app, request, reply, err.message);
+    }
+    const status = err instanceof TesseraError ? err.status : (err.statusCode ?? 500);
+    if (status < 500) {
+      const tooLarge = 'code' in err && err.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+      return rejectMalformed(
+        app,
+        request,
+        reply,
+        tooLarge ? 'the body is too large' : 'the request is malformed',
+      );
+    }
+    // A fault of ours (e.g. the store is down): 5xx, which rlm_rest turns into "fail", a reject.
+    request.log.error({ err: { type: err.name, message: err.message } }, 'radius request failed');
+    return reply.code(503).send(errorBody('INTERNAL', 'the request could not be decided'));
+  });
+
+  app.addHook('onRequest', requireCaller(app.tessera.store, 'client'));
+
+  app.post(
+    '/auth',
+    {
+      schema: {
+        tags: ['radius'],
+        summary: 'FreeRADIUS rlm_rest authenticate (body = json): 204 accept, 200 challenge, 401 reject',
+      },
+    },
+    async (request, reply) => {
+      const client = callerClient(request);
+      const parsed = parseAuthBody(request.body as Buffer | undefined);
+      if (!parsed.ok) return rejectMalformed(app, request, reply, parsed.problem);
+      const { user, pass, transactionId, nasIdentifier, nasIpAddress } = parsed.request;
+      const sourceIp = sourceIpHeader(request.headers['x-client-ip']);
+      const outcome = await app.tessera.validator.validate({
+        user,
+        pass,
+        client,
+        ...(transactionId !== undefined ? { transactionId } : {}),
+        ...(sourceIp ? { sourceIp } : {}),
+        ...(nasIdentifier ? { nasIdentifier } : {}),
+        ...(nasIpAddress ? { nasIpAddress } : {}),
+      });
+      return send(reply, renderDecision(outcome, client));
+    },
+  );
+
+  // Optional post-auth hook for sites that call the module there; the validator already audited.
+  app.post(
+    '/post-auth',
+    { schema: { tags: ['radius'], summary: 'FreeRADIUS rlm_rest post-auth (no-op)' } },
+    async (_request, reply) => reply.code(204).send(),
+  );
+}
