@@ -3,7 +3,9 @@
 import { existsSync } from 'node:fs';
 import { benchValidate } from './validate.ts';
 
-const results: Record<string, unknown> = { machine: { node: process.version, cpus: (await import('node:os')).cpus().length } };
+const results: Record<string, unknown> = {
+  machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
+};
 results.validateEmbedded = await benchValidate();
 
 for (const [name, file, fn] of [

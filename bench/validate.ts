@@ -18,7 +18,9 @@ const SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
  * real HTTP on loopback. Each request is a fresh, valid code for one of USERS users (every user
  * accepts exactly one code per step, so the run cycles through users and counts accepts).
  */
-export async function benchValidate(seconds = Number(process.env.BENCH_SECONDS ?? 8)): Promise<Record<string, unknown>> {
+export async function benchValidate(
+  seconds = Number(process.env.BENCH_SECONDS ?? 8),
+): Promise<Record<string, unknown>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
   const config = { ...loadConfig({ TESSERA_DATA_DIR: dataDir, TESSERA_PORT: '0' }), logLevel: 'warn' };
   const log = createLogger(config);
@@ -35,10 +37,22 @@ export async function benchValidate(seconds = Number(process.env.BENCH_SECONDS ?
   const address = app.server.address();
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const headers = { authorization: `Bearer ${apiKey}` };
-  const params = { secret: base32Decode(SECRET)!, algorithm: 'SHA1' as const, digits: 6 as const, period: 30 as const };
+  const params = {
+    secret: base32Decode(SECRET)!,
+    algorithm: 'SHA1' as const,
+    digits: 6 as const,
+    period: 30 as const,
+  };
   const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
 
-  const noop = await load({ url: `${base}/noop`, method: 'GET', headers, body: () => undefined, seconds, concurrency });
+  const noop = await load({
+    url: `${base}/noop`,
+    method: 'GET',
+    headers,
+    body: () => undefined,
+    seconds,
+    concurrency,
+  });
   // Each user gets one code per step: request i goes to user (i mod USERS) with the code of step
   // (now + i div USERS), i.e. the next unused step inside the ±1 window, then later ones are
   // refused as expected; only accepts are counted as the validate figure.

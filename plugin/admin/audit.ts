@@ -2,10 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { limitOf, QueryLimit } from './schemas.ts';
 
-const AuditQuery = Type.Object(
-  { limit: Type.Optional(QueryLimit) },
-  { additionalProperties: false },
-);
+const AuditQuery = Type.Object({ limit: Type.Optional(QueryLimit) }, { additionalProperties: false });
 
 export async function auditRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Querystring: Static<typeof AuditQuery> }>(

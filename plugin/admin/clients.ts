@@ -1,6 +1,12 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { createAdminKey, createClient, deleteClient, publicClient, updateClient } from '../../src/auth/index.ts';
+import {
+  createAdminKey,
+  createClient,
+  deleteClient,
+  publicClient,
+  updateClient,
+} from '../../src/auth/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
 import { adminContext } from './actor.ts';
 import { IdParams, Name } from './schemas.ts';
@@ -30,23 +36,32 @@ const KeyBody = Type.Object({ name: Name }, { additionalProperties: false });
 
 export async function clientRoutes(app: FastifyInstance): Promise<void> {
   const tags = ['clients'];
-  app.post<{ Body: Static<typeof ClientBody> }>('/clients', { schema: { tags, body: ClientBody } }, async (request, reply) => {
-    const { client, apiKey } = await createClient(adminContext(app, request), request.body);
-    reply.header('cache-control', 'no-store');
-    return reply.code(201).send({ ...publicClient(client), apiKey });
-  });
+  app.post<{ Body: Static<typeof ClientBody> }>(
+    '/clients',
+    { schema: { tags, body: ClientBody } },
+    async (request, reply) => {
+      const { client, apiKey } = await createClient(adminContext(app, request), request.body);
+      reply.header('cache-control', 'no-store');
+      return reply.code(201).send({ ...publicClient(client), apiKey });
+    },
+  );
   app.get('/clients', { schema: { tags } }, async () => ({
     items: (await app.tessera.store.listClients()).map(publicClient),
   }));
-  app.get<{ Params: Static<typeof IdParams> }>('/clients/:id', { schema: { tags, params: IdParams } }, async (request) => {
-    const client = await app.tessera.store.getClient(request.params.id);
-    if (!client) throw new TesseraError('NOT_FOUND', `client "${request.params.id}" does not exist`);
-    return publicClient(client);
-  });
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/clients/:id',
+    { schema: { tags, params: IdParams } },
+    async (request) => {
+      const client = await app.tessera.store.getClient(request.params.id);
+      if (!client) throw new TesseraError('NOT_FOUND', `client "${request.params.id}" does not exist`);
+      return publicClient(client);
+    },
+  );
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof ClientPatch> }>(
     '/clients/:id',
     { schema: { tags, params: IdParams, body: ClientPatch } },
-    async (request) => publicClient(await updateClient(adminContext(app, request), request.params.id, request.body)),
+    async (request) =>
+      publicClient(await updateClient(adminContext(app, request), request.params.id, request.body)),
   );
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/clients/:id',

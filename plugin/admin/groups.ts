@@ -5,7 +5,11 @@ import { adminContext } from './actor.ts';
 import { Methods, Name } from './schemas.ts';
 
 const GroupBody = Type.Object(
-  { name: Name, description: Type.Optional(Type.String({ maxLength: 256 })), methods: Type.Optional(Methods) },
+  {
+    name: Name,
+    description: Type.Optional(Type.String({ maxLength: 256 })),
+    methods: Type.Optional(Methods),
+  },
   { additionalProperties: false },
 );
 const GroupParams = Type.Object({ name: Name });
@@ -17,13 +21,18 @@ const GroupPatch = Type.Object(
 export async function groupRoutes(app: FastifyInstance): Promise<void> {
   const store = app.tessera.store;
   const tags = ['groups'];
-  app.post<{ Body: Static<typeof GroupBody> }>('/groups', { schema: { tags, body: GroupBody } }, async (request, reply) => {
-    if (await store.getGroup(request.body.name)) throw new TesseraError('CONFLICT', `group "${request.body.name}" exists`);
-    const group = { ...request.body, methods: request.body.methods ?? {}, permanent: false };
-    await store.putGroup(group);
-    adminContext(app, request).audit('group.create', { group: group.name });
-    return reply.code(201).send(group);
-  });
+  app.post<{ Body: Static<typeof GroupBody> }>(
+    '/groups',
+    { schema: { tags, body: GroupBody } },
+    async (request, reply) => {
+      if (await store.getGroup(request.body.name))
+        throw new TesseraError('CONFLICT', `group "${request.body.name}" exists`);
+      const group = { ...request.body, methods: request.body.methods ?? {}, permanent: false };
+      await store.putGroup(group);
+      adminContext(app, request).audit('group.create', { group: group.name });
+      return reply.code(201).send(group);
+    },
+  );
   app.get('/groups', { schema: { tags } }, async () => ({ items: await store.listGroups() }));
   app.patch<{ Params: Static<typeof GroupParams>; Body: Static<typeof GroupPatch> }>(
     '/groups/:name',

@@ -3,7 +3,11 @@ import { Type } from '@sinclair/typebox';
 export const Username = Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\s/%{}\\x00-\\x1f]+$' });
 export const Serial = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
 export const Name = Type.String({ minLength: 1, maxLength: 128 });
-export const MethodSwitch = Type.Union([Type.Literal('enabled'), Type.Literal('disabled'), Type.Literal('inherit')]);
+export const MethodSwitch = Type.Union([
+  Type.Literal('enabled'),
+  Type.Literal('disabled'),
+  Type.Literal('inherit'),
+]);
 export const Methods = Type.Object(
   { totp: Type.Optional(MethodSwitch), hotp: Type.Optional(MethodSwitch) },
   { additionalProperties: false },

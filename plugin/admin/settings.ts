@@ -14,7 +14,10 @@ const SettingsPatch = Type.Object(
     ),
     unknownUserPolicy: Type.Optional(Type.Union([Type.Literal('reject'), Type.Literal('passthrough')])),
     methods: Type.Optional(
-      Type.Object({ totp: Type.Optional(Switch), hotp: Type.Optional(Switch) }, { additionalProperties: false }),
+      Type.Object(
+        { totp: Type.Optional(Switch), hotp: Type.Optional(Switch) },
+        { additionalProperties: false },
+      ),
     ),
     lockout: Type.Optional(
       Type.Object(
@@ -42,7 +45,10 @@ const SettingsPatch = Type.Object(
       ),
     ),
     hotp: Type.Optional(
-      Type.Object({ lookAhead: Type.Optional(PositiveInt(MAX_HOTP_LOOKAHEAD)) }, { additionalProperties: false }),
+      Type.Object(
+        { lookAhead: Type.Optional(PositiveInt(MAX_HOTP_LOOKAHEAD)) },
+        { additionalProperties: false },
+      ),
     ),
     resyncWindow: Type.Optional(Type.Integer({ minimum: 10, maximum: 10000 })),
     challengeTtlSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),

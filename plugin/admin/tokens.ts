@@ -10,7 +10,9 @@ const TokenBody = Type.Object(
   {
     type: Type.Union([Type.Literal('totp'), Type.Literal('hotp')]),
     secret: Type.Optional(Type.String({ minLength: 16, maxLength: 256, pattern: '^[A-Za-z2-7= ]+$' })),
-    algorithm: Type.Optional(Type.Union([Type.Literal('SHA1'), Type.Literal('SHA256'), Type.Literal('SHA512')])),
+    algorithm: Type.Optional(
+      Type.Union([Type.Literal('SHA1'), Type.Literal('SHA256'), Type.Literal('SHA512')]),
+    ),
     digits: Type.Optional(Type.Union([Type.Literal(6), Type.Literal(8)])),
     period: Type.Optional(Type.Union([Type.Literal(30), Type.Literal(60)])),
     counter: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 40 })),
@@ -24,7 +26,12 @@ const TokenBody = Type.Object(
 const TokenPatch = Type.Object(
   {
     status: Type.Optional(
-      Type.Union([Type.Literal('active'), Type.Literal('disabled'), Type.Literal('locked'), Type.Literal('pending')]),
+      Type.Union([
+        Type.Literal('active'),
+        Type.Literal('disabled'),
+        Type.Literal('locked'),
+        Type.Literal('pending'),
+      ]),
     ),
     description: Type.Optional(Type.String({ maxLength: 256 })),
     isDefault: Type.Optional(Type.Boolean()),
@@ -42,7 +49,11 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
     '/users/:username/tokens',
     { schema: { tags, params: UserParams, body: TokenBody } },
     async (request, reply) => {
-      const { token, otpauthUri } = await enrolToken(adminContext(app, request), request.params.username, request.body);
+      const { token, otpauthUri } = await enrolToken(
+        adminContext(app, request),
+        request.params.username,
+        request.body,
+      );
       const qrCode = await QRCode.toDataURL(otpauthUri, { errorCorrectionLevel: 'M', margin: 2 });
       reply.header('cache-control', 'no-store');
       return reply.code(201).send({ ...publicToken(token), otpauthUri, qrCode });
@@ -65,7 +76,12 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
     { schema: { tags, params: TokenParams, body: TokenPatch } },
     async (request) =>
       publicToken(
-        await updateToken(adminContext(app, request), request.params.username, request.params.serial, request.body),
+        await updateToken(
+          adminContext(app, request),
+          request.params.username,
+          request.params.serial,
+          request.body,
+        ),
       ),
   );
 
@@ -78,7 +94,9 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
       { schema: { tags, params: TokenParams } },
       async (request) =>
         publicToken(
-          await updateToken(adminContext(app, request), request.params.username, request.params.serial, { status }),
+          await updateToken(adminContext(app, request), request.params.username, request.params.serial, {
+            status,
+          }),
         ),
     );
   }

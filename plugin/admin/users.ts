@@ -10,7 +10,7 @@ import {
 } from '../../src/auth/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
 import { adminContext } from './actor.ts';
-import { limitOf, Methods, Name, QueryLimit, UserParams, Username } from './schemas.ts';
+import { limitOf, Methods, Name, QueryLimit, Username, UserParams } from './schemas.ts';
 
 const Pin = Type.String({ minLength: 4, maxLength: 64 });
 const Email = Type.String({ maxLength: 254, pattern: '^[^@\\s]+@[^@\\s]+$' });
@@ -58,10 +58,14 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
   const store = app.tessera.store;
   const tags = ['users'];
 
-  app.post<{ Body: Static<typeof UserBody> }>('/users', { schema: { tags, body: UserBody } }, async (request, reply) => {
-    const user = await createUser(adminContext(app, request), request.body);
-    return reply.code(201).send({ ...publicUser(user), tokens: [] });
-  });
+  app.post<{ Body: Static<typeof UserBody> }>(
+    '/users',
+    { schema: { tags, body: UserBody } },
+    async (request, reply) => {
+      const user = await createUser(adminContext(app, request), request.body);
+      return reply.code(201).send({ ...publicUser(user), tokens: [] });
+    },
+  );
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/users',
@@ -83,7 +87,8 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
       return {
         ...publicUser(view.user),
         locked: view.userState.lockedUntil > now,
-        lockedUntil: view.userState.lockedUntil > now ? new Date(view.userState.lockedUntil).toISOString() : null,
+        lockedUntil:
+          view.userState.lockedUntil > now ? new Date(view.userState.lockedUntil).toISOString() : null,
         failures: view.userState.failures,
         tokens: view.tokens.map((t) => ({ ...publicToken(t), state: view.tokenStates[t.serial] })),
       };
@@ -93,7 +98,8 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
   app.patch<{ Params: Static<typeof UserParams>; Body: Static<typeof UserPatchBody> }>(
     '/users/:username',
     { schema: { tags, params: UserParams, body: UserPatchBody } },
-    async (request) => publicUser(await updateUser(adminContext(app, request), request.params.username, request.body)),
+    async (request) =>
+      publicUser(await updateUser(adminContext(app, request), request.params.username, request.body)),
   );
 
   app.delete<{ Params: Static<typeof UserParams> }>(
@@ -121,7 +127,8 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
     app.post<{ Params: Static<typeof UserParams> }>(
       `/users/:username/${action}`,
       { schema: { tags, params: UserParams } },
-      async (request) => publicUser(await updateUser(adminContext(app, request), request.params.username, { enabled })),
+      async (request) =>
+        publicUser(await updateUser(adminContext(app, request), request.params.username, { enabled })),
     );
   }
 }

@@ -9,7 +9,11 @@ export type PinSplit =
  * Splits `PIN ‖ OTP` for a user with a PIN. The OTP is the trailing `digits` characters for one of
  * the user's token lengths; a pass that is the PIN alone asks for a challenge.
  */
-export async function splitPinAndOtp(pass: string, pinHash: string, digitLengths: number[]): Promise<PinSplit> {
+export async function splitPinAndOtp(
+  pass: string,
+  pinHash: string,
+  digitLengths: number[],
+): Promise<PinSplit> {
   for (const digits of [...new Set(digitLengths)].sort((a, b) => b - a)) {
     if (pass.length <= digits) continue;
     const otp = pass.slice(-digits);

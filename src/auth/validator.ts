@@ -103,15 +103,29 @@ export class Validator {
     const pass = req.pass ?? '';
     if (req.client.firstFactor === 'upstream' || pass === '') return this.challenge(req, settings, now);
     if (view.user.pinHash) {
-      const split = await splitPinAndOtp(pass, view.user.pinHash, tokens.map((t) => t.digits));
+      const split = await splitPinAndOtp(
+        pass,
+        view.user.pinHash,
+        tokens.map((t) => t.digits),
+      );
       if (split.kind === 'pin-only') return this.challenge(req, settings, now);
       if (split.kind === 'wrong-pin') return this.fail(view, 'PIN_INVALID', settings, now);
-      return this.checkCode(view, tokens.filter((t) => t.digits === split.digits), split.otp, settings, now);
+      return this.checkCode(
+        view,
+        tokens.filter((t) => t.digits === split.digits),
+        split.otp,
+        settings,
+        now,
+      );
     }
     return this.checkCode(view, tokens, pass, settings, now);
   }
 
-  private async answerChallenge(req: ValidateRequest, settings: Settings, now: number): Promise<ValidateOutcome> {
+  private async answerChallenge(
+    req: ValidateRequest,
+    settings: Settings,
+    now: number,
+  ): Promise<ValidateOutcome> {
     const challenge = await this.deps.store.takeChallenge(req.transactionId ?? '');
     if (!challenge) return reject('CHALLENGE_UNKNOWN');
     if (challenge.expiresAt <= now) return reject('CHALLENGE_EXPIRED');
@@ -139,7 +153,8 @@ export class Validator {
   }
 
   private noUsableToken(view: AuthView, settings: Settings): ValidateOutcome {
-    if (view.tokens.length === 0 && settings.newUserMode === 'after-first-token') return accept('NOT_ENROLLED_YET');
+    if (view.tokens.length === 0 && settings.newUserMode === 'after-first-token')
+      return accept('NOT_ENROLLED_YET');
     if (view.tokens.some((t) => t.resyncRequired && t.status === 'active')) return reject('RESYNC_REQUIRED');
     if (view.tokens.some((t) => t.status === 'active')) return reject('METHOD_DISABLED');
     return reject('NO_TOKEN');
@@ -154,7 +169,12 @@ export class Validator {
   ): Promise<ValidateOutcome> {
     const match = matchCode(this.deps.keyring, tokens, view.tokenStates, code, settings, now);
     if (match.outcome === 'match') {
-      const fresh = await this.deps.store.commitAccept(view.user.username, match.token.serial, match.advance, now);
+      const fresh = await this.deps.store.commitAccept(
+        view.user.username,
+        match.token.serial,
+        match.advance,
+        now,
+      );
       if (fresh) return { ...accept('OK'), serial: match.token.serial };
       return this.fail(view, 'OTP_REUSED', settings, now, match.token.serial);
     }
@@ -184,7 +204,13 @@ export class Validator {
     const transactionId = randomBytes(18).toString('base64url');
     const ttl = settings.challengeTtlSeconds;
     await this.deps.store.putChallenge(
-      { transactionId, username: req.user, clientId: req.client.id, createdAt: now, expiresAt: now + ttl * 1000 },
+      {
+        transactionId,
+        username: req.user,
+        clientId: req.client.id,
+        createdAt: now,
+        expiresAt: now + ttl * 1000,
+      },
       ttl * 1000 + 300_000,
     );
     return {

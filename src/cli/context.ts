@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { AdminContext } from '../auth/index.ts';
 import { loadConfig } from '../server/config.ts';
 import { createLogger } from '../server/logger.ts';
@@ -10,10 +10,16 @@ import { openStore } from '../server/store-factory.ts';
  * Runs an admin action straight against the node's store (the data directory, or the Redis that
  * TESSERA_REDIS_URL names), with the same key ring and rules as the server. Audited as `cli`.
  */
-export async function withServices<T>(fn: (services: TesseraServices, admin: AdminContext) => Promise<T>): Promise<T> {
+export async function withServices<T>(
+  fn: (services: TesseraServices, admin: AdminContext) => Promise<T>,
+): Promise<T> {
   const config = loadConfig();
   const store = await openStore(config);
-  const services = createServices(config, store, createLogger({ logLevel: process.env.TESSERA_LOG_LEVEL ?? 'warn' }));
+  const services = createServices(
+    config,
+    store,
+    createLogger({ logLevel: process.env.TESSERA_LOG_LEVEL ?? 'warn' }),
+  );
   try {
     return await fn(services, services.admin('cli'));
   } finally {

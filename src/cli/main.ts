@@ -3,8 +3,14 @@ type Command = (argv: string[]) => Promise<number>;
 /** Each command lives in its own file and is loaded only when it runs. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   serve: { summary: 'run a node', load: async () => (await import('./commands/serve.ts')).run },
-  'admin-key': { summary: 'admin-key create --name NAME', load: async () => (await import('./commands/admin-key.ts')).run },
-  user: { summary: 'user add|list|show|delete|unlock', load: async () => (await import('./commands/user.ts')).run },
+  'admin-key': {
+    summary: 'admin-key create --name NAME',
+    load: async () => (await import('./commands/admin-key.ts')).run,
+  },
+  user: {
+    summary: 'user add|list|show|delete|unlock',
+    load: async () => (await import('./commands/user.ts')).run,
+  },
   token: { summary: 'token add|list|resync', load: async () => (await import('./commands/token.ts')).run },
   client: { summary: 'client add|list', load: async () => (await import('./commands/client.ts')).run },
 };

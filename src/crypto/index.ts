@@ -1,5 +1,6 @@
 // Secrets at rest: the seed key ring (AES-256-GCM, key ids, rotation) and passphrase-derived keys.
-export * from './keyring.ts';
-export * from './sealed-box.ts';
-export * from './passphrase.ts';
+
 export * from './hashing.ts';
+export * from './keyring.ts';
+export * from './passphrase.ts';
+export * from './sealed-box.ts';

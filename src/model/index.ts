@@ -1,5 +1,6 @@
 // Domain types and their schemas: users, groups, tokens, clients, settings, challenges, state.
-export * from './errors.ts';
+
 export * from './entities.ts';
+export * from './errors.ts';
 export * from './settings.ts';
 export * from './state.ts';

@@ -38,9 +38,7 @@ export const EMPTY_USER_STATE: UserAuthState = {
 };
 
 /** How an accepted code moves a token forward. */
-export type TokenAdvance =
-  | { kind: 'totp'; step: number; drift: number }
-  | { kind: 'hotp'; counter: number };
+export type TokenAdvance = { kind: 'totp'; step: number; drift: number } | { kind: 'hotp'; counter: number };
 
 export function mergeTokenState(a: TokenState, b: TokenState): TokenState {
   return {

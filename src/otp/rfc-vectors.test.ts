@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { base32Decode, base32Encode, findHotpCounter, findHotpPair, findTotpStep, hotp, timeStep, totpAt } from './index.ts';
+import {
+  base32Decode,
+  base32Encode,
+  findHotpCounter,
+  findHotpPair,
+  findTotpStep,
+  hotp,
+  timeStep,
+  totpAt,
+} from './index.ts';
 
 const ascii = (s: string) => new Uint8Array(Buffer.from(s, 'ascii'));
 const seed20 = ascii('12345678901234567890');
@@ -8,7 +17,18 @@ const seed32 = ascii('12345678901234567890123456789012');
 const seed64 = ascii('1234567890123456789012345678901234567890123456789012345678901234');
 
 test('HOTP matches the RFC 4226 Appendix D values', () => {
-  const expected = ['755224', '287082', '359152', '969429', '338314', '254676', '287922', '162583', '399871', '520489'];
+  const expected = [
+    '755224',
+    '287082',
+    '359152',
+    '969429',
+    '338314',
+    '254676',
+    '287922',
+    '162583',
+    '399871',
+    '520489',
+  ];
   expected.forEach((code, counter) => {
     assert.equal(hotp({ secret: seed20, algorithm: 'SHA1', digits: 6 }, counter), code);
   });

@@ -1,5 +1,5 @@
-import { base32Encode } from './base32.ts';
 import type { OtpAlgorithm, OtpDigits } from './algorithms.ts';
+import { base32Encode } from './base32.ts';
 
 export interface OtpauthUriInput {
   readonly type: 'totp' | 'hotp';

@@ -30,7 +30,11 @@ export async function buildApp(
   logger: Logger,
   opts: FastifyServerOptions = {},
 ): Promise<FastifyInstance> {
-  const app = Fastify({ ...fastifyOptions(services.config), loggerInstance: logger, ...opts }) as unknown as FastifyInstance;
+  const app = Fastify({
+    ...fastifyOptions(services.config),
+    loggerInstance: logger,
+    ...opts,
+  }) as unknown as FastifyInstance;
   app.decorate('tessera', services);
   installErrorHandling(app);
   await app.register(swagger, {

@@ -34,10 +34,15 @@ function sourceAllowed(ip: string, cidrs: string[]): boolean {
 }
 
 /** Resolves the Bearer key to a caller. 401 for a missing or wrong key, 403 for the wrong kind. */
-export async function authenticateCaller(store: Store, request: FastifyRequest, want: Caller['kind']): Promise<Caller> {
+export async function authenticateCaller(
+  store: Store,
+  request: FastifyRequest,
+  want: Caller['kind'],
+): Promise<Caller> {
   const raw = bearer(request);
   const parsed = raw ? parseKey(raw) : null;
-  if (!parsed) throw new TesseraError('UNAUTHORIZED', 'a valid API key is required (Authorization: Bearer <key>)');
+  if (!parsed)
+    throw new TesseraError('UNAUTHORIZED', 'a valid API key is required (Authorization: Bearer <key>)');
   let caller: Caller | null = null;
   if (parsed.kind === 'admin') {
     const key = await store.getAdminKey(parsed.id);
@@ -70,5 +75,9 @@ export function callerClient(request: FastifyRequest): Client {
 
 export function callerActor(request: FastifyRequest): string {
   const c = request.caller;
-  return c?.kind === 'admin' ? `admin:${c.key.id}` : c?.kind === 'client' ? `client:${c.client.id}` : 'anonymous';
+  return c?.kind === 'admin'
+    ? `admin:${c.key.id}`
+    : c?.kind === 'client'
+      ? `client:${c.client.id}`
+      : 'anonymous';
 }

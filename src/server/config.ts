@@ -30,7 +30,8 @@ function parseSentinels(text: string | undefined): { host: string; port: number 
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = Number(env.TESSERA_PORT ?? 8080);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('TESSERA_PORT must be a port number');
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error('TESSERA_PORT must be a port number');
   const trust = env.TESSERA_TRUST_PROXY;
   const sentinels = parseSentinels(env.TESSERA_SENTINELS);
   return {

@@ -13,7 +13,11 @@ function fromFastify(err: FastifyError): { status: number; code: ErrorCode; mess
   if (err.validation) {
     const first = err.validation[0];
     const where = first ? `${err.validationContext ?? 'body'}${first.instancePath || ''}` : 'request';
-    return { status: 400, code: 'BAD_REQUEST', message: `${where} ${first?.message ?? 'is not valid'}`.trim() };
+    return {
+      status: 400,
+      code: 'BAD_REQUEST',
+      message: `${where} ${first?.message ?? 'is not valid'}`.trim(),
+    };
   }
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -48,7 +52,10 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.code(err.statusCode).send(errorBody('BAD_REQUEST', 'the request is malformed'));
     }
-    request.log.error({ err: { type: err.name, message: err.message, stack: err.stack } }, 'unexpected error');
+    request.log.error(
+      { err: { type: err.name, message: err.message, stack: err.stack } },
+      'unexpected error',
+    );
     return reply.code(500).send(errorBody('INTERNAL', 'internal error'));
   });
   app.setNotFoundHandler((request, reply) => {

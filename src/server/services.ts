@@ -1,13 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BufferedAuditSink } from '../audit/index.ts';
-import {
-  type AdminContext,
-  Cached,
-  createAdminKey,
-  loadSettings,
-  Validator,
-} from '../auth/index.ts';
+import { type AdminContext, Cached, createAdminKey, loadSettings, Validator } from '../auth/index.ts';
 import { KeyRing } from '../crypto/index.ts';
 import { DEFAULT_GROUP, type Settings } from '../model/index.ts';
 import type { Store } from '../store/index.ts';
@@ -38,7 +32,12 @@ export function keyFilePath(dataDir: string): string {
   return join(dataDir, 'master.key');
 }
 
-export function createServices(config: Config, store: Store, log: Logger, keyring?: KeyRing): TesseraServices {
+export function createServices(
+  config: Config,
+  store: Store,
+  log: Logger,
+  keyring?: KeyRing,
+): TesseraServices {
   const ring = keyring ?? KeyRing.loadOrCreate(keyFilePath(config.dataDir), config.masterKey);
   const settings = new Cached(() => loadSettings(store), 5_000);
   const metrics = new Metrics();
@@ -95,7 +94,12 @@ export async function bootstrap(services: TesseraServices, log: Logger): Promise
   const role = await services.store.role();
   if (role.role === 'slave') return;
   if (!(await services.store.getGroup(DEFAULT_GROUP))) {
-    await services.store.putGroup({ name: DEFAULT_GROUP, description: 'Every user not in another group', methods: {}, permanent: true });
+    await services.store.putGroup({
+      name: DEFAULT_GROUP,
+      description: 'Every user not in another group',
+      methods: {},
+      permanent: true,
+    });
   }
   if ((await services.store.listAdminKeys()).length === 0) {
     const { apiKey } = await createAdminKey(services.admin('bootstrap'), 'initial');

@@ -1,12 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import {
-  type Client,
-  DEFAULT_SETTINGS,
-  EMPTY_TOKEN_STATE,
-  type Token,
-  type User,
-} from '../model/index.ts';
+import { type Client, DEFAULT_SETTINGS, EMPTY_TOKEN_STATE, type Token, type User } from '../model/index.ts';
 import type { Store } from './types.ts';
 
 export interface StoreFixture {
@@ -138,10 +132,22 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
     test('a TOTP step is accepted once and never an older one after it', async () => {
       await store.createUser(sampleUser('c-totp'));
       await store.putToken(sampleToken('T-TOTP', 'c-totp'));
-      assert.equal(await store.commitAccept('c-totp', 'T-TOTP', { kind: 'totp', step: 50, drift: 1 }, 10), true);
-      assert.equal(await store.commitAccept('c-totp', 'T-TOTP', { kind: 'totp', step: 50, drift: 1 }, 11), false);
-      assert.equal(await store.commitAccept('c-totp', 'T-TOTP', { kind: 'totp', step: 49, drift: 0 }, 12), false);
-      assert.equal(await store.commitAccept('c-totp', 'T-TOTP', { kind: 'totp', step: 51, drift: 0 }, 13), true);
+      assert.equal(
+        await store.commitAccept('c-totp', 'T-TOTP', { kind: 'totp', step: 50, drift: 1 }, 10),
+        true,
+      );
+      assert.equal(
+        await store.commitAccept('c-totp', 'T-TOTP', { kind: 'totp', step: 50, drift: 1 }, 11),
+        false,
+      );
+      assert.equal(
+        await store.commitAccept('c-totp', 'T-TOTP', { kind: 'totp', step: 49, drift: 0 }, 12),
+        false,
+      );
+      assert.equal(
+        await store.commitAccept('c-totp', 'T-TOTP', { kind: 'totp', step: 51, drift: 0 }, 13),
+        true,
+      );
       const s = await store.getTokenState('T-TOTP');
       assert.equal(s.lastUsedStep, 51);
       assert.equal(s.drift, 0);
@@ -203,11 +209,20 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
     });
 
     test('a challenge can be taken once', async () => {
-      const ch = { transactionId: 'tx-1', username: 'u', clientId: 'c', createdAt: Date.now(), expiresAt: Date.now() + 1000 };
+      const ch = {
+        transactionId: 'tx-1',
+        username: 'u',
+        clientId: 'c',
+        createdAt: Date.now(),
+        expiresAt: Date.now() + 1000,
+      };
       await store.putChallenge(ch, 60_000);
       const results = await Promise.all([store.takeChallenge('tx-1'), store.takeChallenge('tx-1')]);
       assert.equal(results.filter((r) => r !== null).length, 1);
-      assert.deepEqual(results.find((r) => r !== null), ch);
+      assert.deepEqual(
+        results.find((r) => r !== null),
+        ch,
+      );
       assert.equal(await store.takeChallenge('tx-unknown'), null);
     });
 

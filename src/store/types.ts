@@ -50,10 +50,7 @@ export interface StoreDump {
   userStates: Record<string, UserAuthState>;
 }
 
-export type StoreRole =
-  | { role: 'standalone' }
-  | { role: 'master' }
-  | { role: 'slave'; master: string };
+export type StoreRole = { role: 'standalone' } | { role: 'master' } | { role: 'slave'; master: string };
 
 /**
  * The one storage contract. `embedded` (LMDB) and `redis` implement it and pass the same suite

@@ -1,7 +1,10 @@
 import { base32Decode, hotp, timeStep, totpAt } from '../../src/otp/index.ts';
 
 /** The current TOTP code (SHA1, 6 digits, 30 s unless said) for a base32 secret, as an app shows it. */
-export function totpNow(secret: string, opts: { offsetSteps?: number; digits?: 6 | 8; period?: 30 | 60 } = {}): string {
+export function totpNow(
+  secret: string,
+  opts: { offsetSteps?: number; digits?: 6 | 8; period?: 30 | 60 } = {},
+): string {
   const period = opts.period ?? 30;
   const step = timeStep(Date.now(), period) + (opts.offsetSteps ?? 0);
   return totpAt({ secret: base32Decode(secret)!, algorithm: 'SHA1', digits: opts.digits ?? 6, period }, step);

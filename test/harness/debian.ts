@@ -16,7 +16,11 @@ function missing(packages: string[]): string[] {
   return packages.filter((p) => {
     const proof = REQUIRED_PACKAGES[p];
     if (proof) return !existsSync(proof);
-    return spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' }).stdout.indexOf('installed') < 0;
+    return (
+      spawnSync('dpkg-query', ['-W', `-f=${'$'}{Status}`, p], { encoding: 'utf8' }).stdout.indexOf(
+        'installed',
+      ) < 0
+    );
   });
 }
 
@@ -29,14 +33,22 @@ export function ensureDebianPackages(packages: string[]): void {
   if (need.length === 0) return;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot) {
-    throw new Error(`missing Debian packages: ${need.join(', ')} (run as root or: sudo apt-get install -y ${need.join(' ')})`);
+    throw new Error(
+      `missing Debian packages: ${need.join(', ')} (run as root or: sudo apt-get install -y ${need.join(' ')})`,
+    );
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   try {
-    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...need], { env, stdio: 'pipe' });
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...need], {
+      env,
+      stdio: 'pipe',
+    });
   } catch {
     execFileSync('apt-get', ['update', '-qq'], { env, stdio: 'pipe' });
-    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...need], { env, stdio: 'pipe' });
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...need], {
+      env,
+      stdio: 'pipe',
+    });
   }
   const still = missing(packages);
   if (still.length > 0) throw new Error(`could not install Debian packages: ${still.join(', ')}`);

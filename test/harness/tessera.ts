@@ -66,7 +66,8 @@ export async function startTessera(opts: StartOptions = {}): Promise<TesseraHand
     child.kill('SIGKILL');
     throw err;
   }
-  const adminKey = opts.expectAdminKey === false ? '' : readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+  const adminKey =
+    opts.expectAdminKey === false ? '' : readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
   let stopped = false;
   const finish = async (signal: NodeJS.Signals, keepData: boolean) => {
     if (!stopped) {
@@ -97,7 +98,12 @@ export class Api {
     readonly key: string,
   ) {}
 
-  async call(method: string, path: string, body?: unknown, key = this.key): Promise<{ status: number; body: Json }> {
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    key = this.key,
+  ): Promise<{ status: number; body: Json }> {
     const res = await fetch(`${this.url}${path}`, {
       method,
       headers: {
@@ -122,18 +128,34 @@ export class Api {
     return r.body;
   }
 
-  async createClient(kind: 'radius' | 'keycloak' | 'api', extra: Record<string, unknown> = {}): Promise<string> {
-    const body = await this.ok('POST', '/v1/admin/clients', { name: `${kind}-${Date.now()}`, kind, ...extra });
+  async createClient(
+    kind: 'radius' | 'keycloak' | 'api',
+    extra: Record<string, unknown> = {},
+  ): Promise<string> {
+    const body = await this.ok('POST', '/v1/admin/clients', {
+      name: `${kind}-${Date.now()}`,
+      kind,
+      ...extra,
+    });
     return body.apiKey as string;
   }
 
   /** Creates a user with one TOTP token whose base32 secret is returned for computing codes. */
   async createUserWithTotp(
     username: string,
-    opts: { pin?: string; secret?: string; user?: Record<string, unknown>; token?: Record<string, unknown> } = {},
+    opts: {
+      pin?: string;
+      secret?: string;
+      user?: Record<string, unknown>;
+      token?: Record<string, unknown>;
+    } = {},
   ): Promise<{ serial: string; secret: string }> {
     const secret = opts.secret ?? randomBase32();
-    await this.ok('POST', '/v1/admin/users', { username, ...(opts.pin ? { pin: opts.pin } : {}), ...opts.user });
+    await this.ok('POST', '/v1/admin/users', {
+      username,
+      ...(opts.pin ? { pin: opts.pin } : {}),
+      ...opts.user,
+    });
     const token = await this.ok('POST', `/v1/admin/users/${encodeURIComponent(username)}/tokens`, {
       type: 'totp',
       secret,

@@ -76,13 +76,22 @@ describe('admin API, caller keys and secrets at rest (real node)', () => {
       assert.equal(r.status, 400, `${JSON.stringify(body)} → ${r.status}`);
       assert.equal(r.body.error.code, 'BAD_REQUEST');
     }
-    const tokenCases: unknown[] = [{ type: 'sms' }, { type: 'totp', digits: 7 }, { type: 'totp', secret: '!!!!!!!!!!!!!!!!' }];
+    const tokenCases: unknown[] = [
+      { type: 'sms' },
+      { type: 'totp', digits: 7 },
+      { type: 'totp', secret: '!!!!!!!!!!!!!!!!' },
+    ];
     for (const body of tokenCases) {
       const r = await admin.call('POST', '/v1/admin/users/a-secret/tokens', body);
       assert.equal(r.status, 400, `${JSON.stringify(body)} → ${r.status}`);
     }
     const client = new Api(node.url, clientKey);
-    for (const body of ['not json', { user: 'a-secret', pass: 123 }, { pass: '1' }, { user: 'x'.repeat(300) }]) {
+    for (const body of [
+      'not json',
+      { user: 'a-secret', pass: 123 },
+      { pass: '1' },
+      { user: 'x'.repeat(300) },
+    ]) {
       const r = await client.call('POST', '/v1/validate', body);
       assert.equal(r.status, 400, `${JSON.stringify(body)} → ${r.status}`);
     }
@@ -101,7 +110,11 @@ describe('admin API, caller keys and secrets at rest (real node)', () => {
 
   test('enrolment without a secret returns it only inside the otpauth URI, with a QR code', async () => {
     await admin.ok('POST', '/v1/admin/users', { username: 'a-gen' });
-    const t = await admin.ok('POST', '/v1/admin/users/a-gen/tokens', { type: 'totp', algorithm: 'SHA256', digits: 8 });
+    const t = await admin.ok('POST', '/v1/admin/users/a-gen/tokens', {
+      type: 'totp',
+      algorithm: 'SHA256',
+      digits: 8,
+    });
     assert.match(t.otpauthUri, /^otpauth:\/\/totp\/Tessera:a-gen\?secret=[A-Z2-7]{52}&/);
     assert.match(t.qrCode, /^data:image\/png;base64,/);
     assert.equal(t.secret, undefined);
@@ -131,7 +144,9 @@ describe('admin API, caller keys and secrets at rest (real node)', () => {
 
   test('admin actions are audited with the acting key', async () => {
     const audit = await admin.ok('GET', '/v1/admin/audit?limit=1000');
-    const enrol = audit.items.find((e: { type: string; username?: string }) => e.type === 'token.enrol' && e.username === 'a-secret');
+    const enrol = audit.items.find(
+      (e: { type: string; username?: string }) => e.type === 'token.enrol' && e.username === 'a-secret',
+    );
     assert.ok(enrol);
     assert.match(enrol.actor, /^admin:/);
   });
@@ -141,7 +156,10 @@ describe('admin API, caller keys and secrets at rest (real node)', () => {
     await admin.ok('POST', '/v1/admin/groups', { name: 'no-totp', methods: { totp: 'disabled' } });
     await admin.ok('PATCH', '/v1/admin/users/a-grouped', { group: 'no-totp' });
     const { totpNow } = await import('../harness/codes.ts');
-    const r = await new Api(node.url, clientKey).ok('POST', '/v1/validate', { user: 'a-grouped', pass: totpNow(s2) });
+    const r = await new Api(node.url, clientKey).ok('POST', '/v1/validate', {
+      user: 'a-grouped',
+      pass: totpNow(s2),
+    });
     assert.equal(r.reason, 'METHOD_DISABLED');
     assert.equal((await admin.call('DELETE', '/v1/admin/groups/default')).status, 409);
   });

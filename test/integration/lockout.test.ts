@@ -54,7 +54,11 @@ describe('lockout, throttling and challenge expiry (real node)', () => {
     const ch = await client.ok('POST', '/v1/validate', { user: 'l-expire' });
     assert.equal(ch.result, 'challenge');
     await new Promise((r) => setTimeout(r, 1500));
-    const r = await client.ok('POST', '/v1/validate', { user: 'l-expire', transactionId: ch.transactionId, pass: totpNow(secret) });
+    const r = await client.ok('POST', '/v1/validate', {
+      user: 'l-expire',
+      transactionId: ch.transactionId,
+      pass: totpNow(secret),
+    });
     assert.equal(r.reason, 'CHALLENGE_EXPIRED');
   });
 });

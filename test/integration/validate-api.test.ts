@@ -64,14 +64,25 @@ describe('validate API over real HTTP on the embedded store', () => {
     const { secret } = await admin.createUserWithTotp('v-pin', { pin: '4711' });
     await awaitFreshStep();
     assert.equal((await validate({ user: 'v-pin', pass: `4711${totpNow(secret)}` })).result, 'accept');
-    assert.equal((await validate({ user: 'v-pin', pass: `9999${totpNow(secret, { offsetSteps: 1 })}` })).reason, 'PIN_INVALID');
+    assert.equal(
+      (await validate({ user: 'v-pin', pass: `9999${totpNow(secret, { offsetSteps: 1 })}` })).reason,
+      'PIN_INVALID',
+    );
 
     const ch = await validate({ user: 'v-pin', pass: '4711' });
     assert.equal(ch.result, 'challenge');
     assert.ok(typeof ch.transactionId === 'string' && ch.transactionId.length >= 22, 'at least 128 bits');
-    const answer = await validate({ user: 'v-pin', transactionId: ch.transactionId, pass: totpNow(secret, { offsetSteps: 1 }) });
+    const answer = await validate({
+      user: 'v-pin',
+      transactionId: ch.transactionId,
+      pass: totpNow(secret, { offsetSteps: 1 }),
+    });
     assert.equal(answer.result, 'accept');
-    const replay = await validate({ user: 'v-pin', transactionId: ch.transactionId, pass: totpNow(secret, { offsetSteps: 1 }) });
+    const replay = await validate({
+      user: 'v-pin',
+      transactionId: ch.transactionId,
+      pass: totpNow(secret, { offsetSteps: 1 }),
+    });
     assert.equal(replay.result, 'reject');
     assert.equal(replay.reason, 'CHALLENGE_UNKNOWN');
   });

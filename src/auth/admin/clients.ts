@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { type AdminKey, type Client, type ClientKind, TesseraError, type UnknownUserPolicy } from '../../model/index.ts';
+import {
+  type AdminKey,
+  type Client,
+  type ClientKind,
+  TesseraError,
+  type UnknownUserPolicy,
+} from '../../model/index.ts';
 import { mintKey } from '../api-keys.ts';
 import type { AdminContext } from './context.ts';
 
@@ -22,7 +28,10 @@ export function publicClient(client: Client): PublicClient {
 }
 
 /** Creates a relying system and its API key; the key is returned here and never again. */
-export async function createClient(ctx: AdminContext, input: ClientInput): Promise<{ client: Client; apiKey: string }> {
+export async function createClient(
+  ctx: AdminContext,
+  input: ClientInput,
+): Promise<{ client: Client; apiKey: string }> {
   const minted = mintKey('client');
   const client: Client = {
     id: minted.id,
@@ -56,11 +65,15 @@ export async function updateClient(
 }
 
 export async function deleteClient(ctx: AdminContext, id: string): Promise<void> {
-  if (!(await ctx.store.deleteClient(id))) throw new TesseraError('NOT_FOUND', `client "${id}" does not exist`);
+  if (!(await ctx.store.deleteClient(id)))
+    throw new TesseraError('NOT_FOUND', `client "${id}" does not exist`);
   ctx.audit('client.delete', { client: id });
 }
 
-export async function createAdminKey(ctx: AdminContext, name: string): Promise<{ key: AdminKey; apiKey: string }> {
+export async function createAdminKey(
+  ctx: AdminContext,
+  name: string,
+): Promise<{ key: AdminKey; apiKey: string }> {
   const minted = mintKey('admin');
   const key: AdminKey = { id: minted.id, name, keyHash: minted.hash, createdAt: Date.now() };
   await ctx.store.putAdminKey(key);

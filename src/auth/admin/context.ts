@@ -8,5 +8,8 @@ export interface AdminContext {
   keyring: KeyRing;
   settings: () => Promise<Settings>;
   /** Records an admin action; `actor` is filled in by the caller's context. */
-  audit: (type: string, detail: { username?: string; serial?: string; [k: string]: string | undefined }) => void;
+  audit: (
+    type: string,
+    detail: { username?: string; serial?: string; [k: string]: string | undefined },
+  ) => void;
 }

@@ -1,4 +1,10 @@
-import { DEFAULT_SETTINGS, MAX_HOTP_LOOKAHEAD, MAX_TOTP_WINDOW, type Settings, TesseraError } from '../../model/index.ts';
+import {
+  DEFAULT_SETTINGS,
+  MAX_HOTP_LOOKAHEAD,
+  MAX_TOTP_WINDOW,
+  type Settings,
+  TesseraError,
+} from '../../model/index.ts';
 import type { Store } from '../../store/index.ts';
 import type { AdminContext } from './context.ts';
 

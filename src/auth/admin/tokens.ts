@@ -55,7 +55,8 @@ export async function enrolToken(ctx: AdminContext, username: string, input: Tok
     secret = randomBytes(recommendedSecretBytes(algorithm));
   }
   const serial = input.serial ?? newSerial(input.type);
-  if (await ctx.store.getToken(serial)) throw new TesseraError('CONFLICT', `token "${serial}" exists already`);
+  if (await ctx.store.getToken(serial))
+    throw new TesseraError('CONFLICT', `token "${serial}" exists already`);
   const now = Date.now();
   const token: Token = {
     serial,
@@ -71,7 +72,8 @@ export async function enrolToken(ctx: AdminContext, username: string, input: Tok
     updatedAt: now,
     ...(input.description !== undefined ? { description: input.description } : {}),
   };
-  if (!(await ctx.store.putToken(token))) throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
+  if (!(await ctx.store.putToken(token)))
+    throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
   if (input.type === 'hotp' && input.counter) {
     await ctx.store.advanceTokenState(serial, { counter: input.counter, lastUsedStep: -1, drift: 0 });
   }
@@ -131,20 +133,23 @@ export async function resyncToken(
 ): Promise<Token> {
   const token = await ownedToken(ctx, username, serial);
   const secret = ctx.keyring.open(token.secretSealed, token.serial);
-  if (!secret) throw new TesseraError('INTERNAL', `token "${serial}" cannot be opened with the current key ring`);
+  if (!secret)
+    throw new TesseraError('INTERNAL', `token "${serial}" cannot be opened with the current key ring`);
   const settings = await ctx.settings();
   const state = await ctx.store.getTokenState(serial);
   const params = { secret, algorithm: token.algorithm, digits: token.digits };
   const w = settings.resyncWindow;
   if (token.type === 'hotp') {
     const first = findHotpPair(params, code1, code2, state.counter, state.counter + w);
-    if (first === null) throw new TesseraError('RESYNC_FAILED', 'the two codes are not consecutive codes of this token');
+    if (first === null)
+      throw new TesseraError('RESYNC_FAILED', 'the two codes are not consecutive codes of this token');
     await ctx.store.advanceTokenState(serial, { counter: first + 2, lastUsedStep: -1, drift: 0 });
   } else {
     const current = timeStep(now, token.period);
     const from = Math.max(current - w, state.lastUsedStep + 1);
     const second = findTotpPair({ ...params, period: token.period }, code1, code2, from, current + w);
-    if (second === null) throw new TesseraError('RESYNC_FAILED', 'the two codes are not consecutive codes of this token');
+    if (second === null)
+      throw new TesseraError('RESYNC_FAILED', 'the two codes are not consecutive codes of this token');
     await ctx.store.advanceTokenState(serial, { counter: 0, lastUsedStep: second, drift: second - current });
   }
   const next: Token = { ...token, updatedAt: Date.now() };

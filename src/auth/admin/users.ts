@@ -65,7 +65,8 @@ export async function updateUser(ctx: AdminContext, username: string, patch: Use
   const next: User = { ...current, ...fields, updatedAt: Date.now() };
   if (pin === null) delete next.pinHash;
   else if (pin !== undefined) next.pinHash = await hashPin(pin);
-  if (!(await ctx.store.updateUser(next))) throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
+  if (!(await ctx.store.updateUser(next)))
+    throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
   ctx.audit('user.update', { username, fields: Object.keys(patch).join(',') });
   return next;
 }
@@ -78,7 +79,8 @@ export async function deleteUser(ctx: AdminContext, username: string): Promise<v
 }
 
 export async function unlockUser(ctx: AdminContext, username: string): Promise<void> {
-  if (!(await ctx.store.getUser(username))) throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
+  if (!(await ctx.store.getUser(username)))
+    throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
   await ctx.store.unlockUser(username);
   ctx.audit('user.unlock', { username });
 }

@@ -17,7 +17,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const kind = values.kind as ClientKind | undefined;
   if (positionals[0] !== 'add' || !values.name || !kind || !KINDS.includes(kind)) {
-    process.stderr.write('usage: tessera client add --name NAME --kind radius|keycloak|api | tessera client list\n');
+    process.stderr.write(
+      'usage: tessera client add --name NAME --kind radius|keycloak|api | tessera client list\n',
+    );
     return 2;
   }
   const name = values.name;

@@ -37,8 +37,13 @@ export async function run(argv: string[]): Promise<number> {
       await withServices(async (s) => {
         let after: string | undefined;
         do {
-          const page = await s.store.listUsers({ limit: 500, ...(prefix ? { prefix } : {}), ...(after ? { after } : {}) });
-          for (const u of page.items) print(`${u.username}\t${u.enabled ? 'enabled' : 'disabled'}\t${u.email ?? ''}`);
+          const page = await s.store.listUsers({
+            limit: 500,
+            ...(prefix ? { prefix } : {}),
+            ...(after ? { after } : {}),
+          });
+          for (const u of page.items)
+            print(`${u.username}\t${u.enabled ? 'enabled' : 'disabled'}\t${u.email ?? ''}`);
           after = page.next;
         } while (after);
       });

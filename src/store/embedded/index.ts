@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { type Database, open, type RootDatabase } from 'lmdb';
 import {
   type AdminKey,
   type AuditEvent,
@@ -279,12 +279,21 @@ export class EmbeddedStore implements Store {
   async unlockUser(username: string): Promise<void> {
     await this.root.transaction(() => {
       const s = this.userStates.get(username) ?? EMPTY_USER_STATE;
-      this.userStates.putSync(username, { ...s, failures: 0, lockCount: 0, lockedUntil: 0, windowFailures: 0 });
+      this.userStates.putSync(username, {
+        ...s,
+        failures: 0,
+        lockCount: 0,
+        lockedUntil: 0,
+        windowFailures: 0,
+      });
     });
   }
 
   async putChallenge(challenge: Challenge, retainMs: number): Promise<void> {
-    await this.challenges.put(challenge.transactionId, { ...challenge, retainUntil: challenge.createdAt + retainMs });
+    await this.challenges.put(challenge.transactionId, {
+      ...challenge,
+      retainUntil: challenge.createdAt + retainMs,
+    });
   }
 
   async takeChallenge(transactionId: string): Promise<Challenge | null> {
@@ -303,7 +312,10 @@ export class EmbeddedStore implements Store {
     await this.root.transaction(() => {
       for (const e of events) {
         this.auditSeq = (this.auditSeq + 1) % 1_000_000;
-        this.audit.putSync(`${String(e.time).padStart(15, '0')}.${String(this.auditSeq).padStart(6, '0')}`, e);
+        this.audit.putSync(
+          `${String(e.time).padStart(15, '0')}.${String(this.auditSeq).padStart(6, '0')}`,
+          e,
+        );
       }
     });
   }
