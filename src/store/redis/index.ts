@@ -1,0 +1,43 @@
+// The Redis store: master/replica aware, Lua check-and-advance, WAIT-acknowledged writes.
+import { RedisLinks, type RedisStoreOptions } from './links.ts';
+import { RedisStore } from './redis-store.ts';
+
+export type { LinkEvents, RedisStoreOptions, ReplicationView } from './links.ts';
+export { RedisStore } from './redis-store.ts';
+
+function replicaAckFromEnv(): 'accept' | 'reject' | undefined {
+  const v = process.env.TESSERA_REPLICA_ACK;
+  if (v === undefined || v === '') return undefined;
+  if (v === 'accept' || v === 'reject') return v;
+  throw new Error('TESSERA_REPLICA_ACK must be "accept" or "reject"');
+}
+
+function waitFromEnv(): number | undefined {
+  const v = process.env.TESSERA_REPLICA_WAIT_MS;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error('TESSERA_REPLICA_WAIT_MS must be a positive integer');
+  return n;
+}
+
+/**
+ * Opens the Redis store and learns the node's role. Options not given fall back to
+ * TESSERA_REPLICA_ACK (accept|reject) and TESSERA_REPLICA_WAIT_MS (default 1000).
+ */
+export async function openRedisStore(opts: RedisStoreOptions): Promise<RedisStore> {
+  const replicaAck = opts.replicaAck ?? replicaAckFromEnv();
+  const waitTimeoutMs = opts.waitTimeoutMs ?? waitFromEnv();
+  const links = new RedisLinks({
+    ...opts,
+    ...(replicaAck ? { replicaAck } : {}),
+    ...(waitTimeoutMs ? { waitTimeoutMs } : {}),
+  });
+  try {
+    await links.start();
+  } catch (err) {
+    await links.close();
+    const what = err instanceof Error ? err.message : String(err);
+    throw new Error(`cannot reach Redis: ${what}`);
+  }
+  return new RedisStore(links, opts.prefix ?? process.env.TESSERA_REDIS_PREFIX ?? 'tessera:');
+}

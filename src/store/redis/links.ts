@@ -1,0 +1,308 @@
+import { EventEmitter } from 'node:events';
+import { Redis, type RedisOptions } from 'ioredis';
+import * as lua from './scripts.ts';
+
+export interface RedisStoreOptions {
+  /** The node's own Redis (reads, and the node's role). */
+  url?: string;
+  /** With Sentinel: writes follow the master Sentinel names. */
+  sentinels?: { host: string; port: number }[];
+  sentinelName?: string;
+  /** What an accept does when no replica acknowledges the write in time (default accept + alarm). */
+  replicaAck?: 'accept' | 'reject';
+  waitTimeoutMs?: number;
+  prefix?: string;
+  rolePollMs?: number;
+  /** Connections to the master for authentication-state writes (WAIT blocks its connection). */
+  writePool?: number;
+}
+
+export type RedisRole = 'master' | 'slave';
+
+/** What ROLE said last, on the node's own Redis and on the master. */
+export interface ReplicationView {
+  redisRole: RedisRole;
+  /** host:port of the master (this Redis when it is the master). */
+  master: string;
+  linkUp: boolean;
+  offset: number;
+  masterOffset: number;
+  replicas: { addr: string; offset: number }[];
+}
+
+export interface LinkEvents {
+  'role-change': [{ from: RedisRole; to: RedisRole; master: string }];
+  'master-change': [{ from: string; to: string }];
+  'replica-ack-missing': [{ waited: number; ms: number }];
+}
+
+const SCRIPTS: Record<string, { lua: string; keys: number }> = {
+  tsCommitAccept: { lua: lua.COMMIT_ACCEPT, keys: 2 },
+  tsCommitFailure: { lua: lua.COMMIT_FAILURE, keys: 1 },
+  tsAdvanceState: { lua: lua.ADVANCE_STATE, keys: 1 },
+  tsUnlockUser: { lua: lua.UNLOCK_USER, keys: 1 },
+  tsCreateUser: { lua: lua.CREATE_USER, keys: 2 },
+  tsUpdateUser: { lua: lua.UPDATE_USER, keys: 1 },
+  tsDeleteUser: { lua: lua.DELETE_USER, keys: 5 },
+  tsPutToken: { lua: lua.PUT_TOKEN, keys: 2 },
+  tsDeleteToken: { lua: lua.DELETE_TOKEN, keys: 2 },
+  tsLoadAuthView: { lua: lua.LOAD_AUTH_VIEW, keys: 5 },
+  tsListTokens: { lua: lua.LIST_TOKENS, keys: 1 },
+};
+
+export type ScriptName = keyof typeof SCRIPTS & string;
+
+/** Runs one of our cached scripts (EVALSHA, falling back to EVAL once per connection). */
+export function runScript(conn: Redis, name: ScriptName, args: (string | number)[]): Promise<unknown> {
+  const fn = (conn as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[name];
+  if (!fn) throw new Error(`script ${name} is not defined`);
+  return fn.apply(conn, args);
+}
+
+function defineScripts(conn: Redis): Redis {
+  for (const [name, s] of Object.entries(SCRIPTS))
+    conn.defineCommand(name, { lua: s.lua, numberOfKeys: s.keys });
+  return conn;
+}
+
+function baseOptions(waitTimeoutMs: number): RedisOptions {
+  return {
+    lazyConnect: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    commandTimeout: waitTimeoutMs + 3_000,
+    enableReadyCheck: true,
+    retryStrategy: (times) => Math.min(100 * times, 1_000),
+    // A demoted master answers READONLY: reconnect (Sentinel mode re-resolves the master) and resend.
+    reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
+  };
+}
+
+function urlOptions(url: string): RedisOptions {
+  const u = new URL(url);
+  const db = Number(u.pathname.replace(/^\//, '') || 0);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(Number.isInteger(db) && db > 0 ? { db } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+function parseRole(reply: unknown[]): {
+  role: RedisRole;
+  master?: string;
+  linkUp: boolean;
+  offset: number;
+  replicas: { addr: string; offset: number }[];
+} {
+  if (reply[0] === 'master') {
+    const replicas = ((reply[2] as string[][] | undefined) ?? []).map((r) => ({
+      addr: `${r[0]}:${r[1]}`,
+      offset: Number(r[2]),
+    }));
+    return { role: 'master', linkUp: true, offset: Number(reply[1]), replicas };
+  }
+  if (reply[0] === 'slave') {
+    return {
+      role: 'slave',
+      master: `${reply[1]}:${reply[2]}`,
+      linkUp: reply[3] === 'connected',
+      offset: Number(reply[4]),
+      replicas: [],
+    };
+  }
+  throw new Error(`unexpected ROLE reply ${String(reply[0])}`);
+}
+
+/**
+ * The store's connections. `local` is the node's own Redis: reads come from it and its ROLE is the
+ * node's role. `writers` reach the master (learned from ROLE, or from Sentinel): every
+ * authentication-state write goes there and is followed by WAIT on the same connection.
+ */
+export class RedisLinks extends EventEmitter<LinkEvents> {
+  readonly local: Redis;
+  private writers: Redis[] = [];
+  private next = 0;
+  private view: ReplicationView | null = null;
+  /** Once a replica was seen (or Sentinel is on), a write without a replica's ack is unreplicated. */
+  private expectReplicas: boolean;
+  private poll: NodeJS.Timeout | null = null;
+  private polling: Promise<void> | null = null;
+  private closed = false;
+  readonly waitTimeoutMs: number;
+  readonly replicaAck: 'accept' | 'reject';
+
+  constructor(private readonly opts: RedisStoreOptions) {
+    super();
+    this.waitTimeoutMs = opts.waitTimeoutMs ?? 1_000;
+    this.replicaAck = opts.replicaAck ?? 'accept';
+    this.expectReplicas = Boolean(opts.sentinels?.length);
+    this.local = defineScripts(
+      opts.url ? new Redis(opts.url, baseOptions(this.waitTimeoutMs)) : this.newSentinelClient(),
+    );
+    for (const c of [this.local]) c.on('error', () => {});
+  }
+
+  get usesSentinel(): boolean {
+    return Boolean(this.opts.sentinels?.length);
+  }
+
+  private newSentinelClient(): Redis {
+    if (!this.opts.sentinels?.length) throw new Error('the Redis store needs a URL or Sentinels');
+    return new Redis({
+      ...baseOptions(this.waitTimeoutMs),
+      sentinels: this.opts.sentinels,
+      name: this.opts.sentinelName ?? 'tessera',
+      role: 'master',
+      failoverDetector: true,
+      sentinelRetryStrategy: (times) => Math.min(100 * times, 1_000),
+    });
+  }
+
+  /** Connects, learns the role and starts following it. */
+  async start(): Promise<void> {
+    await this.refresh();
+    this.poll = setInterval(() => {
+      if (!this.polling)
+        this.polling = this.refresh()
+          .catch(() => {})
+          .finally(() => {
+            this.polling = null;
+          });
+    }, this.opts.rolePollMs ?? 500);
+    this.poll.unref();
+  }
+
+  replication(): ReplicationView | null {
+    return this.view;
+  }
+
+  /** The next master connection, round-robin. */
+  writer(): Redis {
+    if (this.writers.length === 0) throw new Error('no master connection yet');
+    const w = this.writers[this.next++ % this.writers.length]!;
+    return w;
+  }
+
+  /**
+   * After a write on `conn`: WAIT for one replica when replication is expected. Returns false when
+   * no replica acknowledged in time (the caller applies the replica-ack policy).
+   */
+  async acknowledged(conn: Redis): Promise<boolean> {
+    const known = this.view?.replicas.length ?? 0;
+    if (!this.expectReplicas && known === 0) return true;
+    const acks = known > 0 ? await conn.wait(1, this.waitTimeoutMs) : 0;
+    if (acks >= 1) return true;
+    this.emit('replica-ack-missing', { waited: known > 0 ? this.waitTimeoutMs : 0, ms: this.waitTimeoutMs });
+    return false;
+  }
+
+  /** Re-reads ROLE now (after a READONLY answer, or on the poll). */
+  async refresh(): Promise<void> {
+    if (this.closed) return;
+    let own: ReturnType<typeof parseRole>;
+    try {
+      own = parseRole((await this.local.role()) as unknown[]);
+    } catch (err) {
+      if (!this.usesSentinel || !this.opts.url) throw err;
+      await this.followWithoutLocal();
+      return;
+    }
+    const selfAddr = this.localAddr();
+    const masterAddr = own.role === 'master' ? selfAddr : (own.master ?? '');
+    await this.ensureWriters(masterAddr);
+    let masterOffset = own.offset;
+    let replicas = own.replicas;
+    if (own.role === 'slave') {
+      try {
+        const m = parseRole((await this.writer().role()) as unknown[]);
+        masterOffset = m.offset;
+        replicas = m.replicas;
+      } catch {
+        replicas = [];
+      }
+    }
+    if (replicas.length > 0) this.expectReplicas = true;
+    const before = this.view;
+    this.view = {
+      redisRole: own.role,
+      master: masterAddr,
+      linkUp: own.linkUp,
+      offset: own.offset,
+      masterOffset,
+      replicas,
+    };
+    if (before && before.redisRole !== own.role)
+      this.emit('role-change', { from: before.redisRole, to: own.role, master: masterAddr });
+    if (before && before.master !== masterAddr)
+      this.emit('master-change', { from: before.master, to: masterAddr });
+  }
+
+  /** Own Redis down in Sentinel mode: keep serving through the master Sentinel names. */
+  private async followWithoutLocal(): Promise<void> {
+    await this.ensureWriters('');
+    const m = parseRole((await this.writer().role()) as unknown[]);
+    const prev = this.view;
+    this.view = {
+      redisRole: prev?.redisRole ?? 'slave',
+      master: prev?.master ?? '',
+      linkUp: false,
+      offset: prev?.offset ?? 0,
+      masterOffset: m.offset,
+      replicas: m.replicas,
+    };
+  }
+
+  /** Reads come from the node's own Redis; while it is down (Sentinel mode), from the master. */
+  reader(): Redis {
+    if (this.local.status === 'ready' || !this.usesSentinel || this.writers.length === 0) return this.local;
+    return this.writer();
+  }
+
+  private localAddr(): string {
+    const s = this.local.stream as { remoteAddress?: string; remotePort?: number } | undefined;
+    if (s?.remoteAddress && s.remotePort) return `${s.remoteAddress}:${s.remotePort}`;
+    const o = this.local.options;
+    return `${o.host ?? '127.0.0.1'}:${o.port ?? 6379}`;
+  }
+
+  private writerTarget = '';
+
+  private async ensureWriters(masterAddr: string): Promise<void> {
+    const size = Math.max(1, this.opts.writePool ?? 4);
+    if (this.usesSentinel) {
+      if (this.writers.length === 0) {
+        this.writers = Array.from({ length: size }, () => defineScripts(this.newSentinelClient()));
+        for (const w of this.writers) w.on('error', () => {});
+      }
+      return;
+    }
+    if (masterAddr === this.writerTarget && this.writers.length > 0) return;
+    const old = this.writers;
+    const [host, port] = splitAddr(masterAddr);
+    const base = this.opts.url ? urlOptions(this.opts.url) : {};
+    this.writers = Array.from({ length: size }, () => {
+      const w = defineScripts(new Redis({ ...baseOptions(this.waitTimeoutMs), ...base, host, port }));
+      w.on('error', () => {});
+      return w;
+    });
+    this.writerTarget = masterAddr;
+    for (const w of old) w.disconnect();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.poll) clearInterval(this.poll);
+    await this.polling?.catch(() => {});
+    for (const w of this.writers) w.disconnect();
+    this.local.disconnect();
+  }
+}
+
+function splitAddr(addr: string): [string, number] {
+  const i = addr.lastIndexOf(':');
+  return [addr.slice(0, i), Number(addr.slice(i + 1))];
+}

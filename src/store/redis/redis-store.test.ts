@@ -1,0 +1,29 @@
+import { startRedis } from '../../../test/harness/redis.ts';
+import { storeContract } from '../contract.ts';
+import { openRedisStore } from './index.ts';
+
+storeContract('redis (standalone)', async () => {
+  const redis = await startRedis();
+  const store = await openRedisStore({ url: redis.url });
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      await redis.stop();
+    },
+  };
+});
+
+storeContract('redis (master with a replica, WAIT on every write)', async () => {
+  const master = await startRedis();
+  const replica = await startRedis({ replicaOf: master.port });
+  const store = await openRedisStore({ url: master.url, replicaAck: 'reject' });
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      await replica.stop();
+      await master.stop();
+    },
+  };
+});

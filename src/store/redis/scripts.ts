@@ -1,0 +1,171 @@
+/**
+ * The Lua side of the Redis store. Each check-and-advance is one script, so Redis runs the compare
+ * and the write with nothing in between: of N concurrent requests with the same code, one wins.
+ *
+ * The arithmetic mirrors src/model/state.ts (advances, applyAdvance, applySuccess, applyFailure,
+ * mergeTokenState) line by line; src/store/redis/scripts.test.ts checks them against each other.
+ *
+ * Layout (P = key prefix, passed as ARGV[1] where a script derives keys from data):
+ *   P.users     hash  username → User JSON        P.usernames  zset (score 0) for ordered listing
+ *   P.groups    hash  name → Group JSON           P.tokens     hash serial → Token JSON
+ *   P.ut:<user> set   serials of a user           P.tstates    hash serial → "counter,lastUsedStep,drift"
+ *   P.ustates   hash  username → "failures,lockedUntil,lockCount,windowStart,windowFailures,lastSuccess"
+ *   P.clients, P.adminkeys hashes; P.settings string; P.ch:<tx> challenge string with expiry; P.audit list.
+ * Keeping states in two hashes lets dump() take a consistent cut in one MULTI.
+ */
+
+const READ_STATE = `
+local function tstate(raw)
+  if not raw then return 0, -1, 0 end
+  local c, s, d = string.match(raw, '^(-?%d+),(-?%d+),(-?%d+)$')
+  return tonumber(c), tonumber(s), tonumber(d)
+end
+local function ustate(raw)
+  if not raw then return 0, 0, 0, 0, 0, 0 end
+  local a, b, c, d, e, f = string.match(raw, '^(-?%d+),(-?%d+),(-?%d+),(-?%d+),(-?%d+),(-?%d+)$')
+  return tonumber(a), tonumber(b), tonumber(c), tonumber(d), tonumber(e), tonumber(f)
+end
+local function n(x) return string.format('%d', x) end
+`;
+
+/** KEYS: tstates, ustates. ARGV: serial, username, kind ('totp'|'hotp'), value, drift, now. → {1,c,s,d} | {0} */
+export const COMMIT_ACCEPT = `${READ_STATE}
+local c, s, d = tstate(redis.call('HGET', KEYS[1], ARGV[1]))
+local v = tonumber(ARGV[4])
+if ARGV[3] == 'totp' then
+  if not (v > s) then return {0} end
+  s = v
+  d = tonumber(ARGV[5])
+else
+  if not (v >= c) then return {0} end
+  c = v + 1
+end
+redis.call('HSET', KEYS[1], ARGV[1], n(c) .. ',' .. n(s) .. ',' .. n(d))
+local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', KEYS[2], ARGV[2]))
+redis.call('HSET', KEYS[2], ARGV[2], '0,0,0,' .. n(ws) .. ',0,' .. ARGV[6])
+return {1, c, s, d}
+`;
+
+/** KEYS: ustates. ARGV: username, now, threshold, baseSeconds, maxSeconds, windowMs. → the six fields */
+export const COMMIT_FAILURE = `${READ_STATE}
+local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', KEYS[1], ARGV[1]))
+local now = tonumber(ARGV[2])
+local threshold = tonumber(ARGV[3])
+local inWindow = (now - ws) < tonumber(ARGV[6])
+f = f + 1
+if inWindow then wf = wf + 1 else ws = now; wf = 1 end
+if threshold > 0 and f >= threshold then
+  local seconds = math.min(tonumber(ARGV[5]), tonumber(ARGV[4]) * math.pow(2, lc))
+  lu = now + seconds * 1000
+  lc = lc + 1
+  f = 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], n(f) .. ',' .. n(lu) .. ',' .. n(lc) .. ',' .. n(ws) .. ',' .. n(wf) .. ',' .. n(ls))
+return {f, lu, lc, ws, wf, ls}
+`;
+
+/** KEYS: tstates. ARGV: serial, counter, lastUsedStep, drift. → merged {c,s,d} (max-merge, never backwards) */
+export const ADVANCE_STATE = `${READ_STATE}
+local c, s, d = tstate(redis.call('HGET', KEYS[1], ARGV[1]))
+local bc, bs, bd = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local nd = d
+if not (s >= bs) then nd = bd end
+c = math.max(c, bc)
+s = math.max(s, bs)
+redis.call('HSET', KEYS[1], ARGV[1], n(c) .. ',' .. n(s) .. ',' .. n(nd))
+return {c, s, nd}
+`;
+
+/** KEYS: ustates. ARGV: username. Clears lock and failure counters, keeps windowStart and lastSuccess. */
+export const UNLOCK_USER = `${READ_STATE}
+local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', KEYS[1], ARGV[1]))
+redis.call('HSET', KEYS[1], ARGV[1], '0,0,0,' .. n(ws) .. ',0,' .. n(ls))
+return 1
+`;
+
+/** KEYS: users, usernames. ARGV: username, json. → 1 created | 0 exists */
+export const CREATE_USER = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+return 1
+`;
+
+/** KEYS: users. ARGV: username, json. → 1 replaced | 0 missing */
+export const UPDATE_USER = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`;
+
+/** KEYS: users, usernames, tokens, tstates, ustates. ARGV: prefix, username. → 1 | 0 */
+export const DELETE_USER = `
+if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 0 then return 0 end
+local set = ARGV[1] .. 'ut:' .. ARGV[2]
+local serials = redis.call('SMEMBERS', set)
+for _, serial in ipairs(serials) do
+  redis.call('HDEL', KEYS[3], serial)
+  redis.call('HDEL', KEYS[4], serial)
+end
+redis.call('DEL', set)
+redis.call('HDEL', KEYS[1], ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('HDEL', KEYS[5], ARGV[2])
+return 1
+`;
+
+/** KEYS: users, tokens. ARGV: prefix, serial, username, json. → 1 | 0 (no such user) */
+export const PUT_TOKEN = `
+if redis.call('HEXISTS', KEYS[1], ARGV[3]) == 0 then return 0 end
+local prev = redis.call('HGET', KEYS[2], ARGV[2])
+if prev then
+  local owner = cjson.decode(prev).username
+  if owner ~= ARGV[3] then redis.call('SREM', ARGV[1] .. 'ut:' .. owner, ARGV[2]) end
+end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
+redis.call('SADD', ARGV[1] .. 'ut:' .. ARGV[3], ARGV[2])
+return 1
+`;
+
+/** KEYS: tokens, tstates. ARGV: prefix, serial. → 1 | 0 */
+export const DELETE_TOKEN = `
+local prev = redis.call('HGET', KEYS[1], ARGV[2])
+if not prev then return 0 end
+redis.call('SREM', ARGV[1] .. 'ut:' .. cjson.decode(prev).username, ARGV[2])
+redis.call('HDEL', KEYS[1], ARGV[2])
+redis.call('HDEL', KEYS[2], ARGV[2])
+return 1
+`;
+
+/**
+ * KEYS: users, groups, tokens, tstates, ustates. ARGV: prefix, username.
+ * → false | {userJson, groupJson|'', ustate|'', {tokenJson, tstate|''}...}
+ */
+export const LOAD_AUTH_VIEW = `#!lua flags=no-writes
+local user = redis.call('HGET', KEYS[1], ARGV[2])
+if not user then return false end
+local group = redis.call('HGET', KEYS[2], cjson.decode(user).group) or ''
+local out = {user, group, redis.call('HGET', KEYS[5], ARGV[2]) or ''}
+local serials = redis.call('SMEMBERS', ARGV[1] .. 'ut:' .. ARGV[2])
+table.sort(serials)
+for _, serial in ipairs(serials) do
+  local token = redis.call('HGET', KEYS[3], serial)
+  if token then
+    out[#out + 1] = token
+    out[#out + 1] = redis.call('HGET', KEYS[4], serial) or ''
+  end
+end
+return out
+`;
+
+/** KEYS: tokens. ARGV: prefix, username. → token JSONs in serial order */
+export const LIST_TOKENS = `#!lua flags=no-writes
+local serials = redis.call('SMEMBERS', ARGV[1] .. 'ut:' .. ARGV[2])
+table.sort(serials)
+local out = {}
+for _, serial in ipairs(serials) do
+  local token = redis.call('HGET', KEYS[1], serial)
+  if token then out[#out + 1] = token end
+end
+return out
+`;

@@ -1,0 +1,208 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { ensureDebianPackages } from './debian.ts';
+import { freePort, waitFor } from './ports.ts';
+
+export interface RedisProcess {
+  port: number;
+  url: string;
+  dir: string;
+  proc: ChildProcess;
+  /** A short-lived admin connection (caller must disconnect). */
+  client(): Redis;
+  stop(): Promise<void>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
+function track(proc: ChildProcess): void {
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
+}
+
+function exited(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => proc.once('exit', () => resolve()));
+}
+
+async function ping(port: number): Promise<boolean> {
+  const c = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  c.on('error', () => {});
+  try {
+    await c.connect();
+    return (await c.ping()) === 'PONG';
+  } finally {
+    c.disconnect();
+  }
+}
+
+/**
+ * A real redis-server on a free loopback port, in the foreground, with no persistence and an
+ * immediate diskless full sync (see integration.md §4). `replicaOf` starts it as a replica.
+ */
+export async function startRedis(
+  opts: { replicaOf?: number; args?: string[]; port?: number } = {},
+): Promise<RedisProcess> {
+  ensureDebianPackages(['redis-server']);
+  const port = opts.port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-redis-'));
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--repl-diskless-sync-delay',
+    '0',
+    '--daemonize',
+    'no',
+    '--loglevel',
+    'warning',
+    '--logfile',
+    join(dir, 'redis.log'),
+    ...(opts.replicaOf ? ['--replicaof', '127.0.0.1', String(opts.replicaOf)] : []),
+    ...(opts.args ?? []),
+  ];
+  const proc = spawn('/usr/bin/redis-server', args, { stdio: 'ignore' });
+  track(proc);
+  await waitFor(`redis-server on ${port}`, () => ping(port), 15_000, 50);
+  const handle: RedisProcess = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    dir,
+    proc,
+    client: () => {
+      const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+      c.on('error', () => {});
+      return c;
+    },
+    async stop() {
+      proc.kill('SIGTERM');
+      await exited(proc);
+      rmSync(dir, { recursive: true, force: true });
+    },
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      proc.kill(signal);
+      await exited(proc);
+    },
+  };
+  if (opts.replicaOf) await waitForReplicaLink(handle);
+  return handle;
+}
+
+/** Waits until a replica reports `master_link_status:up`. */
+export async function waitForReplicaLink(replica: RedisProcess, timeoutMs = 20_000): Promise<void> {
+  const c = replica.client();
+  try {
+    await waitFor(
+      `replica ${replica.port} to sync`,
+      async () => (await c.info('replication')).includes('master_link_status:up'),
+      timeoutMs,
+      50,
+    );
+  } finally {
+    c.disconnect();
+  }
+}
+
+export interface SentinelGroup {
+  name: string;
+  ports: number[];
+  sentinels: { host: string; port: number }[];
+  procs: ChildProcess[];
+  /** SENTINEL get-master-addr-by-name, from the first sentinel that answers. */
+  masterPort(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `count` real redis-sentinel processes watching the master on `masterPort` (quorum 2), each with
+ * its own writable config file (Sentinel rewrites it).
+ */
+export async function startSentinels(opts: {
+  masterPort: number;
+  name?: string;
+  count?: number;
+  downAfterMs?: number;
+  failoverTimeoutMs?: number;
+}): Promise<SentinelGroup> {
+  ensureDebianPackages(['redis-sentinel']);
+  const name = opts.name ?? 'tessera';
+  const count = opts.count ?? 3;
+  const root = mkdtempSync(join(tmpdir(), 'tessera-sentinel-'));
+  const ports: number[] = [];
+  const procs: ChildProcess[] = [];
+  for (let i = 0; i < count; i++) {
+    const port = await freePort();
+    const conf = join(root, `s${i}.conf`);
+    writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${root}`,
+        `sentinel monitor ${name} 127.0.0.1 ${opts.masterPort} 2`,
+        `sentinel down-after-milliseconds ${name} ${opts.downAfterMs ?? 1000}`,
+        `sentinel failover-timeout ${name} ${opts.failoverTimeoutMs ?? 5000}`,
+        `sentinel parallel-syncs ${name} 1`,
+        '',
+      ].join('\n'),
+    );
+    const proc = spawn(
+      '/usr/bin/redis-sentinel',
+      [conf, '--logfile', join(root, `s${i}.log`), '--loglevel', 'notice'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    track(proc);
+    ports.push(port);
+    procs.push(proc);
+  }
+  for (const port of ports) await waitFor(`redis-sentinel on ${port}`, () => ping(port), 15_000, 50);
+  const group: SentinelGroup = {
+    name,
+    ports,
+    sentinels: ports.map((port) => ({ host: '127.0.0.1', port })),
+    procs,
+    async masterPort() {
+      for (const port of ports) {
+        const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null });
+        c.on('error', () => {});
+        try {
+          const addr = (await c.call('SENTINEL', 'get-master-addr-by-name', name)) as string[] | null;
+          if (addr) return Number(addr[1]);
+        } catch {
+          // try the next sentinel
+        } finally {
+          c.disconnect();
+        }
+      }
+      throw new Error('no sentinel answered');
+    },
+    async stop() {
+      for (const p of procs) p.kill('SIGTERM');
+      await Promise.all(procs.map(exited));
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  return group;
+}
