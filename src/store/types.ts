@@ -118,7 +118,7 @@ export interface Store {
   /** Clears the lock and failure counters. */
   unlockUser(username: string): Promise<void>;
 
-  /** Stores a challenge; it disappears (at the latest) `retainMs` after creation. */
+  /** Stores a challenge; it disappears `retainMs` from now (by the store's clock, like a TTL). */
   putChallenge(challenge: Challenge, retainMs: number): Promise<void>;
   /** Returns and removes the challenge in one step, so it can be answered only once. */
   takeChallenge(transactionId: string): Promise<Challenge | null>;

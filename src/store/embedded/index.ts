@@ -292,7 +292,7 @@ export class EmbeddedStore implements Store {
   async putChallenge(challenge: Challenge, retainMs: number): Promise<void> {
     await this.challenges.put(challenge.transactionId, {
       ...challenge,
-      retainUntil: challenge.createdAt + retainMs,
+      retainUntil: Date.now() + retainMs, // the store's own clock, as a Redis TTL would
     });
   }
 
