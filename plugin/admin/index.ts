@@ -10,7 +10,7 @@ import { tokenRoutes } from './tokens.ts';
 import { userRoutes } from './users.ts';
 
 export async function adminPlugin(app: FastifyInstance): Promise<void> {
-  app.addHook('onRequest', requireCaller(app.tessera.store, 'admin'));
+  app.addHook('onRequest', requireCaller(app.tessera.callers, 'admin'));
   await app.register(userRoutes);
   await app.register(tokenRoutes);
   await app.register(clientRoutes);

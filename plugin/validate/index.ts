@@ -27,7 +27,7 @@ export function endUserIp(request: FastifyRequest): string {
 }
 
 export async function validatePlugin(app: FastifyInstance): Promise<void> {
-  app.addHook('onRequest', requireCaller(app.tessera.store, 'client'));
+  app.addHook('onRequest', requireCaller(app.tessera.callers, 'client'));
   app.post<{ Body: Static<typeof ValidateBody> }>(
     '/validate',
     {

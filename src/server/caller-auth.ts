@@ -33,9 +33,36 @@ function sourceAllowed(ip: string, cidrs: string[]): boolean {
   return list.check(plain, isIPv6(plain) ? 'ipv6' : 'ipv4');
 }
 
+const CACHE_MS = 5_000;
+
+/**
+ * Finds the stored record behind a key id. Records are kept for a few seconds so that a validation
+ * costs no store round trip for its caller; a disabled or deleted client stops working on every
+ * node within CACHE_MS, at once on the node that changed it (forget()).
+ */
+export class CallerDirectory {
+  private readonly cache = new Map<string, { at: number; record: AdminKey | Client | null }>();
+
+  constructor(private readonly store: Store) {}
+
+  async lookup(kind: 'admin' | 'client', id: string): Promise<AdminKey | Client | null> {
+    const key = `${kind}:${id}`;
+    const hit = this.cache.get(key);
+    if (hit && Date.now() - hit.at < CACHE_MS) return hit.record;
+    const record = kind === 'admin' ? await this.store.getAdminKey(id) : await this.store.getClient(id);
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(key, { at: Date.now(), record });
+    return record;
+  }
+
+  forget(): void {
+    this.cache.clear();
+  }
+}
+
 /** Resolves the Bearer key to a caller. 401 for a missing or wrong key, 403 for the wrong kind. */
 export async function authenticateCaller(
-  store: Store,
+  directory: CallerDirectory,
   request: FastifyRequest,
   want: Caller['kind'],
 ): Promise<Caller> {
@@ -45,10 +72,10 @@ export async function authenticateCaller(
     throw new TesseraError('UNAUTHORIZED', 'a valid API key is required (Authorization: Bearer <key>)');
   let caller: Caller | null = null;
   if (parsed.kind === 'admin') {
-    const key = await store.getAdminKey(parsed.id);
+    const key = (await directory.lookup('admin', parsed.id)) as AdminKey | null;
     if (key && keyMatches(parsed, key.keyHash)) caller = { kind: 'admin', key };
   } else {
-    const client = await store.getClient(parsed.id);
+    const client = (await directory.lookup('client', parsed.id)) as Client | null;
     if (client && keyMatches(parsed, client.keyHash)) {
       if (!client.enabled) throw new TesseraError('FORBIDDEN', 'this client is disabled');
       if (!sourceAllowed(request.ip, client.allowedCidrs)) {
@@ -62,9 +89,9 @@ export async function authenticateCaller(
   return caller;
 }
 
-export function requireCaller(store: Store, want: Caller['kind']) {
+export function requireCaller(directory: CallerDirectory, want: Caller['kind']) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    request.caller = await authenticateCaller(store, request, want);
+    request.caller = await authenticateCaller(directory, request, want);
   };
 }
 

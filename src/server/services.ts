@@ -5,6 +5,7 @@ import { type AdminContext, Cached, createAdminKey, loadSettings, Validator } fr
 import { KeyRing } from '../crypto/index.ts';
 import { DEFAULT_GROUP, type Settings } from '../model/index.ts';
 import type { Store } from '../store/index.ts';
+import { CallerDirectory } from './caller-auth.ts';
 import type { Config } from './config.ts';
 import { Metrics } from './metrics.ts';
 
@@ -23,6 +24,7 @@ export interface TesseraServices {
   validator: Validator;
   audit: BufferedAuditSink;
   metrics: Metrics;
+  callers: CallerDirectory;
   /** The admin operations' context, with `actor` in every audit event. */
   admin(actor: string, sourceIp?: string): AdminContext;
   close(): Promise<void>;
@@ -42,6 +44,7 @@ export function createServices(
   const settings = new Cached(() => loadSettings(store), 5_000);
   const metrics = new Metrics();
   const audit = new BufferedAuditSink(store, log);
+  const callers = new CallerDirectory(store);
   const validator = new Validator({
     store,
     keyring: ring,
@@ -57,6 +60,7 @@ export function createServices(
     validator,
     audit,
     metrics,
+    callers,
     admin(actor, sourceIp) {
       return {
         store,
@@ -64,6 +68,7 @@ export function createServices(
         settings: () => settings.get(),
         audit: (type, detail) => {
           if (type.startsWith('settings.')) settings.invalidate();
+          if (type.startsWith('client.') || type.startsWith('admin-key.')) callers.forget();
           const { username, serial, ...rest } = detail;
           const extra: Record<string, string> = {};
           for (const [k, v] of Object.entries(rest)) if (v !== undefined) extra[k] = v;
