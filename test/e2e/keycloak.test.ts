@@ -1,0 +1,304 @@
+// End to end: the tessera-otp jar in a real Keycloak, set up by `tessera keycloak setup`, driven by Chromium.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import KcAdminClient from '@keycloak/keycloak-admin-client';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { awaitFreshStep, totpNow } from '../harness/codes.ts';
+import { ensureDebianPackages } from '../harness/debian.ts';
+import {
+  buildExtension,
+  type ExtensionBuild,
+  type KeycloakHandle,
+  startKeycloak,
+} from '../harness/keycloak.ts';
+import { freePort, waitFor } from '../harness/ports.ts';
+import { Api, REPO_ROOT, startTessera, type TesseraHandle } from '../harness/tessera.ts';
+
+const REALM = 'tessera-e2e';
+const CLIENT_ID = 'e2e-app';
+const USERNAME = 'alice';
+const PASSWORD = 'correct horse battery staple';
+const CHROMIUM = '/usr/bin/chromium';
+
+// Texts from keycloak-extension/src/main/resources/theme-resources/messages/messages_en.properties.
+const MSG_INVALID = 'The one-time code is not valid';
+const MSG_REUSED = 'This code has already been used';
+const MSG_UNAVAILABLE = 'The second-factor service is not available';
+
+let build: ExtensionBuild;
+let kc: KeycloakHandle;
+let tessera: TesseraHandle | undefined;
+let tesseraUrl = '';
+let apiKey = '';
+let secret = '';
+let userId = '';
+let app: Server | undefined;
+let appUrl = '';
+let browser: BrowserContext | undefined;
+let profileDir = '';
+
+/** Runs `node bin/tessera.mjs keycloak setup` as an operator would. */
+function setup(extra: string[] = []): { status: number | null; stdout: string; stderr: string } {
+  const res = spawnSync(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'bin/tessera.mjs'),
+      'keycloak',
+      'setup',
+      '--keycloak-url',
+      kc.url,
+      '--realm',
+      REALM,
+      '--admin-user',
+      kc.adminUser,
+      '--admin-password',
+      kc.adminPassword,
+      '--tessera-url',
+      tesseraUrl,
+      '--api-key',
+      apiKey,
+      '--timeout-ms',
+      '2000',
+      ...extra,
+    ],
+    { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 },
+  );
+  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+async function admin(): Promise<KcAdminClient> {
+  const c = new KcAdminClient({ baseUrl: kc.url, realmName: 'master' });
+  await c.auth({
+    grantType: 'password',
+    clientId: 'admin-cli',
+    username: kc.adminUser,
+    password: kc.adminPassword,
+  });
+  c.setConfig({ realmName: REALM });
+  return c;
+}
+
+/** What setup controls, read back from Keycloak: flows, executions, step config, realm binding. */
+async function flowState(c: KcAdminClient): Promise<unknown> {
+  const flows = (await c.authenticationManagement.getFlows()).map((f) => ({ id: f.id, alias: f.alias }));
+  const executions = await c.authenticationManagement.getExecutions({ flow: 'tessera-browser' });
+  const step = executions.find((e) => e.providerId === 'tessera-otp');
+  const config = step?.authenticationConfig
+    ? await c.authenticationManagement.getConfig({ id: step.authenticationConfig })
+    : undefined;
+  const realm = await c.realms.findOne({ realm: REALM });
+  return { flows, executions, config, browserFlow: realm?.browserFlow };
+}
+
+/** A fresh login (no cookies) up to the code form. */
+async function loginToCodeForm(): Promise<Page> {
+  assert.ok(browser);
+  await browser.clearCookies();
+  const page = await browser.newPage();
+  const auth = new URL(`${kc.url}/realms/${REALM}/protocol/openid-connect/auth`);
+  auth.searchParams.set('client_id', CLIENT_ID);
+  auth.searchParams.set('redirect_uri', `${appUrl}/cb`);
+  auth.searchParams.set('response_type', 'code');
+  auth.searchParams.set('scope', 'openid');
+  auth.searchParams.set('state', 'e2e-state');
+  await page.goto(auth.toString());
+  await page.locator('#username').fill(USERNAME);
+  await page.locator('#password').fill(PASSWORD);
+  await page.locator('#kc-login').click();
+  await page.locator('input[name="otp"]').waitFor({ timeout: 30_000 });
+  assert.ok(page.url().startsWith(`${kc.url}/realms/${REALM}/`), `still at Keycloak: ${page.url()}`);
+  return page;
+}
+
+async function submitCode(page: Page, code: string): Promise<void> {
+  await page.locator('input[name="otp"]').fill(code);
+  await Promise.all([page.waitForLoadState('load'), page.locator('#kc-login').click()]);
+}
+
+/** Asserts the browser landed on the app with an authorization code, and that the code buys tokens. */
+async function assertLoggedIn(page: Page): Promise<void> {
+  await page.waitForURL((u) => u.toString().startsWith(`${appUrl}/cb`), { timeout: 30_000 });
+  const url = new URL(page.url());
+  assert.equal(url.searchParams.get('state'), 'e2e-state');
+  const code = url.searchParams.get('code');
+  assert.ok(code, `no authorization code in ${page.url()}`);
+  const res = await fetch(`${kc.url}/realms/${REALM}/protocol/openid-connect/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      client_id: CLIENT_ID,
+      redirect_uri: `${appUrl}/cb`,
+    }),
+  });
+  const tokens = (await res.json()) as { access_token?: string; error?: string };
+  assert.equal(res.status, 200, JSON.stringify(tokens));
+  const claims = JSON.parse(Buffer.from(tokens.access_token!.split('.')[1]!, 'base64url').toString()) as {
+    preferred_username?: string;
+  };
+  assert.equal(claims.preferred_username, USERNAME);
+}
+
+/** Asserts the page is still the code form, showing the given error. */
+async function assertRefused(page: Page, text: string): Promise<void> {
+  assert.ok(!page.url().startsWith(appUrl), `logged in although refused: ${page.url()}`);
+  await page.locator('input[name="otp"]').waitFor({ timeout: 10_000 });
+  const body = (await page.locator('body').textContent()) ?? '';
+  assert.ok(body.includes(text), `expected "${text}" on the page, got:\n${body.slice(0, 1500)}`);
+}
+
+describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { timeout: 600_000 }, () => {
+  before(async () => {
+    ensureDebianPackages(['chromium']);
+    build = buildExtension();
+    [kc, tessera] = await Promise.all([startKeycloak({ providers: [build.jar] }), startTessera()]);
+    tesseraUrl = tessera.url;
+
+    const api = new Api(tessera.url, tessera.adminKey);
+    apiKey = await api.createClient('keycloak');
+    secret = (await api.createUserWithTotp(USERNAME)).secret;
+
+    const port = await freePort();
+    appUrl = `http://127.0.0.1:${port}`;
+    app = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>e2e app: logged in</h1>');
+    });
+    await new Promise<void>((r) => app!.listen(port, '127.0.0.1', r));
+
+    const c = await admin();
+    await c.realms.create({
+      realm: REALM,
+      enabled: true,
+      // Brute-force protection on, so the test can see the step's failures counted.
+      bruteForceProtected: true,
+      failureFactor: 30,
+      quickLoginCheckMilliSeconds: 1,
+    });
+    const created = await c.users.create({
+      username: USERNAME,
+      enabled: true,
+      email: 'alice@example.org',
+      emailVerified: true,
+      firstName: 'Alice',
+      lastName: 'Example',
+      credentials: [{ type: 'password', value: PASSWORD, temporary: false }],
+    });
+    userId = created.id;
+    await c.clients.create({
+      clientId: CLIENT_ID,
+      publicClient: true,
+      standardFlowEnabled: true,
+      directAccessGrantsEnabled: false,
+      redirectUris: [`${appUrl}/cb`],
+    });
+
+    profileDir = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
+    browser = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await tessera?.stop().catch(() => {});
+    await kc?.stop();
+    await new Promise<void>((r) => (app ? app.close(() => r()) : r()));
+  });
+
+  it('built the jar and passed the JUnit suite', () => {
+    assert.ok(build.junit.tests >= 20, `only ${build.junit.tests} JUnit tests ran`);
+    assert.equal(build.junit.failures + build.junit.errors, 0);
+    assert.match(kc.output(), /tessera-otp/, 'Keycloak did not load the tessera-otp provider');
+  });
+
+  it('tessera keycloak setup configures the realm, and a second run changes nothing', async () => {
+    const first = setup();
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /added the Tessera step/);
+    assert.match(first.stdout, /bound "tessera-browser"/);
+    assert.ok(
+      !first.stdout.includes(apiKey) && !first.stderr.includes(apiKey),
+      'the key must not be printed',
+    );
+
+    const c = await admin();
+    const before = await flowState(c);
+    const second = setup();
+    assert.equal(second.status, 0, second.stderr);
+    assert.match(second.stdout, /nothing changed/);
+    assert.deepEqual(await flowState(c), before);
+
+    const executions = await c.authenticationManagement.getExecutions({ flow: 'tessera-browser' });
+    const password = executions.findIndex((e) => e.providerId === 'auth-username-password-form');
+    const step = executions.findIndex((e) => e.providerId === 'tessera-otp');
+    assert.ok(password >= 0 && step > password, 'the Tessera step comes after the password form');
+    assert.equal(executions[step]!.requirement, 'REQUIRED');
+  });
+
+  it('wrong code: error on the form and a counted failure; then the right code logs in', async () => {
+    // Keep this test and the replay test inside one TOTP step.
+    await awaitFreshStep(25_000);
+    const page = await loginToCodeForm();
+    await submitCode(page, totpNow(secret, { offsetSteps: 10 }));
+    await assertRefused(page, MSG_INVALID);
+
+    const c = await admin();
+    const status = await waitFor('brute-force failure count', async () => {
+      const s = (await c.attackDetection.findOne({ realm: REALM, id: userId })) as
+        | { numFailures?: number }
+        | undefined;
+      return (s?.numFailures ?? 0) >= 1 ? s : undefined;
+    });
+    assert.ok((status.numFailures ?? 0) >= 1);
+
+    await submitCode(page, totpNow(secret));
+    await assertLoggedIn(page);
+    await page.close();
+  });
+
+  it('the same code again, in a new login, is refused', async () => {
+    const page = await loginToCodeForm();
+    await submitCode(page, totpNow(secret));
+    await assertRefused(page, MSG_REUSED);
+    await page.close();
+  });
+
+  it('Tessera unreachable, fail mode closed: error and no login', async () => {
+    await tessera!.stop();
+    tessera = undefined;
+    const page = await loginToCodeForm();
+    await submitCode(page, totpNow(secret));
+    await assertRefused(page, MSG_UNAVAILABLE);
+    assert.match(kc.output(), /fail mode is closed, login of user alice refused/);
+    await page.close();
+  });
+
+  it('Tessera unreachable, fail mode open (set by setup): logged in, and logged', async () => {
+    const res = setup(['--fail-mode', 'open']);
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /updated the Tessera step configuration/);
+    const page = await loginToCodeForm();
+    await submitCode(page, '000000');
+    await assertLoggedIn(page);
+    assert.match(kc.output(), /fail mode is open, user alice logged in WITHOUT second factor/);
+    await page.close();
+  });
+});

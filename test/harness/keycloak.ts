@@ -1,0 +1,192 @@
+// A real Keycloak server for tests: the distribution from Maven Central, our jar in providers/, dev mode on loopback.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureDebianPackages } from './debian.ts';
+import { freePort, waitFor } from './ports.ts';
+import { REPO_ROOT } from './tessera.ts';
+
+/** 26.x runs on Java 17 and is on Maven Central; override with KEYCLOAK_VERSION. */
+export const KEYCLOAK_VERSION = process.env.KEYCLOAK_VERSION ?? '26.4.7';
+export const CACHE_DIR = join(homedir(), '.cache', 'tessera-test');
+export const EXTENSION_DIR = join(REPO_ROOT, 'keycloak-extension');
+export const EXTENSION_JAR = join(EXTENSION_DIR, 'target', 'tessera-keycloak.jar');
+
+function javaHome(): string {
+  if (process.env.JAVA_HOME) return process.env.JAVA_HOME;
+  const debian = '/usr/lib/jvm/java-17-openjdk-amd64';
+  if (existsSync(join(debian, 'bin', 'java'))) return debian;
+  throw new Error('no JDK 17: install Debian openjdk-17-jdk-headless or set JAVA_HOME');
+}
+
+function run(cmd: string, args: string[], what: string, env: NodeJS.ProcessEnv = process.env): string {
+  const res = spawnSync(cmd, args, { cwd: REPO_ROOT, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (res.error) throw new Error(`${what}: ${res.error.message}`);
+  const out = `${res.stdout ?? ''}${res.stderr ?? ''}`;
+  if (res.status !== 0) throw new Error(`${what} failed (exit ${res.status}):\n${out.slice(-6000)}`);
+  return out;
+}
+
+export interface ExtensionBuild {
+  jar: string;
+  /** JUnit totals from the surefire reports of this build. */
+  junit: { tests: number; failures: number; errors: number; skipped: number };
+}
+
+/** `mvn package` of keycloak-extension/: compiles, runs the JUnit suite, builds target/tessera-keycloak.jar. */
+export function buildExtension(): ExtensionBuild {
+  ensureDebianPackages(['maven', 'openjdk-17-jdk-headless']);
+  run(
+    'mvn',
+    ['-q', '-B', '-f', join(EXTENSION_DIR, 'pom.xml'), 'clean', 'package'],
+    'mvn package of keycloak-extension',
+    {
+      ...process.env,
+      JAVA_HOME: javaHome(),
+    },
+  );
+  if (!existsSync(EXTENSION_JAR)) throw new Error(`mvn package did not produce ${EXTENSION_JAR}`);
+  const junit = { tests: 0, failures: 0, errors: 0, skipped: 0 };
+  const reports = join(EXTENSION_DIR, 'target', 'surefire-reports');
+  for (const f of existsSync(reports) ? readdirSync(reports) : []) {
+    if (!f.endsWith('.xml')) continue;
+    const head = readFileSync(join(reports, f), 'utf8').slice(0, 2000);
+    const suite = head.match(/<testsuite[^>]*>/)?.[0] ?? '';
+    for (const k of Object.keys(junit) as (keyof typeof junit)[]) {
+      junit[k] += Number(suite.match(new RegExp(`\\s${k}="(\\d+)"`))?.[1] ?? 0);
+    }
+  }
+  return { jar: EXTENSION_JAR, junit };
+}
+
+/** The distribution tarball, fetched once through Maven into ~/.cache/tessera-test. */
+export function keycloakDistribution(version = KEYCLOAK_VERSION): string {
+  const tgz = join(CACHE_DIR, `keycloak-quarkus-dist-${version}.tar.gz`);
+  if (existsSync(tgz)) return tgz;
+  ensureDebianPackages(['maven']);
+  mkdirSync(CACHE_DIR, { recursive: true });
+  run(
+    'mvn',
+    [
+      '-q',
+      '-B',
+      'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy',
+      `-Dartifact=org.keycloak:keycloak-quarkus-dist:${version}:tar.gz`,
+      `-DoutputDirectory=${CACHE_DIR}`,
+    ],
+    `download of org.keycloak:keycloak-quarkus-dist:${version}:tar.gz from Maven Central`,
+  );
+  if (!existsSync(tgz)) throw new Error(`Maven did not leave ${tgz}`);
+  return tgz;
+}
+
+export interface KeycloakHandle {
+  url: string;
+  port: number;
+  home: string;
+  adminUser: string;
+  adminPassword: string;
+  version: string;
+  /** Everything the server wrote, for failure messages and log assertions. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface KeycloakOptions {
+  /** Jars copied into providers/ before the first start. */
+  providers?: string[];
+  version?: string;
+  startTimeoutMs?: number;
+}
+
+/**
+ * Unpacks a fresh Keycloak into a temp dir (so every run starts with an empty H2 database), copies
+ * the provider jars in and runs `kc.sh start-dev` on free loopback ports with a bootstrap admin.
+ */
+export async function startKeycloak(opts: KeycloakOptions = {}): Promise<KeycloakHandle> {
+  const version = opts.version ?? KEYCLOAK_VERSION;
+  const tgz = keycloakDistribution(version);
+  const base = mkdtempSync(join(tmpdir(), 'tessera-keycloak-'));
+  run('tar', ['-xzf', tgz, '-C', base], `unpacking ${tgz}`);
+  const home = join(base, `keycloak-${version}`);
+  for (const jar of opts.providers ?? []) copyFileSync(jar, join(home, 'providers', jar.split('/').pop()!));
+
+  const port = await freePort();
+  const mgmtPort = await freePort();
+  const adminUser = 'admin';
+  const adminPassword = `pw-${Math.random().toString(36).slice(2)}`;
+  const child: ChildProcess = spawn(
+    join(home, 'bin', 'kc.sh'),
+    [
+      'start-dev',
+      '--http-host=127.0.0.1',
+      `--http-port=${port}`,
+      `--http-management-port=${mgmtPort}`,
+      '--cache=local',
+    ],
+    {
+      cwd: home,
+      detached: true,
+      env: {
+        ...process.env,
+        JAVA_HOME: javaHome(),
+        KC_BOOTSTRAP_ADMIN_USERNAME: adminUser,
+        KC_BOOTSTRAP_ADMIN_PASSWORD: adminPassword,
+        // Our extension logs at INFO/WARN/ERROR; keep it visible for assertions.
+        KC_LOG_LEVEL: 'INFO',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  const append = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 4_000_000) out = out.slice(-2_000_000);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const url = `http://127.0.0.1:${port}`;
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    if (child.exitCode === null && child.pid) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+      const timer = setTimeout(() => {
+        try {
+          if (child.pid) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }, 15_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(base, { recursive: true, force: true });
+  };
+
+  try {
+    await waitFor(
+      `Keycloak ${version} on ${url}`,
+      async () => {
+        if (child.exitCode !== null)
+          throw new Error(`kc.sh exited with ${child.exitCode}:\n${out.slice(-4000)}`);
+        const res = await fetch(`${url}/realms/master/.well-known/openid-configuration`);
+        return res.ok;
+      },
+      opts.startTimeoutMs ?? 240_000,
+      500,
+    );
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\n--- Keycloak output (tail) ---\n${out.slice(-4000)}`);
+  }
+  return { url, port, home, adminUser, adminPassword, version, output: () => out, stop };
+}
