@@ -16,32 +16,24 @@ const Pin = Type.String({ minLength: 4, maxLength: 64 });
 const Email = Type.String({ maxLength: 254, pattern: '^[^@\\s]+@[^@\\s]+$' });
 const Phone = Type.String({ maxLength: 32, pattern: '^[+0-9 ()-]+$' });
 
+const UserFields = {
+  displayName: Type.Optional(Type.String({ maxLength: 256 })),
+  email: Type.Optional(Email),
+  phone: Type.Optional(Phone),
+  group: Type.Optional(Name),
+  enabled: Type.Optional(Type.Boolean()),
+  mfaRequired: Type.Optional(Type.Boolean()),
+  methods: Type.Optional(Methods),
+};
+
 const UserBody = Type.Object(
-  {
-    username: Username,
-    displayName: Type.Optional(Type.String({ maxLength: 256 })),
-    email: Type.Optional(Email),
-    phone: Type.Optional(Phone),
-    group: Type.Optional(Name),
-    enabled: Type.Optional(Type.Boolean()),
-    mfaRequired: Type.Optional(Type.Boolean()),
-    pin: Type.Optional(Pin),
-    methods: Type.Optional(Methods),
-  },
+  { username: Username, ...UserFields, pin: Type.Optional(Pin) },
   { additionalProperties: false },
 );
 
+/** A PATCH may clear the PIN with null. */
 const UserPatchBody = Type.Object(
-  {
-    displayName: Type.Optional(Type.String({ maxLength: 256 })),
-    email: Type.Optional(Email),
-    phone: Type.Optional(Phone),
-    group: Type.Optional(Name),
-    enabled: Type.Optional(Type.Boolean()),
-    mfaRequired: Type.Optional(Type.Boolean()),
-    pin: Type.Optional(Type.Union([Pin, Type.Null()])),
-    methods: Type.Optional(Methods),
-  },
+  { ...UserFields, pin: Type.Optional(Type.Union([Pin, Type.Null()])) },
   { additionalProperties: false, minProperties: 1 },
 );
 
