@@ -13,6 +13,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   },
   token: { summary: 'token add|list|resync', load: async () => (await import('./commands/token.ts')).run },
   client: { summary: 'client add|list', load: async () => (await import('./commands/client.ts')).run },
+  backup: {
+    summary: 'backup create|restore|verify',
+    load: async () => (await import('./commands/backup.ts')).run,
+  },
+  cluster: {
+    summary: 'cluster status|failover [--to NODE]',
+    load: async () => (await import('./commands/cluster.ts')).run,
+  },
   keycloak: {
     summary: 'keycloak setup --keycloak-url URL --realm REALM ...',
     load: async () => (await import('./commands/keycloak.ts')).run,

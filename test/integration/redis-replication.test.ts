@@ -76,10 +76,22 @@ describe('master/slave over Redis replication (real Tessera nodes)', () => {
     const secret = randomBase32();
     await adminA.ok('POST', '/v1/admin/users', { username: 'r-hotp' });
     await adminA.ok('POST', '/v1/admin/users/r-hotp/tokens', { type: 'hotp', secret, counter: 0 });
-    assert.equal((await clientB.ok('POST', '/v1/validate', { user: 'r-hotp', pass: hotpAt(secret, 0) })).result, 'accept');
-    assert.equal((await clientA.ok('POST', '/v1/validate', { user: 'r-hotp', pass: hotpAt(secret, 0) })).result, 'reject');
-    assert.equal((await clientA.ok('POST', '/v1/validate', { user: 'r-hotp', pass: hotpAt(secret, 1) })).result, 'accept');
-    assert.equal((await clientB.ok('POST', '/v1/validate', { user: 'r-hotp', pass: hotpAt(secret, 1) })).result, 'reject');
+    assert.equal(
+      (await clientB.ok('POST', '/v1/validate', { user: 'r-hotp', pass: hotpAt(secret, 0) })).result,
+      'accept',
+    );
+    assert.equal(
+      (await clientA.ok('POST', '/v1/validate', { user: 'r-hotp', pass: hotpAt(secret, 0) })).result,
+      'reject',
+    );
+    assert.equal(
+      (await clientA.ok('POST', '/v1/validate', { user: 'r-hotp', pass: hotpAt(secret, 1) })).result,
+      'accept',
+    );
+    assert.equal(
+      (await clientB.ok('POST', '/v1/validate', { user: 'r-hotp', pass: hotpAt(secret, 1) })).result,
+      'reject',
+    );
   });
 
   test('the slave refuses configuration writes with 409 READ_ONLY_REPLICA naming the master', async () => {
