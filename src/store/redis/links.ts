@@ -244,16 +244,21 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
   /** Own Redis down in Sentinel mode: keep serving through the master Sentinel names. */
   private async followWithoutLocal(): Promise<void> {
     await this.ensureWriters('');
-    const m = parseRole((await this.writer().role()) as unknown[]);
+    const w = this.writer();
+    const m = parseRole((await w.role()) as unknown[]);
     const prev = this.view;
+    const s = w.stream as { remoteAddress?: string; remotePort?: number } | undefined;
+    const master =
+      s?.remoteAddress && s.remotePort ? `${s.remoteAddress}:${s.remotePort}` : (prev?.master ?? '');
     this.view = {
       redisRole: prev?.redisRole ?? 'slave',
-      master: prev?.master ?? '',
+      master,
       linkUp: false,
       offset: prev?.offset ?? 0,
       masterOffset: m.offset,
       replicas: m.replicas,
     };
+    if (prev && prev.master !== master) this.emit('master-change', { from: prev.master, to: master });
   }
 
   /** Reads come from the node's own Redis; while it is down (Sentinel mode), from the master. */

@@ -384,14 +384,24 @@ export class RedisStore implements Store {
   }
 
   async advanceTokenState(serial: string, state: TokenState): Promise<TokenState> {
-    const reply = await this.stateWrite((w) =>
-      this.script(w, 'tsAdvanceState', [
-        this.k.tstates,
-        serial,
-        Math.trunc(state.counter),
-        Math.trunc(state.lastUsedStep),
-        Math.trunc(state.drift),
-      ]),
+    return this.mergeTokenState(serial, state, true);
+  }
+
+  private async mergeTokenState(
+    serial: string,
+    state: TokenState,
+    acknowledge: boolean,
+  ): Promise<TokenState> {
+    const reply = await this.stateWrite(
+      (w) =>
+        this.script(w, 'tsAdvanceState', [
+          this.k.tstates,
+          serial,
+          Math.trunc(state.counter),
+          Math.trunc(state.lastUsedStep),
+          Math.trunc(state.drift),
+        ]),
+      acknowledge,
     );
     return tokenStateFromReply(reply);
   }
@@ -500,11 +510,8 @@ export class RedisStore implements Store {
     this.reconciling = (async () => {
       for (let attempt = 0; attempt < 20; attempt++) {
         try {
-          for (const [serial, state] of this.journal.entries()) {
-            await this.advanceTokenState(serial, state).catch((err: unknown) => {
-              if (!(err instanceof TesseraError && err.message.includes('acknowledged'))) throw err;
-            });
-          }
+          for (const [serial, state] of this.journal.entries())
+            await this.mergeTokenState(serial, state, false);
           return;
         } catch {
           await new Promise((r) => setTimeout(r, 250));
