@@ -73,7 +73,7 @@ export async function radiusPlugin(app: FastifyInstance, _opts: Record<string, u
     return reply.code(503).send(errorBody('INTERNAL', 'the request could not be decided'));
   });
 
-  app.addHook('onRequest', requireCaller(app.tessera.store, 'client'));
+  app.addHook('onRequest', requireCaller(app.tessera.callers, 'client'));
 
   app.post(
     '/auth',
