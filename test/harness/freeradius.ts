@@ -39,6 +39,13 @@ export interface RaddbOptions {
    * throughput against the same FreeRADIUS without Tessera.
    */
   localUsers?: LocalUser[];
+  /** Adds a third virtual server checking TOTP locally with rlm_totp (base32 secrets, no replay check). */
+  localTotpUsers?: LocalTotpUser[];
+}
+
+export interface LocalTotpUser {
+  user: string;
+  base32Secret: string;
 }
 
 export interface Raddb {
@@ -63,6 +70,41 @@ function localSite(): string {
   return `# Test only: the same FreeRADIUS answering from its local files module (no Tessera).
 files bench_files {
 	filename = \${confdir}/bench-users
+}
+`;
+}
+
+function localTotpSite(): string {
+  return `# Test only: FreeRADIUS checking TOTP itself (rlm_totp), for comparison.
+files bench_totp_files {
+	filename = \${confdir}/bench-totp-users
+}
+totp {
+}
+`;
+}
+
+function localTotpServer(): string {
+  return `server localtotp {
+	listen {
+		type = auth
+		ipaddr = *
+		port = $ENV{TESSERA_LOCAL_TOTP_RADIUS_PORT}
+	}
+	authorize {
+		bench_totp_files
+		update request {
+			&TOTP-Password := &User-Password
+		}
+		update control {
+			&Auth-Type := totp
+		}
+	}
+	authenticate {
+		Auth-Type totp {
+			totp
+		}
+	}
 }
 `;
 }
@@ -142,6 +184,14 @@ export function prepareRaddb(opts: RaddbOptions = {}): Raddb {
       opts.localUsers.map((u) => `${quote(u.user)}\tCleartext-Password := ${quote(u.password)}\n`).join(''),
     );
   }
+  if (opts.localTotpUsers) {
+    writeFileSync(join(dir, 'mods-enabled', 'bench_totp'), localTotpSite());
+    writeFileSync(join(dir, 'sites-enabled', 'localtotp'), localTotpServer());
+    writeFileSync(
+      join(dir, 'bench-totp-users'),
+      opts.localTotpUsers.map((u) => `${quote(u.user)}\tTOTP-Secret := ${quote(u.base32Secret)}\n`).join(''),
+    );
+  }
   return { dir, secret, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -150,6 +200,7 @@ export interface FreeRadiusEnv {
   apiKey: string;
   port: number;
   localPort?: number;
+  localTotpPort?: number;
 }
 
 function radiusEnv(e: FreeRadiusEnv): NodeJS.ProcessEnv {
@@ -159,6 +210,7 @@ function radiusEnv(e: FreeRadiusEnv): NodeJS.ProcessEnv {
     TESSERA_API_KEY: e.apiKey,
     TESSERA_RADIUS_PORT: String(e.port),
     ...(e.localPort ? { TESSERA_LOCAL_RADIUS_PORT: String(e.localPort) } : {}),
+    ...(e.localTotpPort ? { TESSERA_LOCAL_TOTP_RADIUS_PORT: String(e.localTotpPort) } : {}),
   };
 }
 
@@ -186,6 +238,8 @@ export interface FreeRadiusHandle {
   port: number;
   /** Port of the local `files` server, when localUsers was given. */
   localPort?: number;
+  /** Port of the local rlm_totp server, when localTotpUsers was given. */
+  localTotpPort?: number;
   secret: string;
   raddb: string;
   /** What the server printed, with the API key and shared secret removed. */
@@ -198,11 +252,13 @@ export async function startFreeRadius(opts: FreeRadiusOptions): Promise<FreeRadi
   const raddb = prepareRaddb(opts);
   const port = await freeUdpPort();
   const localPort = opts.localUsers ? await freeUdpPort() : undefined;
+  const localTotpPort = opts.localTotpUsers ? await freeUdpPort() : undefined;
   const env: FreeRadiusEnv = {
     tesseraUrl: opts.tesseraUrl,
     apiKey: opts.apiKey,
     port,
     ...(localPort ? { localPort } : {}),
+    ...(localTotpPort ? { localTotpPort } : {}),
   };
   const args = opts.debug === false ? ['-f', '-l', 'stdout', '-d', raddb.dir] : ['-X', '-d', raddb.dir];
   const child: ChildProcess = spawn('freeradius', args, {
@@ -250,6 +306,7 @@ export async function startFreeRadius(opts: FreeRadiusOptions): Promise<FreeRadi
   return {
     port,
     ...(localPort ? { localPort } : {}),
+    ...(localTotpPort ? { localTotpPort } : {}),
     secret: raddb.secret,
     raddb: raddb.dir,
     output: () => redact(out),

@@ -147,9 +147,9 @@ export function radBulk(
     child.on('close', () => {
       const elapsedMs = Date.now() - started;
       const num = (label: string) => Number(new RegExp(`${label}\\s*:\\s*(\\d+)`).exec(out)?.[1] ?? 'NaN');
-      const accepted = num('Total approved auths');
-      const rejected = num('Total denied auths');
-      const lost = num('Total lost auths');
+      const accepted = num('Accepted');
+      const rejected = num('Rejected');
+      const lost = num('Lost');
       if ([accepted, rejected, lost].some(Number.isNaN)) {
         reject(
           new Error(
