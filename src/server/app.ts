@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { adminPlugin } from '../../plugin/admin/index.ts';
+import { clusterPlugin } from '../../plugin/cluster/index.ts';
 import { radiusPlugin } from '../../plugin/radius/index.ts';
 import { validatePlugin } from '../../plugin/validate/index.ts';
 import type { Config } from './config.ts';
@@ -49,6 +50,7 @@ export async function buildApp(
   await app.register(validatePlugin, { prefix: '/v1' });
   await app.register(adminPlugin, { prefix: '/v1/admin' });
   await app.register(radiusPlugin, { prefix: '/radius' });
+  await app.register(clusterPlugin);
   app.addHook('onClose', async () => services.close());
   return app;
 }

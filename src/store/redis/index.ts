@@ -3,6 +3,7 @@ import { RedisLinks, type RedisStoreOptions } from './links.ts';
 import { RedisStore } from './redis-store.ts';
 
 export type { LinkEvents, RedisStoreOptions, ReplicationView } from './links.ts';
+export { urlOptions } from './links.ts';
 export { RedisStore } from './redis-store.ts';
 
 function replicaAckFromEnv(): 'accept' | 'reject' | undefined {

@@ -22,6 +22,8 @@ export type RedisRole = 'master' | 'slave';
 /** What ROLE said last, on the node's own Redis and on the master. */
 export interface ReplicationView {
   redisRole: RedisRole;
+  /** host:port of the node's own Redis. */
+  self: string;
   /** host:port of the master (this Redis when it is the master). */
   master: string;
   linkUp: boolean;
@@ -65,7 +67,7 @@ function defineScripts(conn: Redis): Redis {
   return conn;
 }
 
-function baseOptions(waitTimeoutMs: number): RedisOptions {
+function baseOptions(waitTimeoutMs: number, sentinel = false): RedisOptions {
   return {
     lazyConnect: false,
     maxRetriesPerRequest: 1,
@@ -73,12 +75,15 @@ function baseOptions(waitTimeoutMs: number): RedisOptions {
     commandTimeout: waitTimeoutMs + 3_000,
     enableReadyCheck: true,
     retryStrategy: (times) => Math.min(100 * times, 1_000),
-    // A demoted master answers READONLY: reconnect (Sentinel mode re-resolves the master) and resend.
-    reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
+    // A demoted master answers READONLY. With Sentinel, reconnecting re-resolves the master, so
+    // resend there; without it the store re-reads ROLE and re-points its writers instead.
+    ...(sentinel
+      ? { reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false) }
+      : {}),
   };
 }
 
-function urlOptions(url: string): RedisOptions {
+export function urlOptions(url: string): RedisOptions {
   const u = new URL(url);
   const db = Number(u.pathname.replace(/^\//, '') || 0);
   return {
@@ -153,7 +158,7 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
   private newSentinelClient(): Redis {
     if (!this.opts.sentinels?.length) throw new Error('the Redis store needs a URL or Sentinels');
     return new Redis({
-      ...baseOptions(this.waitTimeoutMs),
+      ...baseOptions(this.waitTimeoutMs, true),
       sentinels: this.opts.sentinels,
       name: this.opts.sentinelName ?? 'tessera',
       role: 'master',
@@ -229,6 +234,7 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     const before = this.view;
     this.view = {
       redisRole: own.role,
+      self: selfAddr,
       master: masterAddr,
       linkUp: own.linkUp,
       offset: own.offset,
@@ -237,7 +243,7 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     };
     if (before && before.redisRole !== own.role)
       this.emit('role-change', { from: before.redisRole, to: own.role, master: masterAddr });
-    if (before && before.master !== masterAddr)
+    if (before && before.redisRole === own.role && before.master !== masterAddr)
       this.emit('master-change', { from: before.master, to: masterAddr });
   }
 
@@ -252,6 +258,7 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
       s?.remoteAddress && s.remotePort ? `${s.remoteAddress}:${s.remotePort}` : (prev?.master ?? '');
     this.view = {
       redisRole: prev?.redisRole ?? 'slave',
+      self: prev?.self ?? this.localAddr(),
       master,
       linkUp: false,
       offset: prev?.offset ?? 0,

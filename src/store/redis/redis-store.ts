@@ -105,7 +105,10 @@ export class RedisStore implements Store {
   /** A configuration write: refused on a slave, acknowledged by a replica on the master. */
   private async configWrite<T>(fn: (w: Redis) => Promise<T>): Promise<T> {
     await this.refuseOnSlave();
-    return this.stateWrite(fn);
+    return this.stateWrite(async (w) => {
+      await this.refuseOnSlave();
+      return fn(w);
+    });
   }
 
   private async refuseOnSlave(): Promise<void> {
@@ -114,7 +117,7 @@ export class RedisStore implements Store {
   }
 
   /** An authentication-state write: always on the master, then WAIT. */
-  private async stateWrite<T>(fn: (w: Redis) => Promise<T>, acknowledge = true): Promise<T> {
+  private async stateWrite<T>(fn: (w: Redis) => Promise<T>, acknowledge = true, retry = true): Promise<T> {
     let w: Redis;
     let result: T;
     try {
@@ -122,9 +125,10 @@ export class RedisStore implements Store {
       result = await fn(w);
     } catch (err) {
       if (err instanceof Error && err.message.startsWith('READONLY')) {
+        // The master moved (planned failover, rejoin): follow it once, then give up.
         await this.links.refresh().catch(() => {});
-        const v = this.links.replication();
-        throw readOnly(v?.master ?? 'unknown');
+        if (retry) return this.stateWrite(fn, acknowledge, false);
+        throw new TesseraError('STORE_UNAVAILABLE', 'the Redis master moved; try again');
       }
       throw unavailable(err);
     }

@@ -1,0 +1,152 @@
+import { readFileSync } from 'node:fs';
+import type { Store } from '../store/index.ts';
+import type { ClusterConfig } from './config.ts';
+import { type FailoverEvent, watchFailover } from './failover.ts';
+import { pullLatestSnapshot } from './puller.ts';
+import { asReplicated } from './replicated.ts';
+import { type SnapshotResult, SnapshotScheduler } from './scheduler.ts';
+import { APP_VERSION } from './snapshot.ts';
+import { snapshotSecret } from './snapshot-secret.ts';
+import { type ClusterStatus, clusterStatus, selfRecord } from './status.ts';
+
+export interface RuntimeHooks {
+  log: {
+    info(obj: object, msg: string): void;
+    warn(obj: object, msg: string): void;
+    error(obj: object, msg: string): void;
+  };
+  onFailover?: (e: FailoverEvent) => void;
+  onReplicaAckMissing?: () => void;
+  onSnapshot?: (r: SnapshotResult | Error) => void;
+  onRole?: (role: string) => void;
+}
+
+/**
+ * The node's cluster duties: heartbeat into the registry, failover events, periodic snapshots
+ * (master), snapshot pulls (standby). One per node, started with the server and stopped with it.
+ */
+export class ClusterRuntime {
+  readonly scheduler: SnapshotScheduler;
+  private timers: NodeJS.Timeout[] = [];
+  private unwatch: (() => void) | null = null;
+  lastPull: { time: number; path: string } | null = null;
+
+  constructor(
+    readonly store: Store,
+    readonly config: ClusterConfig,
+    private readonly seed: { keyFile: string; masterKey?: string },
+    private readonly hooks: RuntimeHooks,
+  ) {
+    this.scheduler = new SnapshotScheduler({
+      store,
+      dir: config.snapshotDir,
+      intervalMs: config.snapshotIntervalMs,
+      keep: config.snapshotKeep,
+      node: config.nodeId,
+      secret: () => this.secret(),
+      onResult: (r) => {
+        if (r instanceof Error) hooks.log.error({ err: r.message }, 'snapshot failed');
+        else hooks.log.info({ path: r.path, ms: r.ms, counts: r.manifest.counts }, 'snapshot written');
+        hooks.onSnapshot?.(r);
+      },
+    });
+  }
+
+  secret() {
+    return snapshotSecret({
+      ...(this.config.snapshotPassphrase ? { passphrase: this.config.snapshotPassphrase } : {}),
+      ...(this.config.snapshotPassphraseFile ? { passphraseFile: this.config.snapshotPassphraseFile } : {}),
+      ...(this.config.snapshotKeyFile ? { keyFile: this.config.snapshotKeyFile } : {}),
+      seedKeyFile: this.seed.keyFile,
+      ...(this.seed.masterKey ? { masterKey: this.seed.masterKey } : {}),
+    });
+  }
+
+  lastSnapshot(): number | null {
+    return this.scheduler.last?.time ?? this.lastPull?.time ?? null;
+  }
+
+  async start(): Promise<void> {
+    const replicated = asReplicated(this.store);
+    if (replicated) {
+      this.unwatch = watchFailover(replicated, this.config.nodeId, {
+        log: this.hooks.log,
+        ...(this.hooks.onFailover ? { onEvent: this.hooks.onFailover } : {}),
+        ...(this.hooks.onReplicaAckMissing ? { onReplicaAckMissing: this.hooks.onReplicaAckMissing } : {}),
+        ...(this.config.failoverWebhook ? { webhook: this.config.failoverWebhook } : {}),
+      });
+      await this.beat();
+      this.every(this.config.heartbeatMs, () => this.beat());
+    } else {
+      this.every(this.config.heartbeatMs, async () => this.hooks.onRole?.((await this.store.role()).role));
+    }
+    this.scheduler.start();
+    if (this.config.pullUrl && this.config.pullKeyFile)
+      this.every(this.config.pullIntervalMs, () => this.pull());
+  }
+
+  private every(ms: number, fn: () => Promise<unknown>): void {
+    if (ms <= 0) return;
+    const t = setInterval(() => void fn().catch(() => {}), ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  private async beat(): Promise<void> {
+    const replicated = asReplicated(this.store);
+    const record = await this.self();
+    this.hooks.onRole?.(record.role);
+    await replicated?.heartbeat(record.id, record).catch(() => {});
+  }
+
+  self() {
+    return selfRecord(this.store, {
+      id: this.config.nodeId,
+      url: this.config.url,
+      version: APP_VERSION,
+      lastSnapshot: this.lastSnapshot(),
+    });
+  }
+
+  status(): Promise<ClusterStatus> {
+    return clusterStatus({
+      store: this.store,
+      self: () => this.self(),
+      heartbeatMs: this.config.heartbeatMs,
+    });
+  }
+
+  async pull(): Promise<void> {
+    if (!this.config.pullUrl || !this.config.pullKeyFile) return;
+    try {
+      const clientKey = readFileSync(this.config.pullKeyFile, 'utf8').trim();
+      const r = await pullLatestSnapshot({
+        masterUrl: this.config.pullUrl,
+        clientKey,
+        dir: this.config.snapshotDir,
+        keep: this.config.snapshotKeep,
+      });
+      this.lastPull = { time: r.time, path: r.path };
+      this.hooks.log.info({ path: r.path, snapshotTime: r.time }, 'pulled the master snapshot');
+    } catch (err) {
+      this.hooks.log.error({ err: err instanceof Error ? err.message : String(err) }, 'snapshot pull failed');
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.unwatch?.();
+    await this.scheduler.stop();
+  }
+}
+
+const runtimes = new WeakMap<object, ClusterRuntime>();
+
+/** The runtime of a node, keyed by its services object (set by plugin/cluster). */
+export function setRuntime(owner: object, runtime: ClusterRuntime): void {
+  runtimes.set(owner, runtime);
+}
+
+export function getRuntime(owner: object): ClusterRuntime | undefined {
+  return runtimes.get(owner);
+}

@@ -1,0 +1,280 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { awaitFreshStep, hotpAt, totpNow } from '../harness/codes.ts';
+import { waitFor } from '../harness/ports.ts';
+import { type RedisProcess, startRedis } from '../harness/redis.ts';
+import { Api, REPO_ROOT, randomBase32, startTessera, type TesseraHandle } from '../harness/tessera.ts';
+
+function cli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(REPO_ROOT, 'bin/tessera.mjs'), ...args],
+      { cwd: REPO_ROOT, env: { ...process.env, TESSERA_LOG_LEVEL: 'warn', ...env }, timeout: 120_000 },
+      (err, out, errOut) =>
+        resolve({
+          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+          out: String(out),
+          err: String(errOut),
+        }),
+    );
+  });
+}
+
+// Cluster operations over real nodes and Redis without Sentinel: status, periodic snapshots and
+// the pull path, seeding a new node, a planned failover with its event, and a partitioned Redis
+// rejoining without a replay window.
+describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
+  let m: RedisProcess;
+  let r: RedisProcess;
+  let nodeA: TesseraHandle;
+  let nodeB: TesseraHandle;
+  let admin: Api;
+  let clientA: Api;
+  let clientB: Api;
+  let work: string;
+  let hook: Server;
+  const hookEvents: { node: string; change: string; to: string }[] = [];
+  const masterKey = randomBytes(32).toString('base64');
+  const hotpSecret = randomBase32();
+  const totpSecret = randomBase32();
+
+  const envFor = (redis: RedisProcess, id: string, extra: Record<string, string> = {}) => ({
+    TESSERA_REDIS_URL: redis.url,
+    TESSERA_MASTER_KEY: masterKey,
+    TESSERA_NODE_ID: id,
+    TESSERA_HEARTBEAT_SECONDS: '0.5',
+    TESSERA_SNAPSHOT_INTERVAL_MIN: '0.02',
+    TESSERA_SNAPSHOT_KEEP: '3',
+    TESSERA_FAILOVER_WEBHOOK: `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`,
+    ...extra,
+  });
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'tessera-cluster-'));
+    hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => {
+        body += d;
+      });
+      req.on('end', () => {
+        hookEvents.push(JSON.parse(body));
+        res.end();
+      });
+    });
+    await new Promise<void>((ok) => hook.listen(0, '127.0.0.1', ok));
+    m = await startRedis();
+    r = await startRedis({ replicaOf: m.port });
+    nodeA = await startTessera({ env: envFor(m, 'node-a') });
+    admin = new Api(nodeA.url, nodeA.adminKey);
+    const key = await admin.createClient('api');
+    writeFileSync(join(work, 'client.key'), `${key}\n`, { mode: 0o600 });
+    nodeB = await startTessera({
+      env: envFor(r, 'node-b', {
+        TESSERA_SNAPSHOT_PULL_URL: nodeA.url,
+        TESSERA_SNAPSHOT_PULL_KEY_FILE: join(work, 'client.key'),
+        TESSERA_SNAPSHOT_PULL_INTERVAL_MIN: '0.02',
+      }),
+      expectAdminKey: false,
+    });
+    clientA = new Api(nodeA.url, key);
+    clientB = new Api(nodeB.url, key);
+    await admin.createUserWithTotp('k-totp', { secret: totpSecret });
+    await admin.ok('POST', '/v1/admin/users', { username: 'k-hotp' });
+    await admin.ok('POST', '/v1/admin/users/k-hotp/tokens', { type: 'hotp', secret: hotpSecret, counter: 0 });
+  });
+
+  after(async () => {
+    await nodeB?.stop();
+    await nodeA?.stop();
+    await r?.stop();
+    await m?.stop();
+    hook?.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test('GET /v1/admin/cluster and `tessera cluster status` show both nodes', async () => {
+    const status = await waitFor('both nodes in the registry', async () => {
+      const s = await admin.ok('GET', '/v1/admin/cluster');
+      return s.nodes.length === 2 && s.nodes.every((n: { lastSnapshot: number | null }) => n.lastSnapshot)
+        ? s
+        : null;
+    });
+    assert.equal(status.role, 'master');
+    const [a, b] = status.nodes;
+    assert.equal(a.id, 'node-a');
+    assert.equal(a.redisRole, 'master');
+    assert.equal(b.id, 'node-b');
+    assert.equal(b.role, 'slave');
+    assert.equal(b.redisRole, 'slave');
+    assert.equal(typeof b.replicationOffset, 'number');
+    assert.equal(typeof b.lag, 'number');
+    assert.equal(b.versionMismatch, false);
+    assert.equal(b.health, 'ok');
+    const onSlave = await new Api(nodeB.url, nodeA.adminKey).ok('GET', '/v1/admin/cluster');
+    assert.equal(onSlave.role, 'slave');
+    const out = await cli(['cluster', 'status'], {
+      TESSERA_REDIS_URL: m.url,
+      TESSERA_DATA_DIR: nodeA.dataDir,
+      TESSERA_MASTER_KEY: masterKey,
+    });
+    assert.equal(out.code, 0, out.err);
+    assert.match(out.out, /node-a\s+master\s+master/);
+    assert.match(out.out, /node-b\s+slave\s+slave/);
+  });
+
+  test('the master writes periodic snapshots, keeps the last K, and the slave pulls them with its client key', async () => {
+    const dirA = join(nodeA.dataDir, 'snapshots');
+    const dirB = join(nodeB.dataDir, 'snapshots');
+    await waitFor(
+      '3 snapshots on the master',
+      async () => existsSync(dirA) && readdirSync(dirA).length >= 3,
+      20_000,
+    );
+    await new Promise((res) => setTimeout(res, 2_500));
+    assert.equal(readdirSync(dirA).filter((f) => f.endsWith('.tsnap')).length, 3, 'keeps the last 3');
+    await waitFor(
+      'a pulled snapshot on the slave',
+      async () => existsSync(dirB) && readdirSync(dirB).length > 0,
+      20_000,
+    );
+    const anon = await new Api(nodeA.url, '').call('GET', '/v1/cluster/snapshot/latest');
+    assert.equal(anon.status, 401);
+    const asAdmin = await admin.call('GET', '/v1/cluster/snapshot/latest');
+    assert.equal(asAdmin.status, 403);
+    const metrics = String((await new Api(nodeA.url, '').call('GET', '/metrics')).body);
+    assert.match(metrics, /tessera_snapshot_total\{result="ok"\} [1-9]/);
+  });
+
+  test('a new node is seeded from the master snapshot over HTTP', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tessera-seeded-'));
+    try {
+      const env = { TESSERA_DATA_DIR: dataDir, TESSERA_MASTER_KEY: masterKey };
+      const out = await cli(
+        ['cluster', 'seed', '--from', nodeA.url, '--client-key-file', join(work, 'client.key')],
+        env,
+      );
+      assert.equal(out.code, 0, out.err);
+      assert.match(out.out, /users: 2 created/);
+      const list = await cli(['user', 'list'], env);
+      assert.match(list.out, /k-hotp/);
+      assert.match(list.out, /k-totp/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('`tessera cluster failover --to node-b` promotes on purpose, raises the event, and does not fail back', async () => {
+    await awaitFreshStep();
+    const usedTotp = totpNow(totpSecret);
+    assert.equal(
+      (await clientA.ok('POST', '/v1/validate', { user: 'k-totp', pass: usedTotp })).result,
+      'accept',
+    );
+    assert.equal(
+      (await clientB.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 0) })).result,
+      'accept',
+    );
+    const out = await cli(['cluster', 'failover', '--to', 'node-b'], {
+      TESSERA_REDIS_URL: m.url,
+      TESSERA_DATA_DIR: nodeA.dataDir,
+      TESSERA_MASTER_KEY: masterKey,
+    });
+    assert.equal(out.code, 0, out.err);
+    assert.match(out.out, new RegExp(`master is now 127\\.0\\.0\\.1:${r.port}`));
+    await waitFor(
+      'node B to be master',
+      async () => (await new Api(nodeB.url, '').call('GET', '/readyz')).body.role === 'master',
+    );
+    await waitFor(
+      'node A to be slave',
+      async () => (await new Api(nodeA.url, '').call('GET', '/readyz')).body.role === 'slave',
+    );
+    const adminB = new Api(nodeB.url, nodeA.adminKey);
+    await adminB.ok('POST', '/v1/admin/users', { username: 'k-after' });
+    const refused = await admin.call('POST', '/v1/admin/users', { username: 'k-on-a' });
+    assert.equal(refused.status, 409);
+    assert.match(refused.body.error.message, new RegExp(`127\\.0\\.0\\.1:${r.port}`));
+    assert.equal(
+      (await clientB.ok('POST', '/v1/validate', { user: 'k-totp', pass: usedTotp })).reason,
+      'OTP_REUSED',
+    );
+    assert.equal(
+      (await clientA.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 0) })).result,
+      'reject',
+    );
+    await waitFor('the failover webhook from both nodes', async () => hookEvents.length >= 2, 10_000);
+    assert.ok(hookEvents.some((e) => e.node === 'node-b' && e.to === 'master'));
+    assert.ok(hookEvents.some((e) => e.node === 'node-a' && e.to === 'slave'));
+    const metricsB = String((await new Api(nodeB.url, '').call('GET', '/metrics')).body);
+    assert.match(metricsB, /tessera_failover_total\{change="role"\} 1/);
+    await new Promise((res) => setTimeout(res, 2_000));
+    assert.equal(
+      (await new Api(nodeB.url, '').call('GET', '/readyz')).body.role,
+      'master',
+      'no automatic failback',
+    );
+  });
+
+  test('a Redis split off from the master rejoins with counters max-merged and no replay window', async () => {
+    // Partition: A's Redis stops replicating and takes writes on its own (split brain).
+    const c = m.client();
+    await c.call('REPLICAOF', 'NO', 'ONE');
+    c.disconnect();
+    await waitFor('node A to see itself as master', async () => {
+      const role = (await new Api(nodeA.url, '').call('GET', '/readyz')).body.role;
+      return role === 'master' || role === 'standalone';
+    });
+    // Both sides accept different codes while apart.
+    assert.equal(
+      (await clientB.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 1) })).result,
+      'accept',
+    );
+    assert.equal(
+      (await clientA.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 6) })).result,
+      'accept',
+    );
+    // Rejoin through Tessera: A's writes pause, its states are max-merged into B's Redis, then it replicates.
+    const out = await cli(['cluster', 'rejoin', '--master', `127.0.0.1:${r.port}`], {
+      TESSERA_REDIS_URL: m.url,
+      TESSERA_DATA_DIR: nodeA.dataDir,
+      TESSERA_MASTER_KEY: masterKey,
+    });
+    assert.equal(out.code, 0, out.err);
+    // No replay window: right after the command, the code used on the split-off side is refused everywhere.
+    const replays = await Promise.all([
+      clientA.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 6) }),
+      clientB.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 6) }),
+    ]);
+    assert.deepEqual(
+      replays.map((x) => x.result),
+      ['reject', 'reject'],
+    );
+    await waitFor(
+      'node A to be slave again',
+      async () => (await new Api(nodeA.url, '').call('GET', '/readyz')).body.role === 'slave',
+    );
+    assert.equal(
+      (await clientA.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 1) })).result,
+      'reject',
+    );
+    const next = await Promise.all([
+      clientA.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 7) }),
+      clientB.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 7) }),
+    ]);
+    assert.equal(
+      next.filter((x) => x.result === 'accept').length,
+      1,
+      'the next code is accepted exactly once',
+    );
+  });
+});
