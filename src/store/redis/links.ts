@@ -74,6 +74,7 @@ function baseOptions(waitTimeoutMs: number, sentinel = false): RedisOptions {
     connectTimeout: 2_000,
     commandTimeout: waitTimeoutMs + 3_000,
     enableReadyCheck: true,
+    enableAutoPipelining: process.env.TESSERA_REDIS_AUTOPIPELINE !== 'false',
     retryStrategy: (times) => Math.min(100 * times, 1_000),
     // A demoted master answers READONLY. With Sentinel, reconnecting re-resolves the master, so
     // resend there; without it the store re-reads ROLE and re-points its writers instead.
