@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type RedisProcess, startRedis } from '../../../test/harness/redis.ts';
+import { sampleToken, sampleUser } from '../contract.ts';
+import { openRedisStore, type RedisStore } from './index.ts';
+
+// WAIT with a replica that is connected but does not answer (SIGSTOP): the replica-ack policy
+// decides, and either way the alarm event fires.
+describe('replica acknowledgement policy', () => {
+  let master: RedisProcess;
+  let replica: RedisProcess;
+  let accepting: RedisStore;
+  let rejecting: RedisStore;
+  const alarms = { accept: 0, reject: 0 };
+
+  before(async () => {
+    master = await startRedis();
+    replica = await startRedis({ replicaOf: master.port });
+    accepting = await openRedisStore({ url: master.url, replicaAck: 'accept', waitTimeoutMs: 1500 });
+    rejecting = await openRedisStore({ url: master.url, replicaAck: 'reject', waitTimeoutMs: 1500 });
+    accepting.links.on('replica-ack-missing', () => alarms.accept++);
+    rejecting.links.on('replica-ack-missing', () => alarms.reject++);
+    await accepting.createUser(sampleUser('ack'));
+    await accepting.putToken(sampleToken('ACK', 'ack', { type: 'hotp' }));
+  });
+  after(async () => {
+    replica.proc.kill('SIGCONT');
+    await accepting.close();
+    await rejecting.close();
+    await replica.stop();
+    await master.stop();
+  });
+
+  test('with a healthy replica an accept is acknowledged and raises no alarm', async () => {
+    assert.equal(await accepting.commitAccept('ack', 'ACK', { kind: 'hotp', counter: 0 }, 1), true);
+    assert.equal(alarms.accept, 0);
+  });
+
+  test('no acknowledgement: "accept" accepts and raises the alarm, "reject" refuses and raises it', async () => {
+    replica.proc.kill('SIGSTOP');
+    try {
+      const started = Date.now();
+      assert.equal(await accepting.commitAccept('ack', 'ACK', { kind: 'hotp', counter: 1 }, 2), true);
+      assert.ok(Date.now() - started >= 1400, 'waited for the replica');
+      assert.equal(alarms.accept, 1);
+      await assert.rejects(
+        rejecting.commitAccept('ack', 'ACK', { kind: 'hotp', counter: 2 }, 3),
+        (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'STORE_UNAVAILABLE');
+          assert.match(err.message, /no replica acknowledged/);
+          return true;
+        },
+      );
+      assert.equal(alarms.reject, 1);
+      // the refused accept still used the code: it can never be accepted later
+      assert.equal(
+        await rejecting.commitAccept('ack', 'ACK', { kind: 'hotp', counter: 2 }, 4).catch(() => false),
+        false,
+      );
+    } finally {
+      replica.proc.kill('SIGCONT');
+    }
+  });
+});
