@@ -205,5 +205,10 @@ describe('Sentinel failover under load (SIGKILL of the master Redis)', () => {
     }
     // the promoted node is the master now and takes configuration writes
     await survivor.ok('POST', '/v1/admin/users', { username: 'after-failover' });
+    // the failover raised its event, and accepts without a replica raised the alarm metric
+    const metrics = String((await new Api(nodeB.url, '').call('GET', '/metrics')).body);
+    assert.match(metrics, /tessera_failover_total\{change="role"\} 1/);
+    assert.match(metrics, /tessera_replica_ack_missing_total [1-9]/);
+    assert.match(nodeB.output(), /failover: this node's Redis role changed from slave to master/);
   });
 });
