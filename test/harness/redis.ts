@@ -32,7 +32,7 @@ function exited(proc: ChildProcess): Promise<void> {
   return new Promise((resolve) => proc.once('exit', () => resolve()));
 }
 
-async function ping(port: number): Promise<boolean> {
+async function ping(port: number, dir?: string): Promise<boolean> {
   const c = new Redis({
     port,
     host: '127.0.0.1',
@@ -43,7 +43,12 @@ async function ping(port: number): Promise<boolean> {
   c.on('error', () => {});
   try {
     await c.connect();
-    return (await c.ping()) === 'PONG';
+    if ((await c.ping()) !== 'PONG') return false;
+    if (!dir) return true;
+    // Another test's server may have taken the port first: make sure this one is ours.
+    const [, actual] = (await c.config('GET', 'dir')) as string[];
+    if (actual !== dir) throw new Error(`port ${port} answers, but not for our redis-server`);
+    return true;
   } finally {
     c.disconnect();
   }
@@ -54,7 +59,7 @@ async function ping(port: number): Promise<boolean> {
  * immediate diskless full sync (see integration.md §4). `replicaOf` starts it as a replica.
  */
 export async function startRedis(
-  opts: { replicaOf?: number; args?: string[]; port?: number } = {},
+  opts: { replicaOf?: number; args?: string[]; port?: number; attempt?: number } = {},
 ): Promise<RedisProcess> {
   ensureDebianPackages(['redis-server']);
   const port = opts.port ?? (await freePort());
@@ -83,7 +88,25 @@ export async function startRedis(
   ];
   const proc = spawn('/usr/bin/redis-server', args, { stdio: 'ignore' });
   track(proc);
-  await waitFor(`redis-server on ${port}`, () => ping(port), 15_000, 50);
+  try {
+    await waitFor(
+      `redis-server on ${port}`,
+      async () => {
+        if (proc.exitCode !== null)
+          throw new Error(`redis-server exited with ${proc.exitCode} (port ${port} taken?)`);
+        return ping(port, dir);
+      },
+      15_000,
+      50,
+    );
+  } catch (err) {
+    proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    // The port went to another process between freePort() and the bind: take another one.
+    if (opts.port === undefined && (opts.attempt ?? 0) < 3)
+      return startRedis({ ...opts, attempt: (opts.attempt ?? 0) + 1 });
+    throw err;
+  }
   const handle: RedisProcess = {
     port,
     url: `redis://127.0.0.1:${port}`,

@@ -10,6 +10,9 @@ import { Api, randomBase32, startTessera, type TesseraHandle } from '../harness/
 describe('master/slave over Redis replication (real Tessera nodes)', () => {
   let master: RedisProcess;
   let replica: RedisProcess;
+  let replica2: RedisProcess;
+  let nodeC: TesseraHandle;
+  let clientC: Api;
   let nodeA: TesseraHandle;
   let nodeB: TesseraHandle;
   let adminA: Api;
@@ -26,16 +29,24 @@ describe('master/slave over Redis replication (real Tessera nodes)', () => {
       env: { TESSERA_REDIS_URL: replica.url, TESSERA_MASTER_KEY: masterKey },
       expectAdminKey: false,
     });
+    replica2 = await startRedis({ replicaOf: master.port });
+    nodeC = await startTessera({
+      env: { TESSERA_REDIS_URL: replica2.url, TESSERA_MASTER_KEY: masterKey },
+      expectAdminKey: false,
+    });
     adminA = new Api(nodeA.url, nodeA.adminKey);
     adminB = new Api(nodeB.url, nodeA.adminKey);
     const key = await adminA.createClient('api');
     clientA = new Api(nodeA.url, key);
     clientB = new Api(nodeB.url, key);
+    clientC = new Api(nodeC.url, key);
   });
 
   after(async () => {
+    await nodeC?.stop();
     await nodeB?.stop();
     await nodeA?.stop();
+    await replica2?.stop();
     await replica?.stop();
     await master?.stop();
   });
@@ -45,6 +56,7 @@ describe('master/slave over Redis replication (real Tessera nodes)', () => {
     const b = await new Api(nodeB.url, '').call('GET', '/readyz');
     assert.equal(a.body.role, 'master');
     assert.equal(b.body.role, 'slave');
+    assert.equal((await new Api(nodeC.url, '').call('GET', '/readyz')).body.role, 'slave');
   });
 
   test('a user and token created on the master validate on the slave, and the code is then used on both', async () => {
@@ -60,13 +72,13 @@ describe('master/slave over Redis replication (real Tessera nodes)', () => {
     assert.equal(againOnSlave.reason, 'OTP_REUSED');
   });
 
-  test('the same code sent 40 times to both nodes at once is accepted exactly once', async () => {
+  test('the same code sent 60 times to three nodes at once is accepted exactly once', async () => {
     const { secret } = await adminA.createUserWithTotp('r-race');
     await awaitFreshStep();
     const code = totpNow(secret);
     const answers = await Promise.all(
-      Array.from({ length: 40 }, (_, i) =>
-        (i % 2 ? clientA : clientB).ok('POST', '/v1/validate', { user: 'r-race', pass: code }),
+      Array.from({ length: 60 }, (_, i) =>
+        [clientA, clientB, clientC][i % 3]!.ok('POST', '/v1/validate', { user: 'r-race', pass: code }),
       ),
     );
     assert.equal(answers.filter((a) => a.result === 'accept').length, 1);
@@ -92,6 +104,11 @@ describe('master/slave over Redis replication (real Tessera nodes)', () => {
       (await clientB.ok('POST', '/v1/validate', { user: 'r-hotp', pass: hotpAt(secret, 1) })).result,
       'reject',
     );
+    // a second slave works the same way
+    const onC = await clientC.ok('POST', '/v1/validate', { user: 'r-hotp', pass: hotpAt(secret, 2) });
+    assert.equal(onC.result, 'accept');
+    const againOnB = await clientB.ok('POST', '/v1/validate', { user: 'r-hotp', pass: hotpAt(secret, 2) });
+    assert.equal(againOnB.result, 'reject');
   });
 
   test('the slave refuses configuration writes with 409 READ_ONLY_REPLICA naming the master', async () => {
