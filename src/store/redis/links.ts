@@ -152,6 +152,11 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     for (const c of [this.local]) c.on('error', () => {});
   }
 
+  /** True once this store has seen a replica (or uses Sentinel): the cluster expects replication. */
+  get expectsReplicas(): boolean {
+    return this.expectReplicas;
+  }
+
   get usesSentinel(): boolean {
     return Boolean(this.opts.sentinels?.length);
   }

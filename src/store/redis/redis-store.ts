@@ -77,7 +77,8 @@ export class RedisStore implements Store {
     const v = this.links.replication();
     if (!v) return { role: 'standalone' };
     if (v.redisRole === 'slave') return { role: 'slave', master: v.master };
-    return v.replicas.length > 0 || this.links.usesSentinel ? { role: 'master' } : { role: 'standalone' };
+    // A master that lost its replicas stays "master": the cluster still expects them back.
+    return v.replicas.length > 0 || this.links.expectsReplicas ? { role: 'master' } : { role: 'standalone' };
   }
 
   replication(): ReplicationView | null {
