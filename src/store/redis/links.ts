@@ -163,8 +163,14 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
 
   private newSentinelClient(): Redis {
     if (!this.opts.sentinels?.length) throw new Error('the Redis store needs a URL or Sentinels');
+    // The data nodes' credentials and database come from the node's URL; Sentinel's own password
+    // (if any) from TESSERA_SENTINEL_PASSWORD.
+    const { host: _h, port: _p, tls: _t, ...auth } = this.opts.url ? urlOptions(this.opts.url) : {};
+    const sentinelPassword = process.env.TESSERA_SENTINEL_PASSWORD;
     return new Redis({
       ...baseOptions(this.waitTimeoutMs, true),
+      ...auth,
+      ...(sentinelPassword ? { sentinelPassword } : {}),
       sentinels: this.opts.sentinels,
       name: this.opts.sentinelName ?? 'tessera',
       role: 'master',
