@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { KeyFileContent } from './snapshot-format.ts';
 
 /** The node's seed keys as a snapshot carries them (the `keys` component). */
@@ -31,5 +31,6 @@ export function mergeSeedKeys(keyFile: string, keys: KeyFileContent, envKey?: st
     } else if (file.keys[id] !== material) conflicts.push(id);
   }
   writeFileSync(keyFile, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(keyFile, 0o600);
   return `${added} seed key(s) added to ${keyFile}${conflicts.length ? `; conflicting key ids left alone: ${conflicts.join(', ')}` : ''}`;
 }
