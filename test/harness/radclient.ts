@@ -9,6 +9,8 @@ export interface RadiusReply {
   code: ReplyCode;
   /** Reply attributes, quotes removed (e.g. State: "0x74...", Reply-Message: "Access denied"). */
   attrs: Record<string, string>;
+  /** Reply attribute names in packet order. */
+  order: string[];
   elapsedMs: number;
   /** radclient's own output, for failure messages (it never holds the shared secret). */
   transcript: string;
@@ -42,18 +44,20 @@ export function packetText(attrs: Record<string, AttrValue>, messageAuthenticato
   return `${lines.join('\n')}\n`;
 }
 
-function parseReply(out: string): { code: ReplyCode; attrs: Record<string, string> } {
+function parseReply(out: string): { code: ReplyCode; attrs: Record<string, string>; order: string[] } {
   const m = /Received (Access-(?:Accept|Reject|Challenge)) Id \d+[^\n]*\n((?:\t[^\n]*\n?)*)/.exec(out);
-  if (!m) return { code: 'no-reply', attrs: {} };
+  if (!m) return { code: 'no-reply', attrs: {}, order: [] };
   const attrs: Record<string, string> = {};
+  const order: string[] = [];
   for (const line of m[2]!.split('\n')) {
     const a = /^\t([\w-]+) = (.*)$/.exec(line);
     if (!a) continue;
     const raw = a[2]!.trim();
+    order.push(a[1]!);
     attrs[a[1]!] =
       raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1).replace(/\\(["\\])/g, '$1') : raw;
   }
-  return { code: m[1] as ReplyCode, attrs };
+  return { code: m[1] as ReplyCode, attrs, order };
 }
 
 /** Sends one Access-Request with radclient and reports whatever came back (or that nothing did). */

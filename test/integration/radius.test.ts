@@ -44,6 +44,8 @@ describe('FreeRADIUS + rlm_rest + Tessera, end to end with radclient', () => {
   const auth = (attrs: Record<string, AttrValue>) => radAuth({ port: fr.port, secret: fr.secret }, attrs);
   const expect = (r: RadiusReply, code: RadiusReply['code'], message?: string | RegExp) => {
     assert.equal(r.code, code, r.transcript);
+    // BlastRADIUS hardening on 3.2.1: every reply is signed, the signature first.
+    assert.equal(r.order[0], 'Message-Authenticator', r.transcript);
     if (typeof message === 'string') assert.equal(r.attrs['Reply-Message'], message, r.transcript);
     else if (message) assert.match(r.attrs['Reply-Message'] ?? '', message, r.transcript);
   };
@@ -321,7 +323,12 @@ describe('FreeRADIUS + rlm_rest + Tessera, end to end with radclient', () => {
   });
 
   test('Tessera stopped: FreeRADIUS answers Reject at once and does not hang', async () => {
-    await node.stop();
+    // FreeRADIUS holds pooled keep-alive connections; they must not hold up a graceful stop.
+    let stopped = false;
+    const grace = new Promise<void>((r) => setTimeout(r, 10_000).unref());
+    await Promise.race([node.stop().then(() => (stopped = true)), grace]);
+    if (!stopped) await node.kill();
+    assert.ok(stopped, 'Tessera stopped within 10 s of SIGTERM while FreeRADIUS was connected');
     const started = Date.now();
     const r = await auth({ 'User-Name': 'r-pin', 'User-Password': '4711123456' });
     expect(r, 'Access-Reject', 'Access denied');
