@@ -22,13 +22,20 @@ import { Api, REPO_ROOT, startTessera, type TesseraHandle } from '../harness/tes
 const REALM = 'tessera-e2e';
 const CLIENT_ID = 'e2e-app';
 const USERNAME = 'alice';
+const PIN_USER = 'carol';
+const PIN = '4711';
+const ROBOT = 'robot';
 const PASSWORD = 'correct horse battery staple';
+// The browser claims this address; Keycloak (trusting X-Forwarded-For) must pass it on to Tessera.
+const BROWSER_IP = '203.0.113.9';
+const CHALLENGE_TEXT = 'Code from your app <b>now</b>';
 const CHROMIUM = '/usr/bin/chromium';
 
 // Texts from keycloak-extension/src/main/resources/theme-resources/messages/messages_en.properties.
 const MSG_INVALID = 'The one-time code is not valid';
 const MSG_REUSED = 'This code has already been used';
 const MSG_UNAVAILABLE = 'The second-factor service is not available';
+const MSG_CHALLENGE = 'Please enter the code you received';
 
 let build: ExtensionBuild;
 let kc: KeycloakHandle;
@@ -36,7 +43,9 @@ let tessera: TesseraHandle | undefined;
 let tesseraUrl = '';
 let apiKey = '';
 let secret = '';
+let pinSecret = '';
 let userId = '';
+let api: Api;
 let app: Server | undefined;
 let appUrl = '';
 let browser: BrowserContext | undefined;
@@ -95,8 +104,8 @@ async function flowState(c: KcAdminClient): Promise<unknown> {
   return { flows, executions, config, browserFlow: realm?.browserFlow };
 }
 
-/** A fresh login (no cookies) up to the code form. */
-async function loginToCodeForm(): Promise<Page> {
+/** A fresh login (no cookies): username and password submitted. */
+async function loginWithPassword(username: string): Promise<Page> {
   assert.ok(browser);
   await browser.clearCookies();
   const page = await browser.newPage();
@@ -107,9 +116,15 @@ async function loginToCodeForm(): Promise<Page> {
   auth.searchParams.set('scope', 'openid');
   auth.searchParams.set('state', 'e2e-state');
   await page.goto(auth.toString());
-  await page.locator('#username').fill(USERNAME);
+  await page.locator('#username').fill(username);
   await page.locator('#password').fill(PASSWORD);
-  await page.locator('#kc-login').click();
+  await Promise.all([page.waitForLoadState('load'), page.locator('#kc-login').click()]);
+  return page;
+}
+
+/** A fresh login up to the code form. */
+async function loginToCodeForm(username = USERNAME): Promise<Page> {
+  const page = await loginWithPassword(username);
   await page.locator('input[name="otp"]').waitFor({ timeout: 30_000 });
   assert.ok(page.url().startsWith(`${kc.url}/realms/${REALM}/`), `still at Keycloak: ${page.url()}`);
   return page;
@@ -121,7 +136,7 @@ async function submitCode(page: Page, code: string): Promise<void> {
 }
 
 /** Asserts the browser landed on the app with an authorization code, and that the code buys tokens. */
-async function assertLoggedIn(page: Page): Promise<void> {
+async function assertLoggedIn(page: Page, username = USERNAME): Promise<void> {
   await page.waitForURL((u) => u.toString().startsWith(`${appUrl}/cb`), { timeout: 30_000 });
   const url = new URL(page.url());
   assert.equal(url.searchParams.get('state'), 'e2e-state');
@@ -142,7 +157,7 @@ async function assertLoggedIn(page: Page): Promise<void> {
   const claims = JSON.parse(Buffer.from(tokens.access_token!.split('.')[1]!, 'base64url').toString()) as {
     preferred_username?: string;
   };
-  assert.equal(claims.preferred_username, USERNAME);
+  assert.equal(claims.preferred_username, username);
 }
 
 /** Asserts the page is still the code form, showing the given error. */
@@ -157,12 +172,16 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
   before(async () => {
     ensureDebianPackages(['chromium']);
     build = buildExtension();
-    [kc, tessera] = await Promise.all([startKeycloak({ providers: [build.jar] }), startTessera()]);
+    [kc, tessera] = await Promise.all([
+      startKeycloak({ providers: [build.jar], args: ['--proxy-headers=xforwarded'] }),
+      startTessera(),
+    ]);
     tesseraUrl = tessera.url;
 
-    const api = new Api(tessera.url, tessera.adminKey);
-    apiKey = await api.createClient('keycloak');
+    api = new Api(tessera.url, tessera.adminKey);
+    apiKey = await api.createClient('keycloak', { challengeText: CHALLENGE_TEXT });
     secret = (await api.createUserWithTotp(USERNAME)).secret;
+    pinSecret = (await api.createUserWithTotp(PIN_USER, { pin: PIN })).secret;
 
     const port = await freePort();
     appUrl = `http://127.0.0.1:${port}`;
@@ -175,21 +194,35 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
     await c.realms.create({
       realm: REALM,
       enabled: true,
+      // The browser's forwarded address is not local, and this test speaks plain HTTP on loopback.
+      sslRequired: 'none',
       // Brute-force protection on, so the test can see the step's failures counted.
       bruteForceProtected: true,
       failureFactor: 30,
       quickLoginCheckMilliSeconds: 1,
     });
-    const created = await c.users.create({
-      username: USERNAME,
-      enabled: true,
-      email: 'alice@example.org',
-      emailVerified: true,
-      firstName: 'Alice',
-      lastName: 'Example',
-      credentials: [{ type: 'password', value: PASSWORD, temporary: false }],
-    });
-    userId = created.id;
+    const users: Record<string, string> = {};
+    for (const [username, first] of [
+      [USERNAME, 'Alice'],
+      [PIN_USER, 'Carol'],
+      [ROBOT, 'Robot'],
+    ] as const) {
+      const created = await c.users.create({
+        username,
+        enabled: true,
+        email: `${username}@example.org`,
+        emailVerified: true,
+        firstName: first,
+        lastName: 'Example',
+        credentials: [{ type: 'password', value: PASSWORD, temporary: false }],
+      });
+      users[username] = created.id;
+    }
+    userId = users[USERNAME]!;
+    // The robot is in a subgroup of "robots"; excluding "robots" must cover it (membership is inherited).
+    const robots = await c.groups.create({ name: 'robots' });
+    const ci = await c.groups.createChildGroup({ id: robots.id }, { name: 'ci' });
+    await c.users.addToGroup({ id: users[ROBOT]!, groupId: ci.id });
     await c.clients.create({
       clientId: CLIENT_ID,
       publicClient: true,
@@ -202,6 +235,7 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
     browser = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM,
       headless: true,
+      extraHTTPHeaders: { 'X-Forwarded-For': BROWSER_IP },
       args: [
         '--headless',
         '--no-sandbox',
@@ -272,12 +306,46 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
     await submitCode(page, totpNow(secret));
     await assertLoggedIn(page);
     await page.close();
+
+    // Tessera saw the browser's address, not Keycloak's.
+    const audit = (await api.ok('GET', '/v1/admin/audit?limit=50')) as {
+      items: { username?: string; result?: string; sourceIp?: string }[];
+    };
+    const accepted = audit.items.filter((e) => e.username === USERNAME && e.result === 'accept');
+    assert.ok(accepted.length > 0, 'no accept audited');
+    assert.ok(
+      accepted.every((e) => e.sourceIp === BROWSER_IP),
+      `audited addresses: ${accepted.map((e) => e.sourceIp)}`,
+    );
   });
 
   it('the same code again, in a new login, is refused', async () => {
     const page = await loginToCodeForm();
     await submitCode(page, totpNow(secret));
     await assertRefused(page, MSG_REUSED);
+    await page.close();
+  });
+
+  it('PIN alone starts a challenge; the code then answers it (transactionId kept by Keycloak)', async () => {
+    const page = await loginToCodeForm(PIN_USER);
+    await submitCode(page, PIN);
+    await assertRefused(page, MSG_CHALLENGE);
+    // Tessera's challenge text is shown, escaped: the markup arrives as text, not as a <b> element.
+    assert.equal(await page.locator('#tessera-prompt').textContent(), CHALLENGE_TEXT);
+    assert.equal(await page.locator('#tessera-prompt b').count(), 0);
+    await submitCode(page, totpNow(pinSecret));
+    await assertLoggedIn(page, PIN_USER);
+    await page.close();
+  });
+
+  it('members of an excluded group skip the code; others still get it', async () => {
+    const res = setup(['--exclude-groups', 'robots']);
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /updated the Tessera step configuration/);
+    const robot = await loginWithPassword(ROBOT);
+    await assertLoggedIn(robot, ROBOT);
+    await robot.close();
+    const page = await loginToCodeForm(USERNAME);
     await page.close();
   });
 
@@ -292,7 +360,7 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
   });
 
   it('Tessera unreachable, fail mode open (set by setup): logged in, and logged', async () => {
-    const res = setup(['--fail-mode', 'open']);
+    const res = setup(['--exclude-groups', 'robots', '--fail-mode', 'open']);
     assert.equal(res.status, 0, res.stderr);
     assert.match(res.stdout, /updated the Tessera step configuration/);
     const page = await loginToCodeForm();

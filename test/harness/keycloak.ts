@@ -1,14 +1,23 @@
 // A real Keycloak server for tests: the distribution from Maven Central, our jar in providers/, dev mode on loopback.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDebianPackages } from './debian.ts';
 import { freePort, waitFor } from './ports.ts';
 import { REPO_ROOT } from './tessera.ts';
 
-/** 26.x runs on Java 17 and is on Maven Central; override with KEYCLOAK_VERSION. */
-export const KEYCLOAK_VERSION = process.env.KEYCLOAK_VERSION ?? '26.4.7';
+/** The newest release on Maven Central (runs on Java 17); KEYCLOAK_VERSION=24.0.5 etc. tests older lines. */
+export const KEYCLOAK_VERSION = process.env.KEYCLOAK_VERSION ?? '26.7.3';
 export const CACHE_DIR = join(homedir(), '.cache', 'tessera-test');
 export const EXTENSION_DIR = join(REPO_ROOT, 'keycloak-extension');
 export const EXTENSION_JAR = join(EXTENSION_DIR, 'target', 'tessera-keycloak.jar');
@@ -97,6 +106,8 @@ export interface KeycloakOptions {
   /** Jars copied into providers/ before the first start. */
   providers?: string[];
   version?: string;
+  /** Extra `kc.sh start-dev` options, e.g. --proxy-headers=xforwarded. */
+  args?: string[];
   startTimeoutMs?: number;
 }
 
@@ -112,6 +123,7 @@ export async function startKeycloak(opts: KeycloakOptions = {}): Promise<Keycloa
   const home = join(base, `keycloak-${version}`);
   for (const jar of opts.providers ?? []) copyFileSync(jar, join(home, 'providers', jar.split('/').pop()!));
 
+  const major = Number(version.split('.')[0]);
   const port = await freePort();
   const mgmtPort = await freePort();
   const adminUser = 'admin';
@@ -122,8 +134,10 @@ export async function startKeycloak(opts: KeycloakOptions = {}): Promise<Keycloa
       'start-dev',
       '--http-host=127.0.0.1',
       `--http-port=${port}`,
-      `--http-management-port=${mgmtPort}`,
+      // The separate management port exists from 25 on; keep it off the default 9000.
+      ...(major >= 25 ? [`--http-management-port=${mgmtPort}`] : []),
       '--cache=local',
+      ...(opts.args ?? []),
     ],
     {
       cwd: home,
@@ -133,6 +147,8 @@ export async function startKeycloak(opts: KeycloakOptions = {}): Promise<Keycloa
         JAVA_HOME: javaHome(),
         KC_BOOTSTRAP_ADMIN_USERNAME: adminUser,
         KC_BOOTSTRAP_ADMIN_PASSWORD: adminPassword,
+        // Keycloak 24/25 only know the older names.
+        ...(major < 26 ? { KEYCLOAK_ADMIN: adminUser, KEYCLOAK_ADMIN_PASSWORD: adminPassword } : {}),
         // Our extension logs at INFO/WARN/ERROR; keep it visible for assertions.
         KC_LOG_LEVEL: 'INFO',
       },
@@ -153,6 +169,8 @@ export async function startKeycloak(opts: KeycloakOptions = {}): Promise<Keycloa
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    // For debugging a failed run: TESSERA_KEYCLOAK_LOG=/path keeps the server's output.
+    if (process.env.TESSERA_KEYCLOAK_LOG) writeFileSync(process.env.TESSERA_KEYCLOAK_LOG, out);
     if (child.exitCode === null && child.pid) {
       try {
         process.kill(-child.pid, 'SIGTERM');

@@ -31,6 +31,8 @@ public final class TesseraAuthenticator implements Authenticator {
   static final String FIELD = "otp";
   static final String NOTE_TRANSACTION = "tessera.transactionId";
   static final String NOTE_PROMPT = "tessera.prompt";
+  /** Event error when Tessera cannot be reached (Keycloak has no stock code for an unreachable dependency). */
+  static final String EVENT_UNAVAILABLE = "tessera_unavailable";
 
   @Override
   public void authenticate(AuthenticationFlowContext context) {
@@ -65,7 +67,7 @@ public final class TesseraAuthenticator implements Authenticator {
     if (tesseraUser == null) {
       LOG.errorf("user %s has no value in attribute '%s' configured as the Tessera username; login refused",
           user.getUsername(), cfg.usernameAttribute());
-      error(context, Messages.CONFIG_ERROR);
+      error(context, Errors.INVALID_CONFIG, Messages.CONFIG_ERROR);
       return;
     }
 
@@ -104,18 +106,19 @@ public final class TesseraAuthenticator implements Authenticator {
       case ERROR -> {
         if (result.kind() == ValidateResult.Kind.UNAVAILABLE) {
           LOG.errorf("Tessera unreachable (%s); fail mode is closed, login of user %s refused", result, user.getUsername());
+          error(context, EVENT_UNAVAILABLE, decision.messageKey());
         } else {
           LOG.errorf("Tessera call failed (%s); check the step's URL and client key; login of user %s refused",
               result, user.getUsername());
+          error(context, Errors.INVALID_CONFIG, decision.messageKey());
         }
-        error(context, decision.messageKey());
       }
     }
   }
 
   /** An error that is not the user's fault: not counted by brute-force protection, form stays up. */
-  private static void error(AuthenticationFlowContext context, String key) {
-    context.getEvent().user(context.getUser()).error(Errors.INVALID_AUTHENTICATION_SESSION);
+  private static void error(AuthenticationFlowContext context, String eventError, String key) {
+    context.getEvent().user(context.getUser()).error(eventError);
     context.challenge(form(context, key).createForm(TEMPLATE));
   }
 

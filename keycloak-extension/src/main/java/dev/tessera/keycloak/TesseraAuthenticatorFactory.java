@@ -7,6 +7,7 @@ import org.keycloak.authentication.AuthenticatorFactory;
 import org.keycloak.models.AuthenticationExecutionModel;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.KeycloakSessionFactory;
+import org.keycloak.models.credential.OTPCredentialModel;
 import org.keycloak.provider.ProviderConfigProperty;
 
 /** Registers the Tessera step under the provider id {@value #PROVIDER_ID}. */
@@ -74,12 +75,14 @@ public final class TesseraAuthenticatorFactory implements AuthenticatorFactory {
   }
 
   /**
-   * A category of its own: "otp" would make Keycloak offer its built-in authenticator-app setup in the
-   * account console. Failures reach brute-force protection through failureChallenge regardless.
+   * "otp", on purpose. Since Keycloak 26.5 the brute-force protector drops failures of authenticators
+   * whose category is not password, otp or recovery-authn-codes, which would allow unlimited code
+   * guessing (the bug class of several third-party MFA plugins). With "otp" the failures count on every
+   * version, and 26.5+ also applies the realm's separate limit for second-factor failures.
    */
   @Override
   public String getReferenceCategory() {
-    return PROVIDER_ID;
+    return OTPCredentialModel.TYPE;
   }
 
   @Override
