@@ -17,6 +17,8 @@ export interface ClusterConfig {
   pullUrl?: string;
   pullKeyFile?: string;
   pullIntervalMs: number;
+  /** A standby without a Redis link applies each pulled snapshot to its own store (sync mode). */
+  pullApply: boolean;
   failoverWebhook?: string;
   heartbeatMs: number;
 }
@@ -53,6 +55,7 @@ export function loadClusterConfig(
     snapshotKeep: Math.max(1, Math.floor(positive(env, 'TESSERA_SNAPSHOT_KEEP', 8))),
     pullIntervalMs: positive(env, 'TESSERA_SNAPSHOT_PULL_INTERVAL_MIN', 15) * 60_000,
     heartbeatMs: positive(env, 'TESSERA_HEARTBEAT_SECONDS', 5) * 1000,
+    pullApply: env.TESSERA_SNAPSHOT_PULL_APPLY === 'true',
     ...(o.TESSERA_SNAPSHOT_PASSPHRASE ? { snapshotPassphrase: o.TESSERA_SNAPSHOT_PASSPHRASE } : {}),
     ...(o.TESSERA_SNAPSHOT_PASSPHRASE_FILE
       ? { snapshotPassphraseFile: o.TESSERA_SNAPSHOT_PASSPHRASE_FILE }

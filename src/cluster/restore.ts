@@ -14,6 +14,12 @@ export interface RestoreOptions {
   now?: number;
   /** Writes the snapshot's seed keys (the `keys` component); returns what it did. */
   restoreKeys?: (keys: KeyFileContent) => string;
+  /**
+   * `recovery` (default): the snapshot may be older than reality (floors, resync marks).
+   * `sync`: a standby applying the master's fresh snapshots; states are max-merged and the
+   * master's tokens are taken as they are (no floor, so standby users are not locked out each pull).
+   */
+  mode?: 'recovery' | 'sync';
 }
 
 export interface RestoreReport {
@@ -101,7 +107,15 @@ export async function restoreSnapshot(
   if (want.has('tokens')) {
     const settings = (await store.getSettings()) ?? d.settings ?? null;
     await eachLimit(d.tokens ?? [], (token) =>
-      restoreToken(store, token, d.tokenStates?.[token.serial] ?? EMPTY_TOKEN_STATE, settings, now, report),
+      restoreToken(
+        store,
+        token,
+        d.tokenStates?.[token.serial] ?? EMPTY_TOKEN_STATE,
+        settings,
+        now,
+        report,
+        opts.mode === 'sync',
+      ),
     );
   }
   return report;
@@ -114,13 +128,14 @@ async function restoreToken(
   settings: Settings | null,
   now: number,
   report: RestoreReport,
+  sync: boolean,
 ): Promise<void> {
   const live = await store.getToken(token.serial);
   const liveState = await store.getTokenState(token.serial);
   const hasLiveState = live !== null || !sameState(liveState, EMPTY_TOKEN_STATE);
   let next: Token = { ...token };
-  if (live?.resyncRequired) next.resyncRequired = true;
-  if (token.type === 'hotp') {
+  if (live?.resyncRequired && !sync) next.resyncRequired = true;
+  if (token.type === 'hotp' && !sync) {
     if (!hasLiveState) next = { ...next, resyncRequired: true };
     else if (liveState.counter > saved.counter) report.hotpKeptLive++;
   }
@@ -132,7 +147,7 @@ async function restoreToken(
   if (next.resyncRequired && token.type === 'hotp' && !hasLiveState)
     report.hotpResyncRequired.push(token.serial);
   let state = saved;
-  if (token.type === 'totp') {
+  if (token.type === 'totp' && !sync) {
     const window = settings?.totp.window ?? 1;
     const floor = timeStep(now, token.period) + window + Math.max(0, saved.drift, liveState.drift);
     if (floor > saved.lastUsedStep) report.totpFloored++;

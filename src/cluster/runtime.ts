@@ -4,8 +4,10 @@ import type { ClusterConfig } from './config.ts';
 import { type FailoverEvent, watchFailover } from './failover.ts';
 import { pullLatestSnapshot } from './puller.ts';
 import { asReplicated } from './replicated.ts';
+import { restoreSnapshot } from './restore.ts';
 import { type SnapshotResult, SnapshotScheduler } from './scheduler.ts';
 import { APP_VERSION } from './snapshot.ts';
+import { openSnapshot } from './snapshot-format.ts';
 import { snapshotSecret } from './snapshot-secret.ts';
 import { type ClusterStatus, clusterStatus, selfRecord } from './status.ts';
 
@@ -30,6 +32,7 @@ export class ClusterRuntime {
   private timers: NodeJS.Timeout[] = [];
   private unwatch: (() => void) | null = null;
   lastPull: { time: number; path: string } | null = null;
+  private lastApplied = 0;
 
   constructor(
     readonly store: Store,
@@ -128,6 +131,21 @@ export class ClusterRuntime {
       });
       this.lastPull = { time: r.time, path: r.path };
       this.hooks.log.info({ path: r.path, snapshotTime: r.time }, 'pulled the master snapshot');
+      if (this.config.pullApply && r.time > this.lastApplied) {
+        const report = await restoreSnapshot(this.store, await openSnapshot(r.bytes, this.secret()), {
+          components: ['users', 'tokens', 'clients', 'settings'],
+          mode: 'sync',
+        });
+        this.lastApplied = r.time;
+        this.hooks.log.info(
+          {
+            snapshotTime: r.time,
+            users: report.usersCreated + report.usersReplaced,
+            tokens: report.tokensRestored,
+          },
+          'applied the master snapshot to this standby',
+        );
+      }
     } catch (err) {
       this.hooks.log.error({ err: err instanceof Error ? err.message : String(err) }, 'snapshot pull failed');
     }

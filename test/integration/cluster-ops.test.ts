@@ -173,6 +173,54 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
     }
   });
 
+  test('a standby without a Redis link applies the pulled snapshots to its own store', async () => {
+    const secret = randomBase32();
+    await admin.ok('POST', '/v1/admin/users', { username: 'k-standby' });
+    await admin.ok('POST', '/v1/admin/users/k-standby/tokens', { type: 'hotp', secret, counter: 0 });
+    const standby = await startTessera({
+      env: {
+        TESSERA_MASTER_KEY: masterKey,
+        TESSERA_NODE_ID: 'standby',
+        TESSERA_SNAPSHOT_PULL_URL: nodeA.url,
+        TESSERA_SNAPSHOT_PULL_KEY_FILE: join(work, 'client.key'),
+        TESSERA_SNAPSHOT_PULL_INTERVAL_MIN: '0.02',
+        TESSERA_SNAPSHOT_PULL_APPLY: 'true',
+      },
+    });
+    try {
+      const standbyAdmin = new Api(standby.url, standby.adminKey);
+      await waitFor(
+        'the standby to hold k-standby',
+        async () => (await standbyAdmin.call('GET', '/v1/admin/users/k-standby')).status === 200,
+        20_000,
+      );
+      // the master's client key works there too: clients are part of the snapshot
+      const onStandby = new Api(standby.url, clientA.key);
+      assert.equal(
+        (await onStandby.ok('POST', '/v1/validate', { user: 'k-standby', pass: hotpAt(secret, 0) })).result,
+        'accept',
+      );
+      assert.equal(
+        (await clientA.ok('POST', '/v1/validate', { user: 'k-standby', pass: hotpAt(secret, 3) })).result,
+        'accept',
+      );
+      // after the next snapshot and pull (1.2 s each), the master's counter is max-merged: a code
+      // below it (that the standby alone would still accept) is refused there
+      await new Promise((res) => setTimeout(res, 5_000));
+      const below = await onStandby.ok('POST', '/v1/validate', {
+        user: 'k-standby',
+        pass: hotpAt(secret, 2),
+      });
+      assert.equal(below.result, 'reject');
+      assert.equal(
+        (await onStandby.ok('POST', '/v1/validate', { user: 'k-standby', pass: hotpAt(secret, 4) })).result,
+        'accept',
+      );
+    } finally {
+      await standby.stop();
+    }
+  });
+
   test('`tessera cluster failover --to node-b` promotes on purpose, raises the event, and does not fail back', async () => {
     await awaitFreshStep();
     const usedTotp = totpNow(totpSecret);
