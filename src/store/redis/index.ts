@@ -23,15 +23,22 @@ function waitFromEnv(): number | undefined {
 
 /**
  * Opens the Redis store and learns the node's role. Options not given fall back to
- * TESSERA_REPLICA_ACK (accept|reject) and TESSERA_REPLICA_WAIT_MS (default 1000).
+ * TESSERA_REPLICA_ACK (accept|reject), TESSERA_REPLICA_WAIT_MS (default 1000) and
+ * TESSERA_REPLICA_ACK_COUNT (replicas that must acknowledge, default 1).
  */
 export async function openRedisStore(opts: RedisStoreOptions): Promise<RedisStore> {
   const replicaAck = opts.replicaAck ?? replicaAckFromEnv();
   const waitTimeoutMs = opts.waitTimeoutMs ?? waitFromEnv();
+  const count = process.env.TESSERA_REPLICA_ACK_COUNT;
+  const ackReplicas = opts.ackReplicas ?? (count ? Number(count) : undefined);
+  if (ackReplicas !== undefined && !(Number.isInteger(ackReplicas) && ackReplicas >= 1)) {
+    throw new Error('TESSERA_REPLICA_ACK_COUNT must be a positive integer');
+  }
   const links = new RedisLinks({
     ...opts,
     ...(replicaAck ? { replicaAck } : {}),
     ...(waitTimeoutMs ? { waitTimeoutMs } : {}),
+    ...(ackReplicas ? { ackReplicas } : {}),
   });
   try {
     await links.start();

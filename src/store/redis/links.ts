@@ -10,6 +10,8 @@ export interface RedisStoreOptions {
   sentinelName?: string;
   /** What an accept does when no replica acknowledges the write in time (default accept + alarm). */
   replicaAck?: 'accept' | 'reject';
+  /** How many replicas must acknowledge (WAIT n); default 1. */
+  ackReplicas?: number;
   waitTimeoutMs?: number;
   prefix?: string;
   rolePollMs?: number;
@@ -211,8 +213,9 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
   async acknowledged(conn: Redis): Promise<boolean> {
     const known = this.view?.replicas.length ?? 0;
     if (!this.expectReplicas && known === 0) return true;
-    const acks = known > 0 ? await conn.wait(1, this.waitTimeoutMs) : 0;
-    if (acks >= 1) return true;
+    const need = Math.max(1, this.opts.ackReplicas ?? 1);
+    const acks = known > 0 ? await conn.wait(need, this.waitTimeoutMs) : 0;
+    if (acks >= need) return true;
     this.emit('replica-ack-missing', { waited: known > 0 ? this.waitTimeoutMs : 0, ms: this.waitTimeoutMs });
     return false;
   }

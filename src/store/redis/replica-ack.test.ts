@@ -36,6 +36,23 @@ describe('replica acknowledgement policy', () => {
     assert.equal(alarms.accept, 0);
   });
 
+  test('TESSERA_REPLICA_ACK_COUNT above the replicas that answer counts as no acknowledgement', async () => {
+    const strict = await openRedisStore({
+      url: master.url,
+      replicaAck: 'reject',
+      waitTimeoutMs: 300,
+      ackReplicas: 2,
+    });
+    try {
+      await assert.rejects(
+        strict.commitAccept('ack', 'ACK2', { kind: 'hotp', counter: 0 }, 5),
+        /no replica acknowledged/,
+      );
+    } finally {
+      await strict.close();
+    }
+  });
+
   test('no acknowledgement: "accept" accepts and raises the alarm, "reject" refuses and raises it', async () => {
     replica.proc.kill('SIGSTOP');
     try {
