@@ -17,7 +17,7 @@ storeContract('redis (standalone)', async () => {
 storeContract('redis (master with a replica, WAIT on every write)', async () => {
   const master = await startRedis();
   const replica = await startRedis({ replicaOf: master.port });
-  const store = await openRedisStore({ url: master.url, replicaAck: 'reject' });
+  const store = await openRedisStore({ url: master.url, replicaAck: 'reject', waitTimeoutMs: 5_000 });
   return {
     store,
     async cleanup() {
