@@ -44,6 +44,7 @@ function rate(r: BulkResult): Record<string, number> {
 export async function benchRadius(): Promise<Record<string, unknown>> {
   const users = Number(process.env.BENCH_RADIUS_USERS ?? 2000);
   const parallel = Number(process.env.BENCH_RADIUS_PARALLEL ?? 64);
+  const maxServers = Number(process.env.BENCH_RADIUS_THREADS ?? 32);
   const work = mkdtempSync(join(tmpdir(), 'tessera-bench-radius-'));
   const node = await startTessera();
   let fr: Awaited<ReturnType<typeof startFreeRadius>> | undefined;
@@ -56,6 +57,7 @@ export async function benchRadius(): Promise<Record<string, unknown>> {
       tesseraUrl: node.url,
       apiKey,
       debug: false,
+      maxServers,
       localUsers: names.map((u) => ({ user: u, password: LOCAL_PASSWORD })),
       localTotpUsers: names.map((u) => ({ user: u, base32Secret: SECRET })),
     });
@@ -107,6 +109,16 @@ export async function benchRadius(): Promise<Record<string, unknown>> {
       names.map((u) => packetText({ 'User-Name': u, 'User-Password': codeAt(s) })),
     );
     const localTotpRun = await radBulk(localTotp, file('local-totp.txt', localTotpPackets), parallel);
+    // Same path, no store write: separates the transport (RADIUS → rlm_rest → HTTP → face) from
+    // the accept's check-and-advance.
+    const unknownRun = await radBulk(
+      tessera,
+      file(
+        'unknown.txt',
+        totpPackets.map((_, i) => packetText({ 'User-Name': `nobody${i}`, 'User-Password': '123456' })),
+      ),
+      parallel,
+    );
     // The machine is shared: time the baseline on both sides of the Tessera run and keep the faster.
     const localAfter = await radBulk(local, localFile, parallel);
     const localRun = localAfter.elapsedMs < localBefore.elapsedMs ? localAfter : localBefore;
@@ -119,15 +131,18 @@ export async function benchRadius(): Promise<Record<string, unknown>> {
     return {
       freeradius: freeradiusVersion(),
       parallel,
+      freeradiusThreads: maxServers,
       users,
       loadAverage1m: Number(loadavg()[0]!.toFixed(2)),
       tesseraOneShotTotp: viaTessera,
+      tesseraUnknownUserReject: rate(unknownRun),
       localFiles: viaLocal,
       localTotp: viaLocalTotp,
       ratio: ratio(viaTessera, viaLocal),
       ratioVsLocalTotp: ratio(viaTessera, viaLocalTotp),
+      ratioUnknownUserVsLocal: ratio(rate(unknownRun), viaLocal),
       aim: 'ratio >= 0.5',
-      note: 'ratio = Tessera one-shot TOTP / local files (PAP); ratioVsLocalTotp = / rlm_totp (no replay protection)',
+      note: 'ratio = Tessera one-shot TOTP accepts / local files (PAP); ratioVsLocalTotp = / rlm_totp (no replay protection); ratioUnknownUserVsLocal = the same path without a store write',
     };
   } finally {
     await fr?.stop();

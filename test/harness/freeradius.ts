@@ -34,6 +34,8 @@ export interface RaddbOptions {
   requireMessageAuthenticator?: boolean;
   /** Keep the stock 1 s delay on every Access-Reject (tests usually turn it off). */
   rejectDelay?: number;
+  /** thread pool max_servers (stock 32): each request waiting on Tessera holds a thread. */
+  maxServers?: number;
   /**
    * Adds a second virtual server that answers from a local `files` module, for comparing
    * throughput against the same FreeRADIUS without Tessera.
