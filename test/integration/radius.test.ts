@@ -1,12 +1,16 @@
 // FreeRADIUS 3.2 (Debian) with the shipped freeradius-config, in front of a real Tessera, driven by radclient.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { awaitFreshStep, totpNow } from '../harness/codes.ts';
 import { checkConfig, type FreeRadiusHandle, prepareRaddb, startFreeRadius } from '../harness/freeradius.ts';
 import { freePort } from '../harness/ports.ts';
 import { type AttrValue, type RadiusReply, radAuth } from '../harness/radclient.ts';
-import { Api, type Json, startTessera, type TesseraHandle } from '../harness/tessera.ts';
+import { Api, type Json, REPO_ROOT, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
 const CHALLENGE_TEXT = 'Code for %{User-Name}: 100% %{exec:/bin/false}';
 
@@ -333,6 +337,42 @@ describe('FreeRADIUS + rlm_rest + Tessera, end to end with radclient', () => {
     const r = await auth({ 'User-Name': 'r-pin', 'User-Password': '4711123456' });
     expect(r, 'Access-Reject', 'Access denied');
     assert.ok(Date.now() - started < 5000, `answered in ${Date.now() - started} ms`);
+  });
+});
+
+describe('freeradius-config/install.sh', () => {
+  const script = join(REPO_ROOT, 'freeradius-config/install.sh');
+
+  test('refuses a directory that is not a FreeRADIUS tree', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'tessera-not-raddb-'));
+    try {
+      const r = spawnSync('sh', [script, empty], { encoding: 'utf8' });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /usage/);
+      assert.equal(spawnSync('sh', [script], { encoding: 'utf8' }).status, 2);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  test('installs and enables the module, policy and site, and a second run changes nothing', () => {
+    const raddb = prepareRaddb();
+    try {
+      const snapshot = () =>
+        ['mods-enabled/tessera', 'sites-enabled/tessera']
+          .map((f) => readlinkSync(join(raddb.dir, f)))
+          .join(',') +
+        ['mods-available/tessera', 'sites-available/tessera', 'policy.d/tessera']
+          .map((f) => readFileSync(join(raddb.dir, f), 'utf8'))
+          .join('');
+      const before = snapshot();
+      assert.match(before, /^\.\.\/mods-available\/tessera,\.\.\/sites-available\/tessera/);
+      const again = spawnSync('sh', [script, raddb.dir], { encoding: 'utf8' });
+      assert.equal(again.status, 0, again.stderr);
+      assert.equal(snapshot(), before);
+    } finally {
+      raddb.remove();
+    }
   });
 });
 
