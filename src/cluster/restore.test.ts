@@ -99,6 +99,31 @@ function restoreSuite(
       assert.equal((await empty.getToken('TOTP-A'))?.resyncRequired, undefined);
     });
 
+    test('the keys component travels only when asked for', async () => {
+      const keys = { current: 'k1', keys: { k1: Buffer.alloc(32, 7).toString('base64') } };
+      const without = await createSnapshot(store, { secret, components: all, node: 'n1', keys });
+      assert.equal((await openSnapshot(without.bytes, secret)).payload.keys, undefined);
+      const withKeys = await createSnapshot(store, {
+        secret,
+        components: [...all, 'keys'],
+        node: 'n1',
+        keys,
+      });
+      const opened = await openSnapshot(withKeys.bytes, secret);
+      assert.deepEqual(opened.payload.keys, keys);
+      let written: unknown = null;
+      const report = await restoreSnapshot(await fx.fresh(), opened, {
+        components: ['keys'],
+        restoreKeys: (k) => {
+          written = k;
+          return 'added';
+        },
+      });
+      assert.deepEqual(written, keys);
+      assert.equal(report.keys, 'added');
+      assert.equal(report.usersCreated, 0);
+    });
+
     test('component choice restores only what was asked', async () => {
       const { bytes } = await createSnapshot(store, { secret, components: all, node: 'n1' });
       const empty = await fx.fresh();
