@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { hotpAt } from '../harness/codes.ts';
+import { waitFor } from '../harness/ports.ts';
 import { type RedisProcess, type SentinelGroup, startRedis, startSentinels } from '../harness/redis.ts';
-import { Api, randomBase32, startTessera, type TesseraHandle } from '../harness/tessera.ts';
+import { Api, REPO_ROOT, randomBase32, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
 const USERS = 16;
 const RECOVERY_BOUND_MS = 30_000;
@@ -216,5 +220,112 @@ describe('Sentinel failover under load (SIGKILL of the master Redis)', () => {
     assert.match(metrics, /tessera_failover_total\{change="role"\} 1/);
     assert.match(metrics, /tessera_replica_ack_missing_total [1-9]/);
     assert.match(nodeB.output(), /failover: this node's Redis role changed from slave to master/);
+  });
+});
+
+function cli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(REPO_ROOT, 'bin/tessera.mjs'), ...args],
+      { cwd: REPO_ROOT, env: { ...process.env, TESSERA_LOG_LEVEL: 'warn', ...env }, timeout: 120_000 },
+      (err, out, errOut) =>
+        resolve({
+          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+          out: String(out),
+          err: String(errOut),
+        }),
+    );
+  });
+}
+
+// `tessera cluster failover --to` with Sentinel: Sentinel is steered to the chosen replica and
+// every node follows the new master.
+describe('manual failover through Sentinel to a chosen replica', () => {
+  let m: RedisProcess;
+  let r1: RedisProcess;
+  let r2: RedisProcess;
+  let sentinels: SentinelGroup;
+  let nodeA: TesseraHandle;
+  let nodeB: TesseraHandle;
+  let env: Record<string, string>;
+
+  before(async () => {
+    m = await startRedis();
+    r1 = await startRedis({ replicaOf: m.port });
+    r2 = await startRedis({ replicaOf: m.port });
+    sentinels = await startSentinels({
+      masterPort: m.port,
+      name: 'tessera-manual',
+      downAfterMs: 1000,
+      failoverTimeoutMs: 5000,
+    });
+    env = {
+      TESSERA_MASTER_KEY: randomBytes(32).toString('base64'),
+      TESSERA_SENTINELS: sentinels.sentinels.map((s) => `${s.host}:${s.port}`).join(','),
+      TESSERA_SENTINEL_NAME: 'tessera-manual',
+    };
+    nodeA = await startTessera({ env: { ...env, TESSERA_REDIS_URL: m.url, TESSERA_NODE_ID: 'm-a' } });
+    nodeB = await startTessera({
+      env: { ...env, TESSERA_REDIS_URL: r1.url, TESSERA_NODE_ID: 'm-b' },
+      expectAdminKey: false,
+    });
+  });
+
+  after(async () => {
+    await nodeB?.stop();
+    await nodeA?.stop();
+    await sentinels?.stop();
+    await r2?.stop();
+    await r1?.stop();
+    await m?.stop();
+  });
+
+  test('the chosen replica becomes master; both nodes follow it', async () => {
+    const admin = new Api(nodeA.url, nodeA.adminKey);
+    const client = await admin.createClient('api');
+    const secret = randomBase32();
+    await admin.ok('POST', '/v1/admin/users', { username: 'mf' });
+    await admin.ok('POST', '/v1/admin/users/mf/tokens', { type: 'hotp', secret, counter: 0 });
+    assert.equal((await validate(nodeB.url, client, 'mf', hotpAt(secret, 0))).result, 'accept');
+    await waitFor('Sentinel to know both replicas', async () => {
+      const c = new Redis({ port: sentinels.ports[0]!, host: '127.0.0.1' });
+      try {
+        return ((await c.call('SENTINEL', 'replicas', 'tessera-manual')) as unknown[]).length === 2;
+      } finally {
+        c.disconnect();
+      }
+    });
+    const out = await cli(['cluster', 'failover', '--to', `127.0.0.1:${r2.port}`], {
+      ...env,
+      TESSERA_REDIS_URL: m.url,
+      TESSERA_DATA_DIR: nodeA.dataDir,
+    });
+    assert.equal(out.code, 0, out.err);
+    assert.match(out.out, new RegExp(`master is now 127\\.0\\.0\\.1:${r2.port}`));
+    assert.equal(await sentinels.masterPort(), r2.port);
+    await waitFor(
+      'node A to follow as a slave',
+      async () => (await new Api(nodeA.url, '').call('GET', '/readyz')).body.role === 'slave',
+      30_000,
+    );
+    const refused = await admin.call('POST', '/v1/admin/users', { username: 'mf2' });
+    assert.equal(refused.status, 409);
+    assert.match(refused.body.error.message, new RegExp(`:${r2.port}`));
+    const again = await waitFor(
+      'logins through the new master',
+      async () => {
+        const r = await validate(nodeA.url, client, 'mf', hotpAt(secret, 1));
+        return r.result === 'error' ? null : r;
+      },
+      30_000,
+      200,
+    );
+    assert.equal(again.result, 'accept');
+    assert.equal((await validate(nodeB.url, client, 'mf', hotpAt(secret, 0))).result, 'reject');
+    assert.equal((await validate(nodeB.url, client, 'mf', hotpAt(secret, 1))).result, 'reject');
   });
 });
