@@ -25,6 +25,7 @@ const USERNAME = 'alice';
 const PIN_USER = 'carol';
 const PIN = '4711';
 const ROBOT = 'robot';
+const GUESSER = 'dave';
 const PASSWORD = 'correct horse battery staple';
 // The browser claims this address; Keycloak (trusting X-Forwarded-For) must pass it on to Tessera.
 const BROWSER_IP = '203.0.113.9';
@@ -36,6 +37,7 @@ const MSG_INVALID = 'The one-time code is not valid';
 const MSG_REUSED = 'This code has already been used';
 const MSG_UNAVAILABLE = 'The second-factor service is not available';
 const MSG_CHALLENGE = 'Please enter the code you received';
+const MSG_LOCKED = 'Your account is temporarily locked';
 
 let build: ExtensionBuild;
 let kc: KeycloakHandle;
@@ -44,6 +46,8 @@ let tesseraUrl = '';
 let apiKey = '';
 let secret = '';
 let pinSecret = '';
+let guesserSecret = '';
+const userIds: Record<string, string> = {};
 let userId = '';
 let api: Api;
 let app: Server | undefined;
@@ -182,6 +186,7 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
     apiKey = await api.createClient('keycloak', { challengeText: CHALLENGE_TEXT });
     secret = (await api.createUserWithTotp(USERNAME)).secret;
     pinSecret = (await api.createUserWithTotp(PIN_USER, { pin: PIN })).secret;
+    guesserSecret = (await api.createUserWithTotp(GUESSER)).secret;
 
     const port = await freePort();
     appUrl = `http://127.0.0.1:${port}`;
@@ -201,11 +206,12 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
       failureFactor: 30,
       quickLoginCheckMilliSeconds: 1,
     });
-    const users: Record<string, string> = {};
+    const users = userIds;
     for (const [username, first] of [
       [USERNAME, 'Alice'],
       [PIN_USER, 'Carol'],
       [ROBOT, 'Robot'],
+      [GUESSER, 'Dave'],
     ] as const) {
       const created = await c.users.create({
         username,
@@ -347,6 +353,40 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
     await robot.close();
     const page = await loginToCodeForm(USERNAME);
     await page.close();
+  });
+
+  it('after a brute-force lockout the form takes no more guesses, not even the right code', async () => {
+    const c = await admin();
+    await c.realms.update({ realm: REALM }, { failureFactor: 2 });
+    try {
+      const page = await loginToCodeForm(GUESSER);
+      for (let i = 0; i < 2; i++) {
+        await submitCode(page, totpNow(guesserSecret, { offsetSteps: 10 + i }));
+        await assertRefused(page, MSG_INVALID);
+      }
+      await waitFor('the lockout', async () => {
+        const s = (await c.attackDetection.findOne({ realm: REALM, id: userIds[GUESSER]! })) as
+          | { disabled?: boolean }
+          | undefined;
+        return s?.disabled === true;
+      });
+      await submitCode(page, totpNow(guesserSecret));
+      await assertRefused(page, MSG_LOCKED);
+      await page.close();
+      // The right code never reached Tessera.
+      const audit = (await api.ok('GET', '/v1/admin/audit?limit=100')) as {
+        items: { username?: string; result?: string }[];
+      };
+      assert.equal(audit.items.filter((e) => e.username === GUESSER && e.result === 'accept').length, 0);
+      const checks = audit.items.filter((e) => e.username === GUESSER && e.result !== undefined);
+      assert.deepEqual(
+        checks.map((e) => e.result),
+        ['reject', 'reject'],
+        `Tessera saw exactly the two wrong guesses: ${JSON.stringify(checks)}`,
+      );
+    } finally {
+      await c.realms.update({ realm: REALM }, { failureFactor: 30 });
+    }
   });
 
   it('Tessera unreachable, fail mode closed: error and no login', async () => {
