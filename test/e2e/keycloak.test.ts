@@ -336,6 +336,12 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
     const page = await loginToCodeForm(PIN_USER);
     await submitCode(page, PIN);
     await assertRefused(page, MSG_CHALLENGE);
+    // A wrong answer uses the challenge up; the form goes back to asking for PIN (+ code).
+    await submitCode(page, totpNow(pinSecret, { offsetSteps: 10 }));
+    await assertRefused(page, MSG_INVALID);
+    assert.equal(await page.locator('#tessera-prompt').count(), 0);
+    await submitCode(page, PIN);
+    await assertRefused(page, MSG_CHALLENGE);
     // Tessera's challenge text is shown, escaped: the markup arrives as text, not as a <b> element.
     assert.equal(await page.locator('#tessera-prompt').textContent(), CHALLENGE_TEXT);
     assert.equal(await page.locator('#tessera-prompt b').count(), 0);

@@ -20,11 +20,6 @@ public final class Messages {
   public static final String CONFIG_ERROR = "tesseraConfigError";
   public static final String TEMPORARILY_LOCKED = "tesseraTemporarilyLocked";
 
-  /** True when the reason means the open challenge is gone and the next code starts afresh. */
-  public static boolean endsChallenge(String reason) {
-    return reason != null && reason.startsWith("CHALLENGE_");
-  }
-
   /** The text for a reject, by Tessera's reason code. Unknown users read like wrong codes on purpose. */
   public static String forReason(String reason) {
     if (reason == null) return INVALID;

@@ -96,7 +96,8 @@ public final class TesseraAuthenticator implements Authenticator {
         context.challenge(form(context, null).setInfo(Messages.CHALLENGE).createForm(TEMPLATE));
       }
       case RETRY_FAILED -> {
-        if (Messages.endsChallenge(result.reason())) clearNotes(authSession);
+        // Tessera consumes a challenge when it is answered, right or wrong: the next try starts afresh.
+        clearNotes(authSession);
         LOG.infof("Tessera rejected the code of user %s (%s)", user.getUsername(), result.reason());
         context.getEvent().user(user).detail("reason", String.valueOf(result.reason())).error(Errors.INVALID_USER_CREDENTIALS);
         // failureChallenge makes Keycloak call BruteForceProtector.failedLogin when the realm protects against it.
