@@ -75,10 +75,10 @@ public final class TesseraAuthenticatorFactory implements AuthenticatorFactory {
   }
 
   /**
-   * "otp", on purpose. Since Keycloak 26.5 the brute-force protector drops failures of authenticators
+   * "otp", on purpose. Since Keycloak 26.6 the brute-force protector drops failures of authenticators
    * whose category is not password, otp or recovery-authn-codes, which would allow unlimited code
    * guessing (the bug class of several third-party MFA plugins). With "otp" the failures count on every
-   * version, and 26.5+ also applies the realm's separate limit for second-factor failures.
+   * version, and 26.6+ also applies the realm's separate limit for second-factor failures.
    */
   @Override
   public String getReferenceCategory() {

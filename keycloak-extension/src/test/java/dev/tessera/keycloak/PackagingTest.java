@@ -31,7 +31,7 @@ class PackagingTest {
     String services = resource("META-INF/services/org.keycloak.authentication.AuthenticatorFactory");
     assertEquals(TesseraAuthenticatorFactory.class.getName(), services.trim());
     assertEquals("tessera-otp", new TesseraAuthenticatorFactory().getId());
-    // Keycloak 26.5+ counts brute-force failures only for the password, otp and recovery-authn-codes categories.
+    // Keycloak 26.6+ counts brute-force failures only for the password, otp and recovery-authn-codes categories.
     assertEquals("otp", new TesseraAuthenticatorFactory().getReferenceCategory());
   }
 
