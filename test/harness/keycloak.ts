@@ -164,11 +164,21 @@ export async function startKeycloak(opts: KeycloakOptions = {}): Promise<Keycloa
   child.stderr?.on('data', append);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const url = `http://127.0.0.1:${port}`;
+  // kc.sh runs detached (its own process group); if the test process dies without after(), take Keycloak along.
+  const killOnExit = () => {
+    try {
+      if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  };
+  process.once('exit', killOnExit);
 
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    process.removeListener('exit', killOnExit);
     // For debugging a failed run: TESSERA_KEYCLOAK_LOG=/path keeps the server's output.
     if (process.env.TESSERA_KEYCLOAK_LOG) writeFileSync(process.env.TESSERA_KEYCLOAK_LOG, out);
     if (child.exitCode === null && child.pid) {
