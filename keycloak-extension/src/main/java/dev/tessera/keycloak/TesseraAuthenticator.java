@@ -31,6 +31,8 @@ public final class TesseraAuthenticator implements Authenticator {
   static final String FIELD = "otp";
   static final String NOTE_TRANSACTION = "tessera.transactionId";
   static final String NOTE_PROMPT = "tessera.prompt";
+  /** Tessera's validate API takes at most 256 characters of PIN + code. */
+  static final int MAX_CODE_CHARS = 256;
   /** Event error when Tessera cannot be reached (Keycloak has no stock code for an unreachable dependency). */
   static final String EVENT_UNAVAILABLE = "tessera_unavailable";
 
@@ -63,6 +65,13 @@ public final class TesseraAuthenticator implements Authenticator {
     }
 
     UserModel user = context.getUser();
+    if (code.length() > MAX_CODE_CHARS) {
+      // Tessera refuses such input as a bad request; count it as the wrong code it is.
+      context.getEvent().user(user).detail("reason", "INPUT_TOO_LONG").error(Errors.INVALID_USER_CREDENTIALS);
+      context.failureChallenge(AuthenticationFlowError.INVALID_CREDENTIALS,
+          form(context, Messages.INVALID).createForm(TEMPLATE));
+      return;
+    }
     String tesseraUser = tesseraUsername(user, cfg.usernameAttribute());
     if (tesseraUser == null) {
       LOG.errorf("user %s has no value in attribute '%s' configured as the Tessera username; login refused",
