@@ -4,6 +4,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TesseraError } from '../../src/model/index.ts';
 import { callerClient, requireCaller } from '../../src/server/caller-auth.ts';
+import { forwardedClientIp } from '../../src/server/client-ip.ts';
 import { errorBody } from '../../src/server/errors.ts';
 import {
   MAX_BODY_BYTES,
@@ -11,7 +12,6 @@ import {
   type RadiusAnswer,
   renderDecision,
   renderReject,
-  sourceIpHeader,
 } from './rlm-rest.ts';
 
 export * from './rlm-rest.ts';
@@ -88,7 +88,7 @@ export async function radiusPlugin(app: FastifyInstance, _opts: Record<string, u
       const parsed = parseAuthBody(request.body as Buffer | undefined);
       if (!parsed.ok) return rejectMalformed(app, request, reply, parsed.problem);
       const { user, pass, transactionId, nasIdentifier, nasIpAddress } = parsed.request;
-      const sourceIp = sourceIpHeader(request.headers['x-client-ip']);
+      const sourceIp = forwardedClientIp(request.headers);
       const outcome = await app.tessera.validator.validate({
         user,
         pass,

@@ -1,13 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  GENERIC_REJECT,
-  MAX_BODY_BYTES,
-  parseAuthBody,
-  renderDecision,
-  sourceIpHeader,
-  stateOctets,
-} from './rlm-rest.ts';
+import { GENERIC_REJECT, MAX_BODY_BYTES, parseAuthBody, renderDecision, stateOctets } from './rlm-rest.ts';
 
 const attr = (type: string, ...value: Array<string | number>) => ({ type, value });
 const body = (o: Record<string, unknown>) => Buffer.from(JSON.stringify(o), 'utf8');
@@ -221,15 +214,5 @@ describe('renderDecision', () => {
     });
     const b = renderDecision({ result: 'reject', reason: 'OTP_INVALID' }, detailed);
     assert.equal(b.body?.['reply:Reply-Message']?.value, `${GENERIC_REJECT} (OTP_INVALID)`);
-  });
-});
-
-describe('sourceIpHeader', () => {
-  test('takes an address, ignores anything else', () => {
-    assert.equal(sourceIpHeader('127.0.0.1'), '127.0.0.1');
-    assert.equal(sourceIpHeader(' ::1 '), '::1');
-    assert.equal(sourceIpHeader('%{Packet-Src-IP-Address}'), undefined);
-    assert.equal(sourceIpHeader(undefined), undefined);
-    assert.equal(sourceIpHeader(['10.0.0.1', '10.0.0.2']), '10.0.0.1');
   });
 });

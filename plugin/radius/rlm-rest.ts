@@ -162,14 +162,6 @@ export function parseAuthBody(raw: Buffer | string | undefined): ParseResult {
   }
 }
 
-/** The address FreeRADIUS saw the request come from (`X-Client-IP`), if it is an address. */
-export function sourceIpHeader(value: string | string[] | undefined): string | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (typeof v !== 'string') return undefined;
-  const trimmed = v.trim();
-  return isIP(trimmed) !== 0 ? trimmed : undefined;
-}
-
 function literal(value: string | number): RlmValue {
   return { value, do_xlat: false };
 }

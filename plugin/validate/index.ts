@@ -2,6 +2,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { callerClient, requireCaller } from '../../src/server/caller-auth.ts';
+import { forwardedClientIp } from '../../src/server/client-ip.ts';
 
 const ValidateBody = Type.Object(
   {
@@ -20,10 +21,8 @@ const ValidateAnswer = Type.Object({
 });
 
 /** The end user's address: what the relying system forwards, else the connection's. */
-export function endUserIp(request: FastifyRequest): string {
-  const forwarded = request.headers['x-tessera-client-ip'];
-  if (typeof forwarded === 'string' && forwarded.length > 0 && forwarded.length <= 64) return forwarded;
-  return request.ip;
+function endUserIp(request: FastifyRequest): string {
+  return forwardedClientIp(request.headers) ?? request.ip;
 }
 
 export async function validatePlugin(app: FastifyInstance): Promise<void> {
