@@ -19,6 +19,20 @@ export async function run(_argv: string[]): Promise<number> {
     process.once('SIGTERM', stop);
   });
   app.log.info('shutting down');
-  await app.close();
+  // In-flight requests get a grace period; connections still open after it (a caller's keep-alive
+  // pool, a stuck client) are cut so a stop never hangs. A second signal cuts them at once.
+  const cut = () => app.server.closeAllConnections();
+  const timer = setTimeout(cut, STOP_GRACE_MS);
+  timer.unref();
+  process.once('SIGINT', cut);
+  process.once('SIGTERM', cut);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(timer);
+  }
   return 0;
 }
+
+/** How long a stop waits for in-flight requests before it closes the remaining connections. */
+const STOP_GRACE_MS = 5_000;
