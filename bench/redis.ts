@@ -1,102 +1,25 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient, createUser, enrolToken } from '../src/auth/index.ts';
 import { restoreSnapshot } from '../src/cluster/restore.ts';
 import { createSnapshot } from '../src/cluster/snapshot.ts';
 import { openSnapshot } from '../src/cluster/snapshot-format.ts';
 import { KeyRing } from '../src/crypto/index.ts';
-import type { Token, User } from '../src/model/index.ts';
-import { base32Decode, timeStep, totpAt } from '../src/otp/index.ts';
-import { buildApp } from '../src/server/app.ts';
-import { loadConfig } from '../src/server/config.ts';
-import { createLogger } from '../src/server/logger.ts';
-import { createServices } from '../src/server/services.ts';
+import type { Token } from '../src/model/index.ts';
+import { sampleUser } from '../src/store/fixtures.ts';
 import type { Store } from '../src/store/index.ts';
 import { openRedisStore } from '../src/store/redis/index.ts';
 import { type RedisProcess, startRedis } from '../test/harness/redis.ts';
-import { load } from './load.ts';
+import { validateOn } from './validate.ts';
 
-const USERS = 2000;
-const SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
 const SNAPSHOT_USERS = Number(process.env.BENCH_SNAPSHOT_USERS ?? 100_000);
-
-/** Validate throughput over HTTP on a Redis-backed node, next to a no-op route on the same server. */
-async function validateOn(
-  store: Store,
-  seconds: number,
-  concurrency: number,
-): Promise<Record<string, unknown>> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-bench-redis-'));
-  const config = { ...loadConfig({ TESSERA_DATA_DIR: dataDir, TESSERA_PORT: '0' }), logLevel: 'warn' };
-  const log = createLogger(config);
-  const services = createServices(config, store, log);
-  const app = await buildApp(services, log);
-  app.get('/noop', async () => ({ ok: true }));
-  const admin = services.admin('bench');
-  const { apiKey } = await createClient(admin, { name: 'bench', kind: 'api' });
-  for (let i = 0; i < USERS; i++) {
-    await createUser(admin, { username: `u${i}` });
-    await enrolToken(admin, `u${i}`, { type: 'totp', secret: SECRET });
-  }
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  const headers = { authorization: `Bearer ${apiKey}` };
-  const params = {
-    secret: base32Decode(SECRET)!,
-    algorithm: 'SHA1' as const,
-    digits: 6 as const,
-    period: 30 as const,
-  };
-  const noop = await load({
-    url: `${base}/noop`,
-    method: 'GET',
-    headers,
-    body: () => undefined,
-    seconds,
-    concurrency,
-  });
-  const codes = new Map<number, string>();
-  const codeAt = (step: number) => {
-    let c = codes.get(step);
-    if (c === undefined) {
-      c = totpAt(params, step);
-      codes.set(step, c);
-    }
-    return c;
-  };
-  const step0 = timeStep(Date.now(), 30);
-  let accepts = 0;
-  const validate = await load({
-    url: `${base}/v1/validate`,
-    headers,
-    seconds,
-    concurrency,
-    body: (i) => {
-      const step = Math.max(step0 - 1, timeStep(Date.now(), 30) - 1) + Math.floor(i / USERS);
-      return JSON.stringify({ user: `u${i % USERS}`, pass: codeAt(step) });
-    },
-    check: (status, text) => {
-      if (status === 200 && text.includes('"accept"')) accepts++;
-      return status === 200;
-    },
-  });
-  await app.close();
-  rmSync(dataDir, { recursive: true, force: true });
-  return {
-    noop,
-    validate: { ...validate, accepts },
-    ratio: +(validate.perSecond / noop.perSecond).toFixed(3),
-  };
-}
 
 /** Sequential commitAccept latency: the cost of one Lua check-and-advance (plus WAIT when replicated). */
 async function acceptLatency(
   store: Store,
   n = 2000,
 ): Promise<{ p50ms: number; p99ms: number; perSecond: number }> {
-  await store.createUser(user('lat'));
+  await store.createUser(sampleUser('lat'));
   const times: number[] = [];
   const started = Date.now();
   for (let i = 0; i < n; i++) {
@@ -112,18 +35,6 @@ async function acceptLatency(
   };
 }
 
-function user(username: string): User {
-  return {
-    username,
-    group: 'default',
-    enabled: true,
-    mfaRequired: true,
-    methods: {},
-    createdAt: 1,
-    updatedAt: 1,
-  };
-}
-
 async function populate(store: Store, n: number): Promise<number> {
   const ring = KeyRing.generate();
   const started = Date.now();
@@ -132,7 +43,10 @@ async function populate(store: Store, n: number): Promise<number> {
     while (next < n) {
       const i = next++;
       const serial = `TOTP${String(i).padStart(8, '0')}`;
-      await store.createUser({ ...user(`user${String(i).padStart(6, '0')}`), email: `user${i}@example.org` });
+      await store.createUser({
+        ...sampleUser(`user${String(i).padStart(6, '0')}`),
+        email: `user${i}@example.org`,
+      });
       const token: Token = {
         serial,
         username: `user${String(i).padStart(6, '0')}`,

@@ -7,24 +7,33 @@ import { buildApp } from '../src/server/app.ts';
 import { loadConfig } from '../src/server/config.ts';
 import { createLogger } from '../src/server/logger.ts';
 import { createServices } from '../src/server/services.ts';
-import { openEmbeddedStore } from '../src/store/index.ts';
-import { load } from './load.ts';
+import { openEmbeddedStore, type Store } from '../src/store/index.ts';
+import { type LoadResult, load } from './load.ts';
 
 const USERS = 2000;
 const SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
 
+export interface ValidateFigures {
+  noop: LoadResult;
+  validate: LoadResult & { accepts: number };
+  ratio: number;
+}
+
 /**
- * TOTP validate throughput on the embedded store next to a no-op route on the same server, over
- * real HTTP on loopback. Each request is a fresh, valid code for one of USERS users (every user
- * accepts exactly one code per step, so the run cycles through users and counts accepts).
+ * TOTP validate throughput over real HTTP on loopback on a node built around `store`, next to a
+ * no-op route on the same server. Each request is a fresh, valid code for one of USERS users
+ * (every user accepts exactly one code per step, so the run cycles through users and counts
+ * accepts). The node's data directory is temporary; the store is closed with the node.
  */
-export async function benchValidate(
-  seconds = Number(process.env.BENCH_SECONDS ?? 8),
-): Promise<Record<string, unknown>> {
+export async function validateOn(
+  store: Store,
+  seconds: number,
+  concurrency: number,
+): Promise<ValidateFigures> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
   const config = { ...loadConfig({ TESSERA_DATA_DIR: dataDir, TESSERA_PORT: '0' }), logLevel: 'warn' };
   const log = createLogger(config);
-  const services = createServices(config, openEmbeddedStore(dataDir), log);
+  const services = createServices(config, store, log);
   const app = await buildApp(services, log);
   app.get('/noop', async () => ({ ok: true }));
   const admin = services.admin('bench');
@@ -43,55 +52,69 @@ export async function benchValidate(
     digits: 6 as const,
     period: 30 as const,
   };
-  const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
+  try {
+    const noop = await load({
+      url: `${base}/noop`,
+      method: 'GET',
+      headers,
+      body: () => undefined,
+      seconds,
+      concurrency,
+    });
+    // Request i goes to user (i mod USERS) with the code of step (now - 1 + i div USERS): the next
+    // unused step inside the ±1 window, later ones are refused as expected; only accepts count.
+    let accepts = 0;
+    // The load generator shares the CPU with the server: compute each step's code once.
+    const codes = new Map<number, string>();
+    const codeAt = (step: number) => {
+      let c = codes.get(step);
+      if (c === undefined) {
+        c = totpAt(params, step);
+        codes.set(step, c);
+      }
+      return c;
+    };
+    const step0 = timeStep(Date.now(), 30);
+    const validate = await load({
+      url: `${base}/v1/validate`,
+      headers,
+      seconds,
+      concurrency,
+      body: (i) => {
+        const step = Math.max(step0 - 1, timeStep(Date.now(), 30) - 1) + Math.floor(i / USERS);
+        return JSON.stringify({ user: `u${i % USERS}`, pass: codeAt(step) });
+      },
+      check: (status, text) => {
+        if (status === 200 && text.includes('"accept"')) accepts++;
+        return status === 200;
+      },
+    });
+    return {
+      noop,
+      validate: { ...validate, accepts },
+      ratio: +(validate.perSecond / noop.perSecond).toFixed(3),
+    };
+  } finally {
+    await app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
 
-  const noop = await load({
-    url: `${base}/noop`,
-    method: 'GET',
-    headers,
-    body: () => undefined,
-    seconds,
-    concurrency,
-  });
-  // Each user gets one code per step: request i goes to user (i mod USERS) with the code of step
-  // (now + i div USERS), i.e. the next unused step inside the ±1 window, then later ones are
-  // refused as expected; only accepts are counted as the validate figure.
-  let accepts = 0;
-  // The load generator shares the CPU with the server: compute each step's code once, not per request.
-  const codes = new Map<number, string>();
-  const codeAt = (step: number) => {
-    let c = codes.get(step);
-    if (c === undefined) {
-      c = totpAt(params, step);
-      codes.set(step, c);
-    }
-    return c;
-  };
-  const step0 = timeStep(Date.now(), 30);
-  const validate = await load({
-    url: `${base}/v1/validate`,
-    headers,
-    seconds,
-    concurrency,
-    body: (i) => {
-      const user = i % USERS;
-      const offset = Math.floor(i / USERS);
-      const step = Math.max(step0 - 1, timeStep(Date.now(), 30) - 1) + offset;
-      return JSON.stringify({ user: `u${user}`, pass: codeAt(step) });
-    },
-    check: (status, text) => {
-      if (status === 200 && text.includes('"accept"')) accepts++;
-      return status === 200;
-    },
-  });
-  await app.close();
-  rmSync(dataDir, { recursive: true, force: true });
-  return {
-    what: 'TOTP validate over HTTP on the embedded store vs a no-op route on the same server',
-    concurrency,
-    noop,
-    validate: { ...validate, accepts },
-    ratio: +(validate.perSecond / noop.perSecond).toFixed(3),
-    aim: '>= 0.5',
-  };
+/** `npm run bench` → validateEmbedded: the figures above on the embedded (LMDB) store. */
+export async function benchValidate(
+  seconds = Number(process.env.BENCH_SECONDS ?? 8),
+): Promise<Record<string, unknown>> {
+  const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
+  const storeDir = mkdtempSync(join(tmpdir(), 'tessera-bench-store-'));
+  try {
+    const figures = await validateOn(openEmbeddedStore(storeDir), seconds, concurrency);
+    return {
+      what: 'TOTP validate over HTTP on the embedded store vs a no-op route on the same server',
+      concurrency,
+      ...figures,
+      aim: '>= 0.5',
+    };
+  } finally {
+    rmSync(storeDir, { recursive: true, force: true });
+  }
 }

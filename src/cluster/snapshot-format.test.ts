@@ -2,21 +2,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { DEFAULT_SETTINGS } from '../model/index.ts';
+import { sampleUser } from '../store/fixtures.ts';
 import { openSnapshot, peekManifest, type SnapshotPayload, sealSnapshot } from './snapshot-format.ts';
 
 const payload: SnapshotPayload = {
   dump: {
-    users: [
-      {
-        username: 'a',
-        group: 'default',
-        enabled: true,
-        mfaRequired: true,
-        methods: {},
-        createdAt: 1,
-        updatedAt: 1,
-      },
-    ],
+    users: [sampleUser('a')],
     settings: DEFAULT_SETTINGS,
     tokenStates: { T: { counter: 3, lastUsedStep: 9, drift: 0 } },
   },

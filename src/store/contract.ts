@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type Client, DEFAULT_SETTINGS, EMPTY_TOKEN_STATE, type Token, type User } from '../model/index.ts';
+import { type Client, DEFAULT_SETTINGS, EMPTY_TOKEN_STATE } from '../model/index.ts';
+import { sampleToken, sampleUser } from './fixtures.ts';
 import type { Store } from './types.ts';
+
+export { sampleToken, sampleUser };
 
 export interface StoreFixture {
   store: Store;
@@ -9,36 +12,6 @@ export interface StoreFixture {
 }
 
 const policy = { lockout: { threshold: 3, baseSeconds: 60, maxSeconds: 3600 }, windowMs: 60_000 };
-
-export function sampleUser(username: string, over: Partial<User> = {}): User {
-  return {
-    username,
-    group: 'default',
-    enabled: true,
-    mfaRequired: true,
-    methods: {},
-    createdAt: 1,
-    updatedAt: 1,
-    ...over,
-  };
-}
-
-export function sampleToken(serial: string, username: string, over: Partial<Token> = {}): Token {
-  return {
-    serial,
-    username,
-    type: 'totp',
-    isDefault: false,
-    status: 'active',
-    algorithm: 'SHA1',
-    digits: 6,
-    period: 30,
-    secretSealed: 'v1:k:sealed',
-    createdAt: 1,
-    updatedAt: 1,
-    ...over,
-  };
-}
 
 /**
  * The behaviour every Store must have. Each implementation's test file calls this with a factory

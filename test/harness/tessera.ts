@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -170,4 +170,25 @@ export function randomBase32(bytes = 20): string {
   let out = '';
   for (let i = 0; i < Math.ceil((bytes * 8) / 5); i++) out += alphabet[Math.floor(Math.random() * 32)];
   return out;
+}
+
+export interface CliResult {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** Runs the `tessera` command (`node bin/tessera.mjs ...args`) as an operator would. */
+export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(REPO_ROOT, 'bin/tessera.mjs'), ...args],
+      { cwd: REPO_ROOT, env: { ...process.env, TESSERA_LOG_LEVEL: 'warn', ...env }, timeout: 120_000 },
+      (err, out, errOut) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, out: String(out), err: String(errOut) });
+      },
+    );
+  });
 }

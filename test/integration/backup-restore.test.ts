@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,27 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { awaitFreshStep, hotpAt, totpNow } from '../harness/codes.ts';
 import { type RedisProcess, startRedis } from '../harness/redis.ts';
-import { Api, REPO_ROOT, randomBase32, startTessera, type TesseraHandle } from '../harness/tessera.ts';
-
-interface CliResult {
-  code: number;
-  out: string;
-  err: string;
-}
-
-function cli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(REPO_ROOT, 'bin/tessera.mjs'), ...args],
-      { cwd: REPO_ROOT, env: { ...process.env, TESSERA_LOG_LEVEL: 'warn', ...env }, timeout: 120_000 },
-      (err, out, errOut) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, out: String(out), err: String(errOut) });
-      },
-    );
-  });
-}
+import { Api, randomBase32, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
 // Backup → (life goes on) → refused restores change nothing → restore of the older snapshot →
 // wipe → restore: through the real `tessera backup` command and real nodes, on both stores.
@@ -82,7 +61,7 @@ for (const kind of ['embedded', 'redis'] as const) {
     });
 
     test('backup create writes an encrypted file with a manifest', async () => {
-      const r = await cli(
+      const r = await runCli(
         ['backup', 'create', '--out', backupFile(), '--passphrase-file', passphraseFile()],
         env,
       );
@@ -100,7 +79,7 @@ for (const kind of ['embedded', 'redis'] as const) {
     test('a wrong passphrase and a changed byte are refused and change nothing', async () => {
       const wrong = join(work, 'wrong');
       writeFileSync(wrong, 'not the passphrase\n');
-      const r1 = await cli(['backup', 'restore', '--in', backupFile(), '--passphrase-file', wrong], env);
+      const r1 = await runCli(['backup', 'restore', '--in', backupFile(), '--passphrase-file', wrong], env);
       assert.notEqual(r1.code, 0);
       assert.match(r1.err, /wrong passphrase/);
       assert.ok(!r1.err.includes('not the passphrase'));
@@ -109,7 +88,7 @@ for (const kind of ['embedded', 'redis'] as const) {
       const at = Math.floor(bytes.length * 0.7);
       tampered[at] = tampered[at]! ^ 0x40;
       writeFileSync(join(work, 'tampered'), tampered);
-      const r2 = await cli(
+      const r2 = await runCli(
         ['backup', 'restore', '--in', join(work, 'tampered'), '--passphrase-file', passphraseFile()],
         env,
       );
@@ -128,7 +107,7 @@ for (const kind of ['embedded', 'redis'] as const) {
     });
 
     test('restoring the older snapshot over live data reopens no used code', async () => {
-      const r = await cli(
+      const r = await runCli(
         ['backup', 'restore', '--in', backupFile(), '--passphrase-file', passphraseFile()],
         env,
       );
@@ -150,7 +129,7 @@ for (const kind of ['embedded', 'redis'] as const) {
       } else {
         rmSync(join(dataDir, 'store'), { recursive: true, force: true });
       }
-      const r = await cli(
+      const r = await runCli(
         ['backup', 'restore', '--in', backupFile(), '--passphrase-file', passphraseFile()],
         env,
       );

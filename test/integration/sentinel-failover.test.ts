@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { hotpAt } from '../harness/codes.ts';
 import { waitFor } from '../harness/ports.ts';
 import { type RedisProcess, type SentinelGroup, startRedis, startSentinels } from '../harness/redis.ts';
-import { Api, REPO_ROOT, randomBase32, startTessera, type TesseraHandle } from '../harness/tessera.ts';
+import { Api, randomBase32, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
 const USERS = 16;
 const RECOVERY_BOUND_MS = 30_000;
@@ -223,25 +221,6 @@ describe('Sentinel failover under load (SIGKILL of the master Redis)', () => {
   });
 });
 
-function cli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(REPO_ROOT, 'bin/tessera.mjs'), ...args],
-      { cwd: REPO_ROOT, env: { ...process.env, TESSERA_LOG_LEVEL: 'warn', ...env }, timeout: 120_000 },
-      (err, out, errOut) =>
-        resolve({
-          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
-          out: String(out),
-          err: String(errOut),
-        }),
-    );
-  });
-}
-
 // `tessera cluster failover --to` with Sentinel: Sentinel is steered to the chosen replica and
 // every node follows the new master.
 describe('manual failover through Sentinel to a chosen replica', () => {
@@ -299,7 +278,7 @@ describe('manual failover through Sentinel to a chosen replica', () => {
         c.disconnect();
       }
     });
-    const out = await cli(['cluster', 'failover', '--to', `127.0.0.1:${r2.port}`], {
+    const out = await runCli(['cluster', 'failover', '--to', `127.0.0.1:${r2.port}`], {
       ...env,
       TESSERA_REDIS_URL: m.url,
       TESSERA_DATA_DIR: nodeA.dataDir,

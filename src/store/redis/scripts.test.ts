@@ -13,6 +13,7 @@ import {
   type TokenState,
   type UserAuthState,
 } from '../../model/index.ts';
+import { sampleUser } from '../fixtures.ts';
 import { openRedisStore, type RedisStore } from './index.ts';
 
 // The Lua scripts must mean exactly what src/model/state.ts means: replay random sequences
@@ -24,15 +25,7 @@ let store: RedisStore;
 before(async () => {
   redis = await startRedis();
   store = await openRedisStore({ url: redis.url });
-  await store.createUser({
-    username: 'u',
-    group: 'default',
-    enabled: true,
-    mfaRequired: true,
-    methods: {},
-    createdAt: 1,
-    updatedAt: 1,
-  });
+  await store.createUser(sampleUser('u'));
 });
 after(async () => {
   await store.close();
@@ -92,15 +85,7 @@ test('commitFailure follows applyFailure (windows, locks, doubling, cap)', async
   const rand = rng(11);
   const lockout = { threshold: 4, baseSeconds: 30, maxSeconds: 200 };
   const windowMs = 5_000;
-  await store.createUser({
-    username: 'v',
-    group: 'default',
-    enabled: true,
-    mfaRequired: true,
-    methods: {},
-    createdAt: 1,
-    updatedAt: 1,
-  });
+  await store.createUser(sampleUser('v'));
   let model: UserAuthState = { ...EMPTY_USER_STATE };
   let now = 1_700_000_000_000;
   for (let i = 0; i < 300; i++) {
