@@ -12,7 +12,7 @@ import {
   setRuntime,
 } from '../../src/cluster/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
-import { requireCaller } from '../../src/server/caller-auth.ts';
+import { callerClient, requireCaller } from '../../src/server/caller-auth.ts';
 import { keyFilePath } from '../../src/server/services.ts';
 
 function metrics(app: FastifyInstance) {
@@ -51,7 +51,12 @@ function metrics(app: FastifyInstance) {
 
 async function snapshotRoutes(app: FastifyInstance, opts: { runtime: ClusterRuntime }): Promise<void> {
   app.addHook('onRequest', requireCaller(app.tessera.callers, 'client'));
-  app.get('/snapshot/latest', { schema: { tags: ['cluster'], hide: true } }, async (_request, reply) => {
+  app.get('/snapshot/latest', { schema: { tags: ['cluster'], hide: true } }, async (request, reply) => {
+    // Only nodes pull snapshots, with a key of kind api: a RADIUS or Keycloak key, which sits in a
+    // relying system's configuration, never reaches the cluster's state, even sealed.
+    if (callerClient(request).kind !== 'api') {
+      throw new TesseraError('FORBIDDEN', 'snapshots are served to clients of kind api only');
+    }
     const path = latestSnapshotFile(opts.runtime.config.snapshotDir);
     if (!path) throw new TesseraError('NOT_FOUND', 'this node has no snapshot yet');
     const manifest = peekManifest(readFileSync(path));

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -9,26 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { awaitFreshStep, hotpAt, totpNow } from '../harness/codes.ts';
 import { waitFor } from '../harness/ports.ts';
 import { type RedisProcess, startRedis } from '../harness/redis.ts';
-import { Api, REPO_ROOT, randomBase32, startTessera, type TesseraHandle } from '../harness/tessera.ts';
-
-function cli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(REPO_ROOT, 'bin/tessera.mjs'), ...args],
-      { cwd: REPO_ROOT, env: { ...process.env, TESSERA_LOG_LEVEL: 'warn', ...env }, timeout: 120_000 },
-      (err, out, errOut) =>
-        resolve({
-          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
-          out: String(out),
-          err: String(errOut),
-        }),
-    );
-  });
-}
+import { Api, randomBase32, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
 // Cluster operations over real nodes and Redis without Sentinel: status, periodic snapshots and
 // the pull path, seeding a new node, a planned failover with its event, and a partitioned Redis
@@ -122,7 +102,7 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
     assert.equal(b.health, 'ok');
     const onSlave = await new Api(nodeB.url, nodeA.adminKey).ok('GET', '/v1/admin/cluster');
     assert.equal(onSlave.role, 'slave');
-    const out = await cli(['cluster', 'status'], {
+    const out = await runCli(['cluster', 'status'], {
       TESSERA_REDIS_URL: m.url,
       TESSERA_DATA_DIR: nodeA.dataDir,
       TESSERA_MASTER_KEY: masterKey,
@@ -151,6 +131,11 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
     assert.equal(anon.status, 401);
     const asAdmin = await admin.call('GET', '/v1/cluster/snapshot/latest');
     assert.equal(asAdmin.status, 403);
+    const asRadius = await new Api(nodeA.url, await admin.createClient('radius')).call(
+      'GET',
+      '/v1/cluster/snapshot/latest',
+    );
+    assert.equal(asRadius.status, 403, 'a relying system key gets no snapshot');
     const metrics = String((await new Api(nodeA.url, '').call('GET', '/metrics')).body);
     assert.match(metrics, /tessera_snapshot_total\{result="ok"\} [1-9]/);
   });
@@ -159,13 +144,13 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tessera-seeded-'));
     try {
       const env = { TESSERA_DATA_DIR: dataDir, TESSERA_MASTER_KEY: masterKey };
-      const out = await cli(
+      const out = await runCli(
         ['cluster', 'seed', '--from', nodeA.url, '--client-key-file', join(work, 'client.key')],
         env,
       );
       assert.equal(out.code, 0, out.err);
       assert.match(out.out, /users: 2 created/);
-      const list = await cli(['user', 'list'], env);
+      const list = await runCli(['user', 'list'], env);
       assert.match(list.out, /k-hotp/);
       assert.match(list.out, /k-totp/);
     } finally {
@@ -232,7 +217,7 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
       (await clientB.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 0) })).result,
       'accept',
     );
-    const out = await cli(['cluster', 'failover', '--to', 'node-b'], {
+    const out = await runCli(['cluster', 'failover', '--to', 'node-b'], {
       TESSERA_REDIS_URL: m.url,
       TESSERA_DATA_DIR: nodeA.dataDir,
       TESSERA_MASTER_KEY: masterKey,
@@ -292,7 +277,7 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
       'accept',
     );
     // Rejoin through Tessera: A's writes pause, its states are max-merged into B's Redis, then it replicates.
-    const out = await cli(['cluster', 'rejoin', '--master', `127.0.0.1:${r.port}`], {
+    const out = await runCli(['cluster', 'rejoin', '--master', `127.0.0.1:${r.port}`], {
       TESSERA_REDIS_URL: m.url,
       TESSERA_DATA_DIR: nodeA.dataDir,
       TESSERA_MASTER_KEY: masterKey,
