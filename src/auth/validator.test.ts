@@ -8,7 +8,7 @@ import { type Client, DEFAULT_SETTINGS, type Settings } from '../model/index.ts'
 import { base32Decode, timeStep, totpAt } from '../otp/index.ts';
 import { openEmbeddedStore } from '../store/index.ts';
 import type { AdminContext } from './admin/context.ts';
-import { createUser, enrolToken } from './index.ts';
+import { createUser, enrolToken, resyncToken } from './index.ts';
 import { Validator } from './validator.ts';
 
 const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
@@ -146,5 +146,20 @@ describe('validator decisions with a fake clock', () => {
     const token = (await store.listTokens(user))[0]!;
     await store.putToken({ ...token, resyncRequired: true });
     assert.equal((await validator.validate({ user, pass: code(0), client })).reason, 'RESYNC_REQUIRED');
+  });
+
+  test('a TOTP token running 50 steps ahead is refused, then resynchronised from two consecutive codes', async () => {
+    const serial = (await store.listTokens(user))[0]!.serial;
+    assert.equal((await validator.validate({ user, pass: code(50), client })).reason, 'OTP_INVALID');
+    // The user reads one code, waits for the next and types both: the token is 50 steps ahead.
+    const first = code(50);
+    clock += 30_000;
+    const second = code(50);
+    await assert.rejects(resyncToken(admin, user, serial, first, code(51), clock), /consecutive/);
+    await resyncToken(admin, user, serial, first, second, clock);
+    assert.equal((await validator.validate({ user, pass: second, client })).reason, 'OTP_REUSED');
+    clock += 30_000;
+    assert.equal((await validator.validate({ user, pass: code(50), client })).result, 'accept');
+    assert.equal((await store.getTokenState(serial)).drift, 50);
   });
 });
