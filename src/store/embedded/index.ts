@@ -189,7 +189,9 @@ export class EmbeddedStore implements Store {
   private serialsOf(username: string): string[] {
     const start = `${username}${SEP}`;
     const end = `${username}\u0001`;
-    return [...this.userTokens.getRange({ start, end }).map(({ value }) => value)];
+    const serials: string[] = [];
+    for (const { value } of this.userTokens.getRange({ start, end })) serials.push(value);
+    return serials;
   }
 
   private removeTokenSync(serial: string): boolean {
