@@ -1,4 +1,4 @@
-import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 
 const PIN_N = 2 ** 14;
 const PIN_R = 8;
@@ -32,7 +32,7 @@ export async function verifyPin(pin: string, stored: string): Promise<boolean> {
  * comparing hashes constant-time keeps the check off the timing side channel.
  */
 export function hashApiSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('base64url');
+  return hash('sha256', secret, 'base64url'); // one-shot: no Hash object per request
 }
 
 export function apiSecretMatches(secret: string, storedHash: string): boolean {
