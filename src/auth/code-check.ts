@@ -30,18 +30,12 @@ export function matchCode(
     const state = states[token.serial];
     const lastUsedStep = state?.lastUsedStep ?? -1;
     const counter = state?.counter ?? 0;
-    const params = { secret, algorithm: token.algorithm, digits: token.digits };
+    const params = { secret, algorithm: token.algorithm, digits: token.digits, period: token.period };
     if (token.type === 'totp') {
       const current = timeStep(now, token.period);
       const centre = current + (state?.drift ?? 0);
       const w = settings.totp.window;
-      const fresh = findTotpStep(
-        { ...params, period: token.period },
-        code,
-        Math.max(centre - w, lastUsedStep + 1),
-        centre + w,
-        centre,
-      );
+      const fresh = findTotpStep(params, code, Math.max(centre - w, lastUsedStep + 1), centre + w, centre);
       if (fresh !== null) {
         // Bounded by maxDrift, except that a drift set by an admin resync is kept as a bound.
         const learned = state?.drift ?? 0;
@@ -50,13 +44,7 @@ export function matchCode(
         return { outcome: 'match', token, advance: { kind: 'totp', step: fresh, drift } };
       }
       if (!reused && lastUsedStep >= centre - w) {
-        const old = findTotpStep(
-          { ...params, period: token.period },
-          code,
-          centre - w,
-          lastUsedStep,
-          lastUsedStep,
-        );
+        const old = findTotpStep(params, code, centre - w, lastUsedStep, lastUsedStep);
         if (old !== null) reused = token;
       }
     } else {
