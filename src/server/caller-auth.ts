@@ -1,8 +1,8 @@
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { keyMatches, parseKey } from '../auth/index.ts';
 import { type AdminKey, type Client, TesseraError } from '../model/index.ts';
 import type { Store } from '../store/index.ts';
+import { sourceAllowed } from './source-allowed.ts';
 
 export type Caller = { kind: 'admin'; key: AdminKey } | { kind: 'client'; client: Client };
 
@@ -17,20 +17,6 @@ function bearer(request: FastifyRequest): string | null {
   if (typeof header !== 'string') return null;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return m ? m[1]! : null;
-}
-
-function sourceAllowed(ip: string, cidrs: string[]): boolean {
-  if (cidrs.length === 0) return true;
-  const list = new BlockList();
-  for (const cidr of cidrs) {
-    const [net, bits] = cidr.split('/');
-    if (!net) continue;
-    const type = isIPv6(net) ? 'ipv6' : 'ipv4';
-    if (bits === undefined) list.addAddress(net, type);
-    else list.addSubnet(net, Number(bits), type);
-  }
-  const plain = ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
-  return list.check(plain, isIPv6(plain) ? 'ipv6' : 'ipv4');
 }
 
 const CACHE_MS = 5_000;
