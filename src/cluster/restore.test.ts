@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { startRedis } from '../../test/harness/redis.ts';
 import { DEFAULT_SETTINGS } from '../model/index.ts';
 import { timeStep } from '../otp/index.ts';
-import { sampleToken, sampleUser } from '../store/contract.ts';
+import { sampleToken, sampleUser } from '../store/fixtures.ts';
 import { openEmbeddedStore, type Store } from '../store/index.ts';
 import { openRedisStore } from '../store/redis/index.ts';
 import { restoreSnapshot } from './restore.ts';

@@ -4,8 +4,6 @@ import { type Client, DEFAULT_SETTINGS, EMPTY_TOKEN_STATE } from '../model/index
 import { sampleToken, sampleUser } from './fixtures.ts';
 import type { Store } from './types.ts';
 
-export { sampleToken, sampleUser };
-
 export interface StoreFixture {
   store: Store;
   cleanup(): Promise<void>;

@@ -5,18 +5,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { open } from 'lmdb';
 import type { Group, User } from '../../model/index.ts';
+import { sampleUser } from '../fixtures.ts';
 import { openEmbeddedStore } from './index.ts';
 
-const user: User = {
-  username: 'alice',
-  group: 'Default',
-  enabled: true,
-  mfaRequired: true,
+const user: User = sampleUser('alice', {
   pinHash: 'scrypt$16384$8$1$c2FsdA$aGFzaA',
   methods: { totp: 'enabled' },
   createdAt: 1_700_000_000_000,
-  updatedAt: 1_700_000_000_001,
-};
+});
 
 test('values stored by the earlier encoding (msgpackr records) still read back', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-lmdb-enc-'));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { waitFor } from '../../../test/harness/ports.ts';
 import { type RedisProcess, startRedis, waitForReplicaLink } from '../../../test/harness/redis.ts';
-import { sampleToken, sampleUser } from '../contract.ts';
+import { sampleToken, sampleUser } from '../fixtures.ts';
 import { openRedisStore, type RedisStore } from './index.ts';
 
 // A node's Redis is split off and promoted, the node accepts a code there, then the Redis is

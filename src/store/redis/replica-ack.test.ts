@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type RedisProcess, startRedis } from '../../../test/harness/redis.ts';
-import { sampleToken, sampleUser } from '../contract.ts';
+import { sampleToken, sampleUser } from '../fixtures.ts';
 import { openRedisStore, type RedisStore } from './index.ts';
 
 // WAIT with a replica that is connected but does not answer (SIGSTOP): the replica-ack policy
