@@ -1,6 +1,5 @@
 // End to end: the tessera-otp jar in a real Keycloak, set up by `tessera keycloak setup`, driven by Chromium.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -17,7 +16,7 @@ import {
   startKeycloak,
 } from '../harness/keycloak.ts';
 import { freePort, waitFor } from '../harness/ports.ts';
-import { Api, REPO_ROOT, startTessera, type TesseraHandle } from '../harness/tessera.ts';
+import { Api, type CliResult, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
 const REALM = 'tessera-e2e';
 const CLIENT_ID = 'e2e-app';
@@ -55,12 +54,10 @@ let appUrl = '';
 let browser: BrowserContext | undefined;
 let profileDir = '';
 
-/** Runs `node bin/tessera.mjs keycloak setup` as an operator would. */
-function setup(extra: string[] = []): { status: number | null; stdout: string; stderr: string } {
-  const res = spawnSync(
-    process.execPath,
+/** Runs `tessera keycloak setup` as an operator would. */
+function setup(extra: string[] = []): Promise<CliResult> {
+  return runCli(
     [
-      join(REPO_ROOT, 'bin/tessera.mjs'),
       'keycloak',
       'setup',
       '--keycloak-url',
@@ -79,9 +76,8 @@ function setup(extra: string[] = []): { status: number | null; stdout: string; s
       '2000',
       ...extra,
     ],
-    { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 },
+    {},
   );
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
 async function admin(): Promise<KcAdminClient> {
@@ -270,20 +266,17 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
   });
 
   it('tessera keycloak setup configures the realm, and a second run changes nothing', async () => {
-    const first = setup();
-    assert.equal(first.status, 0, first.stderr);
-    assert.match(first.stdout, /added the Tessera step/);
-    assert.match(first.stdout, /bound "tessera-browser"/);
-    assert.ok(
-      !first.stdout.includes(apiKey) && !first.stderr.includes(apiKey),
-      'the key must not be printed',
-    );
+    const first = await setup();
+    assert.equal(first.code, 0, first.err);
+    assert.match(first.out, /added the Tessera step/);
+    assert.match(first.out, /bound "tessera-browser"/);
+    assert.ok(!first.out.includes(apiKey) && !first.err.includes(apiKey), 'the key must not be printed');
 
     const c = await admin();
     const before = await flowState(c);
-    const second = setup();
-    assert.equal(second.status, 0, second.stderr);
-    assert.match(second.stdout, /nothing changed/);
+    const second = await setup();
+    assert.equal(second.code, 0, second.err);
+    assert.match(second.out, /nothing changed/);
     assert.deepEqual(await flowState(c), before);
 
     const executions = await c.authenticationManagement.getExecutions({ flow: 'tessera-browser' });
@@ -351,9 +344,9 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
   });
 
   it('members of an excluded group skip the code; others still get it', async () => {
-    const res = setup(['--exclude-groups', 'robots']);
-    assert.equal(res.status, 0, res.stderr);
-    assert.match(res.stdout, /updated the Tessera step configuration/);
+    const res = await setup(['--exclude-groups', 'robots']);
+    assert.equal(res.code, 0, res.err);
+    assert.match(res.out, /updated the Tessera step configuration/);
     const robot = await loginWithPassword(ROBOT);
     await assertLoggedIn(robot, ROBOT);
     await robot.close();
@@ -406,9 +399,9 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
   });
 
   it('Tessera unreachable, fail mode open (set by setup): logged in, and logged', async () => {
-    const res = setup(['--exclude-groups', 'robots', '--fail-mode', 'open']);
-    assert.equal(res.status, 0, res.stderr);
-    assert.match(res.stdout, /updated the Tessera step configuration/);
+    const res = await setup(['--exclude-groups', 'robots', '--fail-mode', 'open']);
+    assert.equal(res.code, 0, res.err);
+    assert.match(res.out, /updated the Tessera step configuration/);
     const page = await loginToCodeForm();
     await submitCode(page, '000000');
     await assertLoggedIn(page);

@@ -1,47 +1,47 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { totpNow } from '../harness/codes.ts';
-import { Api, REPO_ROOT, startTessera } from '../harness/tessera.ts';
+import { Api, runCli, startTessera } from '../harness/tessera.ts';
 
 describe('the tessera command against a data directory', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
-  const tessera = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/tessera.mjs'), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, TESSERA_DATA_DIR: dataDir },
-      encoding: 'utf8',
-    });
-    return { code: r.status, out: r.stdout, err: r.stderr };
-  };
+  const tessera = (...args: string[]) => runCli(args, { TESSERA_DATA_DIR: dataDir });
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 
   test('admin basics work before and while a node runs on the same data', async () => {
     const pinFile = join(dataDir, 'pin.txt');
     writeFileSync(pinFile, '2468\n', { mode: 0o600 });
-    const add = tessera('user', 'add', 'cli-alice', '--email', 'alice@example.org', '--pin-file', pinFile);
+    const add = await tessera(
+      'user',
+      'add',
+      'cli-alice',
+      '--email',
+      'alice@example.org',
+      '--pin-file',
+      pinFile,
+    );
     assert.equal(add.code, 0, add.err);
     assert.equal(JSON.parse(add.out).hasPin, true);
     assert.equal(add.out.includes('2468'), false);
 
-    const token = tessera('token', 'add', 'cli-alice');
+    const token = await tessera('token', 'add', 'cli-alice');
     assert.equal(token.code, 0, token.err);
     const uri = token.out.split('\n').find((l) => l.startsWith('otpauth://totp/'));
     assert.ok(uri, token.out);
     assert.ok(token.out.length > uri.length + 200, 'a terminal QR code follows the URI');
     const secret = new URL(uri).searchParams.get('secret')!;
 
-    const client = tessera('client', 'add', '--name', 'vpn', '--kind', 'radius');
+    const client = await tessera('client', 'add', '--name', 'vpn', '--kind', 'radius');
     assert.equal(client.code, 0, client.err);
     const clientKey = client.out.trim().split('\n').pop()!;
     assert.match(clientKey, /^tessera-client\./);
 
     const node = await startTessera({ dataDir });
     try {
-      const adminKey = tessera('admin-key', 'create', '--name', 'ops');
+      const adminKey = await tessera('admin-key', 'create', '--name', 'ops');
       assert.equal(adminKey.code, 0, adminKey.err);
       const api = new Api(node.url, adminKey.out.trim());
       assert.equal((await api.ok('GET', '/v1/admin/users/cli-alice')).email, 'alice@example.org');
@@ -50,19 +50,19 @@ describe('the tessera command against a data directory', () => {
         pass: `2468${totpNow(secret)}`,
       });
       assert.equal(r.result, 'accept');
-      assert.match(tessera('user', 'list').out, /cli-alice\tenabled\talice@example.org/);
+      assert.match((await tessera('user', 'list')).out, /cli-alice\tenabled\talice@example.org/);
     } finally {
       await node.stop({ keepData: true });
     }
   });
 
-  test('wrong usage exits 2 with a usage line; a failing action exits 1 naming the problem', () => {
-    const bad = tessera('user', 'frobnicate');
+  test('wrong usage exits 2 with a usage line; a failing action exits 1 naming the problem', async () => {
+    const bad = await tessera('user', 'frobnicate');
     assert.equal(bad.code, 2);
     assert.match(bad.err, /usage/);
-    const dup = tessera('user', 'add', 'cli-alice');
+    const dup = await tessera('user', 'add', 'cli-alice');
     assert.equal(dup.code, 1);
     assert.match(dup.err, /exists already/);
-    assert.equal(tessera('nonsense').code, 2);
+    assert.equal((await tessera('nonsense')).code, 2);
   });
 });
