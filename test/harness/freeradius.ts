@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDebianPackages } from './debian.ts';
-import { freeUdpPort, waitFor } from './ports.ts';
+import { freeUdpPort, StopWaiting, waitFor } from './ports.ts';
 import { REPO_ROOT } from './tessera.ts';
 
 export const STOCK_RADDB = '/etc/freeradius/3.0';
@@ -295,7 +295,7 @@ export async function startFreeRadius(opts: FreeRadiusOptions): Promise<FreeRadi
       `FreeRADIUS on udp/${port}`,
       async () => {
         if (child.exitCode !== null)
-          throw new Error(`freeradius exited with ${child.exitCode}: ${redact(out.slice(-3000))}`);
+          throw new StopWaiting(`freeradius exited with ${child.exitCode}: ${redact(out.slice(-3000))}`);
         return /Ready to process requests/.test(out);
       },
       20_000,

@@ -13,7 +13,7 @@ import {
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDebianPackages } from './debian.ts';
-import { freePort, waitFor } from './ports.ts';
+import { freePort, StopWaiting, waitFor } from './ports.ts';
 import { REPO_ROOT } from './tessera.ts';
 
 /** The newest release on Maven Central (runs on Java 17); KEYCLOAK_VERSION=24.0.5 etc. tests older lines. */
@@ -116,6 +116,17 @@ export interface KeycloakOptions {
  * the provider jars in and runs `kc.sh start-dev` on free loopback ports with a bootstrap admin.
  */
 export async function startKeycloak(opts: KeycloakOptions = {}): Promise<KeycloakHandle> {
+  try {
+    return await startKeycloakOnce(opts);
+  } catch (err) {
+    // Keycloak binds its ports only after half a minute of start-up; if another process took one
+    // meanwhile, start over on new ports once.
+    if (!/Port already bound|Address already in use/.test((err as Error).message)) throw err;
+    return startKeycloakOnce(opts);
+  }
+}
+
+async function startKeycloakOnce(opts: KeycloakOptions): Promise<KeycloakHandle> {
   const version = opts.version ?? KEYCLOAK_VERSION;
   const tgz = keycloakDistribution(version);
   const base = mkdtempSync(join(tmpdir(), 'tessera-keycloak-'));
@@ -205,7 +216,7 @@ export async function startKeycloak(opts: KeycloakOptions = {}): Promise<Keycloa
       `Keycloak ${version} on ${url}`,
       async () => {
         if (child.exitCode !== null)
-          throw new Error(`kc.sh exited with ${child.exitCode}:\n${out.slice(-4000)}`);
+          throw new StopWaiting(`kc.sh exited with ${child.exitCode}:\n${out.slice(-4000)}`);
         const res = await fetch(`${url}/realms/master/.well-known/openid-configuration`);
         return res.ok;
       },

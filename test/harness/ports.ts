@@ -1,31 +1,52 @@
 import { createServer } from 'node:net';
 
+/**
+ * Ports are picked below the kernel's ephemeral range (32768–60999 on Linux). A port taken from
+ * that range can be handed to some other process's outgoing connection before our server binds it,
+ * which happens when a server takes half a minute to start (Keycloak). A random start keeps
+ * parallel test processes apart.
+ */
+const PICK_FROM = 20_000;
+const PICK_SPAN = 12_000;
+
+async function pickPort(tryBind: (port: number) => Promise<boolean>): Promise<number> {
+  const first = Math.floor(Math.random() * PICK_SPAN);
+  for (let i = 0; i < 200; i++) {
+    const port = PICK_FROM + ((first + i * 7919) % PICK_SPAN);
+    if (await tryBind(port)) return port;
+  }
+  throw new Error(`no free loopback port between ${PICK_FROM} and ${PICK_FROM + PICK_SPAN}`);
+}
+
 /** A TCP port that was free on 127.0.0.1 a moment ago. */
 export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
+  return pickPort(
+    (port) =>
+      new Promise((resolve) => {
+        const srv = createServer();
+        srv.unref();
+        srv.once('error', () => resolve(false));
+        srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+      }),
+  );
 }
 
 /** A UDP port that was free on 127.0.0.1 a moment ago (for RADIUS). */
 export async function freeUdpPort(): Promise<number> {
   const { createSocket } = await import('node:dgram');
-  return new Promise((resolve, reject) => {
-    const sock = createSocket('udp4');
-    sock.on('error', reject);
-    sock.bind(0, '127.0.0.1', () => {
-      const port = sock.address().port;
-      sock.close(() => resolve(port));
-    });
-  });
+  return pickPort(
+    (port) =>
+      new Promise((resolve) => {
+        const sock = createSocket('udp4');
+        sock.unref();
+        sock.once('error', () => resolve(false));
+        sock.bind(port, '127.0.0.1', () => sock.close(() => resolve(true)));
+      }),
+  );
 }
+
+/** Thrown by a waitFor probe when waiting longer cannot help (the process has exited). */
+export class StopWaiting extends Error {}
 
 export async function waitFor<T>(
   what: string,
@@ -40,6 +61,7 @@ export async function waitFor<T>(
       const v = await probe();
       if (v) return v;
     } catch (err) {
+      if (err instanceof StopWaiting) throw err;
       lastError = err;
     }
     await new Promise((r) => setTimeout(r, intervalMs));

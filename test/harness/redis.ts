@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { ensureDebianPackages } from './debian.ts';
-import { freePort, waitFor } from './ports.ts';
+import { freePort, StopWaiting, waitFor } from './ports.ts';
 
 export interface RedisProcess {
   port: number;
@@ -93,7 +93,7 @@ export async function startRedis(
       `redis-server on ${port}`,
       async () => {
         if (proc.exitCode !== null)
-          throw new Error(`redis-server exited with ${proc.exitCode} (port ${port} taken?)`);
+          throw new StopWaiting(`redis-server exited with ${proc.exitCode} (port ${port} taken?)`);
         return ping(port, dir);
       },
       15_000,

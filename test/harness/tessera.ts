@@ -2,7 +2,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort, waitFor } from './ports.ts';
+import { freePort, StopWaiting, waitFor } from './ports.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
@@ -56,7 +56,8 @@ export async function startTessera(opts: StartOptions = {}): Promise<TesseraHand
     await waitFor(
       `Tessera on ${url}`,
       async () => {
-        if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}: ${out.slice(-2000)}`);
+        if (child.exitCode !== null)
+          throw new StopWaiting(`exited with ${child.exitCode}: ${out.slice(-2000)}`);
         const res = await fetch(`${url}/readyz`);
         return res.ok;
       },
