@@ -1,34 +1,15 @@
 #!/usr/bin/env node
-// `npm test`: provisions the Debian components once, then runs every *.test.ts with node's runner.
+// `npm test`: provisions the Debian components once, then runs every Vitest project (unit,
+// integration, e2e). Arguments are passed to Vitest (e.g. `npm test -- --project unit radius`).
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : 'all';
-const filters = process.argv.slice(2).filter((a, i, all) => a !== '--only' && all[i - 1] !== '--only');
+const args = process.argv.slice(2);
+const unitOnly =
+  args.join(' ').match(/--project[= ]unit\b/) && !args.join(' ').match(/--project[= ](integration|e2e)/);
 
-function find(dir) {
-  const out = [];
-  for (const name of readdirSync(dir)) {
-    if (name === 'node_modules' || name.startsWith('.')) continue;
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...find(p));
-    else if (name.endsWith('.test.ts')) out.push(relative(root, p));
-  }
-  return out;
-}
-
-const unitDirs = ['src', 'plugin'];
-const allDirs = [...unitDirs, 'test'];
-let files = (only === 'unit' ? unitDirs : allDirs).flatMap((d) => find(join(root, d))).sort();
-if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
-if (files.length === 0) {
-  console.error('no test files matched');
-  process.exit(1);
-}
-
-if (only !== 'unit') {
+if (!unitOnly) {
   const prep = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'test/harness/provision.ts')], {
     stdio: 'inherit',
     cwd: root,
@@ -36,6 +17,6 @@ if (only !== 'unit') {
   if (prep.status !== 0) process.exit(prep.status ?? 1);
 }
 
-const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=900000', ...files];
-const res = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root, env: { ...process.env } });
+const vitest = join(root, 'node_modules/vitest/vitest.mjs');
+const res = spawnSync(process.execPath, [vitest, 'run', ...args], { stdio: 'inherit', cwd: root });
 process.exit(res.status ?? 1);

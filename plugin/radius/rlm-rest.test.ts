@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from 'vitest';
 import { GENERIC_REJECT, MAX_BODY_BYTES, parseAuthBody, renderDecision, stateOctets } from './rlm-rest.ts';
 
 const attr = (type: string, ...value: Array<string | number>) => ({ type, value });

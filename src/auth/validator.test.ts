@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, beforeEach, describe, test } from 'node:test';
+import { afterAll, beforeEach, describe, test } from 'vitest';
 import { KeyRing } from '../crypto/index.ts';
 import { type Client, DEFAULT_SETTINGS, type Settings } from '../model/index.ts';
 import { base32Decode, timeStep, totpAt } from '../otp/index.ts';
@@ -55,7 +55,7 @@ describe('validator decisions with a fake clock', () => {
     await createUser(admin, { username: user });
     await enrolToken(admin, user, { type: 'totp', secret: SECRET });
   });
-  after(async () => {
+  afterAll(async () => {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   });

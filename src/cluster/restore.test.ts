@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { startRedis } from '../../test/harness/redis.ts';
 import { DEFAULT_SETTINGS } from '../model/index.ts';
 import { timeStep } from '../otp/index.ts';
@@ -23,7 +23,7 @@ function restoreSuite(
   describe(`restore safety: ${name}`, () => {
     let fx: Awaited<ReturnType<typeof make>>;
     let store: Store;
-    before(async () => {
+    beforeAll(async () => {
       fx = await make();
       store = fx.store;
       await store.putSettings({ ...DEFAULT_SETTINGS, issuer: 'Before' });
@@ -53,7 +53,7 @@ function restoreSuite(
       await store.commitAccept('bob', 'HOTP-B', { kind: 'hotp', counter: 4 }, 1);
       await store.commitAccept('carol', 'HOTP-C', { kind: 'hotp', counter: 2 }, 1);
     });
-    after(async () => fx.cleanup());
+    afterAll(async () => fx.cleanup());
 
     test('an older snapshot never rolls live counters back and floors TOTP at the restore time', async () => {
       const { bytes } = await createSnapshot(store, { secret, components: all, node: 'n1' });

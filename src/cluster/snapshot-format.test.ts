@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { DEFAULT_SETTINGS } from '../model/index.ts';
 import { sampleUser } from '../store/fixtures.ts';
 import { openSnapshot, peekManifest, type SnapshotPayload, sealSnapshot } from './snapshot-format.ts';

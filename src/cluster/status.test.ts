@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import type { Store } from '../store/index.ts';
 import { mergeSeedKeys, readSeedKeys } from './keys-file.ts';
 import { clusterStatus, type NodeRecord } from './status.ts';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { apiSecretMatches, hashApiSecret } from './hashing.ts';
 
 test('API secret hashes keep their stored format (SHA-256, base64url)', () => {

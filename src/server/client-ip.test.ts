@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { CLIENT_IP_HEADER, forwardedClientIp } from './client-ip.ts';
 
 describe('forwardedClientIp', () => {

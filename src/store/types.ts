@@ -54,7 +54,7 @@ export type StoreRole = { role: 'standalone' } | { role: 'master' } | { role: 's
 
 /**
  * The one storage contract. `embedded` (LMDB) and `redis` implement it and pass the same suite
- * (src/store/contract.ts). Configuration writes are only legal on the master; implementations
+ * (src/store/store-contract-suite.ts). Configuration writes are only legal on the master; implementations
  * throw TesseraError('READ_ONLY_REPLICA') on a replica. Authentication-state writes are atomic
  * check-and-advance steps: of N concurrent commitAccept calls carrying the same advance,
  * exactly one returns true.

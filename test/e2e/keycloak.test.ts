@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { awaitFreshStep, totpNow } from '../harness/codes.ts';
 import { ensureDebianPackages } from '../harness/debian.ts';
 import {
@@ -169,7 +169,7 @@ async function assertRefused(page: Page, text: string): Promise<void> {
 }
 
 describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { timeout: 600_000 }, () => {
-  before(async () => {
+  beforeAll(async () => {
     ensureDebianPackages(['chromium']);
     build = buildExtension();
     [kc, tessera] = await Promise.all([
@@ -251,7 +251,7 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
     });
   });
 
-  after(async () => {
+  afterAll(async () => {
     await browser?.close().catch(() => {});
     if (profileDir) rmSync(profileDir, { recursive: true, force: true });
     await tessera?.stop().catch(() => {});

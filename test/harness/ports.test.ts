@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { freePort, freeUdpPort, StopWaiting, waitFor } from './ports.ts';
 
 test('free ports come from below the ephemeral range and can be bound', async () => {

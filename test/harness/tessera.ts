@@ -6,6 +6,19 @@ import { freePort, StopWaiting, waitFor } from './ports.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
+/**
+ * The environment a spawned node or CLI run starts from: what a shell needs to find programs, and
+ * nothing of the test process's own (no TESSERA_* of the developer's shell leaks into a test).
+ */
+export function baseEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'JAVA_HOME']) {
+    const v = process.env[name];
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}
+
 export interface TesseraHandle {
   url: string;
   port: number;
@@ -34,7 +47,7 @@ export async function startTessera(opts: StartOptions = {}): Promise<TesseraHand
   const child: ChildProcess = spawn(process.execPath, [join(REPO_ROOT, 'bin/tessera.mjs'), 'serve'], {
     cwd: REPO_ROOT,
     env: {
-      ...process.env,
+      ...baseEnv(),
       TESSERA_HOST: '127.0.0.1',
       TESSERA_PORT: String(port),
       TESSERA_DATA_DIR: dataDir,
@@ -185,7 +198,7 @@ export function runCli(args: string[], env: Record<string, string>): Promise<Cli
     execFile(
       process.execPath,
       [join(REPO_ROOT, 'bin/tessera.mjs'), ...args],
-      { cwd: REPO_ROOT, env: { ...process.env, TESSERA_LOG_LEVEL: 'warn', ...env }, timeout: 120_000 },
+      { cwd: REPO_ROOT, env: { ...baseEnv(), TESSERA_LOG_LEVEL: 'warn', ...env }, timeout: 120_000 },
       (err, out, errOut) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ code, out: String(out), err: String(errOut) });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { base32Decode } from '../../src/otp/index.ts';
 import { Api, randomBase32, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
@@ -19,13 +19,13 @@ describe('admin API, caller keys and secrets at rest (real node)', () => {
   const secret = randomBase32();
   const pin = 'pin-9d8c7b';
 
-  before(async () => {
+  beforeAll(async () => {
     node = await startTessera({ env: { TESSERA_TEST_LOG_LEVEL: 'info', TESSERA_LOG_LEVEL: 'info' } });
     admin = new Api(node.url, node.adminKey);
     clientKey = await admin.createClient('radius');
     await admin.createUserWithTotp('a-secret', { secret, pin });
   });
-  after(async () => node.stop());
+  afterAll(async () => node.stop());
 
   test('first start wrote admin.key and the seed key file with mode 0600', () => {
     assert.equal(statSync(join(node.dataDir, 'admin.key')).mode & 0o777, 0o600);

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { awaitFreshStep, hotpAt, totpNow } from '../harness/codes.ts';
 import { type RedisProcess, startRedis } from '../harness/redis.ts';
 import { Api, randomBase32, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
@@ -27,7 +27,7 @@ for (const kind of ['embedded', 'redis'] as const) {
 
     const validate = async (user: string, pass: string) => client.ok('POST', '/v1/validate', { user, pass });
 
-    before(async () => {
+    beforeAll(async () => {
       work = mkdtempSync(join(tmpdir(), 'tessera-backup-'));
       writeFileSync(passphraseFile(), 'a long backup passphrase\n', { mode: 0o600 });
       env = { TESSERA_MASTER_KEY: randomBytes(32).toString('base64') };
@@ -53,7 +53,7 @@ for (const kind of ['embedded', 'redis'] as const) {
       assert.equal((await validate('b-bob', hotpAt(hotpSecret, 0))).result, 'accept');
     });
 
-    after(async () => {
+    afterAll(async () => {
       await node?.stop({ keepData: true });
       await redis?.stop();
       rmSync(dataDir, { recursive: true, force: true });

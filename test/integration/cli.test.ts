@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { afterAll, describe, test } from 'vitest';
 import { totpNow } from '../harness/codes.ts';
 import { Api, runCli, startTessera } from '../harness/tessera.ts';
 
 describe('the tessera command against a data directory', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
   const tessera = (...args: string[]) => runCli(args, { TESSERA_DATA_DIR: dataDir });
-  after(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   test('admin basics work before and while a node runs on the same data', async () => {
     const pinFile = join(dataDir, 'pin.txt');

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { awaitFreshStep, hotpAt, totpNow } from '../harness/codes.ts';
 import { waitFor } from '../harness/ports.ts';
 import { type RedisProcess, startRedis } from '../harness/redis.ts';
@@ -39,7 +39,7 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
     ...extra,
   });
 
-  before(async () => {
+  beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'tessera-cluster-'));
     hook = createServer((req, res) => {
       let body = '';
@@ -73,7 +73,7 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
     await admin.ok('POST', '/v1/admin/users/k-hotp/tokens', { type: 'hotp', secret: hotpSecret, counter: 0 });
   });
 
-  after(async () => {
+  afterAll(async () => {
     await nodeB?.stop();
     await nodeA?.stop();
     await r?.stop();

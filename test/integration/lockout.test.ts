@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { awaitFreshStep, totpNow } from '../harness/codes.ts';
 import { Api, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
@@ -7,12 +7,12 @@ describe('lockout, throttling and challenge expiry (real node)', () => {
   let node: TesseraHandle;
   let admin: Api;
   let client: Api;
-  before(async () => {
+  beforeAll(async () => {
     node = await startTessera();
     admin = new Api(node.url, node.adminKey);
     client = new Api(node.url, await admin.createClient('api'));
   });
-  after(async () => node.stop());
+  afterAll(async () => node.stop());
 
   test('lockout and throttling are on by default', async () => {
     const s = await admin.ok('GET', '/v1/admin/settings');

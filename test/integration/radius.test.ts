@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { awaitFreshStep, totpNow } from '../harness/codes.ts';
 import { checkConfig, type FreeRadiusHandle, prepareRaddb, startFreeRadius } from '../harness/freeradius.ts';
 import { freePort } from '../harness/ports.ts';
@@ -21,7 +21,7 @@ describe('FreeRADIUS + rlm_rest + Tessera, end to end with radclient', () => {
   let clientId: string;
   let fr: FreeRadiusHandle;
 
-  before(async () => {
+  beforeAll(async () => {
     node = await startTessera();
     admin = new Api(node.url, node.adminKey);
     const created = await admin.ok('POST', '/v1/admin/clients', {
@@ -40,7 +40,7 @@ describe('FreeRADIUS + rlm_rest + Tessera, end to end with radclient', () => {
     fr = await startFreeRadius({ tesseraUrl: node.url, apiKey: radiusKey });
   });
 
-  after(async () => {
+  afterAll(async () => {
     await fr?.stop();
     await node?.stop();
   });
@@ -381,7 +381,7 @@ describe('FreeRADIUS when Tessera is unreachable', () => {
   const sockets = new Set<Socket>();
   const started: FreeRadiusHandle[] = [];
 
-  before(async () => {
+  beforeAll(async () => {
     // Accepts connections and never answers: a hung backend.
     blackHole = createServer((s) => {
       sockets.add(s);
@@ -390,7 +390,7 @@ describe('FreeRADIUS when Tessera is unreachable', () => {
     await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', () => r()));
   });
 
-  after(async () => {
+  afterAll(async () => {
     for (const fr of started) await fr.stop();
     for (const s of sockets) s.destroy();
     await new Promise<void>((r) => blackHole.close(() => r()));

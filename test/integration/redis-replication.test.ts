@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { awaitFreshStep, hotpAt, totpNow } from '../harness/codes.ts';
 import { type RedisProcess, startRedis } from '../harness/redis.ts';
 import { Api, randomBase32, startTessera, type TesseraHandle } from '../harness/tessera.ts';
@@ -21,7 +21,7 @@ describe('master/slave over Redis replication (real Tessera nodes)', () => {
   let clientB: Api;
   const masterKey = randomBytes(32).toString('base64');
 
-  before(async () => {
+  beforeAll(async () => {
     master = await startRedis();
     replica = await startRedis({ replicaOf: master.port });
     nodeA = await startTessera({ env: { TESSERA_REDIS_URL: master.url, TESSERA_MASTER_KEY: masterKey } });
@@ -42,7 +42,7 @@ describe('master/slave over Redis replication (real Tessera nodes)', () => {
     clientC = new Api(nodeC.url, key);
   });
 
-  after(async () => {
+  afterAll(async () => {
     await nodeC?.stop();
     await nodeB?.stop();
     await nodeA?.stop();

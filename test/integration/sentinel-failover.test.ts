@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { hotpAt } from '../harness/codes.ts';
 import { waitFor } from '../harness/ports.ts';
 import { type RedisProcess, type SentinelGroup, startRedis, startSentinels } from '../harness/redis.ts';
@@ -53,7 +53,7 @@ describe('Sentinel failover under load (SIGKILL of the master Redis)', () => {
   let clientKey = '';
   const secrets = new Map<string, string>();
 
-  before(async () => {
+  beforeAll(async () => {
     master = await startRedis();
     replica = await startRedis({ replicaOf: master.port });
     sentinels = await startSentinels({
@@ -85,7 +85,7 @@ describe('Sentinel failover under load (SIGKILL of the master Redis)', () => {
     }
   });
 
-  after(async () => {
+  afterAll(async () => {
     await nodeB?.stop();
     await nodeA?.stop();
     await sentinels?.stop();
@@ -232,7 +232,7 @@ describe('manual failover through Sentinel to a chosen replica', () => {
   let nodeB: TesseraHandle;
   let env: Record<string, string>;
 
-  before(async () => {
+  beforeAll(async () => {
     m = await startRedis();
     r1 = await startRedis({ replicaOf: m.port });
     r2 = await startRedis({ replicaOf: m.port });
@@ -254,7 +254,7 @@ describe('manual failover through Sentinel to a chosen replica', () => {
     });
   });
 
-  after(async () => {
+  afterAll(async () => {
     await nodeB?.stop();
     await nodeA?.stop();
     await sentinels?.stop();

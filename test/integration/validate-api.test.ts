@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { awaitFreshStep, hotpAt, totpNow } from '../harness/codes.ts';
 import { Api, randomBase32, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
@@ -8,12 +8,12 @@ describe('validate API over real HTTP on the embedded store', () => {
   let admin: Api;
   let client: Api;
 
-  before(async () => {
+  beforeAll(async () => {
     node = await startTessera();
     admin = new Api(node.url, node.adminKey);
     client = new Api(node.url, await admin.createClient('api'));
   });
-  after(async () => {
+  afterAll(async () => {
     await node.stop();
   });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { CONFIG_KEYS, desiredConfig, parseSetupArgs, type SetupOptions } from './keycloak.ts';
 
 const REQUIRED = [

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { storeContract } from '../contract.ts';
+import { storeContract } from '../store-contract-suite.ts';
 import { openEmbeddedStore } from './index.ts';
 
 storeContract('embedded (LMDB)', async () => {

@@ -1,5 +1,5 @@
 import { startRedis } from '../../../test/harness/redis.ts';
-import { storeContract } from '../contract.ts';
+import { storeContract } from '../store-contract-suite.ts';
 import { openRedisStore } from './index.ts';
 
 storeContract('redis (standalone)', async () => {

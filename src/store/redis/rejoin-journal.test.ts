@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { waitFor } from '../../../test/harness/ports.ts';
 import { type RedisProcess, startRedis, waitForReplicaLink } from '../../../test/harness/redis.ts';
 import { sampleToken, sampleUser } from '../fixtures.ts';
@@ -13,7 +13,7 @@ let r: RedisProcess;
 let onMaster: RedisStore;
 let onReplica: RedisStore;
 
-before(async () => {
+beforeAll(async () => {
   m = await startRedis();
   r = await startRedis({ replicaOf: m.port });
   onMaster = await openRedisStore({ url: m.url, rolePollMs: 100 });
@@ -21,7 +21,7 @@ before(async () => {
   await onMaster.createUser(sampleUser('j'));
   await onMaster.putToken(sampleToken('J', 'j', { type: 'hotp' }));
 });
-after(async () => {
+afterAll(async () => {
   await onReplica.close();
   await onMaster.close();
   await r.stop();

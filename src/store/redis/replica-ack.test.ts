@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { type RedisProcess, startRedis } from '../../../test/harness/redis.ts';
 import { sampleToken, sampleUser } from '../fixtures.ts';
 import { openRedisStore, type RedisStore } from './index.ts';
@@ -13,7 +13,7 @@ describe('replica acknowledgement policy', () => {
   let rejecting: RedisStore;
   const alarms = { accept: 0, reject: 0 };
 
-  before(async () => {
+  beforeAll(async () => {
     master = await startRedis();
     replica = await startRedis({ replicaOf: master.port });
     accepting = await openRedisStore({ url: master.url, replicaAck: 'accept', waitTimeoutMs: 1500 });
@@ -23,7 +23,7 @@ describe('replica acknowledgement policy', () => {
     await accepting.createUser(sampleUser('ack'));
     await accepting.putToken(sampleToken('ACK', 'ack', { type: 'hotp' }));
   });
-  after(async () => {
+  afterAll(async () => {
     replica.proc.kill('SIGCONT');
     await accepting.close();
     await rejecting.close();

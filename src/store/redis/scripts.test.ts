@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { type RedisProcess, startRedis } from '../../../test/harness/redis.ts';
 import {
   advances,
@@ -22,12 +22,12 @@ import { openRedisStore, type RedisStore } from './index.ts';
 let redis: RedisProcess;
 let store: RedisStore;
 
-before(async () => {
+beforeAll(async () => {
   redis = await startRedis();
   store = await openRedisStore({ url: redis.url });
   await store.createUser(sampleUser('u'));
 });
-after(async () => {
+afterAll(async () => {
   await store.close();
   await redis.stop();
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { type Client, DEFAULT_SETTINGS, EMPTY_TOKEN_STATE } from '../model/index.ts';
 import { sampleToken, sampleUser } from './fixtures.ts';
 import type { Store } from './types.ts';
@@ -19,11 +19,11 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
   describe(`Store contract: ${name}`, () => {
     let fx: StoreFixture;
     let store: Store;
-    before(async () => {
+    beforeAll(async () => {
       fx = await make();
       store = fx.store;
     });
-    after(async () => {
+    afterAll(async () => {
       await fx.cleanup();
     });
 
