@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient, createUser, enrolToken } from '../src/auth/index.ts';
+import { createClient, createUser, enrolToken } from '../src/admin/index.ts';
 import { base32Decode, timeStep, totpAt } from '../src/otp/index.ts';
 import { buildApp } from '../src/server/app.ts';
 import { loadConfig } from '../src/server/config.ts';

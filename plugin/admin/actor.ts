@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AdminContext } from '../../src/auth/index.ts';
+import type { AdminContext } from '../../src/admin/index.ts';
 import { callerActor } from '../../src/server/caller-auth.ts';
 
 /** The admin context for this request: every action is audited with the key that made it. */

@@ -6,7 +6,7 @@ import {
   deleteClient,
   publicClient,
   updateClient,
-} from '../../src/auth/index.ts';
+} from '../../src/admin/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
 import { adminContext } from './actor.ts';
 import { IdParams, Name } from './schemas.ts';

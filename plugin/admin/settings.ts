@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { loadSettings, updateSettings } from '../../src/auth/index.ts';
+import { loadSettings, updateSettings } from '../../src/admin/index.ts';
 import { MAX_HOTP_LOOKAHEAD, MAX_TOTP_WINDOW } from '../../src/model/index.ts';
 import { adminContext } from './actor.ts';
 

@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import QRCode from 'qrcode';
-import { deleteToken, enrolToken, publicToken, resyncToken, updateToken } from '../../src/auth/index.ts';
+import { deleteToken, enrolToken, publicToken, resyncToken, updateToken } from '../../src/admin/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
 import { adminContext } from './actor.ts';
 import { Serial, TokenParams, UserParams } from './schemas.ts';

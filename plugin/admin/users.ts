@@ -7,7 +7,7 @@ import {
   publicUser,
   unlockUser,
   updateUser,
-} from '../../src/auth/index.ts';
+} from '../../src/admin/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
 import { adminContext } from './actor.ts';
 import { limitOf, Methods, Name, QueryLimit, Username, UserParams } from './schemas.ts';

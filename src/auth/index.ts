@@ -1,10 +1,5 @@
-// The validation pipeline and every admin decision; never sees HTTP.
+// The validation pipeline: every authentication decision (and the caller-key format). Never sees HTTP.
 
-export * from './admin/clients.ts';
-export * from './admin/context.ts';
-export * from './admin/settings.ts';
-export * from './admin/tokens.ts';
-export * from './admin/users.ts';
 export * from './api-keys.ts';
 export * from './cached.ts';
 export * from './policy.ts';

@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, test } from 'vitest';
+import type { AdminContext } from '../admin/context.ts';
+import { createUser, enrolToken, resyncToken } from '../admin/index.ts';
 import { KeyRing } from '../crypto/index.ts';
 import { type Client, DEFAULT_SETTINGS, type Settings } from '../model/index.ts';
 import { base32Decode, timeStep, totpAt } from '../otp/index.ts';
 import { openEmbeddedStore } from '../store/index.ts';
-import type { AdminContext } from './admin/context.ts';
-import { createUser, enrolToken, resyncToken } from './index.ts';
 import { Validator } from './validator.ts';
 
 const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';

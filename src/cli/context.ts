@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import type { AdminContext } from '../auth/index.ts';
+import type { AdminContext } from '../admin/index.ts';
 import { loadConfig } from '../server/config.ts';
 import { createLogger } from '../server/logger.ts';
 import { createServices, type TesseraServices } from '../server/services.ts';

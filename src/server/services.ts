@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type AdminContext, createAdminKey, loadSettings } from '../admin/index.ts';
 import { BufferedAuditSink } from '../audit/index.ts';
-import { type AdminContext, Cached, createAdminKey, loadSettings, Validator } from '../auth/index.ts';
+import { Cached, Validator } from '../auth/index.ts';
 import { KeyRing } from '../crypto/index.ts';
 import { DEFAULT_GROUP, type Settings } from '../model/index.ts';
 import type { Store } from '../store/index.ts';

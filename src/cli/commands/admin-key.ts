@@ -1,4 +1,4 @@
-import { createAdminKey } from '../../auth/index.ts';
+import { createAdminKey } from '../../admin/index.ts';
 import { parse, print, withServices } from '../context.ts';
 
 export async function run(argv: string[]): Promise<number> {

@@ -1,4 +1,4 @@
-import { createClient, publicClient } from '../../auth/index.ts';
+import { createClient, publicClient } from '../../admin/index.ts';
 import type { ClientKind } from '../../model/index.ts';
 import { parse, print, withServices } from '../context.ts';
 

@@ -1,5 +1,5 @@
 import QRCode from 'qrcode';
-import { enrolToken, publicToken, resyncToken } from '../../auth/index.ts';
+import { enrolToken, publicToken, resyncToken } from '../../admin/index.ts';
 import type { OtpAlgorithm } from '../../otp/index.ts';
 import { parse, print, withServices } from '../context.ts';
 

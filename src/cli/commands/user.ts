@@ -1,4 +1,4 @@
-import { createUser, deleteUser, publicUser, unlockUser } from '../../auth/index.ts';
+import { createUser, deleteUser, publicUser, unlockUser } from '../../admin/index.ts';
 import { parse, print, readSecretFile, withServices } from '../context.ts';
 
 const USAGE =

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { mintKey } from '../auth/index.ts';
 import {
   type AdminKey,
   type Client,
   type ClientKind,
   TesseraError,
   type UnknownUserPolicy,
-} from '../../model/index.ts';
-import { mintKey } from '../api-keys.ts';
+} from '../model/index.ts';
 import type { AdminContext } from './context.ts';
 
 export interface ClientInput {

@@ -4,8 +4,8 @@ import {
   MAX_TOTP_WINDOW,
   type Settings,
   TesseraError,
-} from '../../model/index.ts';
-import type { Store } from '../../store/index.ts';
+} from '../model/index.ts';
+import type { Store } from '../store/index.ts';
 import type { AdminContext } from './context.ts';
 
 export async function loadSettings(store: Store): Promise<Settings> {

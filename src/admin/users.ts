@@ -1,7 +1,7 @@
-import { hashPin } from '../../crypto/index.ts';
-import { DEFAULT_GROUP, type Method, type MethodSwitch, TesseraError, type User } from '../../model/index.ts';
-import type { Store } from '../../store/index.ts';
-import { defaultMfaRequired } from '../policy.ts';
+import { defaultMfaRequired } from '../auth/index.ts';
+import { hashPin } from '../crypto/index.ts';
+import { DEFAULT_GROUP, type Method, type MethodSwitch, TesseraError, type User } from '../model/index.ts';
+import type { Store } from '../store/index.ts';
 import type { AdminContext } from './context.ts';
 
 export interface UserInput {

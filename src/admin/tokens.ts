@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { TesseraError, type Token, type TokenStatus } from '../../model/index.ts';
+import { TesseraError, type Token, type TokenStatus } from '../model/index.ts';
 import {
   base32Decode,
   findHotpPair,
@@ -9,7 +9,7 @@ import {
   otpauthUri,
   recommendedSecretBytes,
   timeStep,
-} from '../../otp/index.ts';
+} from '../otp/index.ts';
 import type { AdminContext } from './context.ts';
 
 export interface TokenInput {

@@ -1,6 +1,6 @@
-import type { KeyRing } from '../../crypto/index.ts';
-import type { Settings } from '../../model/index.ts';
-import type { Store } from '../../store/index.ts';
+import type { KeyRing } from '../crypto/index.ts';
+import type { Settings } from '../model/index.ts';
+import type { Store } from '../store/index.ts';
 
 /** What every admin operation needs: the store, the seed keys, settings and an audit trail. */
 export interface AdminContext {

@@ -1,0 +1,387 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Database, open, type RootDatabase, type RootDatabaseOptionsWithPath } from 'lmdb';
+import {
+  type AdminKey,
+  type AuditEvent,
+  advances,
+  applyAdvance,
+  applyFailure,
+  applySuccess,
+  type Challenge,
+  type Client,
+  EMPTY_TOKEN_STATE,
+  EMPTY_USER_STATE,
+  type Group,
+  mergeTokenState,
+  type Settings,
+  type Token,
+  type TokenAdvance,
+  type TokenState,
+  type User,
+  type UserAuthState,
+} from '../../model/index.ts';
+import type { AuthView, FailurePolicy, ListOptions, Page, Store, StoreDump, StoreRole } from '../types.ts';
+
+const AUDIT_CAP = 100_000;
+const SEP = '\u0000';
+
+/**
+ * msgpackr options lmdb passes on to every database's encoder (not in lmdb's typings). Values are
+ * plain MessagePack maps: without shared structures, msgpackr's records carry their definition in
+ * every value and each read compiles it again, which cost more than decoding a map on the validate
+ * path. Values stored as records by earlier versions still read back the same.
+ */
+interface MsgpackOptions {
+  useRecords: false;
+  mapsAsObjects: true;
+}
+
+interface StoredChallenge extends Challenge {
+  retainUntil: number;
+}
+
+/**
+ * The one-node store: LMDB in `<dataDir>/store`. Every check-and-advance runs inside one LMDB
+ * write transaction; LMDB serialises writers (also across processes, e.g. the CLI), so the
+ * compare and the write cannot interleave with another request's.
+ */
+export class EmbeddedStore implements Store {
+  readonly kind = 'embedded' as const;
+  private readonly users: Database<User, string>;
+  private readonly groups: Database<Group, string>;
+  private readonly tokens: Database<Token, string>;
+  private readonly userTokens: Database<string, string>;
+  private readonly tokenStates: Database<TokenState, string>;
+  private readonly userStates: Database<UserAuthState, string>;
+  private readonly clients: Database<Client, string>;
+  private readonly adminKeys: Database<AdminKey, string>;
+  private readonly meta: Database<Settings, string>;
+  private readonly challenges: Database<StoredChallenge, string>;
+  private readonly audit: Database<AuditEvent, string>;
+  private auditSeq = 0;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly root: RootDatabase) {
+    this.users = root.openDB({ name: 'users' });
+    this.groups = root.openDB({ name: 'groups' });
+    this.tokens = root.openDB({ name: 'tokens' });
+    this.userTokens = root.openDB({ name: 'userTokens' });
+    this.tokenStates = root.openDB({ name: 'tokenStates' });
+    this.userStates = root.openDB({ name: 'userStates' });
+    this.clients = root.openDB({ name: 'clients' });
+    this.adminKeys = root.openDB({ name: 'adminKeys' });
+    this.meta = root.openDB({ name: 'meta' });
+    this.challenges = root.openDB({ name: 'challenges' });
+    this.audit = root.openDB({ name: 'audit' });
+    this.sweeper = setInterval(() => void this.sweep(), 60_000);
+    this.sweeper.unref();
+  }
+
+  async role(): Promise<StoreRole> {
+    return { role: 'standalone' };
+  }
+
+  async ping(): Promise<void> {
+    this.meta.get('settings');
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    await this.root.close();
+  }
+
+  // users
+  async getUser(username: string): Promise<User | null> {
+    return this.users.get(username) ?? null;
+  }
+
+  async createUser(user: User): Promise<boolean> {
+    return this.root.transaction(() => {
+      if (this.users.doesExist(user.username)) return false;
+      this.users.putSync(user.username, user);
+      return true;
+    });
+  }
+
+  async updateUser(user: User): Promise<boolean> {
+    return this.root.transaction(() => {
+      if (!this.users.doesExist(user.username)) return false;
+      this.users.putSync(user.username, user);
+      return true;
+    });
+  }
+
+  async deleteUser(username: string): Promise<boolean> {
+    return this.root.transaction(() => {
+      if (!this.users.doesExist(username)) return false;
+      for (const serial of this.serialsOf(username)) this.removeTokenSync(serial);
+      this.users.removeSync(username);
+      this.userStates.removeSync(username);
+      return true;
+    });
+  }
+
+  async listUsers(opts: ListOptions = {}): Promise<Page<User>> {
+    const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
+    const prefix = opts.prefix ?? '';
+    const start = opts.after !== undefined ? `${opts.after}${SEP}` : prefix;
+    const items: User[] = [];
+    for (const { key, value } of this.users.getRange({ start })) {
+      if (!key.startsWith(prefix)) break;
+      items.push(value);
+      if (items.length > limit) break;
+    }
+    const more = items.length > limit;
+    if (more) items.pop();
+    return more ? { items, next: items[items.length - 1]!.username } : { items };
+  }
+
+  async countUsers(): Promise<number> {
+    return this.users.getCount();
+  }
+
+  // groups
+  async getGroup(name: string): Promise<Group | null> {
+    return this.groups.get(name) ?? null;
+  }
+
+  async putGroup(group: Group): Promise<void> {
+    await this.groups.put(group.name, group);
+  }
+
+  async deleteGroup(name: string): Promise<boolean> {
+    return this.groups.remove(name);
+  }
+
+  async listGroups(): Promise<Group[]> {
+    return [...this.groups.getRange({}).map(({ value }) => value)];
+  }
+
+  // tokens
+  async getToken(serial: string): Promise<Token | null> {
+    return this.tokens.get(serial) ?? null;
+  }
+
+  async putToken(token: Token): Promise<boolean> {
+    return this.root.transaction(() => {
+      if (!this.users.doesExist(token.username)) return false;
+      const previous = this.tokens.get(token.serial);
+      if (previous && previous.username !== token.username) {
+        this.userTokens.removeSync(`${previous.username}${SEP}${token.serial}`);
+      }
+      this.tokens.putSync(token.serial, token);
+      this.userTokens.putSync(`${token.username}${SEP}${token.serial}`, token.serial);
+      return true;
+    });
+  }
+
+  async deleteToken(serial: string): Promise<boolean> {
+    return this.root.transaction(() => this.removeTokenSync(serial));
+  }
+
+  async listTokens(username: string): Promise<Token[]> {
+    return this.serialsOf(username)
+      .map((s) => this.tokens.get(s))
+      .filter((t): t is Token => t !== undefined);
+  }
+
+  private serialsOf(username: string): string[] {
+    const start = `${username}${SEP}`;
+    const end = `${username}\u0001`;
+    const serials: string[] = [];
+    for (const { value } of this.userTokens.getRange({ start, end })) serials.push(value);
+    return serials;
+  }
+
+  private removeTokenSync(serial: string): boolean {
+    const token = this.tokens.get(serial);
+    if (!token) return false;
+    this.userTokens.removeSync(`${token.username}${SEP}${serial}`);
+    this.tokens.removeSync(serial);
+    this.tokenStates.removeSync(serial);
+    return true;
+  }
+
+  // clients and admin keys
+  async getClient(id: string): Promise<Client | null> {
+    return this.clients.get(id) ?? null;
+  }
+  async putClient(client: Client): Promise<void> {
+    await this.clients.put(client.id, client);
+  }
+  async deleteClient(id: string): Promise<boolean> {
+    return this.clients.remove(id);
+  }
+  async listClients(): Promise<Client[]> {
+    return [...this.clients.getRange({}).map(({ value }) => value)];
+  }
+  async getAdminKey(id: string): Promise<AdminKey | null> {
+    return this.adminKeys.get(id) ?? null;
+  }
+  async putAdminKey(key: AdminKey): Promise<void> {
+    await this.adminKeys.put(key.id, key);
+  }
+  async deleteAdminKey(id: string): Promise<boolean> {
+    return this.adminKeys.remove(id);
+  }
+  async listAdminKeys(): Promise<AdminKey[]> {
+    return [...this.adminKeys.getRange({}).map(({ value }) => value)];
+  }
+
+  async getSettings(): Promise<Settings | null> {
+    return this.meta.get('settings') ?? null;
+  }
+  async putSettings(settings: Settings): Promise<void> {
+    await this.meta.put('settings', settings);
+  }
+
+  // authentication state
+  async loadAuthView(username: string): Promise<AuthView | null> {
+    const user = this.users.get(username);
+    if (!user) return null;
+    const tokens = this.serialsOf(username)
+      .map((s) => this.tokens.get(s))
+      .filter((t): t is Token => t !== undefined);
+    const tokenStates: Record<string, TokenState> = {};
+    for (const t of tokens) tokenStates[t.serial] = this.tokenStates.get(t.serial) ?? EMPTY_TOKEN_STATE;
+    return {
+      user,
+      group: this.groups.get(user.group) ?? null,
+      tokens,
+      tokenStates,
+      userState: this.userStates.get(username) ?? EMPTY_USER_STATE,
+    };
+  }
+
+  async getTokenState(serial: string): Promise<TokenState> {
+    return this.tokenStates.get(serial) ?? EMPTY_TOKEN_STATE;
+  }
+
+  async commitAccept(username: string, serial: string, advance: TokenAdvance, now: number): Promise<boolean> {
+    return this.root.transaction(() => {
+      const state = this.tokenStates.get(serial) ?? EMPTY_TOKEN_STATE;
+      if (!advances(state, advance)) return false;
+      this.tokenStates.putSync(serial, applyAdvance(state, advance));
+      this.userStates.putSync(username, applySuccess(this.userStates.get(username) ?? EMPTY_USER_STATE, now));
+      return true;
+    });
+  }
+
+  async commitFailure(username: string, now: number, policy: FailurePolicy): Promise<UserAuthState> {
+    return this.root.transaction(() => {
+      const next = applyFailure(
+        this.userStates.get(username) ?? EMPTY_USER_STATE,
+        now,
+        policy.lockout,
+        policy.windowMs,
+      );
+      this.userStates.putSync(username, next);
+      return next;
+    });
+  }
+
+  async advanceTokenState(serial: string, state: TokenState): Promise<TokenState> {
+    return this.root.transaction(() => {
+      const merged = mergeTokenState(this.tokenStates.get(serial) ?? EMPTY_TOKEN_STATE, state);
+      this.tokenStates.putSync(serial, merged);
+      return merged;
+    });
+  }
+
+  async unlockUser(username: string): Promise<void> {
+    await this.root.transaction(() => {
+      const s = this.userStates.get(username) ?? EMPTY_USER_STATE;
+      this.userStates.putSync(username, {
+        ...s,
+        failures: 0,
+        lockCount: 0,
+        lockedUntil: 0,
+        windowFailures: 0,
+      });
+    });
+  }
+
+  async putChallenge(challenge: Challenge, retainMs: number): Promise<void> {
+    await this.challenges.put(challenge.transactionId, {
+      ...challenge,
+      retainUntil: Date.now() + retainMs, // the store's own clock, as a Redis TTL would
+    });
+  }
+
+  async takeChallenge(transactionId: string): Promise<Challenge | null> {
+    return this.root.transaction(() => {
+      const stored = this.challenges.get(transactionId);
+      if (!stored) return null;
+      this.challenges.removeSync(transactionId);
+      if (stored.retainUntil < Date.now()) return null;
+      const { retainUntil: _, ...challenge } = stored;
+      return challenge;
+    });
+  }
+
+  async appendAudit(events: AuditEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.root.transaction(() => {
+      for (const e of events) {
+        this.auditSeq = (this.auditSeq + 1) % 1_000_000;
+        this.audit.putSync(
+          `${String(e.time).padStart(15, '0')}.${String(this.auditSeq).padStart(6, '0')}`,
+          e,
+        );
+      }
+    });
+  }
+
+  async listAudit(limit: number): Promise<AuditEvent[]> {
+    return [...this.audit.getRange({ reverse: true, limit }).map(({ value }) => value)];
+  }
+
+  async dump(): Promise<StoreDump> {
+    return this.root.transactionSync(() => {
+      const all = <V>(db: Database<V, string>): V[] => [...db.getRange({}).map(({ value }) => value)];
+      const byKey = <V>(db: Database<V, string>): Record<string, V> => {
+        const out: Record<string, V> = {};
+        for (const { key, value } of db.getRange({})) out[key] = value;
+        return out;
+      };
+      return {
+        users: all(this.users),
+        groups: all(this.groups),
+        tokens: all(this.tokens),
+        clients: all(this.clients),
+        adminKeys: all(this.adminKeys),
+        settings: this.meta.get('settings') ?? null,
+        tokenStates: byKey(this.tokenStates),
+        userStates: byKey(this.userStates),
+      };
+    });
+  }
+
+  private async sweep(): Promise<void> {
+    const now = Date.now();
+    await this.root.transaction(() => {
+      for (const { key, value } of this.challenges.getRange({})) {
+        if (value.retainUntil < now) this.challenges.removeSync(key);
+      }
+      const excess = this.audit.getCount() - AUDIT_CAP;
+      if (excess > 0) for (const key of this.audit.getKeys({ limit: excess })) this.audit.removeSync(key);
+    });
+  }
+}
+
+export function openEmbeddedStore(dataDir: string): EmbeddedStore {
+  const path = join(dataDir, 'store');
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  // Every commit is flushed before its promise resolves (an accepted code must stay used after a
+  // crash). overlappingSync off measured faster here for small, frequent commits (bench/validate.ts).
+  const options: RootDatabaseOptionsWithPath & MsgpackOptions = {
+    path,
+    maxDbs: 16,
+    compression: false,
+    overlappingSync: false,
+    useRecords: false,
+    mapsAsObjects: true,
+  };
+  return new EmbeddedStore(open(options));
+}
