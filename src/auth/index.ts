@@ -3,4 +3,5 @@
 export * from './api-keys.ts';
 export * from './cached.ts';
 export * from './policy.ts';
+export * from './roles.ts';
 export * from './validator.ts';

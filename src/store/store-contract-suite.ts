@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
-import { type Client, DEFAULT_SETTINGS, EMPTY_TOKEN_STATE } from '../model/index.ts';
+import { type AdminKey, type Client, DEFAULT_SETTINGS, EMPTY_TOKEN_STATE } from '../model/index.ts';
 import { sampleToken, sampleUser } from './fixtures.ts';
 import type { Store } from './types.ts';
 
@@ -213,13 +213,32 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
       await store.putClient(client);
       assert.deepEqual(await store.getClient('cl1'), client);
       assert.ok((await store.listClients()).some((c) => c.id === 'cl1'));
-      await store.putAdminKey({ id: 'ak1', name: 'root', keyHash: 'h', createdAt: 1 });
-      assert.equal((await store.getAdminKey('ak1'))?.name, 'root');
+      await store.putAdminKey({ id: 'ak1', name: 'root', role: 'helpdesk', keyHash: 'h', createdAt: 1 });
+      assert.equal((await store.getAdminKey('ak1'))?.role, 'helpdesk');
       assert.equal(await store.deleteAdminKey('ak1'), true);
       assert.equal(await store.getAdminKey('ak1'), null);
+      assert.equal(await store.deleteAdminKey('ak1'), false);
+      assert.equal(await store.deleteClient('no-such-client'), false);
       await store.putSettings({ ...DEFAULT_SETTINGS, issuer: 'Contract' });
       assert.equal((await store.getSettings())?.issuer, 'Contract');
       assert.equal(await store.deleteClient('cl1'), true);
+    });
+
+    test('admin keys written before roles read as superadmin; an unknown role reads as no key', async () => {
+      const legacy = { id: 'ak-old', name: 'old', keyHash: 'h', createdAt: 1 } as unknown as AdminKey;
+      const future = { ...legacy, id: 'ak-new', role: 'janitor' } as unknown as AdminKey;
+      await store.putAdminKey(legacy);
+      await store.putAdminKey(future);
+      assert.equal((await store.getAdminKey('ak-old'))?.role, 'superadmin');
+      assert.equal(await store.getAdminKey('ak-new'), null);
+      const listed = await store.listAdminKeys();
+      assert.equal(listed.find((k) => k.id === 'ak-old')?.role, 'superadmin');
+      assert.equal(
+        listed.some((k) => k.id === 'ak-new'),
+        false,
+      );
+      await store.deleteAdminKey('ak-old');
+      await store.deleteAdminKey('ak-new');
     });
 
     test('audit events come back newest first', async () => {

@@ -4,6 +4,7 @@ import { type Database, open, type RootDatabase, type RootDatabaseOptionsWithPat
 import {
   type AdminKey,
   type AuditEvent,
+  adminKeyFromStored,
   advances,
   applyAdvance,
   applyFailure,
@@ -151,7 +152,7 @@ export class EmbeddedStore implements Store {
   }
 
   async deleteGroup(name: string): Promise<boolean> {
-    return this.groups.remove(name);
+    return this.removeIfPresent(this.groups, name);
   }
 
   async listGroups(): Promise<Group[]> {
@@ -178,6 +179,15 @@ export class EmbeddedStore implements Store {
 
   async deleteToken(serial: string): Promise<boolean> {
     return this.root.transaction(() => this.removeTokenSync(serial));
+  }
+
+  /** lmdb's remove() answers true for an absent key too; a delete reports whether there was one. */
+  private removeIfPresent<V>(db: Database<V, string>, key: string): Promise<boolean> {
+    return this.root.transaction(() => {
+      if (!db.doesExist(key)) return false;
+      db.removeSync(key);
+      return true;
+    });
   }
 
   async listTokens(username: string): Promise<Token[]> {
@@ -211,22 +221,25 @@ export class EmbeddedStore implements Store {
     await this.clients.put(client.id, client);
   }
   async deleteClient(id: string): Promise<boolean> {
-    return this.clients.remove(id);
+    return this.removeIfPresent(this.clients, id);
   }
   async listClients(): Promise<Client[]> {
     return [...this.clients.getRange({}).map(({ value }) => value)];
   }
   async getAdminKey(id: string): Promise<AdminKey | null> {
-    return this.adminKeys.get(id) ?? null;
+    const stored = this.adminKeys.get(id);
+    return stored ? adminKeyFromStored(stored) : null;
   }
   async putAdminKey(key: AdminKey): Promise<void> {
     await this.adminKeys.put(key.id, key);
   }
   async deleteAdminKey(id: string): Promise<boolean> {
-    return this.adminKeys.remove(id);
+    return this.removeIfPresent(this.adminKeys, id);
   }
   async listAdminKeys(): Promise<AdminKey[]> {
-    return [...this.adminKeys.getRange({}).map(({ value }) => value)];
+    return [...this.adminKeys.getRange({}).map(({ value }) => value)].flatMap(
+      (k) => adminKeyFromStored(k) ?? [],
+    );
   }
 
   async getSettings(): Promise<Settings | null> {

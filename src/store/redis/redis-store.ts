@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import {
   type AdminKey,
   type AuditEvent,
+  adminKeyFromStored,
   type Challenge,
   type Client,
   type Group,
@@ -292,7 +293,7 @@ export class RedisStore implements Store {
   }
   async getAdminKey(id: string): Promise<AdminKey | null> {
     const raw = await this.read((r) => r.hget(this.k.adminKeys, id));
-    return raw ? parseJson<AdminKey>(raw) : null;
+    return raw ? adminKeyFromStored(parseJson<AdminKey>(raw)) : null;
   }
   async putAdminKey(key: AdminKey): Promise<void> {
     await this.configWrite((w) => w.hset(this.k.adminKeys, key.id, JSON.stringify(key)));
@@ -301,7 +302,7 @@ export class RedisStore implements Store {
     return (await this.configWrite((w) => w.hdel(this.k.adminKeys, id))) === 1;
   }
   async listAdminKeys(): Promise<AdminKey[]> {
-    return this.values<AdminKey>(this.k.adminKeys);
+    return (await this.values<AdminKey>(this.k.adminKeys)).flatMap((k) => adminKeyFromStored(k) ?? []);
   }
 
   async getSettings(): Promise<Settings | null> {
