@@ -50,6 +50,10 @@ export async function enrolToken(ctx: AdminContext, username: string, input: Tok
     if (!decoded || decoded.length < 10 || decoded.length > 128) {
       throw new TesseraError('BAD_REQUEST', 'secret must be base32 of 10 to 128 bytes');
     }
+    // A constant seed (all zero bytes, a placeholder) gives codes anyone can compute.
+    if (decoded.every((b) => b === decoded[0])) {
+      throw new TesseraError('WEAK_SECRET', 'secret is one byte repeated; use a random seed');
+    }
     secret = decoded;
   } else {
     secret = randomBytes(recommendedSecretBytes(algorithm));

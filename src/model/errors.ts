@@ -21,8 +21,15 @@ export type ReasonCode =
 
 export type ErrorCode =
   | 'BAD_REQUEST'
+  | 'BAD_URL'
+  | 'INVALID_CIDR'
+  | 'WEAK_SECRET'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
+  | 'ROLE_FORBIDDEN'
+  | 'REQUEST_TIMEOUT'
+  | 'URI_TOO_LONG'
+  | 'HEADERS_TOO_LARGE'
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'READ_ONLY_REPLICA'
@@ -48,23 +55,33 @@ export class TesseraError extends Error {
 function statusFor(code: ErrorCode): number {
   switch (code) {
     case 'BAD_REQUEST':
+    case 'BAD_URL':
+    case 'INVALID_CIDR':
+    case 'WEAK_SECRET':
     case 'RESYNC_FAILED':
       return 400;
     case 'UNAUTHORIZED':
       return 401;
     case 'FORBIDDEN':
+    case 'ROLE_FORBIDDEN':
       return 403;
     case 'NOT_FOUND':
       return 404;
     case 'CONFLICT':
     case 'READ_ONLY_REPLICA':
       return 409;
+    case 'REQUEST_TIMEOUT':
+      return 408;
     case 'PAYLOAD_TOO_LARGE':
       return 413;
+    case 'URI_TOO_LONG':
+      return 414;
     case 'UNSUPPORTED_MEDIA_TYPE':
       return 415;
     case 'RATE_LIMITED':
       return 429;
+    case 'HEADERS_TOO_LARGE':
+      return 431;
     case 'STORE_UNAVAILABLE':
       return 503;
     default:

@@ -1,5 +1,6 @@
 // Domain types and their schemas: users, groups, tokens, clients, settings, challenges, state.
 
+export * from './cidr.ts';
 export * from './entities.ts';
 export * from './errors.ts';
 export * from './settings.ts';
