@@ -75,7 +75,7 @@ export async function clientRoutes(app: FastifyInstance): Promise<void> {
     '/admin-keys',
     { schema: { tags: ['admin keys'], body: KeyBody } },
     async (request, reply) => {
-      const { key, apiKey } = await createAdminKey(adminContext(app, request), request.body.name);
+      const { key, apiKey } = await createAdminKey(adminContext(app, request), { name: request.body.name });
       reply.header('cache-control', 'no-store');
       return reply.code(201).send({ id: key.id, name: key.name, createdAt: key.createdAt, apiKey });
     },

@@ -4,7 +4,7 @@ type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   serve: { summary: 'run a node', load: async () => (await import('./commands/serve.ts')).run },
   'admin-key': {
-    summary: 'admin-key create --name NAME',
+    summary: 'admin-key create --name NAME [--role R] [--expires ISO] | list | revoke ID',
     load: async () => (await import('./commands/admin-key.ts')).run,
   },
   user: {

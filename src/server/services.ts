@@ -108,7 +108,7 @@ export async function bootstrap(services: TesseraServices, log: Logger): Promise
     });
   }
   if ((await services.store.listAdminKeys()).length === 0) {
-    const { apiKey } = await createAdminKey(services.admin('bootstrap'), 'initial');
+    const { apiKey } = await createAdminKey(services.admin('bootstrap'), { name: 'initial' });
     const path = join(services.config.dataDir, 'admin.key');
     writeFileSync(path, `${apiKey}\n`, { mode: 0o600 });
     log.info({ path }, 'created the first admin API key; it is in this file (mode 0600)');
