@@ -21,3 +21,20 @@ export const QueryLimit = Type.String({ pattern: '^[1-9][0-9]{0,3}$' });
 export function limitOf(text: string | undefined, fallback: number, max = 1000): number {
   return Math.min(text ? Number(text) : fallback, max);
 }
+
+const B32 = '[A-Za-z2-7]';
+const TAIL = (max7: boolean) =>
+  `(?:${B32}{2}(?:======)?|${B32}{4}(?:====)?|${B32}{5}(?:===)?${max7 ? `|${B32}{7}=?` : ''})?`;
+/**
+ * RFC 4648 base32 of 10 to 128 bytes, exactly: whole 8-character groups, then a tail of 2, 4, 5 or
+ * 7 characters (optionally padded). 16 characters are 10 bytes; 200 characters plus a 5-character
+ * tail are 128. The document shows this pattern and the server applies the same one, so a secret
+ * the schema lets through decodes to an allowed length.
+ */
+export const BASE32_SECRET_PATTERN = `^(?:(?:${B32}{8}){2,24}${TAIL(true)}|(?:${B32}{8}){25}${TAIL(false)})$`;
+export const Base32Secret = Type.String({
+  minLength: 16,
+  maxLength: 208,
+  pattern: BASE32_SECRET_PATTERN,
+  description: 'RFC 4648 base32 (padding optional) of 10 to 128 bytes',
+});
