@@ -1,16 +1,17 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { AdminFaceOptions } from './options.ts';
 import { limitOf, QueryLimit } from './schemas.ts';
 
 const AuditQuery = Type.Object({ limit: Type.Optional(QueryLimit) }, { additionalProperties: false });
 
-export async function auditRoutes(app: FastifyInstance): Promise<void> {
+export async function auditRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   app.get<{ Querystring: Static<typeof AuditQuery> }>(
     '/audit',
     { schema: { tags: ['audit'], querystring: AuditQuery } },
     async (request) => {
-      await app.tessera.audit.flush();
-      return { items: await app.tessera.store.listAudit(limitOf(request.query.limit, 100)) };
+      await face.audit.flush();
+      return { items: await face.store.listAudit(limitOf(request.query.limit, 100)) };
     },
   );
 }

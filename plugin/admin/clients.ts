@@ -9,6 +9,7 @@ import {
 } from '../../src/admin/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
 import { adminContext } from './actor.ts';
+import type { AdminFaceOptions } from './options.ts';
 import { IdParams, Name } from './schemas.ts';
 
 const Cidr = Type.String({ maxLength: 64, pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$' });
@@ -34,25 +35,25 @@ const ClientPatch = Type.Object(
 );
 const KeyBody = Type.Object({ name: Name }, { additionalProperties: false });
 
-export async function clientRoutes(app: FastifyInstance): Promise<void> {
+export async function clientRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   const tags = ['clients'];
   app.post<{ Body: Static<typeof ClientBody> }>(
     '/clients',
     { schema: { tags, body: ClientBody } },
     async (request, reply) => {
-      const { client, apiKey } = await createClient(adminContext(app, request), request.body);
+      const { client, apiKey } = await createClient(adminContext(face, request), request.body);
       reply.header('cache-control', 'no-store');
       return reply.code(201).send({ ...publicClient(client), apiKey });
     },
   );
   app.get('/clients', { schema: { tags } }, async () => ({
-    items: (await app.tessera.store.listClients()).map(publicClient),
+    items: (await face.store.listClients()).map(publicClient),
   }));
   app.get<{ Params: Static<typeof IdParams> }>(
     '/clients/:id',
     { schema: { tags, params: IdParams } },
     async (request) => {
-      const client = await app.tessera.store.getClient(request.params.id);
+      const client = await face.store.getClient(request.params.id);
       if (!client) throw new TesseraError('NOT_FOUND', `client "${request.params.id}" does not exist`);
       return publicClient(client);
     },
@@ -61,13 +62,13 @@ export async function clientRoutes(app: FastifyInstance): Promise<void> {
     '/clients/:id',
     { schema: { tags, params: IdParams, body: ClientPatch } },
     async (request) =>
-      publicClient(await updateClient(adminContext(app, request), request.params.id, request.body)),
+      publicClient(await updateClient(adminContext(face, request), request.params.id, request.body)),
   );
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/clients/:id',
     { schema: { tags, params: IdParams } },
     async (request, reply) => {
-      await deleteClient(adminContext(app, request), request.params.id);
+      await deleteClient(adminContext(face, request), request.params.id);
       return reply.code(204).send();
     },
   );
@@ -75,7 +76,7 @@ export async function clientRoutes(app: FastifyInstance): Promise<void> {
     '/admin-keys',
     { schema: { tags: ['admin keys'], body: KeyBody } },
     async (request, reply) => {
-      const { key, apiKey } = await createAdminKey(adminContext(app, request), { name: request.body.name });
+      const { key, apiKey } = await createAdminKey(adminContext(face, request), { name: request.body.name });
       reply.header('cache-control', 'no-store');
       return reply.code(201).send({ id: key.id, name: key.name, createdAt: key.createdAt, apiKey });
     },

@@ -2,6 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { TesseraError } from '../../src/model/index.ts';
 import { adminContext } from './actor.ts';
+import type { AdminFaceOptions } from './options.ts';
 import { Methods, Name } from './schemas.ts';
 
 const GroupBody = Type.Object(
@@ -18,8 +19,8 @@ const GroupPatch = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
-export async function groupRoutes(app: FastifyInstance): Promise<void> {
-  const store = app.tessera.store;
+export async function groupRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
+  const store = face.store;
   const tags = ['groups'];
   app.post<{ Body: Static<typeof GroupBody> }>(
     '/groups',
@@ -29,7 +30,7 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
         throw new TesseraError('CONFLICT', `group "${request.body.name}" exists`);
       const group = { ...request.body, methods: request.body.methods ?? {}, permanent: false };
       await store.putGroup(group);
-      adminContext(app, request).audit('group.create', { group: group.name });
+      adminContext(face, request).audit('group.create', { group: group.name });
       return reply.code(201).send(group);
     },
   );
@@ -42,7 +43,7 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
       if (!current) throw new TesseraError('NOT_FOUND', `group "${request.params.name}" does not exist`);
       const next = { ...current, ...request.body, methods: { ...current.methods, ...request.body.methods } };
       await store.putGroup(next);
-      adminContext(app, request).audit('group.update', { group: next.name });
+      adminContext(face, request).audit('group.update', { group: next.name });
       return next;
     },
   );
@@ -54,7 +55,7 @@ export async function groupRoutes(app: FastifyInstance): Promise<void> {
       if (!current) throw new TesseraError('NOT_FOUND', `group "${request.params.name}" does not exist`);
       if (current.permanent) throw new TesseraError('CONFLICT', 'the Default group cannot be deleted');
       await store.deleteGroup(request.params.name);
-      adminContext(app, request).audit('group.delete', { group: current.name });
+      adminContext(face, request).audit('group.delete', { group: current.name });
       return reply.code(204).send();
     },
   );

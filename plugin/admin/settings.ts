@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadSettings, updateSettings } from '../../src/admin/index.ts';
 import { MAX_HOTP_LOOKAHEAD, MAX_TOTP_WINDOW } from '../../src/model/index.ts';
 import { adminContext } from './actor.ts';
+import type { AdminFaceOptions } from './options.ts';
 
 const Switch = Type.Union([Type.Literal('enabled'), Type.Literal('disabled')]);
 const PositiveInt = (max: number) => Type.Integer({ minimum: 0, maximum: max });
@@ -56,12 +57,12 @@ const SettingsPatch = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
-export async function settingsRoutes(app: FastifyInstance): Promise<void> {
+export async function settingsRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   const tags = ['settings'];
-  app.get('/settings', { schema: { tags } }, async () => loadSettings(app.tessera.store));
+  app.get('/settings', { schema: { tags } }, async () => loadSettings(face.store));
   app.patch<{ Body: Static<typeof SettingsPatch> }>(
     '/settings',
     { schema: { tags, body: SettingsPatch } },
-    async (request) => updateSettings(adminContext(app, request), request.body),
+    async (request) => updateSettings(adminContext(face, request), request.body),
   );
 }

@@ -4,6 +4,7 @@ import QRCode from 'qrcode';
 import { deleteToken, enrolToken, publicToken, resyncToken, updateToken } from '../../src/admin/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
 import { adminContext } from './actor.ts';
+import type { AdminFaceOptions } from './options.ts';
 import { Serial, TokenParams, UserParams } from './schemas.ts';
 
 const TokenBody = Type.Object(
@@ -42,7 +43,7 @@ const TokenPatch = Type.Object(
 const Code = Type.String({ minLength: 6, maxLength: 8, pattern: '^[0-9]+$' });
 const ResyncBody = Type.Object({ code1: Code, code2: Code }, { additionalProperties: false });
 
-export async function tokenRoutes(app: FastifyInstance): Promise<void> {
+export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   const tags = ['tokens'];
 
   app.post<{ Params: Static<typeof UserParams>; Body: Static<typeof TokenBody> }>(
@@ -50,7 +51,7 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
     { schema: { tags, params: UserParams, body: TokenBody } },
     async (request, reply) => {
       const { token, otpauthUri } = await enrolToken(
-        adminContext(app, request),
+        adminContext(face, request),
         request.params.username,
         request.body,
       );
@@ -64,10 +65,10 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
     '/users/:username/tokens',
     { schema: { tags, params: UserParams } },
     async (request) => {
-      if (!(await app.tessera.store.getUser(request.params.username))) {
+      if (!(await face.store.getUser(request.params.username))) {
         throw new TesseraError('NOT_FOUND', `user "${request.params.username}" does not exist`);
       }
-      return { items: (await app.tessera.store.listTokens(request.params.username)).map(publicToken) };
+      return { items: (await face.store.listTokens(request.params.username)).map(publicToken) };
     },
   );
 
@@ -77,7 +78,7 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
     async (request) =>
       publicToken(
         await updateToken(
-          adminContext(app, request),
+          adminContext(face, request),
           request.params.username,
           request.params.serial,
           request.body,
@@ -94,7 +95,7 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
       { schema: { tags, params: TokenParams } },
       async (request) =>
         publicToken(
-          await updateToken(adminContext(app, request), request.params.username, request.params.serial, {
+          await updateToken(adminContext(face, request), request.params.username, request.params.serial, {
             status,
           }),
         ),
@@ -105,7 +106,7 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
     '/users/:username/tokens/:serial',
     { schema: { tags, params: TokenParams } },
     async (request, reply) => {
-      await deleteToken(adminContext(app, request), request.params.username, request.params.serial);
+      await deleteToken(adminContext(face, request), request.params.username, request.params.serial);
       return reply.code(204).send();
     },
   );
@@ -116,7 +117,7 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
     async (request) =>
       publicToken(
         await resyncToken(
-          adminContext(app, request),
+          adminContext(face, request),
           request.params.username,
           request.params.serial,
           request.body.code1,

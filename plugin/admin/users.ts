@@ -10,6 +10,7 @@ import {
 } from '../../src/admin/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
 import { adminContext } from './actor.ts';
+import type { AdminFaceOptions } from './options.ts';
 import { limitOf, Methods, Name, QueryLimit, Username, UserParams } from './schemas.ts';
 
 const Pin = Type.String({ minLength: 4, maxLength: 64 });
@@ -46,15 +47,15 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export async function userRoutes(app: FastifyInstance): Promise<void> {
-  const store = app.tessera.store;
+export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
+  const store = face.store;
   const tags = ['users'];
 
   app.post<{ Body: Static<typeof UserBody> }>(
     '/users',
     { schema: { tags, body: UserBody } },
     async (request, reply) => {
-      const user = await createUser(adminContext(app, request), request.body);
+      const user = await createUser(adminContext(face, request), request.body);
       return reply.code(201).send({ ...publicUser(user), tokens: [] });
     },
   );
@@ -91,14 +92,14 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
     '/users/:username',
     { schema: { tags, params: UserParams, body: UserPatchBody } },
     async (request) =>
-      publicUser(await updateUser(adminContext(app, request), request.params.username, request.body)),
+      publicUser(await updateUser(adminContext(face, request), request.params.username, request.body)),
   );
 
   app.delete<{ Params: Static<typeof UserParams> }>(
     '/users/:username',
     { schema: { tags, params: UserParams } },
     async (request, reply) => {
-      await deleteUser(adminContext(app, request), request.params.username);
+      await deleteUser(adminContext(face, request), request.params.username);
       return reply.code(204).send();
     },
   );
@@ -107,7 +108,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
     '/users/:username/unlock',
     { schema: { tags, params: UserParams } },
     async (request, reply) => {
-      await unlockUser(adminContext(app, request), request.params.username);
+      await unlockUser(adminContext(face, request), request.params.username);
       return reply.code(204).send();
     },
   );
@@ -120,7 +121,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
       `/users/:username/${action}`,
       { schema: { tags, params: UserParams } },
       async (request) =>
-        publicUser(await updateUser(adminContext(app, request), request.params.username, { enabled })),
+        publicUser(await updateUser(adminContext(face, request), request.params.username, { enabled })),
     );
   }
 }

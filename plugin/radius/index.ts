@@ -1,11 +1,18 @@
 // The RADIUS face: FreeRADIUS rlm_rest (body = 'json') in, the validator's decision out as rlm_rest
-// attributes. Deliberately encapsulated (no fastify-plugin): its body parser and error handler
-// must not leak into the other faces.
+// attributes. Deliberately encapsulated: its body parser and error handler must not leak into the
+// other faces.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { AuditSink, Validator } from '../../src/auth/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
-import { callerClient, requireCaller } from '../../src/server/caller-auth.ts';
-import { forwardedClientIp } from '../../src/server/client-ip.ts';
-import { errorBody } from '../../src/server/errors.ts';
+import {
+  type CallerLookup,
+  callerClient,
+  checkOptions,
+  errorBody,
+  forwardedClientIp,
+  requireCaller,
+} from '../shared/index.ts';
 import {
   MAX_BODY_BYTES,
   parseAuthBody,
@@ -16,6 +23,15 @@ import {
 
 export * from './rlm-rest.ts';
 
+export interface RadiusFaceOptions {
+  /** Decides each code (src/auth). */
+  validator: Pick<Validator, 'validate'>;
+  /** Resolves the callers' client keys. */
+  callers: CallerLookup;
+  /** Records requests the validator never saw (malformed bodies). */
+  audit: AuditSink;
+}
+
 /** Reason recorded when the request itself is unusable (the validator never saw it). */
 export const MALFORMED_REASON = 'BAD_REQUEST';
 
@@ -24,14 +40,9 @@ function send(reply: FastifyReply, answer: RadiusAnswer): FastifyReply {
   return answer.body ? reply.send(answer.body) : reply.send();
 }
 
-function rejectMalformed(
-  app: FastifyInstance,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  problem: string,
-) {
+function rejectMalformed(audit: AuditSink, request: FastifyRequest, reply: FastifyReply, problem: string) {
   const client = request.caller?.kind === 'client' ? request.caller.client : undefined;
-  app.tessera.audit.record({
+  audit.record({
     time: Date.now(),
     type: 'validate',
     actor: client ? `client:${client.id}` : 'anonymous',
@@ -43,7 +54,13 @@ function rejectMalformed(
   return send(reply, renderReject({ reason: MALFORMED_REASON, message: problem }, presentation));
 }
 
-export async function radiusPlugin(app: FastifyInstance, _opts: Record<string, unknown> = {}): Promise<void> {
+async function radiusFace(app: FastifyInstance, opts: RadiusFaceOptions): Promise<void> {
+  checkOptions('tessera-radius', opts, {
+    validator: 'the Validator that decides each code',
+    callers: 'the CallerDirectory that resolves client keys',
+    audit: 'the audit sink for requests the validator never saw',
+  });
+  const { validator, callers, audit } = opts;
   // rlm_rest must get a 401 (reject) for any bad body, never Fastify's automatic 400/415
   // (which it maps to "invalid"): take every body raw and judge it in the handler.
   app.removeAllContentTypeParsers();
@@ -56,13 +73,13 @@ export async function radiusPlugin(app: FastifyInstance, _opts: Record<string, u
       // Caller authentication keeps its meaning: 401 and 403 are both a reject for rlm_rest.
       if (err.status === 401 || err.status === 403)
         return reply.code(err.status).send(errorBody(err.code, err.message));
-      return rejectMalformed(app, request, reply, err.message);
+      return rejectMalformed(audit, request, reply, err.message);
     }
     const status = err instanceof TesseraError ? err.status : (err.statusCode ?? 500);
     if (status < 500) {
       const tooLarge = 'code' in err && err.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
       return rejectMalformed(
-        app,
+        audit,
         request,
         reply,
         tooLarge ? 'the body is too large' : 'the request is malformed',
@@ -73,7 +90,7 @@ export async function radiusPlugin(app: FastifyInstance, _opts: Record<string, u
     return reply.code(503).send(errorBody('INTERNAL', 'the request could not be decided'));
   });
 
-  app.addHook('onRequest', requireCaller(app.tessera.callers, 'client'));
+  app.addHook('onRequest', requireCaller(callers, 'client'));
 
   app.post(
     '/auth',
@@ -86,10 +103,10 @@ export async function radiusPlugin(app: FastifyInstance, _opts: Record<string, u
     async (request, reply) => {
       const client = callerClient(request);
       const parsed = parseAuthBody(request.body as Buffer | undefined);
-      if (!parsed.ok) return rejectMalformed(app, request, reply, parsed.problem);
+      if (!parsed.ok) return rejectMalformed(audit, request, reply, parsed.problem);
       const { user, pass, transactionId, nasIdentifier, nasIpAddress } = parsed.request;
       const sourceIp = forwardedClientIp(request.headers);
-      const outcome = await app.tessera.validator.validate({
+      const outcome = await validator.validate({
         user,
         pass,
         client,
@@ -109,3 +126,5 @@ export async function radiusPlugin(app: FastifyInstance, _opts: Record<string, u
     async (_request, reply) => reply.code(204).send(),
   );
 }
+
+export const radiusPlugin = fp(radiusFace, { name: 'tessera-radius', fastify: '5.x', encapsulate: true });

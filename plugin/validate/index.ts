@@ -1,8 +1,23 @@
 // The JSON validate face for Keycloak and any HTTP caller: POST /v1/validate.
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { callerClient, requireCaller } from '../../src/server/caller-auth.ts';
-import { forwardedClientIp } from '../../src/server/client-ip.ts';
+import fp from 'fastify-plugin';
+import type { Validator } from '../../src/auth/index.ts';
+import {
+  type CallerLookup,
+  callerClient,
+  checkOptions,
+  forwardedClientIp,
+  installErrorHandler,
+  requireCaller,
+} from '../shared/index.ts';
+
+export interface ValidateFaceOptions {
+  /** Decides each code (src/auth). */
+  validator: Pick<Validator, 'validate'>;
+  /** Resolves the callers' client keys. */
+  callers: CallerLookup;
+}
 
 const ValidateBody = Type.Object(
   {
@@ -25,8 +40,14 @@ function endUserIp(request: FastifyRequest): string {
   return forwardedClientIp(request.headers) ?? request.ip;
 }
 
-export async function validatePlugin(app: FastifyInstance): Promise<void> {
-  app.addHook('onRequest', requireCaller(app.tessera.callers, 'client'));
+async function validateFace(app: FastifyInstance, opts: ValidateFaceOptions): Promise<void> {
+  checkOptions('tessera-validate', opts, {
+    validator: 'the Validator that decides each code',
+    callers: 'the CallerDirectory that resolves client keys',
+  });
+  const { validator, callers } = opts;
+  installErrorHandler(app);
+  app.addHook('onRequest', requireCaller(callers, 'client'));
   app.post<{ Body: Static<typeof ValidateBody> }>(
     '/validate',
     {
@@ -39,7 +60,7 @@ export async function validatePlugin(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const body = request.body;
-      const outcome = await app.tessera.validator.validate({
+      const outcome = await validator.validate({
         user: body.user,
         client: callerClient(request),
         sourceIp: endUserIp(request),
@@ -55,3 +76,10 @@ export async function validatePlugin(app: FastifyInstance): Promise<void> {
     },
   );
 }
+
+/** Encapsulated: its caller hook and error handler stay inside its own routes. */
+export const validatePlugin = fp(validateFace, {
+  name: 'tessera-validate',
+  fastify: '5.x',
+  encapsulate: true,
+});

@@ -7,6 +7,7 @@ import { asReplicated } from './replicated.ts';
 import { restoreSnapshot } from './restore.ts';
 import { type SnapshotResult, SnapshotScheduler } from './scheduler.ts';
 import { APP_VERSION } from './snapshot.ts';
+import { latestSnapshotFile } from './snapshot-files.ts';
 import { openSnapshot } from './snapshot-format.ts';
 import { snapshotSecret } from './snapshot-secret.ts';
 import { type ClusterStatus, clusterStatus, selfRecord } from './status.ts';
@@ -63,6 +64,11 @@ export class ClusterRuntime {
       seedKeyFile: this.seed.keyFile,
       ...(this.seed.masterKey ? { masterKey: this.seed.masterKey } : {}),
     });
+  }
+
+  /** The newest snapshot file in this node's snapshot directory (written or pulled), if any. */
+  latestSnapshotFile(): string | null {
+    return latestSnapshotFile(this.config.snapshotDir);
   }
 
   lastSnapshot(): number | null {
@@ -156,15 +162,4 @@ export class ClusterRuntime {
     this.unwatch?.();
     await this.scheduler.stop();
   }
-}
-
-const runtimes = new WeakMap<object, ClusterRuntime>();
-
-/** The runtime of a node, keyed by its services object (set by plugin/cluster). */
-export function setRuntime(owner: object, runtime: ClusterRuntime): void {
-  runtimes.set(owner, runtime);
-}
-
-export function getRuntime(owner: object): ClusterRuntime | undefined {
-  return runtimes.get(owner);
 }

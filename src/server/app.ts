@@ -4,18 +4,12 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Logger } from 'pino';
 import { adminPlugin } from '../../plugin/admin/index.ts';
 import { clusterPlugin } from '../../plugin/cluster/index.ts';
+import { opsPlugin } from '../../plugin/ops/index.ts';
 import { radiusPlugin } from '../../plugin/radius/index.ts';
+import { installErrorHandling } from '../../plugin/shared/index.ts';
 import { validatePlugin } from '../../plugin/validate/index.ts';
 import type { Config } from './config.ts';
-import { installErrorHandling } from './errors.ts';
-import { opsRoutes } from './ops-routes.ts';
 import type { TesseraServices } from './services.ts';
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    tessera: TesseraServices;
-  }
-}
 
 export function fastifyOptions(config: Config): FastifyServerOptions {
   return {
@@ -25,7 +19,10 @@ export function fastifyOptions(config: Config): FastifyServerOptions {
   };
 }
 
-/** Builds the node's HTTP app around already-created services. */
+/**
+ * Builds the node's HTTP app around already-created services: each face in plugin/ gets the
+ * services it needs as options. The services start when the app is ready and close with it.
+ */
 export async function buildApp(
   services: TesseraServices,
   logger: Logger,
@@ -36,7 +33,7 @@ export async function buildApp(
     loggerInstance: logger,
     ...opts,
   }) as unknown as FastifyInstance;
-  app.decorate('tessera', services);
+  const { store, validator, callers, audit, metrics, cluster } = services;
   installErrorHandling(app);
   await app.register(swagger, {
     openapi: {
@@ -46,11 +43,19 @@ export async function buildApp(
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(opsRoutes);
-  await app.register(validatePlugin, { prefix: '/v1' });
-  await app.register(adminPlugin, { prefix: '/v1/admin' });
-  await app.register(radiusPlugin, { prefix: '/radius' });
-  await app.register(clusterPlugin);
+  await app.register(opsPlugin, { store, registry: metrics.registry });
+  await app.register(validatePlugin, { prefix: '/v1', validator, callers });
+  await app.register(adminPlugin, {
+    prefix: '/v1/admin',
+    store,
+    callers,
+    audit,
+    cluster,
+    adminContext: (actor, sourceIp) => services.admin(actor, sourceIp),
+  });
+  await app.register(radiusPlugin, { prefix: '/radius', validator, callers, audit });
+  await app.register(clusterPlugin, { prefix: '/v1/cluster', callers, snapshots: cluster });
+  app.addHook('onReady', async () => services.start());
   app.addHook('onClose', async () => services.close());
   return app;
 }

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ValidateOutcome } from '../auth/index.ts';
 
 /** One registry per app, so two apps in one process (tests) never share counters. */
@@ -18,6 +18,35 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly failovers = new Counter({
+    name: 'tessera_failover_total',
+    help: 'Failover events seen by this node',
+    labelNames: ['change'] as const,
+    registers: [this.registry],
+  });
+  readonly replicaAckMissing = new Counter({
+    name: 'tessera_replica_ack_missing_total',
+    help: 'Writes that no replica acknowledged in time (TESSERA_REPLICA_ACK decides whether they counted)',
+    registers: [this.registry],
+  });
+  readonly snapshots = new Counter({
+    name: 'tessera_snapshot_total',
+    help: 'Periodic snapshots by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly lastSnapshot = new Gauge({
+    name: 'tessera_snapshot_last_timestamp_seconds',
+    help: 'Time of the last snapshot written',
+    registers: [this.registry],
+  });
+  readonly role = new Gauge({
+    name: 'tessera_node_role',
+    help: "This node's role (1 for the current one)",
+    labelNames: ['role'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'tessera_' });
   }
@@ -25,5 +54,19 @@ export class Metrics {
   observeValidate(outcome: ValidateOutcome, seconds: number): void {
     this.validateTotal.inc({ result: outcome.result, reason: outcome.reason });
     this.validateSeconds.observe({ result: outcome.result }, seconds);
+  }
+
+  observeSnapshot(result: { time: number } | Error): void {
+    if (result instanceof Error) {
+      this.snapshots.inc({ result: 'error' });
+      return;
+    }
+    this.snapshots.inc({ result: 'ok' });
+    this.lastSnapshot.set(result.time / 1000);
+  }
+
+  observeRole(role: string): void {
+    this.role.reset();
+    this.role.set({ role }, 1);
   }
 }

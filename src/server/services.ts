@@ -2,11 +2,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AdminContext, createAdminKey, loadSettings } from '../admin/index.ts';
 import { BufferedAuditSink } from '../audit/index.ts';
-import { Cached, Validator } from '../auth/index.ts';
+import { Cached, CallerDirectory, Validator } from '../auth/index.ts';
+import { ClusterRuntime, loadClusterConfig } from '../cluster/index.ts';
 import { KeyRing } from '../crypto/index.ts';
 import { DEFAULT_GROUP, type Settings } from '../model/index.ts';
 import type { Store } from '../store/index.ts';
-import { CallerDirectory } from './caller-auth.ts';
 import type { Config } from './config.ts';
 import { Metrics } from './metrics.ts';
 
@@ -26,8 +26,12 @@ export interface TesseraServices {
   audit: BufferedAuditSink;
   metrics: Metrics;
   callers: CallerDirectory;
+  /** The node's cluster duties (heartbeat, failover watch, snapshots) and its cluster status. */
+  cluster: ClusterRuntime;
   /** The admin operations' context, with `actor` in every audit event. */
   admin(actor: string, sourceIp?: string): AdminContext;
+  /** Starts the background duties (the cluster runtime); the CLI never does. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,6 +50,18 @@ export function createServices(
   const metrics = new Metrics();
   const audit = new BufferedAuditSink(store, log);
   const callers = new CallerDirectory(store);
+  const cluster = new ClusterRuntime(
+    store,
+    loadClusterConfig(config),
+    { keyFile: keyFilePath(config.dataDir), ...(config.masterKey ? { masterKey: config.masterKey } : {}) },
+    {
+      log,
+      onFailover: (e) => metrics.failovers.inc({ change: e.change }),
+      onReplicaAckMissing: () => metrics.replicaAckMissing.inc(),
+      onSnapshot: (r) => metrics.observeSnapshot(r),
+      onRole: (role) => metrics.observeRole(role),
+    },
+  );
   const validator = new Validator({
     store,
     keyring: ring,
@@ -62,6 +78,7 @@ export function createServices(
     audit,
     metrics,
     callers,
+    cluster,
     admin(actor, sourceIp) {
       return {
         store,
@@ -85,7 +102,11 @@ export function createServices(
         },
       };
     },
+    async start() {
+      await cluster.start();
+    },
     async close() {
+      await cluster.stop();
       await audit.close();
       await store.close();
     },

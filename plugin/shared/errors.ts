@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { type ErrorCode, TesseraError } from '../model/index.ts';
+import { type ErrorCode, TesseraError } from '../../src/model/index.ts';
 
 export interface ErrorBody {
   error: { code: string; message: string };
@@ -40,8 +40,9 @@ function fromFastify(err: FastifyError): { status: number; code: ErrorCode; mess
 /**
  * Every error leaves as `{error: {code, message}}`. Known errors keep their code; anything else
  * is a 500 whose message says nothing about the input (the log has the stack, not the body).
+ * Set in each face's own scope, so a face registered alone in a host app answers the same way.
  */
-export function installErrorHandling(app: FastifyInstance): void {
+export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof TesseraError) {
       if (err.status >= 500) request.log.error({ code: err.code, msg: err.message }, 'request failed');
@@ -58,6 +59,11 @@ export function installErrorHandling(app: FastifyInstance): void {
     );
     return reply.code(500).send(errorBody('INTERNAL', 'internal error'));
   });
+}
+
+/** The root app's error replies: the handler above, and a 404 in the same shape. */
+export function installErrorHandling(app: FastifyInstance): void {
+  installErrorHandler(app);
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
   });

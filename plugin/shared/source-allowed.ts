@@ -1,5 +1,5 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { parseCidr } from '../model/index.ts';
+import { parseCidr } from '../../src/model/index.ts';
 
 /**
  * Each client's allowed networks as a BlockList, built once per CIDR list rather than per request.

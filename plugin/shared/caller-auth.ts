@@ -1,10 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { keyMatches, parseKey } from '../auth/index.ts';
-import { type AdminKey, type Client, TesseraError } from '../model/index.ts';
-import type { Store } from '../store/index.ts';
+import { type CallerDirectory, keyMatches, parseKey } from '../../src/auth/index.ts';
+import { type AdminKey, type Client, TesseraError } from '../../src/model/index.ts';
 import { sourceAllowed } from './source-allowed.ts';
 
 export type Caller = { kind: 'admin'; key: AdminKey } | { kind: 'client'; client: Client };
+
+/** What caller authentication needs: the records behind key ids (src/auth CallerDirectory). */
+export type CallerLookup = Pick<CallerDirectory, 'lookup'>;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,36 +21,9 @@ function bearer(request: FastifyRequest): string | null {
   return m ? m[1]! : null;
 }
 
-const CACHE_MS = 5_000;
-
-/**
- * Finds the stored record behind a key id. Records are kept for a few seconds so that a validation
- * costs no store round trip for its caller; a disabled or deleted client stops working on every
- * node within CACHE_MS, at once on the node that changed it (forget()).
- */
-export class CallerDirectory {
-  private readonly cache = new Map<string, { at: number; record: AdminKey | Client | null }>();
-
-  constructor(private readonly store: Store) {}
-
-  async lookup(kind: 'admin' | 'client', id: string): Promise<AdminKey | Client | null> {
-    const key = `${kind}:${id}`;
-    const hit = this.cache.get(key);
-    if (hit && Date.now() - hit.at < CACHE_MS) return hit.record;
-    const record = kind === 'admin' ? await this.store.getAdminKey(id) : await this.store.getClient(id);
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(key, { at: Date.now(), record });
-    return record;
-  }
-
-  forget(): void {
-    this.cache.clear();
-  }
-}
-
 /** Resolves the Bearer key to a caller. 401 for a missing or wrong key, 403 for the wrong kind. */
 export async function authenticateCaller(
-  directory: CallerDirectory,
+  directory: CallerLookup,
   request: FastifyRequest,
   want: Caller['kind'],
 ): Promise<Caller> {
@@ -75,7 +50,8 @@ export async function authenticateCaller(
   return caller;
 }
 
-export function requireCaller(directory: CallerDirectory, want: Caller['kind']) {
+/** An onRequest hook: every route of the face needs a caller of this kind. */
+export function requireCaller(directory: CallerLookup, want: Caller['kind']) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     request.caller = await authenticateCaller(directory, request, want);
   };

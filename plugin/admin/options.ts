@@ -1,0 +1,18 @@
+import type { AdminContext } from '../../src/admin/index.ts';
+import type { ClusterStatus } from '../../src/cluster/index.ts';
+import type { Store } from '../../src/store/index.ts';
+import type { CallerLookup } from '../shared/index.ts';
+
+/** The services the admin face needs; src/server passes them at registration. */
+export interface AdminFaceOptions {
+  /** Reads behind the admin views; writes go through `adminContext`. */
+  store: Store;
+  /** Resolves the callers' admin keys. */
+  callers: CallerLookup;
+  /** The admin operations' context for one caller: every action is audited with its actor. */
+  adminContext: (actor: string, sourceIp?: string) => AdminContext;
+  /** Stored audit events are read after a flush, so the view includes the latest. */
+  audit: { flush(): Promise<void> };
+  /** This node's view of the cluster (the cluster service). */
+  cluster: { status(): Promise<ClusterStatus> };
+}

@@ -1,0 +1,7 @@
+// HTTP helpers every face shares: caller authentication, the end user's address, error replies, option checks.
+
+export * from './caller-auth.ts';
+export * from './client-ip.ts';
+export * from './errors.ts';
+export * from './options.ts';
+export * from './source-allowed.ts';
