@@ -8,7 +8,7 @@ const AuditQuery = Type.Object({ limit: Type.Optional(QueryLimit) }, { additiona
 export async function auditRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   app.get<{ Querystring: Static<typeof AuditQuery> }>(
     '/audit',
-    { schema: { tags: ['audit'], querystring: AuditQuery } },
+    { config: { permission: 'audit:read' }, schema: { tags: ['audit'], querystring: AuditQuery } },
     async (request) => {
       await face.audit.flush();
       return { items: await face.store.listAudit(limitOf(request.query.limit, 100)) };

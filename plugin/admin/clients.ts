@@ -1,13 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import {
-  createAdminKey,
-  createClient,
-  deleteClient,
-  publicClient,
-  updateClient,
-} from '../../src/admin/index.ts';
-import { TesseraError } from '../../src/model/index.ts';
+import { createClient, deleteClient, publicClient, updateClient } from '../../src/admin/index.ts';
+import { CLIENT_KINDS, TesseraError } from '../../src/model/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
 import { IdParams, Name } from './schemas.ts';
@@ -24,7 +18,7 @@ const ClientFields = {
 const ClientBody = Type.Object(
   {
     name: Name,
-    kind: Type.Union([Type.Literal('radius'), Type.Literal('keycloak'), Type.Literal('api')]),
+    kind: Type.Union(CLIENT_KINDS.map((k) => Type.Literal(k))),
     ...ClientFields,
   },
   { additionalProperties: false },
@@ -33,25 +27,24 @@ const ClientPatch = Type.Object(
   { name: Type.Optional(Name), ...ClientFields },
   { additionalProperties: false, minProperties: 1 },
 );
-const KeyBody = Type.Object({ name: Name }, { additionalProperties: false });
 
 export async function clientRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   const tags = ['clients'];
   app.post<{ Body: Static<typeof ClientBody> }>(
     '/clients',
-    { schema: { tags, body: ClientBody } },
+    { config: { permission: 'clients:write' }, schema: { tags, body: ClientBody } },
     async (request, reply) => {
       const { client, apiKey } = await createClient(adminContext(face, request), request.body);
       reply.header('cache-control', 'no-store');
       return reply.code(201).send({ ...publicClient(client), apiKey });
     },
   );
-  app.get('/clients', { schema: { tags } }, async () => ({
+  app.get('/clients', { config: { permission: 'clients:read' }, schema: { tags } }, async () => ({
     items: (await face.store.listClients()).map(publicClient),
   }));
   app.get<{ Params: Static<typeof IdParams> }>(
     '/clients/:id',
-    { schema: { tags, params: IdParams } },
+    { config: { permission: 'clients:read' }, schema: { tags, params: IdParams } },
     async (request) => {
       const client = await face.store.getClient(request.params.id);
       if (!client) throw new TesseraError('NOT_FOUND', `client "${request.params.id}" does not exist`);
@@ -60,25 +53,16 @@ export async function clientRoutes(app: FastifyInstance, face: AdminFaceOptions)
   );
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof ClientPatch> }>(
     '/clients/:id',
-    { schema: { tags, params: IdParams, body: ClientPatch } },
+    { config: { permission: 'clients:write' }, schema: { tags, params: IdParams, body: ClientPatch } },
     async (request) =>
       publicClient(await updateClient(adminContext(face, request), request.params.id, request.body)),
   );
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/clients/:id',
-    { schema: { tags, params: IdParams } },
+    { config: { permission: 'clients:write' }, schema: { tags, params: IdParams } },
     async (request, reply) => {
       await deleteClient(adminContext(face, request), request.params.id);
       return reply.code(204).send();
-    },
-  );
-  app.post<{ Body: Static<typeof KeyBody> }>(
-    '/admin-keys',
-    { schema: { tags: ['admin keys'], body: KeyBody } },
-    async (request, reply) => {
-      const { key, apiKey } = await createAdminKey(adminContext(face, request), { name: request.body.name });
-      reply.header('cache-control', 'no-store');
-      return reply.code(201).send({ id: key.id, name: key.name, createdAt: key.createdAt, apiKey });
     },
   );
 }

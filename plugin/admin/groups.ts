@@ -24,7 +24,7 @@ export async function groupRoutes(app: FastifyInstance, face: AdminFaceOptions):
   const tags = ['groups'];
   app.post<{ Body: Static<typeof GroupBody> }>(
     '/groups',
-    { schema: { tags, body: GroupBody } },
+    { config: { permission: 'groups:write' }, schema: { tags, body: GroupBody } },
     async (request, reply) => {
       if (await store.getGroup(request.body.name))
         throw new TesseraError('CONFLICT', `group "${request.body.name}" exists`);
@@ -34,10 +34,12 @@ export async function groupRoutes(app: FastifyInstance, face: AdminFaceOptions):
       return reply.code(201).send(group);
     },
   );
-  app.get('/groups', { schema: { tags } }, async () => ({ items: await store.listGroups() }));
+  app.get('/groups', { config: { permission: 'groups:read' }, schema: { tags } }, async () => ({
+    items: await store.listGroups(),
+  }));
   app.patch<{ Params: Static<typeof GroupParams>; Body: Static<typeof GroupPatch> }>(
     '/groups/:name',
-    { schema: { tags, params: GroupParams, body: GroupPatch } },
+    { config: { permission: 'groups:write' }, schema: { tags, params: GroupParams, body: GroupPatch } },
     async (request) => {
       const current = await store.getGroup(request.params.name);
       if (!current) throw new TesseraError('NOT_FOUND', `group "${request.params.name}" does not exist`);
@@ -49,7 +51,7 @@ export async function groupRoutes(app: FastifyInstance, face: AdminFaceOptions):
   );
   app.delete<{ Params: Static<typeof GroupParams> }>(
     '/groups/:name',
-    { schema: { tags, params: GroupParams } },
+    { config: { permission: 'groups:write' }, schema: { tags, params: GroupParams } },
     async (request, reply) => {
       const current = await store.getGroup(request.params.name);
       if (!current) throw new TesseraError('NOT_FOUND', `group "${request.params.name}" does not exist`);

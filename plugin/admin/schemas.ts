@@ -1,8 +1,27 @@
 import { Type } from '@sinclair/typebox';
 
+/**
+ * The longest text a path parameter may hold, in code points. The router counts UTF-16 code units
+ * after percent-decoding, and a code point outside the BMP takes two, so the router's limit
+ * (ROUTER_MAX_PARAM_LENGTH, given to Fastify by src/server) is twice this: whatever a schema below
+ * accepts at create is reachable by URL afterwards.
+ */
+export const MAX_PATH_PARAM = 128;
+export const ROUTER_MAX_PARAM_LENGTH = 2 * MAX_PATH_PARAM;
+
+/** No lone UTF-16 surrogate: it has no UTF-8 form, so no URL could name the record afterwards. */
+const WHOLE_CODE_POINTS = '[^\\uD800-\\uDFFF]';
+
 export const Username = Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\s/%{}\\x00-\\x1f]+$' });
 export const Serial = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
-export const Name = Type.String({ minLength: 1, maxLength: 128 });
+/** Group, client and key names; a group name is also a path parameter. */
+export const Name = Type.String({
+  minLength: 1,
+  maxLength: MAX_PATH_PARAM,
+  pattern: `^${WHOLE_CODE_POINTS}+$`,
+});
+/** Client and admin-key ids, as minted (src/auth/api-keys.ts). */
+export const KeyId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 export const MethodSwitch = Type.Union([
   Type.Literal('enabled'),
   Type.Literal('disabled'),
@@ -14,7 +33,7 @@ export const Methods = Type.Object(
 );
 export const UserParams = Type.Object({ username: Username });
 export const TokenParams = Type.Object({ username: Username, serial: Serial });
-export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+export const IdParams = Type.Object({ id: KeyId });
 
 /** Query strings arrive as text (bodies are never type-coerced), so numbers are digit strings here. */
 export const QueryLimit = Type.String({ pattern: '^[1-9][0-9]{0,3}$' });

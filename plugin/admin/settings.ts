@@ -59,10 +59,12 @@ const SettingsPatch = Type.Object(
 
 export async function settingsRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   const tags = ['settings'];
-  app.get('/settings', { schema: { tags } }, async () => loadSettings(face.store));
+  app.get('/settings', { config: { permission: 'settings:read' }, schema: { tags } }, async () =>
+    loadSettings(face.store),
+  );
   app.patch<{ Body: Static<typeof SettingsPatch> }>(
     '/settings',
-    { schema: { tags, body: SettingsPatch } },
+    { config: { permission: 'settings:write' }, schema: { tags, body: SettingsPatch } },
     async (request) => updateSettings(adminContext(face, request), request.body),
   );
 }

@@ -5,12 +5,12 @@ import { deleteToken, enrolToken, publicToken, resyncToken, updateToken } from '
 import { TesseraError } from '../../src/model/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
-import { Serial, TokenParams, UserParams } from './schemas.ts';
+import { Base32Secret, Serial, TokenParams, UserParams } from './schemas.ts';
 
 const TokenBody = Type.Object(
   {
     type: Type.Union([Type.Literal('totp'), Type.Literal('hotp')]),
-    secret: Type.Optional(Type.String({ minLength: 16, maxLength: 256, pattern: '^[A-Za-z2-7= ]+$' })),
+    secret: Type.Optional(Base32Secret),
     algorithm: Type.Optional(
       Type.Union([Type.Literal('SHA1'), Type.Literal('SHA256'), Type.Literal('SHA512')]),
     ),
@@ -48,7 +48,7 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
 
   app.post<{ Params: Static<typeof UserParams>; Body: Static<typeof TokenBody> }>(
     '/users/:username/tokens',
-    { schema: { tags, params: UserParams, body: TokenBody } },
+    { config: { permission: 'tokens:write' }, schema: { tags, params: UserParams, body: TokenBody } },
     async (request, reply) => {
       const { token, otpauthUri } = await enrolToken(
         adminContext(face, request),
@@ -63,7 +63,7 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
 
   app.get<{ Params: Static<typeof UserParams> }>(
     '/users/:username/tokens',
-    { schema: { tags, params: UserParams } },
+    { config: { permission: 'tokens:read' }, schema: { tags, params: UserParams } },
     async (request) => {
       if (!(await face.store.getUser(request.params.username))) {
         throw new TesseraError('NOT_FOUND', `user "${request.params.username}" does not exist`);
@@ -74,7 +74,7 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
 
   app.patch<{ Params: Static<typeof TokenParams>; Body: Static<typeof TokenPatch> }>(
     '/users/:username/tokens/:serial',
-    { schema: { tags, params: TokenParams, body: TokenPatch } },
+    { config: { permission: 'tokens:write' }, schema: { tags, params: TokenParams, body: TokenPatch } },
     async (request) =>
       publicToken(
         await updateToken(
@@ -92,7 +92,7 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
   ] as const) {
     app.post<{ Params: Static<typeof TokenParams> }>(
       `/users/:username/tokens/:serial/${action}`,
-      { schema: { tags, params: TokenParams } },
+      { config: { permission: 'tokens:write' }, schema: { tags, params: TokenParams } },
       async (request) =>
         publicToken(
           await updateToken(adminContext(face, request), request.params.username, request.params.serial, {
@@ -104,7 +104,7 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
 
   app.delete<{ Params: Static<typeof TokenParams> }>(
     '/users/:username/tokens/:serial',
-    { schema: { tags, params: TokenParams } },
+    { config: { permission: 'tokens:write' }, schema: { tags, params: TokenParams } },
     async (request, reply) => {
       await deleteToken(adminContext(face, request), request.params.username, request.params.serial);
       return reply.code(204).send();
@@ -113,7 +113,7 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
 
   app.post<{ Params: Static<typeof TokenParams>; Body: Static<typeof ResyncBody> }>(
     '/users/:username/tokens/:serial/resync',
-    { schema: { tags, params: TokenParams, body: ResyncBody } },
+    { config: { permission: 'tokens:write' }, schema: { tags, params: TokenParams, body: ResyncBody } },
     async (request) =>
       publicToken(
         await resyncToken(

@@ -53,7 +53,7 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
 
   app.post<{ Body: Static<typeof UserBody> }>(
     '/users',
-    { schema: { tags, body: UserBody } },
+    { config: { permission: 'users:write' }, schema: { tags, body: UserBody } },
     async (request, reply) => {
       const user = await createUser(adminContext(face, request), request.body);
       return reply.code(201).send({ ...publicUser(user), tokens: [] });
@@ -62,7 +62,7 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/users',
-    { schema: { tags, querystring: ListQuery } },
+    { config: { permission: 'users:read' }, schema: { tags, querystring: ListQuery } },
     async (request) => {
       const { limit, ...rest } = request.query;
       const page = await store.listUsers({ ...rest, limit: limitOf(limit, 100) });
@@ -72,7 +72,7 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
 
   app.get<{ Params: Static<typeof UserParams> }>(
     '/users/:username',
-    { schema: { tags, params: UserParams } },
+    { config: { permission: 'users:read' }, schema: { tags, params: UserParams } },
     async (request) => {
       const view = await store.loadAuthView(request.params.username);
       if (!view) throw new TesseraError('NOT_FOUND', `user "${request.params.username}" does not exist`);
@@ -90,14 +90,14 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
 
   app.patch<{ Params: Static<typeof UserParams>; Body: Static<typeof UserPatchBody> }>(
     '/users/:username',
-    { schema: { tags, params: UserParams, body: UserPatchBody } },
+    { config: { permission: 'users:write' }, schema: { tags, params: UserParams, body: UserPatchBody } },
     async (request) =>
       publicUser(await updateUser(adminContext(face, request), request.params.username, request.body)),
   );
 
   app.delete<{ Params: Static<typeof UserParams> }>(
     '/users/:username',
-    { schema: { tags, params: UserParams } },
+    { config: { permission: 'users:write' }, schema: { tags, params: UserParams } },
     async (request, reply) => {
       await deleteUser(adminContext(face, request), request.params.username);
       return reply.code(204).send();
@@ -106,7 +106,7 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
 
   app.post<{ Params: Static<typeof UserParams> }>(
     '/users/:username/unlock',
-    { schema: { tags, params: UserParams } },
+    { config: { permission: 'users:write' }, schema: { tags, params: UserParams } },
     async (request, reply) => {
       await unlockUser(adminContext(face, request), request.params.username);
       return reply.code(204).send();
@@ -119,7 +119,7 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
   ] as const) {
     app.post<{ Params: Static<typeof UserParams> }>(
       `/users/:username/${action}`,
-      { schema: { tags, params: UserParams } },
+      { config: { permission: 'users:write' }, schema: { tags, params: UserParams } },
       async (request) =>
         publicUser(await updateUser(adminContext(face, request), request.params.username, { enabled })),
     );

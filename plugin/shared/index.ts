@@ -3,5 +3,6 @@
 export * from './caller-auth.ts';
 export * from './client-ip.ts';
 export * from './errors.ts';
+export * from './http-edge.ts';
 export * from './options.ts';
 export * from './source-allowed.ts';

@@ -3,18 +3,28 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { adminPlugin } from '../../plugin/admin/index.ts';
+import { ROUTER_MAX_PARAM_LENGTH } from '../../plugin/admin/schemas.ts';
 import { clusterPlugin } from '../../plugin/cluster/index.ts';
 import { opsPlugin } from '../../plugin/ops/index.ts';
 import { radiusPlugin } from '../../plugin/radius/index.ts';
-import { installErrorHandling } from '../../plugin/shared/index.ts';
+import {
+  clientErrorHandler,
+  frameworkErrors,
+  installErrorHandling,
+  jsonBodiesOnly,
+} from '../../plugin/shared/index.ts';
 import { validatePlugin } from '../../plugin/validate/index.ts';
 import type { Config } from './config.ts';
 import type { TesseraServices } from './services.ts';
 
 export function fastifyOptions(config: Config): FastifyServerOptions {
   return {
-    trustProxy: config.trustProxy,
+    // Only the listed proxies may say where a request came from; nobody when none are listed.
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     bodyLimit: 64 * 1024,
+    routerOptions: { maxParamLength: ROUTER_MAX_PARAM_LENGTH },
+    frameworkErrors,
+    clientErrorHandler,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   };
 }
@@ -35,6 +45,7 @@ export async function buildApp(
   }) as unknown as FastifyInstance;
   const { store, validator, callers, audit, metrics, cluster } = services;
   installErrorHandling(app);
+  jsonBodiesOnly(app);
   await app.register(swagger, {
     openapi: {
       info: { title: 'Tessera', version: '0.1.0', description: 'Second-factor (OTP) backend' },

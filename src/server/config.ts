@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { parseAddressList } from '../model/index.ts';
 
 export interface Config {
   host: string;
@@ -8,8 +9,8 @@ export interface Config {
   redisUrl?: string;
   sentinels?: { host: string; port: number }[];
   sentinelName: string;
-  /** Trust X-Forwarded-For from these proxies (Fastify trustProxy); off by default. */
-  trustProxy: boolean | string;
+  /** X-Forwarded-For is read only from these proxies (addresses or CIDRs); none by default. */
+  trustProxy: string[];
   masterKey?: string;
   /** Public URL of this node, for cluster status and snapshot pulls. */
   publicUrl?: string;
@@ -32,7 +33,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = Number(env.TESSERA_PORT ?? 8080);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error('TESSERA_PORT must be a port number');
-  const trust = env.TESSERA_TRUST_PROXY;
+  const trust = parseAddressList('TESSERA_TRUST_PROXY', env.TESSERA_TRUST_PROXY);
+  if (!trust.ok) throw new Error(trust.error);
   const sentinels = parseSentinels(env.TESSERA_SENTINELS);
   return {
     host: env.TESSERA_HOST ?? '127.0.0.1',
@@ -40,7 +42,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: resolve(env.TESSERA_DATA_DIR ?? './data'),
     logLevel: env.TESSERA_LOG_LEVEL ?? 'info',
     sentinelName: env.TESSERA_SENTINEL_NAME ?? 'tessera',
-    trustProxy: trust === undefined || trust === '' ? false : trust === 'true' ? true : trust,
+    trustProxy: trust.value,
     ...(env.TESSERA_REDIS_URL ? { redisUrl: env.TESSERA_REDIS_URL } : {}),
     ...(sentinels ? { sentinels } : {}),
     ...(env.TESSERA_MASTER_KEY ? { masterKey: env.TESSERA_MASTER_KEY } : {}),
