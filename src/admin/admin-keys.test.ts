@@ -64,6 +64,18 @@ describe('admin keys, client networks and seeds as saved', () => {
     await rejects(createAdminKey(ctx, { name: 'nan', expiresAt: Number.NaN }), 'BAD_REQUEST');
   });
 
+  test('the last usable superadmin key cannot be revoked', async () => {
+    for (const k of await store.listAdminKeys()) await store.deleteAdminKey(k.id);
+    const { key: only } = await createAdminKey(ctx, { name: 'only-root' });
+    const { key: desk } = await createAdminKey(ctx, { name: 'desk', role: 'helpdesk' });
+    const { key: expiring } = await createAdminKey(ctx, { name: 'brief', expiresAt: Date.now() + 1000 });
+    await rejects(revokeAdminKey(ctx, only.id, Date.now() + 2000), 'CONFLICT');
+    assert.ok(await store.getAdminKey(only.id), 'still there');
+    await revokeAdminKey(ctx, desk.id);
+    await revokeAdminKey(ctx, only.id); // the expiring one is still a usable superadmin now
+    await rejects(revokeAdminKey(ctx, expiring.id), 'CONFLICT');
+  });
+
   test('expiry text: a date or a zoned ISO time, nothing looser', () => {
     assert.equal(parseExpiry('2027-01-31'), Date.UTC(2027, 0, 31));
     assert.equal(parseExpiry('2027-01-31T18:00:00Z'), Date.UTC(2027, 0, 31, 18));

@@ -71,8 +71,17 @@ export async function listAdminKeys(ctx: AdminContext): Promise<PublicAdminKey[]
   return (await ctx.store.listAdminKeys()).map((k) => publicAdminKey(k, now));
 }
 
-/** Deletes the key; every node refuses it once its caller cache lets go (at once on this one). */
-export async function revokeAdminKey(ctx: AdminContext, id: string): Promise<void> {
+/**
+ * Deletes the key; every node refuses it once its caller cache lets go (at once on this one). The
+ * last usable superadmin key stays: without it nobody could manage keys over the API again.
+ */
+export async function revokeAdminKey(ctx: AdminContext, id: string, now = Date.now()): Promise<void> {
+  const keys = await ctx.store.listAdminKeys();
+  const target = keys.find((k) => k.id === id);
+  const isRoot = (k: AdminKey) => k.role === 'superadmin' && adminKeyUsable(k, now);
+  if (target && isRoot(target) && !keys.some((k) => k.id !== id && isRoot(k))) {
+    throw new TesseraError('CONFLICT', 'this is the last superadmin key; create another before revoking it');
+  }
   if (!(await ctx.store.deleteAdminKey(id))) {
     throw new TesseraError('NOT_FOUND', `admin key "${id}" does not exist`);
   }
