@@ -8,6 +8,7 @@ import { opsPlugin } from '../../plugin/ops/index.ts';
 import { radiusPlugin } from '../../plugin/radius/index.ts';
 import { installErrorHandling } from '../../plugin/shared/index.ts';
 import { validatePlugin } from '../../plugin/validate/index.ts';
+import { VERSION } from '../version.ts';
 import type { Config } from './config.ts';
 import type { TesseraServices } from './services.ts';
 
@@ -37,7 +38,7 @@ export async function buildApp(
   installErrorHandling(app);
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Tessera', version: '0.1.0', description: 'Second-factor (OTP) backend' },
+      info: { title: 'Tessera', version: VERSION, description: 'Second-factor (OTP) backend' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
