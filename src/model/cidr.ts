@@ -46,13 +46,13 @@ export function parseAddressList(
     if (entry === 'true' || entry === 'false') {
       return {
         ok: false,
-        error: `${variable}: list the proxies' addresses or networks; "${entry}" is not one (trusting every sender would let any caller choose its own address)`,
+        error: `${variable}: "${entry}" is not a proxy address (trusting every sender would let any caller choose its own address)`,
       };
     }
     if (!parseCidr(entry)) {
       return {
         ok: false,
-        error: `${variable}: "${entry}" is not an address or network (list proxies as 10.0.0.5,10.1.0.0/16)`,
+        error: `${variable}: "${entry}" is not an address or network`,
       };
     }
   }

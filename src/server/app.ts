@@ -14,6 +14,7 @@ import {
   jsonBodiesOnly,
 } from '../../plugin/shared/index.ts';
 import { validatePlugin } from '../../plugin/validate/index.ts';
+import { VERSION } from '../version.ts';
 import type { Config } from './config.ts';
 import type { TesseraServices } from './services.ts';
 
@@ -48,7 +49,7 @@ export async function buildApp(
   jsonBodiesOnly(app);
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Tessera', version: '0.1.0', description: 'Second-factor (OTP) backend' },
+      info: { title: 'Tessera', version: VERSION, description: 'Second-factor (OTP) backend' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
