@@ -9,6 +9,7 @@ import {
   checkOptions,
   forwardedClientIp,
   installErrorHandler,
+  jsonBodiesOnly,
   requireCaller,
 } from '../shared/index.ts';
 
@@ -47,6 +48,7 @@ async function validateFace(app: FastifyInstance, opts: ValidateFaceOptions): Pr
   });
   const { validator, callers } = opts;
   installErrorHandler(app);
+  jsonBodiesOnly(app);
   app.addHook('onRequest', requireCaller(callers, 'client'));
   app.post<{ Body: Static<typeof ValidateBody> }>(
     '/validate',

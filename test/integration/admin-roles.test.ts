@@ -450,7 +450,8 @@ describe('admin-key revocation across a Redis master and replica (real nodes)', 
       50,
     );
     const took = Date.now() - revokedAt;
-    assert.ok(took <= 6_000, `the replica node kept a revoked key for ${took} ms`);
+    // The bound is the caller cache (5 s); the rest is slack for a loaded machine.
+    assert.ok(took <= 7_000, `the replica node kept a revoked key for ${took} ms`);
   });
 });
 
