@@ -16,7 +16,7 @@ export interface Logger {
   error(obj: object, msg: string): void;
 }
 
-/** Everything a face (plugin) needs, built once per node. */
+/** The node's services, built once; app.ts hands each face the ones it needs as options. */
 export interface TesseraServices {
   config: Config;
   store: Store;
