@@ -16,11 +16,16 @@ export type ReasonCode =
   | 'MFA_NOT_REQUIRED'
   | 'NOT_ENROLLED_YET'
   | 'UNKNOWN_USER_PASSTHROUGH'
+  /** The user name can never name a user (not valid Unicode, empty, too long, reserved characters). */
+  | 'USER_INVALID'
   | 'CHALLENGE_SENT'
   | 'OK';
 
 export type ErrorCode =
   | 'BAD_REQUEST'
+  | 'INVALID_USERNAME'
+  | 'INVALID_UNICODE'
+  | 'RESURRECT_REFUSED'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'NOT_FOUND'
@@ -48,6 +53,8 @@ export class TesseraError extends Error {
 function statusFor(code: ErrorCode): number {
   switch (code) {
     case 'BAD_REQUEST':
+    case 'INVALID_USERNAME':
+    case 'INVALID_UNICODE':
     case 'RESYNC_FAILED':
       return 400;
     case 'UNAUTHORIZED':
@@ -57,6 +64,7 @@ function statusFor(code: ErrorCode): number {
     case 'NOT_FOUND':
       return 404;
     case 'CONFLICT':
+    case 'RESURRECT_REFUSED':
     case 'READ_ONLY_REPLICA':
       return 409;
     case 'PAYLOAD_TOO_LARGE':
