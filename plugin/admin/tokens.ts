@@ -2,7 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import QRCode from 'qrcode';
 import { deleteToken, enrolToken, publicToken, resyncToken, updateToken } from '../../src/admin/index.ts';
-import { TesseraError } from '../../src/model/index.ts';
+import { requireCanonicalUsername, TesseraError } from '../../src/model/index.ts';
 import { adminContext } from './actor.ts';
 import { Serial, TokenParams, UserParams } from './schemas.ts';
 
@@ -64,10 +64,11 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
     '/users/:username/tokens',
     { schema: { tags, params: UserParams } },
     async (request) => {
-      if (!(await app.tessera.store.getUser(request.params.username))) {
-        throw new TesseraError('NOT_FOUND', `user "${request.params.username}" does not exist`);
+      const username = requireCanonicalUsername(request.params.username);
+      if (!(await app.tessera.store.getUser(username))) {
+        throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
       }
-      return { items: (await app.tessera.store.listTokens(request.params.username)).map(publicToken) };
+      return { items: (await app.tessera.store.listTokens(username)).map(publicToken) };
     },
   );
 

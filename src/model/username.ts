@@ -9,11 +9,11 @@ const RAW_MAX_LENGTH = 1024;
 const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}\p{White_Space}]/gu;
 /**
  * Characters a canonical name may not hold: controls, unassigned and private-use code points
- * (their meaning could change with the Unicode version), and what the URL path and FreeRADIUS
- * expansion reserve (`/`, `%`, `{`, `}`). Checked after normalisation, so a full-width `％`
- * cannot smuggle a `%` in.
+ * (their meaning could change with the Unicode version), U+FFFD (what a lone surrogate turns into
+ * on any UTF-8 path), and what the URL path and FreeRADIUS expansion reserve (`/`, `%`, `{`, `}`).
+ * Checked after normalisation, so a full-width `％` cannot smuggle a `%` in.
  */
-const FORBIDDEN = /[\p{Cc}\p{Cn}\p{Co}/%{}]/u;
+const FORBIDDEN = /[\p{Cc}\p{Cn}\p{Co}\ufffd/%{}]/u;
 
 export type CanonicalResult = { ok: true; name: string } | { ok: false; problem: string };
 

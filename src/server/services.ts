@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AdminContext, createAdminKey, loadSettings } from '../admin/index.ts';
+import { type AdminContext, createAdminKey, loadSettings, migrateUsernames } from '../admin/index.ts';
 import { BufferedAuditSink } from '../audit/index.ts';
 import { Cached, Validator } from '../auth/index.ts';
 import { KeyRing } from '../crypto/index.ts';
@@ -99,6 +99,7 @@ export function createServices(
 export async function bootstrap(services: TesseraServices, log: Logger): Promise<void> {
   const role = await services.store.role();
   if (role.role === 'slave') return;
+  await migrateUsernames(services.admin('migration'), log);
   if (!(await services.store.getGroup(DEFAULT_GROUP))) {
     await services.store.putGroup({
       name: DEFAULT_GROUP,
