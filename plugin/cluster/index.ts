@@ -89,6 +89,11 @@ async function clusterPluginImpl(app: FastifyInstance): Promise<void> {
         m.role.reset();
         m.role.set({ role }, 1);
       },
+      // Deleted clients and admin keys stop at once, not after the caller cache's few seconds.
+      onApplied: () => {
+        app.tessera.callers.forget();
+        app.tessera.settings.invalidate();
+      },
     },
   );
   setRuntime(app.tessera, runtime);

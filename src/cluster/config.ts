@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { TOMBSTONE_RETENTION_MS } from '../model/index.ts';
 
 export interface ClusterConfig {
   nodeId: string;
@@ -21,6 +22,8 @@ export interface ClusterConfig {
   pullApply: boolean;
   failoverWebhook?: string;
   heartbeatMs: number;
+  /** How long tombstones (records of deletions) are kept; older ones are pruned hourly. */
+  tombstoneRetentionMs: number;
 }
 
 function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -56,6 +59,9 @@ export function loadClusterConfig(
     pullIntervalMs: positive(env, 'TESSERA_SNAPSHOT_PULL_INTERVAL_MIN', 15) * 60_000,
     heartbeatMs: positive(env, 'TESSERA_HEARTBEAT_SECONDS', 5) * 1000,
     pullApply: env.TESSERA_SNAPSHOT_PULL_APPLY === 'true',
+    tombstoneRetentionMs:
+      Math.max(1, positive(env, 'TESSERA_TOMBSTONE_RETENTION_DAYS', TOMBSTONE_RETENTION_MS / 86_400_000)) *
+      86_400_000,
     ...(o.TESSERA_SNAPSHOT_PASSPHRASE ? { snapshotPassphrase: o.TESSERA_SNAPSHOT_PASSPHRASE } : {}),
     ...(o.TESSERA_SNAPSHOT_PASSPHRASE_FILE
       ? { snapshotPassphraseFile: o.TESSERA_SNAPSHOT_PASSPHRASE_FILE }
