@@ -110,7 +110,7 @@ function cleanText(name: string, value: string, maxBytes: number): string {
  * turned back into its characters; anything else (a hand-written caller's real text) is kept.
  */
 export function fromRlmBytes(value: string): string {
-  if (!/[\u0080-\u00ff]/.test(value) || /[^\u0000-\u00ff]/.test(value)) return value;
+  if (!/[\u0080-\u00ff]/.test(value) || /[\u0100-\uffff]/.test(value)) return value;
   try {
     return utf8.decode(Buffer.from(value, 'latin1'));
   } catch {
