@@ -2,6 +2,7 @@
 // route declares the permission it needs and the caller's role is checked against it.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { TesseraError, wellFormedDeep } from '../../src/model/index.ts';
 import { checkOptions, installErrorHandler, jsonBodiesOnly, requireCaller } from '../shared/index.ts';
 import { adminKeyRoutes } from './admin-keys.ts';
 import { auditRoutes } from './audit.ts';
@@ -27,6 +28,14 @@ async function adminFace(app: FastifyInstance, opts: AdminFaceOptions): Promise<
   installErrorHandler(app);
   jsonBodiesOnly(app);
   app.addHook('onRequest', requireCaller(opts.callers, 'admin'));
+  // JSON may carry lone surrogates (`"\ud800"`) that no UTF-8 URL, log or directory can hold.
+  app.addHook('preValidation', async (request) => {
+    if (!wellFormedDeep(request.body) || !wellFormedDeep(request.query))
+      throw new TesseraError(
+        'INVALID_UNICODE',
+        'the request holds text that is not valid Unicode (a lone surrogate)',
+      );
+  });
   enforcePermissions(app, opts);
   for (const routes of [
     adminKeyRoutes,

@@ -2,7 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import QRCode from 'qrcode';
 import { deleteToken, enrolToken, publicToken, resyncToken, updateToken } from '../../src/admin/index.ts';
-import { TesseraError } from '../../src/model/index.ts';
+import { requireCanonicalUsername, TesseraError } from '../../src/model/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
 import { Base32Secret, Serial, TokenParams, UserParams } from './schemas.ts';
@@ -65,10 +65,11 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
     '/users/:username/tokens',
     { config: { permission: 'tokens:read' }, schema: { tags, params: UserParams } },
     async (request) => {
-      if (!(await face.store.getUser(request.params.username))) {
-        throw new TesseraError('NOT_FOUND', `user "${request.params.username}" does not exist`);
+      const username = requireCanonicalUsername(request.params.username);
+      if (!(await face.store.getUser(username))) {
+        throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
       }
-      return { items: (await face.store.listTokens(request.params.username)).map(publicToken) };
+      return { items: (await face.store.listTokens(username)).map(publicToken) };
     },
   );
 

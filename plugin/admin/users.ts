@@ -8,7 +8,7 @@ import {
   unlockUser,
   updateUser,
 } from '../../src/admin/index.ts';
-import { TesseraError } from '../../src/model/index.ts';
+import { canonicalUsername, requireCanonicalUsername, TesseraError } from '../../src/model/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
 import { limitOf, Methods, Name, QueryLimit, Username, UserParams } from './schemas.ts';
@@ -64,8 +64,15 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
     '/users',
     { config: { permission: 'users:read' }, schema: { tags, querystring: ListQuery } },
     async (request) => {
-      const { limit, ...rest } = request.query;
-      const page = await store.listUsers({ ...rest, limit: limitOf(limit, 100) });
+      const { limit, prefix, ...rest } = request.query;
+      // A prefix is matched against canonical names; one that has no canonical form matches none.
+      const canonicalPrefix = prefix ? canonicalUsername(prefix) : '';
+      if (canonicalPrefix === null) return { items: [] };
+      const page = await store.listUsers({
+        ...rest,
+        ...(canonicalPrefix ? { prefix: canonicalPrefix } : {}),
+        limit: limitOf(limit, 100),
+      });
       return { items: page.items.map(publicUser), ...(page.next ? { next: page.next } : {}) };
     },
   );
@@ -74,8 +81,9 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
     '/users/:username',
     { config: { permission: 'users:read' }, schema: { tags, params: UserParams } },
     async (request) => {
-      const view = await store.loadAuthView(request.params.username);
-      if (!view) throw new TesseraError('NOT_FOUND', `user "${request.params.username}" does not exist`);
+      const username = requireCanonicalUsername(request.params.username);
+      const view = await store.loadAuthView(username);
+      if (!view) throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
       const now = Date.now();
       return {
         ...publicUser(view.user),

@@ -6,4 +6,5 @@ export * from './clients.ts';
 export * from './context.ts';
 export * from './settings.ts';
 export * from './tokens.ts';
+export * from './username-migration.ts';
 export * from './users.ts';

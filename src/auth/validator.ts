@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { KeyRing } from '../crypto/index.ts';
-import type { AuditEvent, Client, ReasonCode, Settings, Token } from '../model/index.ts';
+import {
+  type AuditEvent,
+  type Client,
+  canonicalUsername,
+  type ReasonCode,
+  type Settings,
+  type Token,
+} from '../model/index.ts';
 import type { AuthView, Store } from '../store/index.ts';
 import { matchCode } from './code-check.ts';
 import { splitPinAndOtp } from './pin-split.ts';
@@ -52,6 +59,7 @@ const MESSAGES: Partial<Record<ReasonCode, string>> = {
   CHALLENGE_EXPIRED: 'The login took too long; start again.',
   CHALLENGE_UNKNOWN: 'The login session is not known; start again.',
   CHALLENGE_USER_MISMATCH: 'The login session belongs to another user or client.',
+  USER_INVALID: 'Unknown user.',
 };
 
 /**
@@ -65,9 +73,13 @@ export class Validator {
     this.now = deps.now ?? Date.now;
   }
 
-  async validate(req: ValidateRequest): Promise<ValidateOutcome> {
+  async validate(raw: ValidateRequest): Promise<ValidateOutcome> {
     const started = process.hrtime.bigint();
-    const outcome = await this.decide(req);
+    // One name per user on every face: a name that can never be canonical is refused outright
+    // (never an unknown user, so never a passthrough).
+    const user = canonicalUsername(raw.user);
+    const req = { ...raw, user: user ?? raw.user.slice(0, 256).replace(/[\ud800-\udfff]/gu, '\ufffd') };
+    const outcome = user === null ? reject('USER_INVALID') : await this.decide(req);
     this.deps.observe?.(outcome, Number(process.hrtime.bigint() - started) / 1e9);
     this.deps.audit.record({
       time: this.now(),

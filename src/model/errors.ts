@@ -16,6 +16,8 @@ export type ReasonCode =
   | 'MFA_NOT_REQUIRED'
   | 'NOT_ENROLLED_YET'
   | 'UNKNOWN_USER_PASSTHROUGH'
+  /** The user name can never name a user (not valid Unicode, empty, too long, reserved characters). */
+  | 'USER_INVALID'
   | 'CHALLENGE_SENT'
   | 'OK';
 
@@ -24,6 +26,9 @@ export type ErrorCode =
   | 'BAD_URL'
   | 'INVALID_CIDR'
   | 'WEAK_SECRET'
+  | 'INVALID_USERNAME'
+  | 'INVALID_UNICODE'
+  | 'RESURRECT_REFUSED'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'ROLE_FORBIDDEN'
@@ -58,6 +63,8 @@ function statusFor(code: ErrorCode): number {
     case 'BAD_URL':
     case 'INVALID_CIDR':
     case 'WEAK_SECRET':
+    case 'INVALID_USERNAME':
+    case 'INVALID_UNICODE':
     case 'RESYNC_FAILED':
       return 400;
     case 'UNAUTHORIZED':
@@ -68,6 +75,7 @@ function statusFor(code: ErrorCode): number {
     case 'NOT_FOUND':
       return 404;
     case 'CONFLICT':
+    case 'RESURRECT_REFUSED':
     case 'READ_ONLY_REPLICA':
       return 409;
     case 'REQUEST_TIMEOUT':

@@ -5,3 +5,5 @@ export * from './entities.ts';
 export * from './errors.ts';
 export * from './settings.ts';
 export * from './state.ts';
+export * from './tombstone.ts';
+export * from './username.ts';

@@ -33,6 +33,7 @@ const EFFECTIVE: Record<string, (c: Config) => string | number | boolean | undef
   TESSERA_SNAPSHOT_PULL_INTERVAL_MIN: (c) => c.cluster.pullIntervalMs / 60_000,
   TESSERA_SNAPSHOT_PULL_APPLY: (c) => c.cluster.pullApply,
   TESSERA_FAILOVER_WEBHOOK: (c) => c.cluster.failoverWebhook,
+  TESSERA_TOMBSTONE_RETENTION_DAYS: (c) => c.cluster.tombstoneRetentionMs / 86_400_000,
 };
 
 /** A URL without its secrets: the password and every query value are masked. */

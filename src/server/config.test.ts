@@ -41,6 +41,7 @@ const BAD: Record<string, string> = {
   TESSERA_SNAPSHOT_PULL_INTERVAL_MIN: 'soon',
   TESSERA_SNAPSHOT_PULL_APPLY: 'yes',
   TESSERA_FAILOVER_WEBHOOK: 'mailto:ops@example.org',
+  TESSERA_TOMBSTONE_RETENTION_DAYS: '0',
 };
 
 /** Paths and secrets: any text is a value; empty means unset. */

@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ClusterConfig } from '../cluster/index.ts';
-import { parseAddressList } from '../model/index.ts';
+import { parseAddressList, TOMBSTONE_RETENTION_MS } from '../model/index.ts';
 import type { RedisStoreOptions } from '../store/redis/index.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -87,6 +87,7 @@ export const VARIABLES: readonly Variable[] = [
   },
   { name: 'TESSERA_SNAPSHOT_PULL_APPLY', allowed: 'true or false' },
   { name: 'TESSERA_FAILOVER_WEBHOOK', allowed: 'an http:// or https:// URL', secret: 'url' },
+  { name: 'TESSERA_TOMBSTONE_RETENTION_DAYS', allowed: 'a positive number of days' },
 ];
 
 const KNOWN = new Map(VARIABLES.map((v) => [v.name, v]));
@@ -261,6 +262,9 @@ function clusterConfig(
     pullIntervalMs: minutes('TESSERA_SNAPSHOT_PULL_INTERVAL_MIN', 15),
     pullApply: r.flag('TESSERA_SNAPSHOT_PULL_APPLY') ?? false,
     heartbeatMs: (r.number('TESSERA_HEARTBEAT_SECONDS', (n) => n > 0) ?? 5) * 1000,
+    tombstoneRetentionMs:
+      (r.number('TESSERA_TOMBSTONE_RETENTION_DAYS', (n) => n > 0) ?? TOMBSTONE_RETENTION_MS / 86_400_000) *
+      86_400_000,
     ...(passphrase ? { snapshotPassphrase: passphrase } : {}),
     ...(passphraseFile ? { snapshotPassphraseFile: passphraseFile } : {}),
     ...(keyFile ? { snapshotKeyFile: keyFile } : {}),

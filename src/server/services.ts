@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AdminContext, createAdminKey, loadSettings } from '../admin/index.ts';
+import { type AdminContext, createAdminKey, loadSettings, migrateUsernames } from '../admin/index.ts';
 import { BufferedAuditSink } from '../audit/index.ts';
 import { Cached, CallerDirectory, Validator } from '../auth/index.ts';
 import { ClusterRuntime } from '../cluster/index.ts';
@@ -63,6 +63,11 @@ export function createServices(
       onReplicaAckMissing: () => metrics.replicaAckMissing.inc(),
       onSnapshot: (r) => metrics.observeSnapshot(r),
       onRole: (role) => metrics.observeRole(role),
+      // Deleted clients and admin keys stop at once, not after the caller cache's few seconds.
+      onApplied: () => {
+        callers.forget();
+        settings.invalidate();
+      },
     },
   );
   const validator = new Validator({
@@ -124,6 +129,7 @@ export function createServices(
 export async function bootstrap(services: TesseraServices, log: Logger): Promise<void> {
   const role = await services.store.role();
   if (role.role === 'slave') return;
+  await migrateUsernames(services.admin('migration'), log);
   if (!(await services.store.getGroup(DEFAULT_GROUP))) {
     await services.store.putGroup({
       name: DEFAULT_GROUP,

@@ -4,6 +4,21 @@ import { type AdminKey, type Client, DEFAULT_SETTINGS, EMPTY_TOKEN_STATE } from 
 import { sampleToken, sampleUser } from './fixtures.ts';
 import type { Store } from './types.ts';
 
+function sampleClient(name: string): Client {
+  return {
+    id: name,
+    name,
+    kind: 'radius',
+    keyHash: 'h',
+    allowedCidrs: [],
+    challengeText: 'Enter code',
+    enabled: true,
+    rejectDetail: 'generic',
+    firstFactor: 'pin',
+    createdAt: 1,
+  };
+}
+
 export interface StoreFixture {
   store: Store;
   cleanup(): Promise<void>;
@@ -225,7 +240,13 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
     });
 
     test('admin keys written before roles read as superadmin; an unknown role reads as no key', async () => {
-      const legacy = { id: 'ak-old', name: 'old', keyHash: 'h', createdAt: 1 } as unknown as AdminKey;
+      const legacy = {
+        id: 'ak-old',
+        name: 'old',
+        keyHash: 'h',
+        role: 'superadmin',
+        createdAt: 1,
+      } as unknown as AdminKey;
       const future = { ...legacy, id: 'ak-new', role: 'janitor' } as unknown as AdminKey;
       await store.putAdminKey(legacy);
       await store.putAdminKey(future);
@@ -251,6 +272,112 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         events.map((e) => e.type),
         ['b', 'a'],
       );
+    });
+
+    test('every delete leaves a tombstone with its time; a user takes its tokens along', async () => {
+      const client = { ...sampleClient('t-cl'), id: 't-cl' };
+      await store.putClient(client);
+      await store.putAdminKey({ id: 't-ak', name: 'k', keyHash: 'h', role: 'superadmin', createdAt: 1 });
+      await store.createUser(sampleUser('t-user'));
+      await store.putToken(sampleToken('T-TA', 't-user'));
+      await store.putToken(sampleToken('T-TB', 't-user'));
+      await store.createUser(sampleUser('t-other'));
+      await store.putToken(sampleToken('T-TC', 't-other'));
+      const before = Date.now();
+      assert.equal(await store.deleteToken('T-TC'), true);
+      assert.equal(await store.deleteUser('t-user'), true);
+      assert.equal(await store.deleteClient('t-cl'), true);
+      assert.equal(await store.deleteAdminKey('t-ak'), true);
+      const after = Date.now();
+      const found = (await store.listTombstones(before)).filter(
+        (t) => t.id.startsWith('t') || t.id.startsWith('T-T'),
+      );
+      assert.deepEqual(found.map((t) => `${t.kind}:${t.id}`).sort(), [
+        'adminKey:t-ak',
+        'client:t-cl',
+        'token:T-TA',
+        'token:T-TB',
+        'token:T-TC',
+        'user:t-user',
+      ]);
+      for (const t of found)
+        assert.ok(t.deletedAt >= before && t.deletedAt <= after, `${t.id} at ${t.deletedAt}`);
+      assert.equal((await store.listTombstones(after + 1)).length, 0, 'since filters by deletedAt');
+      const dumped = (await store.dump()).tombstones.map((t) => `${t.kind}:${t.id}`);
+      assert.ok(dumped.includes('user:t-user') && dumped.includes('adminKey:t-ak'), 'the dump carries them');
+    });
+
+    test('deleting what does not exist leaves no tombstone; creating again clears it', async () => {
+      const before = Date.now();
+      assert.equal(await store.deleteUser('t-never'), false);
+      assert.equal(await store.deleteToken('T-NEVER'), false);
+      assert.equal(await store.deleteClient('t-never'), false);
+      assert.equal(await store.deleteAdminKey('t-never'), false);
+      const ids = (await store.listTombstones(before)).map((t) => t.id);
+      assert.ok(!ids.some((id) => /never/i.test(id)), ids.join(','));
+      await store.createUser(sampleUser('t-user'));
+      await store.putToken(sampleToken('T-TA', 't-user'));
+      await store.putClient({ ...sampleClient('t-cl'), id: 't-cl' });
+      await store.putAdminKey({ id: 't-ak', name: 'k', keyHash: 'h', role: 'superadmin', createdAt: 1 });
+      const left = (await store.listTombstones()).map((t) => `${t.kind}:${t.id}`);
+      for (const gone of ['user:t-user', 'token:T-TA', 'client:t-cl', 'adminKey:t-ak'])
+        assert.ok(!left.includes(gone), `${gone} cleared by the re-create`);
+      assert.ok(left.includes('token:T-TB'), 'the token not re-created keeps its tombstone');
+    });
+
+    test('pruneTombstones removes only the ones older than the cut', async () => {
+      await store.createUser(sampleUser('t-prune'));
+      await store.deleteUser('t-prune');
+      const all = await store.listTombstones();
+      const cut = Math.min(...all.map((t) => t.deletedAt)) + 1;
+      const older = all.filter((t) => t.deletedAt < cut).length;
+      assert.ok(older >= 1);
+      assert.equal(await store.pruneTombstones(cut), older);
+      const rest = await store.listTombstones();
+      assert.equal(rest.length, all.length - older);
+      assert.ok(rest.every((t) => t.deletedAt >= cut));
+      assert.equal(await store.pruneTombstones(0), 0);
+    });
+
+    test('renameUser moves tokens and the lock, leaves a tombstone, and never overwrites', async () => {
+      await store.createUser(sampleUser('Rn-Old', { email: 'o@x' }));
+      await store.putToken(sampleToken('T-RN', 'Rn-Old', { description: 'a "quoted" / thing' }));
+      await store.commitAccept('Rn-Old', 'T-RN', { kind: 'totp', step: 40, drift: 2 }, 1);
+      const locked = await store.commitFailure('Rn-Old', 10, {
+        ...policy,
+        lockout: { ...policy.lockout, threshold: 1 },
+      });
+      assert.ok(locked.lockedUntil > 10);
+      await store.createUser(sampleUser('rn-taken'));
+      assert.equal(
+        await store.renameUser('Rn-Old', 'rn-taken'),
+        false,
+        'an existing name is never overwritten',
+      );
+      assert.equal(await store.renameUser('rn-missing', 'rn-x'), false);
+      assert.equal((await store.getUser('Rn-Old'))?.email, 'o@x');
+
+      const before = Date.now();
+      assert.equal(await store.renameUser('Rn-Old', 'rn-new'), true);
+      assert.equal(await store.getUser('Rn-Old'), null);
+      assert.equal(await store.loadAuthView('Rn-Old'), null);
+      const view = await store.loadAuthView('rn-new');
+      assert.ok(view);
+      assert.equal(view.user.username, 'rn-new');
+      assert.equal(view.user.email, 'o@x');
+      assert.deepEqual(
+        view.tokens.map((t) => [t.serial, t.username, t.description]),
+        [['T-RN', 'rn-new', 'a "quoted" / thing']],
+      );
+      assert.equal(view.tokenStates['T-RN']?.lastUsedStep, 40);
+      assert.equal(view.userState.lockedUntil, locked.lockedUntil, 'the lock moves with the user');
+      assert.deepEqual(await store.listTokens('Rn-Old'), []);
+      assert.ok((await store.listUsers({ prefix: 'rn-' })).items.some((u) => u.username === 'rn-new'));
+      assert.ok(!(await store.listUsers({ prefix: 'Rn-' })).items.some((u) => u.username === 'Rn-Old'));
+      const tomb = (await store.listTombstones(before)).find((t) => t.id === 'Rn-Old');
+      assert.equal(tomb?.kind, 'user');
+      assert.equal(await store.deleteUser('rn-new'), true);
+      assert.equal(await store.getToken('T-RN'), null);
     });
 
     test('dump holds configuration and state together', async () => {

@@ -8,6 +8,7 @@ import type {
   Token,
   TokenAdvance,
   TokenState,
+  Tombstone,
   User,
   UserAuthState,
 } from '../model/index.ts';
@@ -48,6 +49,8 @@ export interface StoreDump {
   settings: Settings | null;
   tokenStates: Record<string, TokenState>;
   userStates: Record<string, UserAuthState>;
+  /** What was deleted, and when (src/model/tombstone.ts). */
+  tombstones: Tombstone[];
 }
 
 export type StoreRole = { role: 'standalone' } | { role: 'master' } | { role: 'slave'; master: string };
@@ -75,6 +78,11 @@ export interface Store {
   updateUser(user: User): Promise<boolean>;
   /** Deletes the user, its tokens and all their state; false if it did not exist. */
   deleteUser(username: string): Promise<boolean>;
+  /**
+   * Atomically gives a user a new name, with its tokens and its failure state; false (nothing
+   * changed) when `from` does not exist or `to` does. Leaves a tombstone for `from`.
+   */
+  renameUser(from: string, to: string): Promise<boolean>;
   listUsers(opts?: ListOptions): Promise<Page<User>>;
   countUsers(): Promise<number>;
 
@@ -129,6 +137,13 @@ export interface Store {
 
   // whole-store cut, for snapshots, backups and restore
   dump(): Promise<StoreDump>;
+
+  // tombstones: every delete of a user, token, client or admin key leaves one (a user's delete
+  // also one for each of its tokens); creating the record again clears it.
+  /** Tombstones with `deletedAt >= since` (all without it). */
+  listTombstones(since?: number): Promise<Tombstone[]>;
+  /** Removes tombstones with `deletedAt < before`; returns how many. */
+  pruneTombstones(before: number): Promise<number>;
 }
 
 export type RedisRole = 'master' | 'slave';

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, test } from 'vitest';
+import { openRedisStore } from '../../src/store/redis/index.ts';
 import { awaitFreshStep, hotpAt, totpNow } from '../harness/codes.ts';
 import { waitFor } from '../harness/ports.ts';
 import { type RedisProcess, startRedis } from '../harness/redis.ts';
@@ -175,7 +176,8 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
       },
     });
     try {
-      const standbyAdmin = new Api(standby.url, standby.adminKey);
+      // the standby mirrors the master's admin keys (its own first key goes with the first pull)
+      const standbyAdmin = new Api(standby.url, nodeA.adminKey);
       await waitFor(
         'the standby to hold k-standby',
         async () => (await standbyAdmin.call('GET', '/v1/admin/users/k-standby')).status === 200,
@@ -202,6 +204,106 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
       assert.equal(
         (await onStandby.ok('POST', '/v1/validate', { user: 'k-standby', pass: hotpAt(secret, 4) })).result,
         'accept',
+      );
+    } finally {
+      await standby.stop();
+    }
+  });
+
+  test('a token, user, client and admin key deleted on the master stop working on every node, the standby included', async () => {
+    const keepSecret = randomBase32();
+    const stolenSecret = randomBase32();
+    const goneSecret = randomBase32();
+    await admin.ok('POST', '/v1/admin/users', { username: 'k-rev-phone' });
+    await admin.ok('POST', '/v1/admin/users/k-rev-phone/tokens', {
+      type: 'hotp',
+      secret: keepSecret,
+      counter: 0,
+    });
+    const stolen = await admin.ok('POST', '/v1/admin/users/k-rev-phone/tokens', {
+      type: 'hotp',
+      secret: stolenSecret,
+      counter: 0,
+    });
+    await admin.ok('POST', '/v1/admin/users', { username: 'k-rev-gone' });
+    await admin.ok('POST', '/v1/admin/users/k-rev-gone/tokens', {
+      type: 'hotp',
+      secret: goneSecret,
+      counter: 0,
+    });
+    const extra = await admin.ok('POST', '/v1/admin/clients', { name: 'k-rev-client', kind: 'api' });
+    const extraKey = await admin.ok('POST', '/v1/admin/admin-keys', { name: 'k-rev-admin', role: 'auditor' });
+    const standby = await startTessera({
+      env: {
+        TESSERA_MASTER_KEY: masterKey,
+        TESSERA_NODE_ID: 'standby-rev',
+        TESSERA_SNAPSHOT_PULL_URL: nodeA.url,
+        TESSERA_SNAPSHOT_PULL_KEY_FILE: join(work, 'client.key'),
+        TESSERA_SNAPSHOT_PULL_INTERVAL_MIN: '0.02',
+        TESSERA_SNAPSHOT_PULL_APPLY: 'true',
+      },
+    });
+    try {
+      const onStandby = (key: string) => new Api(standby.url, key);
+      const validateOn = (url: string, key: string, user: string, pass: string) =>
+        new Api(url, key).call('POST', '/v1/validate', { user, pass });
+      // everything reached the standby: the extra admin key reads there, the extra client validates
+      await waitFor(
+        'the standby to hold the extra admin key and k-rev-gone',
+        async () =>
+          (await onStandby(extraKey.apiKey).call('GET', '/v1/admin/users/k-rev-gone')).status === 200,
+        30_000,
+      );
+      const before = await validateOn(standby.url, extra.apiKey, 'k-rev-phone', hotpAt(stolenSecret, 0));
+      assert.equal(before.body.result, 'accept', 'the stolen phone works on the standby before the delete');
+      assert.equal(
+        (await validateOn(standby.url, clientA.key, 'k-rev-gone', hotpAt(goneSecret, 0))).body.result,
+        'accept',
+      );
+
+      await admin.ok('DELETE', `/v1/admin/users/k-rev-phone/tokens/${stolen.serial}`);
+      await admin.ok('DELETE', '/v1/admin/users/k-rev-gone');
+      await admin.ok('DELETE', `/v1/admin/clients/${extra.id}`);
+      await admin.ok('DELETE', `/v1/admin/admin-keys/${extraKey.id}`);
+
+      // The admin key was deleted last: once the standby refuses it, a snapshot holding all four
+      // deletions has been applied there.
+      await waitFor(
+        'the standby to refuse the deleted admin key',
+        async () => (await onStandby(extraKey.apiKey).call('GET', '/v1/admin/cluster')).status === 401,
+        30_000,
+      );
+      const stolenThere = await validateOn(standby.url, clientA.key, 'k-rev-phone', hotpAt(stolenSecret, 1));
+      assert.equal(stolenThere.body.result, 'reject', "the stolen phone's token is revoked on the standby");
+      assert.equal(stolenThere.body.reason, 'OTP_INVALID');
+      assert.equal(
+        (await validateOn(standby.url, clientA.key, 'k-rev-phone', hotpAt(keepSecret, 0))).body.result,
+        'accept',
+        "the user's other token still works",
+      );
+      const goneThere = await validateOn(standby.url, clientA.key, 'k-rev-gone', hotpAt(goneSecret, 1));
+      assert.equal(goneThere.body.reason, 'USER_UNKNOWN', 'the deleted user is gone from the standby');
+      assert.equal(
+        (await validateOn(standby.url, extra.apiKey, 'k-rev-phone', hotpAt(keepSecret, 1))).status,
+        401,
+        'the deleted client key is refused on the standby',
+      );
+      assert.equal((await onStandby(nodeA.adminKey).call('GET', '/v1/admin/users/k-rev-gone')).status, 404);
+      // and on the Redis replica node (its caller cache lets a key live a few seconds at most)
+      await waitFor(
+        'node B to refuse the deleted client key',
+        async () => (await validateOn(nodeB.url, extra.apiKey, 'k-rev-phone', '000000')).status === 401,
+        10_000,
+      );
+      await waitFor(
+        'node B to refuse the deleted admin key',
+        async () =>
+          (await new Api(nodeB.url, extraKey.apiKey).call('GET', '/v1/admin/cluster')).status === 401,
+        10_000,
+      );
+      assert.equal(
+        (await validateOn(nodeB.url, clientA.key, 'k-rev-phone', hotpAt(stolenSecret, 2))).body.reason,
+        'OTP_INVALID',
       );
     } finally {
       await standby.stop();

@@ -15,10 +15,13 @@ import {
   EMPTY_USER_STATE,
   type Group,
   mergeTokenState,
+  parseTombstoneKey,
   type Settings,
   type Token,
   type TokenAdvance,
   type TokenState,
+  type Tombstone,
+  type TombstoneKind,
   type User,
   type UserAuthState,
 } from '../../model/index.ts';
@@ -54,6 +57,9 @@ export class EmbeddedStore implements Store {
   private readonly tokens: Database<Token, string>;
   private readonly userTokens: Database<string, string>;
   private readonly tokenStates: Database<TokenState, string>;
+  /** `kind:id` → deletedAt, and its time index `<15-digit time>\0kind:id` for pruning in order. */
+  private readonly tombstones: Database<number, string>;
+  private readonly tombstoneTimes: Database<string, string>;
   private readonly userStates: Database<UserAuthState, string>;
   private readonly clients: Database<Client, string>;
   private readonly adminKeys: Database<AdminKey, string>;
@@ -75,6 +81,8 @@ export class EmbeddedStore implements Store {
     this.meta = root.openDB({ name: 'meta' });
     this.challenges = root.openDB({ name: 'challenges' });
     this.audit = root.openDB({ name: 'audit' });
+    this.tombstones = root.openDB({ name: 'tombstones' });
+    this.tombstoneTimes = root.openDB({ name: 'tombstoneTimes' });
     this.sweeper = setInterval(() => void this.sweep(), 60_000);
     this.sweeper.unref();
   }
@@ -101,6 +109,7 @@ export class EmbeddedStore implements Store {
     return this.root.transaction(() => {
       if (this.users.doesExist(user.username)) return false;
       this.users.putSync(user.username, user);
+      this.clearTombstoneSync('user', user.username);
       return true;
     });
   }
@@ -116,9 +125,33 @@ export class EmbeddedStore implements Store {
   async deleteUser(username: string): Promise<boolean> {
     return this.root.transaction(() => {
       if (!this.users.doesExist(username)) return false;
-      for (const serial of this.serialsOf(username)) this.removeTokenSync(serial);
+      const now = Date.now();
+      for (const serial of this.serialsOf(username)) this.removeTokenSync(serial, now);
       this.users.removeSync(username);
       this.userStates.removeSync(username);
+      this.putTombstoneSync('user', username, now);
+      return true;
+    });
+  }
+
+  async renameUser(from: string, to: string): Promise<boolean> {
+    return this.root.transaction(() => {
+      const user = this.users.get(from);
+      if (!user || this.users.doesExist(to)) return false;
+      this.users.putSync(to, { ...user, username: to });
+      for (const serial of this.serialsOf(from)) {
+        const token = this.tokens.get(serial);
+        this.userTokens.removeSync(`${from}${SEP}${serial}`);
+        if (!token) continue;
+        this.tokens.putSync(serial, { ...token, username: to });
+        this.userTokens.putSync(`${to}${SEP}${serial}`, serial);
+      }
+      const state = this.userStates.get(from);
+      if (state) this.userStates.putSync(to, state);
+      this.userStates.removeSync(from);
+      this.users.removeSync(from);
+      this.putTombstoneSync('user', from, Date.now());
+      this.clearTombstoneSync('user', to);
       return true;
     });
   }
@@ -173,12 +206,13 @@ export class EmbeddedStore implements Store {
       }
       this.tokens.putSync(token.serial, token);
       this.userTokens.putSync(`${token.username}${SEP}${token.serial}`, token.serial);
+      this.clearTombstoneSync('token', token.serial);
       return true;
     });
   }
 
   async deleteToken(serial: string): Promise<boolean> {
-    return this.root.transaction(() => this.removeTokenSync(serial));
+    return this.root.transaction(() => this.removeTokenSync(serial, Date.now()));
   }
 
   /** lmdb's remove() answers true for an absent key too; a delete reports whether there was one. */
@@ -204,13 +238,72 @@ export class EmbeddedStore implements Store {
     return serials;
   }
 
-  private removeTokenSync(serial: string): boolean {
+  private removeTokenSync(serial: string, now: number): boolean {
     const token = this.tokens.get(serial);
     if (!token) return false;
     this.userTokens.removeSync(`${token.username}${SEP}${serial}`);
     this.tokens.removeSync(serial);
     this.tokenStates.removeSync(serial);
+    this.putTombstoneSync('token', serial, now);
     return true;
+  }
+
+  // tombstones (always inside the caller's write transaction)
+  private putTombstoneSync(kind: TombstoneKind, id: string, deletedAt: number): void {
+    this.clearTombstoneSync(kind, id);
+    const key = `${kind}:${id}`;
+    this.tombstones.putSync(key, deletedAt);
+    this.tombstoneTimes.putSync(`${timeKey(deletedAt)}${SEP}${key}`, key);
+  }
+
+  private clearTombstoneSync(kind: TombstoneKind, id: string): void {
+    const key = `${kind}:${id}`;
+    const at = this.tombstones.get(key);
+    if (at === undefined) return;
+    this.tombstones.removeSync(key);
+    this.tombstoneTimes.removeSync(`${timeKey(at)}${SEP}${key}`);
+  }
+
+  /** Deletes one record of a plain table and leaves its tombstone, in one transaction. */
+  private removeWithTombstone<V>(db: Database<V, string>, kind: TombstoneKind, id: string): Promise<boolean> {
+    return this.root.transaction(() => {
+      if (!db.doesExist(id)) return false;
+      db.removeSync(id);
+      this.putTombstoneSync(kind, id, Date.now());
+      return true;
+    });
+  }
+
+  private async putClearing<V>(
+    db: Database<V, string>,
+    kind: TombstoneKind,
+    id: string,
+    value: V,
+  ): Promise<void> {
+    await this.root.transaction(() => {
+      db.putSync(id, value);
+      this.clearTombstoneSync(kind, id);
+    });
+  }
+
+  async listTombstones(since = 0): Promise<Tombstone[]> {
+    const out: Tombstone[] = [];
+    for (const { key, value } of this.tombstoneTimes.getRange({ start: timeKey(since) })) {
+      const t = parseTombstoneKey(value, Number(key.slice(0, key.indexOf(SEP))));
+      if (t) out.push(t);
+    }
+    return out;
+  }
+
+  async pruneTombstones(before: number): Promise<number> {
+    return this.root.transaction(() => {
+      const expired = [...this.tombstoneTimes.getRange({ end: timeKey(before) })];
+      for (const { key, value } of expired) {
+        this.tombstoneTimes.removeSync(key);
+        this.tombstones.removeSync(value);
+      }
+      return expired.length;
+    });
   }
 
   // clients and admin keys
@@ -218,10 +311,10 @@ export class EmbeddedStore implements Store {
     return this.clients.get(id) ?? null;
   }
   async putClient(client: Client): Promise<void> {
-    await this.clients.put(client.id, client);
+    await this.putClearing(this.clients, 'client', client.id, client);
   }
   async deleteClient(id: string): Promise<boolean> {
-    return this.removeIfPresent(this.clients, id);
+    return this.removeWithTombstone(this.clients, 'client', id);
   }
   async listClients(): Promise<Client[]> {
     return [...this.clients.getRange({}).map(({ value }) => value)];
@@ -231,10 +324,10 @@ export class EmbeddedStore implements Store {
     return stored ? adminKeyFromStored(stored) : null;
   }
   async putAdminKey(key: AdminKey): Promise<void> {
-    await this.adminKeys.put(key.id, key);
+    await this.putClearing(this.adminKeys, 'adminKey', key.id, key);
   }
   async deleteAdminKey(id: string): Promise<boolean> {
-    return this.removeIfPresent(this.adminKeys, id);
+    return this.removeWithTombstone(this.adminKeys, 'adminKey', id);
   }
   async listAdminKeys(): Promise<AdminKey[]> {
     return [...this.adminKeys.getRange({}).map(({ value }) => value)].flatMap(
@@ -367,6 +460,9 @@ export class EmbeddedStore implements Store {
         settings: this.meta.get('settings') ?? null,
         tokenStates: byKey(this.tokenStates),
         userStates: byKey(this.userStates),
+        tombstones: [...this.tombstones.getRange({})]
+          .map(({ key, value }) => parseTombstoneKey(key, value))
+          .filter((t): t is Tombstone => t !== null),
       };
     });
   }
@@ -383,6 +479,11 @@ export class EmbeddedStore implements Store {
   }
 }
 
+/** Fixed-width decimal, so the time index sorts in time order. */
+function timeKey(time: number): string {
+  return String(Math.max(0, Math.trunc(time))).padStart(15, '0');
+}
+
 export function openEmbeddedStore(dataDir: string): EmbeddedStore {
   const path = join(dataDir, 'store');
   mkdirSync(path, { recursive: true, mode: 0o700 });
@@ -390,7 +491,7 @@ export function openEmbeddedStore(dataDir: string): EmbeddedStore {
   // crash). overlappingSync off measured faster here for small, frequent commits (bench/validate.ts).
   const options: RootDatabaseOptionsWithPath & MsgpackOptions = {
     path,
-    maxDbs: 16,
+    maxDbs: 24,
     compression: false,
     overlappingSync: false,
     useRecords: false,

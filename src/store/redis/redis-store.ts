@@ -6,11 +6,14 @@ import {
   type Challenge,
   type Client,
   type Group,
+  parseTombstoneKey,
   type Settings,
   TesseraError,
   type Token,
   type TokenAdvance,
   type TokenState,
+  type Tombstone,
+  type TombstoneKind,
   type User,
   type UserAuthState,
 } from '../../model/index.ts';
@@ -56,6 +59,7 @@ export class RedisStore implements Store, ReplicationControl {
     settings: string;
     audit: string;
     nodes: string;
+    tombstones: string;
   };
   readonly journal = new AcceptJournal();
   private reconciling: Promise<void> | null = null;
@@ -77,6 +81,7 @@ export class RedisStore implements Store, ReplicationControl {
       settings: `${p}settings`,
       audit: `${p}audit`,
       nodes: `${p}nodes`,
+      tombstones: `${p}tombstones`,
     };
     // A node whose Redis was demoted or re-pointed pushes the codes it accepted to the new master
     // (max-merge) before it accepts again, so nothing it accepted while apart can be replayed.
@@ -187,7 +192,13 @@ export class RedisStore implements Store, ReplicationControl {
 
   async createUser(user: User): Promise<boolean> {
     const n = await this.configWrite((w) =>
-      this.script(w, 'tsCreateUser', [this.k.users, this.k.usernames, user.username, JSON.stringify(user)]),
+      this.script(w, 'tsCreateUser', [
+        this.k.users,
+        this.k.usernames,
+        this.k.tombstones,
+        user.username,
+        JSON.stringify(user),
+      ]),
     );
     return n === 1;
   }
@@ -208,10 +219,34 @@ export class RedisStore implements Store, ReplicationControl {
         k.tokens,
         k.tstates,
         k.ustates,
+        k.tombstones,
         this.prefix,
         username,
+        Date.now(),
       ]),
     );
+    return n === 1;
+  }
+
+  async renameUser(from: string, to: string): Promise<boolean> {
+    const k = this.k;
+    const n = await this.configWrite(async (w) => {
+      const raw = await w.hget(k.users, from);
+      if (!raw) return 0;
+      const user = { ...parseJson<User>(raw), username: to };
+      return this.script(w, 'tsRenameUser', [
+        k.users,
+        k.usernames,
+        k.tokens,
+        k.ustates,
+        k.tombstones,
+        this.prefix,
+        from,
+        to,
+        JSON.stringify(user),
+        Date.now(),
+      ]);
+    });
     return n === 1;
   }
 
@@ -274,6 +309,7 @@ export class RedisStore implements Store, ReplicationControl {
       this.script(w, 'tsPutToken', [
         this.k.users,
         this.k.tokens,
+        this.k.tombstones,
         this.prefix,
         token.serial,
         token.username,
@@ -285,7 +321,14 @@ export class RedisStore implements Store, ReplicationControl {
 
   async deleteToken(serial: string): Promise<boolean> {
     const n = await this.configWrite((w) =>
-      this.script(w, 'tsDeleteToken', [this.k.tokens, this.k.tstates, this.prefix, serial]),
+      this.script(w, 'tsDeleteToken', [
+        this.k.tokens,
+        this.k.tstates,
+        this.k.tombstones,
+        this.prefix,
+        serial,
+        Date.now(),
+      ]),
     );
     return n === 1;
   }
@@ -304,10 +347,10 @@ export class RedisStore implements Store, ReplicationControl {
     return raw ? parseJson<Client>(raw) : null;
   }
   async putClient(client: Client): Promise<void> {
-    await this.configWrite((w) => w.hset(this.k.clients, client.id, JSON.stringify(client)));
+    await this.putRecord(this.k.clients, 'client', client.id, client);
   }
   async deleteClient(id: string): Promise<boolean> {
-    return (await this.configWrite((w) => w.hdel(this.k.clients, id))) === 1;
+    return this.deleteRecord(this.k.clients, 'client', id);
   }
   async listClients(): Promise<Client[]> {
     return this.values<Client>(this.k.clients);
@@ -317,10 +360,34 @@ export class RedisStore implements Store, ReplicationControl {
     return raw ? adminKeyFromStored(parseJson<AdminKey>(raw)) : null;
   }
   async putAdminKey(key: AdminKey): Promise<void> {
-    await this.configWrite((w) => w.hset(this.k.adminKeys, key.id, JSON.stringify(key)));
+    await this.putRecord(this.k.adminKeys, 'adminKey', key.id, key);
   }
   async deleteAdminKey(id: string): Promise<boolean> {
-    return (await this.configWrite((w) => w.hdel(this.k.adminKeys, id))) === 1;
+    return this.deleteRecord(this.k.adminKeys, 'adminKey', id);
+  }
+
+  private async putRecord(hash: string, kind: TombstoneKind, id: string, value: object): Promise<void> {
+    await this.configWrite((w) =>
+      this.script(w, 'tsPutRecord', [hash, this.k.tombstones, id, kind, JSON.stringify(value)]),
+    );
+  }
+
+  private async deleteRecord(hash: string, kind: TombstoneKind, id: string): Promise<boolean> {
+    const n = await this.configWrite((w) =>
+      this.script(w, 'tsDeleteRecord', [hash, this.k.tombstones, id, kind, Date.now()]),
+    );
+    return n === 1;
+  }
+
+  // --- tombstones
+
+  async listTombstones(since = 0): Promise<Tombstone[]> {
+    const flat = await this.read((r) => r.zrangebyscore(this.k.tombstones, since, '+inf', 'WITHSCORES'));
+    return tombstonesFrom(flat);
+  }
+
+  async pruneTombstones(before: number): Promise<number> {
+    return this.configWrite((w) => w.zremrangebyscore(this.k.tombstones, '-inf', `(${Math.trunc(before)}`));
   }
   async listAdminKeys(): Promise<AdminKey[]> {
     return (await this.values<AdminKey>(this.k.adminKeys)).flatMap((k) => adminKeyFromStored(k) ?? []);
@@ -486,15 +553,16 @@ export class RedisStore implements Store, ReplicationControl {
         .get(k.settings)
         .hgetall(k.tstates)
         .hgetall(k.ustates)
+        .zrange(k.tombstones, '0', '-1', 'WITHSCORES')
         .exec(),
     );
     if (!replies) throw new TesseraError('STORE_UNAVAILABLE', 'the Redis dump transaction was aborted');
-    const [users, groups, tokens, clients, adminKeys, settings, tstates, ustates] = replies.map(
+    const [users, groups, tokens, clients, adminKeys, settings, tstates, ustates, tombstones] = replies.map(
       ([err, v]) => {
         if (err) throw unavailable(err);
         return v;
       },
-    ) as [Hash, Hash, Hash, Hash, Hash, string | null, Hash, Hash];
+    ) as [Hash, Hash, Hash, Hash, Hash, string | null, Hash, Hash, string[]];
     const list = <T>(h: Hash): T[] =>
       Object.keys(h)
         .sort()
@@ -512,6 +580,7 @@ export class RedisStore implements Store, ReplicationControl {
       settings: settings ? parseJson<Settings>(settings) : null,
       tokenStates,
       userStates,
+      tombstones: tombstonesFrom(tombstones),
     };
   }
 
@@ -552,6 +621,16 @@ export class RedisStore implements Store, ReplicationControl {
 }
 
 type Hash = Record<string, string>;
+
+/** A WITHSCORES reply (member, score, member, score, …) as tombstones. */
+function tombstonesFrom(flat: string[]): Tombstone[] {
+  const out: Tombstone[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const t = parseTombstoneKey(flat[i]!, Number(flat[i + 1]));
+    if (t) out.push(t);
+  }
+  return out;
+}
 
 function readOnly(master: string): TesseraError {
   return new TesseraError('READ_ONLY_REPLICA', `this node is a slave; write to the master at ${master}`);

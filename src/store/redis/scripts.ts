@@ -11,6 +11,7 @@
  *   P.ut:<user> set   serials of a user           P.tstates    hash serial → "counter,lastUsedStep,drift"
  *   P.ustates   hash  username → "failures,lockedUntil,lockCount,windowStart,windowFailures,lastSuccess"
  *   P.clients, P.adminkeys hashes; P.settings string; P.ch:<tx> challenge string with expiry; P.audit list.
+ *   P.tombstones zset  "kind:id" scored by deletedAt (ms): written by every delete, cleared by a re-create.
  * Keeping states in two hashes lets dump() take a consistent cut in one MULTI.
  */
 
@@ -83,11 +84,12 @@ redis.call('HSET', KEYS[1], ARGV[1], '0,0,0,' .. n(ws) .. ',0,' .. n(ls))
 return 1
 `;
 
-/** KEYS: users, usernames. ARGV: username, json. → 1 created | 0 exists */
+/** KEYS: users, usernames, tombstones. ARGV: username, json. → 1 created | 0 exists */
 export const CREATE_USER = `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('ZREM', KEYS[3], 'user:' .. ARGV[1])
 return 1
 `;
 
@@ -98,25 +100,60 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 `;
 
-/** KEYS: users, usernames, tokens, tstates, ustates. ARGV: prefix, username. → 1 | 0 */
+/** KEYS: users, usernames, tokens, tstates, ustates, tombstones. ARGV: prefix, username, now. → 1 | 0 */
 export const DELETE_USER = `
 if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 0 then return 0 end
 local set = ARGV[1] .. 'ut:' .. ARGV[2]
 local serials = redis.call('SMEMBERS', set)
 for _, serial in ipairs(serials) do
-  redis.call('HDEL', KEYS[3], serial)
+  if redis.call('HDEL', KEYS[3], serial) == 1 then
+    redis.call('ZADD', KEYS[6], ARGV[3], 'token:' .. serial)
+  end
   redis.call('HDEL', KEYS[4], serial)
 end
 redis.call('DEL', set)
 redis.call('HDEL', KEYS[1], ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[2])
 redis.call('HDEL', KEYS[5], ARGV[2])
+redis.call('ZADD', KEYS[6], ARGV[3], 'user:' .. ARGV[2])
 return 1
 `;
 
-/** KEYS: users, tokens. ARGV: prefix, serial, username, json. → 1 | 0 (no such user) */
+/**
+ * KEYS: users, usernames, tokens, ustates, tombstones. ARGV: prefix, from, to, user json (named to), now.
+ * → 1 renamed | 0 (no \`from\`, or \`to\` exists). Tokens and the failure state move with the user.
+ */
+export const RENAME_USER = `
+if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[1], ARGV[3]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+redis.call('ZADD', KEYS[2], 0, ARGV[3])
+local fromSet = ARGV[1] .. 'ut:' .. ARGV[2]
+local toSet = ARGV[1] .. 'ut:' .. ARGV[3]
+for _, serial in ipairs(redis.call('SMEMBERS', fromSet)) do
+  local raw = redis.call('HGET', KEYS[3], serial)
+  if raw then
+    local token = cjson.decode(raw)
+    token.username = ARGV[3]
+    redis.call('HSET', KEYS[3], serial, cjson.encode(token))
+    redis.call('SADD', toSet, serial)
+  end
+end
+redis.call('DEL', fromSet)
+local state = redis.call('HGET', KEYS[4], ARGV[2])
+if state then redis.call('HSET', KEYS[4], ARGV[3], state) end
+redis.call('HDEL', KEYS[4], ARGV[2])
+redis.call('HDEL', KEYS[1], ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[5], ARGV[5], 'user:' .. ARGV[2])
+redis.call('ZREM', KEYS[5], 'user:' .. ARGV[3])
+return 1
+`;
+
+/** KEYS: users, tokens, tombstones. ARGV: prefix, serial, username, json. → 1 | 0 (no such user) */
 export const PUT_TOKEN = `
 if redis.call('HEXISTS', KEYS[1], ARGV[3]) == 0 then return 0 end
+redis.call('ZREM', KEYS[3], 'token:' .. ARGV[2])
 local prev = redis.call('HGET', KEYS[2], ARGV[2])
 if prev then
   local owner = cjson.decode(prev).username
@@ -127,13 +164,28 @@ redis.call('SADD', ARGV[1] .. 'ut:' .. ARGV[3], ARGV[2])
 return 1
 `;
 
-/** KEYS: tokens, tstates. ARGV: prefix, serial. → 1 | 0 */
+/** KEYS: tokens, tstates, tombstones. ARGV: prefix, serial, now. → 1 | 0 */
 export const DELETE_TOKEN = `
 local prev = redis.call('HGET', KEYS[1], ARGV[2])
 if not prev then return 0 end
 redis.call('SREM', ARGV[1] .. 'ut:' .. cjson.decode(prev).username, ARGV[2])
 redis.call('HDEL', KEYS[1], ARGV[2])
 redis.call('HDEL', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], 'token:' .. ARGV[2])
+return 1
+`;
+
+/** KEYS: a hash (clients, adminkeys), tombstones. ARGV: id, kind, json. Writes and clears the tombstone. */
+export const PUT_RECORD = `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('ZREM', KEYS[2], ARGV[2] .. ':' .. ARGV[1])
+return 1
+`;
+
+/** KEYS: a hash (clients, adminkeys), tombstones. ARGV: id, kind, now. → 1 deleted (tombstone left) | 0 */
+export const DELETE_RECORD = `
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2] .. ':' .. ARGV[1])
 return 1
 `;
 
