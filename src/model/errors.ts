@@ -17,6 +17,12 @@ export type ReasonCode =
   | 'NOT_ENROLLED_YET'
   | 'UNKNOWN_USER_PASSTHROUGH'
   | 'CHALLENGE_SENT'
+  /** A challenge answered without the first-factor proof the user and client require now. */
+  | 'PIN_REQUIRED'
+  /** This node cannot open the user's token seeds (another seed key): nothing counted. */
+  | 'SEED_UNREADABLE'
+  /** Too many PIN checks waiting on this node: refused unevaluated, nothing counted. */
+  | 'SERVER_BUSY'
   | 'OK';
 
 export type ErrorCode =
