@@ -2,5 +2,6 @@
 
 export * from './api-keys.ts';
 export * from './cached.ts';
+export * from './passwordless.ts';
 export * from './policy.ts';
 export * from './validator.ts';

@@ -52,6 +52,7 @@ export function createServices(
     settings: () => settings.get(),
     audit,
     observe: (outcome, seconds) => metrics.observeValidate(outcome, seconds),
+    log,
   });
   return {
     config,
