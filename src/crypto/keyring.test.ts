@@ -63,3 +63,17 @@ describe('seed key ring', () => {
     assert.throws(() => KeyRing.loadOrCreate(join(dir, 'unused'), randomBytes(16).toString('base64')), /32/);
   });
 });
+
+test('two rotations in the same millisecond keep both keys', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-keyring-fast-'));
+  try {
+    const path = join(dir, 'master.key');
+    const ring = KeyRing.loadOrCreate(path);
+    const sealed = ring.seal(seed, 'S');
+    const ids = [ring.currentKeyId, KeyRing.rotate(path), KeyRing.rotate(path), KeyRing.rotate(path)];
+    assert.equal(new Set(ids).size, 4);
+    assert.deepEqual(KeyRing.loadOrCreate(path).open(sealed, 'S'), seed);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
