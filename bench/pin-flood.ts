@@ -57,7 +57,7 @@ export async function benchPinFlood(
   const flooders = Number(process.env.BENCH_FLOOD_CONCURRENCY ?? 16);
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
   const storeDir = mkdtempSync(join(tmpdir(), 'tessera-bench-store-'));
-  const config = { ...loadConfig({ TESSERA_DATA_DIR: dataDir, TESSERA_PORT: '0' }), logLevel: 'error' };
+  const config = loadConfig({ TESSERA_DATA_DIR: dataDir, TESSERA_PORT: '0', TESSERA_LOG_LEVEL: 'error' });
   const log = createLogger(config);
   const services = createServices(config, openEmbeddedStore(storeDir), log);
   const app = await buildApp(services, log);

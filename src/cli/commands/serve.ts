@@ -12,7 +12,7 @@ export async function run(_argv: string[]): Promise<number> {
   const services = createServices(config, store, log);
   const app = await buildApp(services, log);
   await bootstrap(services, log);
-  for (const w of passwordlessPaths(await services.settings.get(), await store.listClients()))
+  for (const w of passwordlessPaths(await services.settings.get(), await services.store.listClients()))
     log.warn({ passwordless: w.path, scope: w.scope, client: w.client?.name }, w.message);
   await app.listen({ host: config.host, port: config.port });
   app.log.info({ store: store.kind, dataDir: config.dataDir }, 'tessera is ready');
