@@ -36,6 +36,7 @@ function migrationSuite(name: string, open: () => Promise<{ store: Store; cleanu
       await store.createUser(sampleUser('Dave', { createdAt: 10, email: 'dave@x' }));
       await store.putToken(sampleToken('T-DAVE', 'Dave'));
       await store.commitAccept('Dave', 'T-DAVE', { kind: 'totp', step: 99, drift: 0 }, 1);
+      await store.reserveAttempt('Dave', Date.now(), { ...policy, failuresPerWindow: 0 });
       await store.commitFailure('Dave', Date.now(), policy);
       await store.createUser(sampleUser('ｄａｖｅ', { createdAt: 20, email: 'wide@x' }));
       await store.putToken(sampleToken('T-WIDE', 'ｄａｖｅ'));

@@ -104,10 +104,21 @@ export function adminKeyFromStored(stored: Omit<AdminKey, 'role'> & { role?: unk
 
 export type UnknownUserPolicy = 'reject' | 'passthrough';
 
+/**
+ * How the first round of a two-step login was proved: the user's PIN, a password the client
+ * checked before calling us (`upstream`), or nothing (a user without a PIN).
+ */
+export type FirstFactorProof = 'pin' | 'upstream' | 'none';
+
 export interface Challenge {
   transactionId: string;
   username: string;
   clientId: string;
+  /**
+   * Answering needs the proof the user and client require at answer time. Challenges stored
+   * before this field existed read as no proof.
+   */
+  firstFactor: FirstFactorProof;
   createdAt: number;
   expiresAt: number;
 }

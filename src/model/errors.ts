@@ -19,6 +19,12 @@ export type ReasonCode =
   /** The user name can never name a user (not valid Unicode, empty, too long, reserved characters). */
   | 'USER_INVALID'
   | 'CHALLENGE_SENT'
+  /** A challenge answered without the first-factor proof the user and client require now. */
+  | 'PIN_REQUIRED'
+  /** This node cannot open the user's token seeds (another seed key): nothing counted. */
+  | 'SEED_UNREADABLE'
+  /** Too many PIN checks waiting on this node: refused unevaluated, nothing counted. */
+  | 'SERVER_BUSY'
   | 'OK';
 
 export type ErrorCode =

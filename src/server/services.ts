@@ -76,6 +76,7 @@ export function createServices(
     settings: () => settings.get(),
     audit,
     observe: (outcome, seconds) => metrics.observeValidate(outcome, seconds),
+    log,
   });
   return {
     config,

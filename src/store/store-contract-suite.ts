@@ -25,6 +25,7 @@ export interface StoreFixture {
 }
 
 const policy = { lockout: { threshold: 3, baseSeconds: 60, maxSeconds: 3600 }, windowMs: 60_000 };
+const attempts = { ...policy, failuresPerWindow: 0 };
 
 /**
  * The behaviour every Store must have. Each implementation's test file calls this with a factory
@@ -160,29 +161,147 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
       assert.equal(results.filter(Boolean).length, 1);
     });
 
-    test('failures count up, lock at the threshold and a success resets them', async () => {
+    test('attempts are counted when reserved, lock at the threshold and a success resets them', async () => {
       await store.createUser(sampleUser('c-fail'));
       await store.putToken(sampleToken('T-FAIL', 'c-fail'));
       const now = 1_000_000;
-      assert.equal((await store.commitFailure('c-fail', now, policy)).failures, 1);
-      assert.equal((await store.commitFailure('c-fail', now + 1, policy)).failures, 2);
-      const locked = await store.commitFailure('c-fail', now + 2, policy);
+      const failOnce = async (t: number) => {
+        const r = await store.reserveAttempt('c-fail', t, attempts);
+        assert.ok(r.granted, `reserved at ${t}`);
+        return store.commitFailure('c-fail', t, policy);
+      };
+      assert.equal((await failOnce(now)).failures, 1);
+      assert.equal((await failOnce(now + 1)).failures, 2, 'settling does not count a second time');
+      const locked = await failOnce(now + 2);
       assert.equal(locked.lockedUntil, now + 2 + 60_000);
       assert.equal(locked.lockCount, 1);
+      assert.equal(locked.failures, 0);
       await store.unlockUser('c-fail');
       assert.equal((await store.loadAuthView('c-fail'))?.userState.lockedUntil, 0);
-      await store.commitFailure('c-fail', now + 3, policy);
+      await failOnce(now + 3);
+      const r = await store.reserveAttempt('c-fail', now + 4, attempts);
+      assert.ok(r.granted);
       await store.commitAccept('c-fail', 'T-FAIL', { kind: 'totp', step: 5, drift: 0 }, now + 4);
       const after = (await store.loadAuthView('c-fail'))?.userState;
       assert.equal(after?.failures, 0);
+      assert.equal(after?.windowFailures, 0);
       assert.equal(after?.lastSuccess, now + 4);
     });
 
-    test('concurrent failures are all counted', async () => {
-      await store.createUser(sampleUser('c-many'));
-      const big = { lockout: { threshold: 1000, baseSeconds: 60, maxSeconds: 60 }, windowMs: 60_000 };
-      await Promise.all(Array.from({ length: 40 }, () => store.commitFailure('c-many', 5, big)));
-      assert.equal((await store.loadAuthView('c-many'))?.userState.failures, 40);
+    test('a locked user is refused before evaluation and nothing is written', async () => {
+      await store.createUser(sampleUser('c-locked'));
+      const t = 2_000_000;
+      for (let i = 0; i < 3; i++) {
+        assert.ok((await store.reserveAttempt('c-locked', t, attempts)).granted);
+        await store.commitFailure('c-locked', t, policy);
+      }
+      const before = (await store.loadAuthView('c-locked'))?.userState;
+      assert.equal(before?.lockedUntil, t + 60_000);
+      const refused = await store.reserveAttempt('c-locked', t + 59_999, attempts);
+      assert.equal(refused.granted, false);
+      assert.equal(!refused.granted && refused.refusal, 'locked');
+      assert.deepEqual((await store.loadAuthView('c-locked'))?.userState, before);
+      assert.ok((await store.reserveAttempt('c-locked', t + 60_000, attempts)).granted, 'the lock ends');
+    });
+
+    test('a throttled user is refused until the window ends', async () => {
+      await store.createUser(sampleUser('c-throttle'));
+      const t = 3_000_000;
+      const p = { ...attempts, lockout: { ...attempts.lockout, threshold: 0 }, failuresPerWindow: 2 };
+      for (let i = 0; i < 2; i++) {
+        assert.ok((await store.reserveAttempt('c-throttle', t + i, p)).granted);
+        await store.commitFailure('c-throttle', t + i, { lockout: p.lockout, windowMs: p.windowMs });
+      }
+      const refused = await store.reserveAttempt('c-throttle', t + 59_999, p);
+      assert.equal(!refused.granted && refused.refusal, 'throttled');
+      const next = await store.reserveAttempt('c-throttle', t + 60_000, p);
+      assert.ok(next.granted);
+      assert.equal(next.state.windowStart, t + 60_000);
+      assert.equal(next.state.windowFailures, 1);
+    });
+
+    test('an accept while locked is refused and leaves the token where it was', async () => {
+      await store.createUser(sampleUser('c-nolockaccept'));
+      await store.putToken(sampleToken('T-NLA', 'c-nolockaccept'));
+      const t = 4_000_000;
+      const r = await store.reserveAttempt('c-nolockaccept', t, attempts);
+      assert.ok(r.granted);
+      // Parallel failures lock the user while this right code is being checked.
+      for (let i = 0; i < 2; i++) await store.reserveAttempt('c-nolockaccept', t, attempts);
+      assert.ok((await store.commitFailure('c-nolockaccept', t, policy)).lockedUntil > t);
+      assert.equal(
+        await store.commitAccept('c-nolockaccept', 'T-NLA', { kind: 'totp', step: 9, drift: 0 }, t + 1),
+        false,
+      );
+      assert.deepEqual(await store.getTokenState('T-NLA'), EMPTY_TOKEN_STATE);
+      assert.ok((await store.loadAuthView('c-nolockaccept'))!.userState.lockedUntil > t + 1);
+      assert.equal(
+        await store.commitAccept('c-nolockaccept', 'T-NLA', { kind: 'totp', step: 9, drift: 0 }, t + 60_000),
+        true,
+        'after the lock the same code is accepted',
+      );
+    });
+
+    test('a refund gives back only what its reservation added', async () => {
+      await store.createUser(sampleUser('c-refund'));
+      await store.putToken(sampleToken('T-REF', 'c-refund', { type: 'hotp' }));
+      const t = 5_000_000;
+      const a = await store.reserveAttempt('c-refund', t, attempts);
+      assert.ok(a.granted);
+      const b = await store.reserveAttempt('c-refund', t + 1, attempts);
+      assert.ok(b.granted);
+      const refunded = await store.refundAttempt('c-refund', a.ticket);
+      assert.equal(refunded.failures, 1);
+      assert.equal(refunded.windowFailures, 1);
+      // A refund from an earlier window does not take from the current one.
+      const later = await store.reserveAttempt('c-refund', t + 70_000, attempts);
+      assert.ok(later.granted);
+      assert.equal(later.state.windowFailures, 1);
+      const stale = await store.refundAttempt('c-refund', b.ticket);
+      assert.equal(stale.failures, 1);
+      assert.equal(stale.windowFailures, 1);
+      // After a success (or a lock) restarted the count, an older refund changes nothing.
+      const c = await store.reserveAttempt('c-refund', t + 70_001, attempts);
+      assert.ok(c.granted);
+      await store.commitAccept('c-refund', 'T-REF', { kind: 'hotp', counter: 0 }, t + 70_002);
+      const d = await store.reserveAttempt('c-refund', t + 70_003, attempts);
+      assert.ok(d.granted);
+      assert.equal((await store.refundAttempt('c-refund', c.ticket)).failures, 1);
+      assert.equal((await store.refundAttempt('c-refund', d.ticket)).failures, 0);
+      assert.equal((await store.refundAttempt('c-refund', d.ticket)).failures, 0, 'never below zero');
+    });
+
+    test('of 300 parallel reservations only the throttle window is granted', async () => {
+      await store.createUser(sampleUser('c-flood'));
+      const p = { ...attempts, failuresPerWindow: 5, lockout: { ...attempts.lockout, threshold: 10 } };
+      const results = await Promise.all(
+        Array.from({ length: 300 }, () => store.reserveAttempt('c-flood', 6_000_000, p)),
+      );
+      assert.equal(results.filter((r) => r.granted).length, 5);
+      assert.ok(results.every((r) => r.granted || r.refusal === 'throttled'));
+      assert.equal((await store.loadAuthView('c-flood'))?.userState.failures, 5);
+    });
+
+    test('of 300 parallel reservations only the lockout threshold is granted, then the user locks', async () => {
+      await store.createUser(sampleUser('c-flood-lock'));
+      const p = {
+        ...attempts,
+        failuresPerWindow: 0,
+        lockout: { threshold: 10, baseSeconds: 60, maxSeconds: 60 },
+      };
+      const t = 7_000_000;
+      const results = await Promise.all(
+        Array.from({ length: 300 }, () => store.reserveAttempt('c-flood-lock', t, p)),
+      );
+      assert.equal(results.filter((r) => r.granted).length, 10);
+      assert.ok(results.every((r) => r.granted || r.refusal === 'locked'));
+      const state = (await store.loadAuthView('c-flood-lock'))?.userState;
+      assert.equal(state?.lockedUntil, t + 60_000);
+      assert.equal(state?.lockCount, 1, 'locked once, not once per refused request');
+      // The ten granted ones then fail: settling them adds no second lock.
+      for (let i = 0; i < 10; i++)
+        await store.commitFailure('c-flood-lock', t, { lockout: p.lockout, windowMs: p.windowMs });
+      assert.equal((await store.loadAuthView('c-flood-lock'))?.userState.lockCount, 1);
     });
 
     test('advanceTokenState max-merges and never goes back', async () => {
@@ -199,6 +318,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         transactionId: 'tx-1',
         username: 'u',
         clientId: 'c',
+        firstFactor: 'pin' as const,
         createdAt: Date.now(),
         expiresAt: Date.now() + 1000,
       };
@@ -343,6 +463,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
       await store.createUser(sampleUser('Rn-Old', { email: 'o@x' }));
       await store.putToken(sampleToken('T-RN', 'Rn-Old', { description: 'a "quoted" / thing' }));
       await store.commitAccept('Rn-Old', 'T-RN', { kind: 'totp', step: 40, drift: 2 }, 1);
+      assert.ok((await store.reserveAttempt('Rn-Old', 10, attempts)).granted);
       const locked = await store.commitFailure('Rn-Old', 10, {
         ...policy,
         lockout: { ...policy.lockout, threshold: 1 },

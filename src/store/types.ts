@@ -1,9 +1,12 @@
 import type {
   AdminKey,
+  AttemptPolicy,
+  AttemptTicket,
   AuditEvent,
   Challenge,
   Client,
   Group,
+  Reservation,
   Settings,
   Token,
   TokenAdvance,
@@ -115,11 +118,23 @@ export interface Store {
   loadAuthView(username: string): Promise<AuthView | null>;
   getTokenState(serial: string): Promise<TokenState>;
   /**
-   * Atomically: if `advance` still moves the token forward, apply it, reset the user's failures
-   * and return true; otherwise change nothing and return false (the code was used already).
+   * Atomically, before any PIN or code is evaluated: refuses a locked or throttled user (see
+   * reserveAttempt in src/model/state.ts), otherwise counts the attempt as a failure up front.
+   * Parallel requests therefore never evaluate more attempts than the limits allow.
+   */
+  reserveAttempt(username: string, now: number, policy: AttemptPolicy): Promise<Reservation>;
+  /** Atomically gives a reserved attempt back (see refundAttempt in src/model/state.ts). */
+  refundAttempt(username: string, ticket: AttemptTicket): Promise<UserAuthState>;
+  /**
+   * Atomically: if the user is not locked at `now` and `advance` still moves the token forward,
+   * apply it, reset the user's counters (the reserved attempt included) and return true;
+   * otherwise change nothing and return false (the code was used already, or the user is locked).
    */
   commitAccept(username: string, serial: string, advance: TokenAdvance, now: number): Promise<boolean>;
-  /** Atomically records one failed attempt and returns the new failure state. */
+  /**
+   * Atomically settles a reserved attempt that failed: it is counted already, so this only locks
+   * the user when the count reached the threshold. Returns the failure state.
+   */
   commitFailure(username: string, now: number, policy: FailurePolicy): Promise<UserAuthState>;
   /** Moves a token's state forward by max-merge (resync, restore); never backwards. */
   advanceTokenState(serial: string, state: TokenState): Promise<TokenState>;

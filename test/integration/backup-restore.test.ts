@@ -112,8 +112,8 @@ for (const kind of ['embedded', 'redis'] as const) {
         'the user created after the backup is still there',
       );
       assert.equal(
-        (await validate('b-bob', hotpAt(hotpSecret, 2))).result,
-        'reject',
+        (await validate('b-bob', hotpAt(hotpSecret, 2))).reason,
+        'OTP_REUSED',
         'the live counter did not move back',
       );
     });
@@ -196,9 +196,9 @@ for (const kind of ['embedded', 'redis'] as const) {
       assert.equal(r.code, 0, r.err);
       process.stdout.write(`# restore report (${kind}, over live data):\n${r.out.replace(/^/gm, '#   ')}\n`);
       assert.match(r.out, /live counter was ahead \(kept, never rolled back\): 1/);
-      assert.equal((await validate('b-alice', usedTotpCode)).result, 'reject');
-      assert.equal((await validate('b-bob', hotpAt(hotpSecret, 1))).result, 'reject');
-      assert.equal((await validate('b-bob', hotpAt(hotpSecret, 2))).result, 'reject');
+      assert.equal((await validate('b-alice', usedTotpCode)).reason, 'OTP_REUSED');
+      assert.equal((await validate('b-bob', hotpAt(hotpSecret, 1))).reason, 'OTP_REUSED');
+      assert.equal((await validate('b-bob', hotpAt(hotpSecret, 2))).reason, 'OTP_REUSED');
       assert.equal((await validate('b-bob', hotpAt(hotpSecret, 3))).result, 'accept');
       // --allow-resurrect brought the deleted records back, and said so
       assert.match(r.out, /brought back although deleted after the backup \(--allow-resurrect\): 5/);
@@ -242,12 +242,12 @@ for (const kind of ['embedded', 'redis'] as const) {
         code1: hotpAt(hotpSecret, 10),
         code2: hotpAt(hotpSecret, 11),
       });
-      assert.equal((await validate('b-bob', hotpAt(hotpSecret, 11))).result, 'reject');
+      assert.equal((await validate('b-bob', hotpAt(hotpSecret, 11))).reason, 'OTP_REUSED');
       assert.equal((await validate('b-bob', hotpAt(hotpSecret, 12))).result, 'accept');
-      assert.equal((await validate('b-alice', usedTotpCode)).result, 'reject');
+      assert.equal((await validate('b-alice', usedTotpCode)).reason, 'OTP_REUSED');
       assert.equal(
-        (await validate('b-alice', totpNow(totpSecret))).result,
-        'reject',
+        (await validate('b-alice', totpNow(totpSecret))).reason,
+        'OTP_REUSED',
         'codes of the restore step are refused',
       );
       if (kind === 'redis') {

@@ -200,7 +200,7 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
         user: 'k-standby',
         pass: hotpAt(secret, 2),
       });
-      assert.equal(below.result, 'reject');
+      assert.equal(below.reason, 'OTP_REUSED');
       assert.equal(
         (await onStandby.ok('POST', '/v1/validate', { user: 'k-standby', pass: hotpAt(secret, 4) })).result,
         'accept',
@@ -346,8 +346,8 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
       'OTP_REUSED',
     );
     assert.equal(
-      (await clientA.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 0) })).result,
-      'reject',
+      (await clientA.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 0) })).reason,
+      'OTP_REUSED',
     );
     await waitFor('the failover webhook from both nodes', async () => hookEvents.length >= 2, 10_000);
     assert.ok(hookEvents.some((e) => e.node === 'node-b' && e.to === 'master'));
@@ -393,16 +393,16 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
       clientB.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 6) }),
     ]);
     assert.deepEqual(
-      replays.map((x) => x.result),
-      ['reject', 'reject'],
+      replays.map((x) => x.reason),
+      ['OTP_REUSED', 'OTP_REUSED'],
     );
     await waitFor(
       'node A to be slave again',
       async () => (await new Api(nodeA.url, '').call('GET', '/readyz')).body.role === 'slave',
     );
     assert.equal(
-      (await clientA.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 1) })).result,
-      'reject',
+      (await clientA.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 1) })).reason,
+      'OTP_REUSED',
     );
     const next = await Promise.all([
       clientA.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 7) }),
@@ -413,5 +413,6 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
       1,
       'the next code is accepted exactly once',
     );
+    assert.equal(next.find((x) => x.result !== 'accept')?.reason, 'OTP_REUSED');
   });
 });

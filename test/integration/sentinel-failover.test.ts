@@ -193,6 +193,16 @@ describe('Sentinel failover under load (SIGKILL of the master Redis)', () => {
       assert.ok(!seen.has(key), `code ${key} was accepted twice`);
       seen.add(key);
     }
+    // each user's last accepted code is refused now on both nodes as used, not throttled or locked
+    const lastOfEach = [...new Map(accepts.map((a) => [a.user, a])).values()];
+    const lastReplays = await Promise.all(
+      lastOfEach.flatMap((a) =>
+        [nodeB.url, nodeA.url].map((url) =>
+          validate(url, clientKey, a.user, hotpAt(secrets.get(a.user)!, a.counter)),
+        ),
+      ),
+    );
+    assert.deepEqual([...new Set(lastReplays.map((r) => r.reason))], ['OTP_REUSED']);
     // every code that was accepted is refused now, on both nodes
     const replays = await Promise.all(
       accepts
@@ -304,7 +314,7 @@ describe('manual failover through Sentinel to a chosen replica', () => {
       200,
     );
     assert.equal(again.result, 'accept');
-    assert.equal((await validate(nodeB.url, client, 'mf', hotpAt(secret, 0))).result, 'reject');
-    assert.equal((await validate(nodeB.url, client, 'mf', hotpAt(secret, 1))).result, 'reject');
+    assert.equal((await validate(nodeB.url, client, 'mf', hotpAt(secret, 0))).reason, 'OTP_REUSED');
+    assert.equal((await validate(nodeB.url, client, 'mf', hotpAt(secret, 1))).reason, 'OTP_REUSED');
   });
 });

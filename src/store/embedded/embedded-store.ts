@@ -3,11 +3,13 @@ import { join } from 'node:path';
 import { type Database, open, type RootDatabase, type RootDatabaseOptionsWithPath } from 'lmdb';
 import {
   type AdminKey,
+  type AttemptPolicy,
+  type AttemptTicket,
   type AuditEvent,
+  acceptAllowed,
   adminKeyFromStored,
   advances,
   applyAdvance,
-  applyFailure,
   applySuccess,
   type Challenge,
   type Client,
@@ -16,7 +18,11 @@ import {
   type Group,
   mergeTokenState,
   parseTombstoneKey,
+  type Reservation,
+  refundAttempt,
+  reserveAttempt,
   type Settings,
+  settleFailure,
   type Token,
   type TokenAdvance,
   type TokenState,
@@ -364,25 +370,44 @@ export class EmbeddedStore implements Store {
     return this.tokenStates.get(serial) ?? EMPTY_TOKEN_STATE;
   }
 
+  async reserveAttempt(username: string, now: number, policy: AttemptPolicy): Promise<Reservation> {
+    return this.root.transaction(() => {
+      const { reservation, changed } = reserveAttempt(
+        this.userStates.get(username) ?? EMPTY_USER_STATE,
+        now,
+        policy,
+      );
+      if (changed) this.userStates.putSync(username, reservation.state);
+      return reservation;
+    });
+  }
+
+  async refundAttempt(username: string, ticket: AttemptTicket): Promise<UserAuthState> {
+    return this.root.transaction(() => {
+      const current = this.userStates.get(username) ?? EMPTY_USER_STATE;
+      const next = refundAttempt(current, ticket);
+      if (next !== current) this.userStates.putSync(username, next);
+      return next;
+    });
+  }
+
   async commitAccept(username: string, serial: string, advance: TokenAdvance, now: number): Promise<boolean> {
     return this.root.transaction(() => {
+      const user = this.userStates.get(username) ?? EMPTY_USER_STATE;
+      if (!acceptAllowed(user, now)) return false;
       const state = this.tokenStates.get(serial) ?? EMPTY_TOKEN_STATE;
       if (!advances(state, advance)) return false;
       this.tokenStates.putSync(serial, applyAdvance(state, advance));
-      this.userStates.putSync(username, applySuccess(this.userStates.get(username) ?? EMPTY_USER_STATE, now));
+      this.userStates.putSync(username, applySuccess(user, now));
       return true;
     });
   }
 
   async commitFailure(username: string, now: number, policy: FailurePolicy): Promise<UserAuthState> {
     return this.root.transaction(() => {
-      const next = applyFailure(
-        this.userStates.get(username) ?? EMPTY_USER_STATE,
-        now,
-        policy.lockout,
-        policy.windowMs,
-      );
-      this.userStates.putSync(username, next);
+      const current = this.userStates.get(username) ?? EMPTY_USER_STATE;
+      const next = settleFailure(current, now, policy.lockout);
+      if (next !== current) this.userStates.putSync(username, next);
       return next;
     });
   }

@@ -32,6 +32,8 @@ export type LinkEvents = { [E in keyof ReplicationEvents]: [ReplicationEvents[E]
 const SCRIPTS: Record<string, { lua: string; keys: number }> = {
   tsCommitAccept: { lua: lua.COMMIT_ACCEPT, keys: 2 },
   tsCommitFailure: { lua: lua.COMMIT_FAILURE, keys: 1 },
+  tsReserveAttempt: { lua: lua.RESERVE_ATTEMPT, keys: 1 },
+  tsRefundAttempt: { lua: lua.REFUND_ATTEMPT, keys: 1 },
   tsAdvanceState: { lua: lua.ADVANCE_STATE, keys: 1 },
   tsUnlockUser: { lua: lua.UNLOCK_USER, keys: 1 },
   tsCreateUser: { lua: lua.CREATE_USER, keys: 3 },

@@ -1,12 +1,15 @@
 import type { Redis } from 'ioredis';
 import {
   type AdminKey,
+  type AttemptPolicy,
+  type AttemptTicket,
   type AuditEvent,
   adminKeyFromStored,
   type Challenge,
   type Client,
   type Group,
   parseTombstoneKey,
+  type Reservation,
   type Settings,
   TesseraError,
   type Token,
@@ -462,6 +465,50 @@ export class RedisStore implements Store, ReplicationControl {
     return state !== null;
   }
 
+  // Reservations and refunds are on every login's path and do not wait for a replica: a failover
+  // in the same moment may lose a few counted attempts. A lock (commitFailure) is acknowledged.
+  async reserveAttempt(username: string, now: number, policy: AttemptPolicy): Promise<Reservation> {
+    const reply = (await this.stateWrite(
+      (w) =>
+        this.script(w, 'tsReserveAttempt', [
+          this.k.ustates,
+          username,
+          Math.trunc(now),
+          policy.lockout.threshold,
+          policy.lockout.baseSeconds,
+          policy.lockout.maxSeconds,
+          Math.trunc(policy.windowMs),
+          policy.failuresPerWindow,
+        ]),
+      false,
+    )) as number[];
+    const state = userStateFromReply(reply.slice(1));
+    if (Number(reply[0]) === 1) {
+      const ticket = {
+        windowStart: state.windowStart,
+        lockCount: state.lockCount,
+        lastSuccess: state.lastSuccess,
+      };
+      return { granted: true, ticket, state };
+    }
+    return { granted: false, refusal: Number(reply[0]) === 3 ? 'throttled' : 'locked', state };
+  }
+
+  async refundAttempt(username: string, ticket: AttemptTicket): Promise<UserAuthState> {
+    const reply = await this.stateWrite(
+      (w) =>
+        this.script(w, 'tsRefundAttempt', [
+          this.k.ustates,
+          username,
+          Math.trunc(ticket.windowStart),
+          Math.trunc(ticket.lockCount),
+          Math.trunc(ticket.lastSuccess),
+        ]),
+      false,
+    );
+    return userStateFromReply(reply);
+  }
+
   async commitFailure(username: string, now: number, policy: FailurePolicy): Promise<UserAuthState> {
     const reply = await this.stateWrite((w) =>
       this.script(w, 'tsCommitFailure', [
@@ -471,7 +518,6 @@ export class RedisStore implements Store, ReplicationControl {
         policy.lockout.threshold,
         policy.lockout.baseSeconds,
         policy.lockout.maxSeconds,
-        Math.trunc(policy.windowMs),
       ]),
     );
     return userStateFromReply(reply);

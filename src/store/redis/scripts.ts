@@ -2,8 +2,10 @@
  * The Lua side of the Redis store. Each check-and-advance is one script, so Redis runs the compare
  * and the write with nothing in between: of N concurrent requests with the same code, one wins.
  *
- * The arithmetic mirrors src/model/state.ts (advances, applyAdvance, applySuccess, applyFailure,
- * mergeTokenState) line by line; src/store/redis/scripts.test.ts checks them against each other.
+ * The arithmetic mirrors src/model/state.ts (advances, applyAdvance, applySuccess, reserveAttempt,
+ * settleFailure, refundAttempt, acceptAllowed, mergeTokenState) line by line;
+ * src/store/redis/scripts.test.ts checks every script against written-down expectations and the
+ * state scripts also against the TypeScript model.
  *
  * Layout (P = key prefix, passed as ARGV[1] where a script derives keys from data):
  *   P.users     hash  username → User JSON        P.usernames  zset (score 0) for ordered listing
@@ -29,8 +31,23 @@ end
 local function n(x) return string.format('%d', x) end
 `;
 
-/** KEYS: tstates, ustates. ARGV: serial, username, kind ('totp'|'hotp'), value, drift, now. → {1,c,s,d} | {0} */
+const LOCK = `
+local function lock(now, lc, baseSeconds, maxSeconds)
+  local seconds = math.min(maxSeconds, baseSeconds * math.pow(2, lc))
+  return now + seconds * 1000, lc + 1
+end
+local function put_ustate(key, field, f, lu, lc, ws, wf, ls)
+  redis.call('HSET', key, field, n(f) .. ',' .. n(lu) .. ',' .. n(lc) .. ',' .. n(ws) .. ',' .. n(wf) .. ',' .. n(ls))
+end
+`;
+
+/**
+ * KEYS: tstates, ustates. ARGV: serial, username, kind ('totp'|'hotp'), value, drift, now.
+ * → {1,c,s,d} accepted | {0} the code was used already | {2} the user is locked (nothing changed)
+ */
 export const COMMIT_ACCEPT = `${READ_STATE}
+local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', KEYS[2], ARGV[2]))
+if lu > tonumber(ARGV[6]) then return {2} end
 local c, s, d = tstate(redis.call('HGET', KEYS[1], ARGV[1]))
 local v = tonumber(ARGV[4])
 if ARGV[3] == 'totp' then
@@ -42,26 +59,60 @@ else
   c = v + 1
 end
 redis.call('HSET', KEYS[1], ARGV[1], n(c) .. ',' .. n(s) .. ',' .. n(d))
-local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', KEYS[2], ARGV[2]))
 redis.call('HSET', KEYS[2], ARGV[2], '0,0,0,' .. n(ws) .. ',0,' .. ARGV[6])
 return {1, c, s, d}
 `;
 
-/** KEYS: ustates. ARGV: username, now, threshold, baseSeconds, maxSeconds, windowMs. → the six fields */
-export const COMMIT_FAILURE = `${READ_STATE}
+/**
+ * KEYS: ustates. ARGV: username, now, threshold, baseSeconds, maxSeconds, windowMs, failuresPerWindow.
+ * → {status, the six fields}: status 1 granted (counted), 2 refused locked, 3 refused throttled.
+ * A refusal writes nothing, except when the counted attempts reached the threshold: that locks.
+ */
+export const RESERVE_ATTEMPT = `${READ_STATE}${LOCK}
 local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', KEYS[1], ARGV[1]))
 local now = tonumber(ARGV[2])
 local threshold = tonumber(ARGV[3])
+local perWindow = tonumber(ARGV[7])
+if lu > now then return {2, f, lu, lc, ws, wf, ls} end
 local inWindow = (now - ws) < tonumber(ARGV[6])
-f = f + 1
-if inWindow then wf = wf + 1 else ws = now; wf = 1 end
+local counted = 0
+if inWindow then counted = wf end
+if perWindow > 0 and counted >= perWindow then return {3, f, lu, lc, ws, wf, ls} end
 if threshold > 0 and f >= threshold then
-  local seconds = math.min(tonumber(ARGV[5]), tonumber(ARGV[4]) * math.pow(2, lc))
-  lu = now + seconds * 1000
-  lc = lc + 1
-  f = 0
+  lu, lc = lock(now, lc, tonumber(ARGV[4]), tonumber(ARGV[5]))
+  put_ustate(KEYS[1], ARGV[1], 0, lu, lc, ws, wf, ls)
+  return {2, 0, lu, lc, ws, wf, ls}
 end
-redis.call('HSET', KEYS[1], ARGV[1], n(f) .. ',' .. n(lu) .. ',' .. n(lc) .. ',' .. n(ws) .. ',' .. n(wf) .. ',' .. n(ls))
+f = f + 1
+if not inWindow then ws = now end
+wf = counted + 1
+put_ustate(KEYS[1], ARGV[1], f, lu, lc, ws, wf, ls)
+return {1, f, lu, lc, ws, wf, ls}
+`;
+
+/** KEYS: ustates. ARGV: username, ticket windowStart, ticket lockCount, ticket lastSuccess. → the six fields */
+export const REFUND_ATTEMPT = `${READ_STATE}${LOCK}
+local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', KEYS[1], ARGV[1]))
+if lc ~= tonumber(ARGV[3]) or ls ~= tonumber(ARGV[4]) then return {f, lu, lc, ws, wf, ls} end
+f = math.max(0, f - 1)
+if ws == tonumber(ARGV[2]) then wf = math.max(0, wf - 1) end
+put_ustate(KEYS[1], ARGV[1], f, lu, lc, ws, wf, ls)
+return {f, lu, lc, ws, wf, ls}
+`;
+
+/**
+ * KEYS: ustates. ARGV: username, now, threshold, baseSeconds, maxSeconds. → the six fields.
+ * The attempt was counted by RESERVE_ATTEMPT; this only decides the lock.
+ */
+export const COMMIT_FAILURE = `${READ_STATE}${LOCK}
+local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', KEYS[1], ARGV[1]))
+local now = tonumber(ARGV[2])
+local threshold = tonumber(ARGV[3])
+if threshold > 0 and f >= threshold and lu <= now then
+  lu, lc = lock(now, lc, tonumber(ARGV[4]), tonumber(ARGV[5]))
+  f = 0
+  put_ustate(KEYS[1], ARGV[1], f, lu, lc, ws, wf, ls)
+end
 return {f, lu, lc, ws, wf, ls}
 `;
 
