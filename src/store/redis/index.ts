@@ -5,6 +5,7 @@ import { RedisStore } from './redis-store.ts';
 export type { LinkEvents, RedisStoreOptions, ReplicationView } from './links.ts';
 export { urlOptions } from './links.ts';
 export { RedisStore } from './redis-store.ts';
+export type { RedisTlsFiles } from './tls.ts';
 
 function replicaAckFromEnv(): 'accept' | 'reject' | undefined {
   const v = process.env.TESSERA_REPLICA_ACK;
@@ -44,8 +45,8 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<RedisStor
     await links.start();
   } catch (err) {
     await links.close();
-    const what = err instanceof Error ? err.message : String(err);
-    throw new Error(`cannot reach Redis: ${what}`);
+    // links.start() names the server and the reason (a refused certificate), never a password
+    throw err instanceof Error ? err : new Error(`cannot reach Redis: ${String(err)}`);
   }
   return new RedisStore(links, opts.prefix ?? process.env.TESSERA_REDIS_PREFIX ?? 'tessera:');
 }

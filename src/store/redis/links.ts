@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import * as lua from './scripts.ts';
+import { explainConnectError, planTls, probeTls, type RedisTlsFiles, type RedisTlsPlan } from './tls.ts';
 
 export interface RedisStoreOptions {
   /** The node's own Redis (reads, and the node's role). */
@@ -17,6 +18,10 @@ export interface RedisStoreOptions {
   rolePollMs?: number;
   /** Connections to the master for authentication-state writes (WAIT blocks its connection). */
   writePool?: number;
+  /** CA and client certificate files for TLS (`rediss://`); certificates are always verified. */
+  tls?: RedisTlsFiles;
+  /** Whether the Sentinels themselves speak TLS; by default they do when the data nodes do. */
+  sentinelTls?: boolean;
 }
 
 export type RedisRole = 'master' | 'slave';
@@ -86,6 +91,7 @@ function baseOptions(waitTimeoutMs: number, sentinel = false): RedisOptions {
   };
 }
 
+/** Host, port, credentials and database of a redis:// or rediss:// URL (rediss: TLS with system CAs). */
 export function urlOptions(url: string): RedisOptions {
   const u = new URL(url);
   const db = Number(u.pathname.replace(/^\//, '') || 0);
@@ -142,16 +148,39 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
   private closed = false;
   readonly waitTimeoutMs: number;
   readonly replicaAck: 'accept' | 'reject';
+  private readonly tls: RedisTlsPlan;
+  /** The last connection error any of our connections saw (for a clear start-up error). */
+  private lastError: unknown = null;
+  private readonly noteError = (err: unknown) => {
+    this.lastError = err;
+  };
 
   constructor(private readonly opts: RedisStoreOptions) {
     super();
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 1_000;
     this.replicaAck = opts.replicaAck ?? 'accept';
     this.expectReplicas = Boolean(opts.sentinels?.length);
+    this.tls = planTls(opts);
     this.local = defineScripts(
-      opts.url ? new Redis(opts.url, baseOptions(this.waitTimeoutMs)) : this.newSentinelClient(),
+      opts.url
+        ? new Redis({ ...baseOptions(this.waitTimeoutMs), ...this.dataOptions(opts.url) })
+        : this.newSentinelClient(),
     );
-    for (const c of [this.local]) c.on('error', () => {});
+    this.local.on('error', this.noteError);
+  }
+
+  /** Whether the data connections use TLS (for status pages and tests). */
+  get usesTls(): boolean {
+    return this.tls.data !== undefined;
+  }
+
+  /**
+   * A data node's address, credentials and database from the URL, with our TLS settings in place
+   * of the URL's bare `rediss:` (which would trust only the system CAs and carry no client cert).
+   */
+  private dataOptions(url: string): RedisOptions {
+    const { tls: _t, ...rest } = urlOptions(url);
+    return this.tls.data ? { ...rest, tls: this.tls.data } : rest;
   }
 
   /** True once this store has seen a replica (or uses Sentinel): the cluster expects replication. */
@@ -169,9 +198,15 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     // (if any) from TESSERA_SENTINEL_PASSWORD.
     const { host: _h, port: _p, tls: _t, ...auth } = this.opts.url ? urlOptions(this.opts.url) : {};
     const sentinelPassword = process.env.TESSERA_SENTINEL_PASSWORD;
+    // The master and replicas Sentinel names are reached with the data nodes' TLS settings, the
+    // Sentinels with their own: without enableTLSForSentinelMode ioredis would talk plaintext to
+    // the discovered master even for a rediss:// URL.
+    const { data, sentinel } = this.tls;
     return new Redis({
       ...baseOptions(this.waitTimeoutMs, true),
       ...auth,
+      ...(data ? { tls: data, enableTLSForSentinelMode: true } : {}),
+      ...(sentinel ? { sentinelTLS: sentinel } : {}),
       ...(sentinelPassword ? { sentinelPassword } : {}),
       sentinels: this.opts.sentinels,
       name: this.opts.sentinelName ?? 'tessera',
@@ -183,7 +218,11 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
 
   /** Connects, learns the role and starts following it. */
   async start(): Promise<void> {
-    await this.refresh();
+    try {
+      await this.refresh();
+    } catch (err) {
+      throw new Error(await this.explainStartFailure(err));
+    }
     this.poll = setInterval(() => {
       if (!this.polling)
         this.polling = this.refresh()
@@ -193,6 +232,35 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
           });
     }, this.opts.rolePollMs ?? 500);
     this.poll.unref();
+  }
+
+  /**
+   * Why start() failed, naming the server and the reason (a refused certificate), never a password.
+   * With TLS a failed Sentinel connection says only "Connection is closed", so one handshake with
+   * each TLS endpoint finds the real reason.
+   */
+  private async explainStartFailure(err: unknown): Promise<string> {
+    const url = this.opts.url ? new URL(this.opts.url) : null;
+    const where = url
+      ? `${url.hostname}:${url.port || 6379}`
+      : `Sentinels ${(this.opts.sentinels ?? []).map((s) => `${s.host}:${s.port}`).join(',')}`;
+    const hide = url ? [decodeURIComponent(url.password)] : [];
+    const sentinelPassword = process.env.TESSERA_SENTINEL_PASSWORD;
+    if (sentinelPassword) hide.push(sentinelPassword);
+    let reason = this.lastError ?? err;
+    const probes: [string, number, NonNullable<RedisTlsPlan['data']>][] = [];
+    if (url && this.tls.data) probes.push([url.hostname, Number(url.port || 6379), this.tls.data]);
+    if (this.tls.sentinel)
+      for (const s of this.opts.sentinels ?? []) probes.push([s.host, s.port, this.tls.sentinel]);
+    for (const [host, port, options] of probes) {
+      const failed = await probeTls(host, port, options);
+      if (failed) {
+        reason = failed;
+        break;
+      }
+    }
+    const how = this.tls.data ? ' over TLS' : '';
+    return `cannot reach Redis at ${where}${how}: ${explainConnectError(reason, hide)}`;
   }
 
   replication(): ReplicationView | null {
@@ -303,17 +371,17 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     if (this.usesSentinel) {
       if (this.writers.length === 0) {
         this.writers = Array.from({ length: size }, () => defineScripts(this.newSentinelClient()));
-        for (const w of this.writers) w.on('error', () => {});
+        for (const w of this.writers) w.on('error', this.noteError);
       }
       return;
     }
     if (masterAddr === this.writerTarget && this.writers.length > 0) return;
     const old = this.writers;
     const [host, port] = splitAddr(masterAddr);
-    const base = this.opts.url ? urlOptions(this.opts.url) : {};
+    const base = this.opts.url ? this.dataOptions(this.opts.url) : {};
     this.writers = Array.from({ length: size }, () => {
       const w = defineScripts(new Redis({ ...baseOptions(this.waitTimeoutMs), ...base, host, port }));
-      w.on('error', () => {});
+      w.on('error', this.noteError);
       return w;
     });
     this.writerTarget = masterAddr;
