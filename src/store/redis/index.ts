@@ -48,5 +48,15 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<RedisStor
     // links.start() names the server and the reason (a refused certificate), never a password
     throw err instanceof Error ? err : new Error(`cannot reach Redis: ${String(err)}`);
   }
-  return new RedisStore(links, opts.prefix ?? process.env.TESSERA_REDIS_PREFIX ?? 'tessera:');
+  const store = new RedisStore(links, opts.prefix ?? process.env.TESSERA_REDIS_PREFIX ?? 'tessera:', {
+    ...(opts.auditRetention ? { retention: opts.auditRetention } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  try {
+    await store.migrateAudit();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
 }

@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
+import type { AuditRetention } from '../types.ts';
+import { APPEND_AUDIT, MIGRATE_AUDIT } from './audit-scripts.ts';
 import * as lua from './scripts.ts';
 import { explainConnectError, planTls, probeTls, type RedisTlsFiles, type RedisTlsPlan } from './tls.ts';
 
@@ -22,6 +24,10 @@ export interface RedisStoreOptions {
   tls?: RedisTlsFiles;
   /** Whether the Sentinels themselves speak TLS; by default they do when the data nodes do. */
   sentinelTls?: boolean;
+  /** How long each audit stream keeps its events (and how many at most). */
+  auditRetention?: Partial<AuditRetention>;
+  /** The store's clock (tests fake it); Date.now by default. */
+  now?: () => number;
 }
 
 export type RedisRole = 'master' | 'slave';
@@ -57,6 +63,8 @@ const SCRIPTS: Record<string, { lua: string; keys: number }> = {
   tsDeleteToken: { lua: lua.DELETE_TOKEN, keys: 2 },
   tsLoadAuthView: { lua: lua.LOAD_AUTH_VIEW, keys: 5 },
   tsListTokens: { lua: lua.LIST_TOKENS, keys: 1 },
+  tsAppendAudit: { lua: APPEND_AUDIT, keys: 2 },
+  tsMigrateAudit: { lua: MIGRATE_AUDIT, keys: 4 },
 };
 
 export type ScriptName = keyof typeof SCRIPTS & string;

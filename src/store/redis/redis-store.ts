@@ -13,7 +13,19 @@ import {
   type User,
   type UserAuthState,
 } from '../../model/index.ts';
-import type { AuthView, FailurePolicy, ListOptions, Page, Store, StoreDump, StoreRole } from '../types.ts';
+import { auditRetention } from '../audit-retention.ts';
+import type {
+  AuditRetention,
+  AuditStream,
+  AuthView,
+  FailurePolicy,
+  ListOptions,
+  Page,
+  Store,
+  StoreDump,
+  StoreRole,
+} from '../types.ts';
+import { RedisAuditLog } from './audit-log.ts';
 import {
   decodeTokenState,
   decodeUserState,
@@ -23,8 +35,6 @@ import {
 } from './codec.ts';
 import { AcceptJournal } from './journal.ts';
 import { type RedisLinks, type ReplicationView, runScript, type ScriptName } from './links.ts';
-
-const AUDIT_CAP = 100_000;
 
 /**
  * The Redis store. Reads come from the node's own Redis (a replica on a slave); every write goes
@@ -43,15 +53,16 @@ export class RedisStore implements Store {
     clients: string;
     adminKeys: string;
     settings: string;
-    audit: string;
     nodes: string;
   };
   readonly journal = new AcceptJournal();
   private reconciling: Promise<void> | null = null;
+  private readonly audit: RedisAuditLog;
 
   constructor(
     readonly links: RedisLinks,
     readonly prefix: string,
+    auditOpts: { retention?: Partial<AuditRetention>; now?: () => number } = {},
   ) {
     const p = prefix;
     this.k = {
@@ -64,9 +75,14 @@ export class RedisStore implements Store {
       clients: `${p}clients`,
       adminKeys: `${p}adminkeys`,
       settings: `${p}settings`,
-      audit: `${p}audit`,
       nodes: `${p}nodes`,
     };
+    this.audit = new RedisAuditLog(
+      p,
+      { read: (fn) => this.read(fn), write: (fn) => this.stateWrite(fn, false) },
+      auditRetention(auditOpts.retention),
+      auditOpts.now ?? Date.now,
+    );
     // A node whose Redis was demoted or re-pointed pushes the codes it accepted to the new master
     // (max-merge) before it accepts again, so nothing it accepted while apart can be replayed.
     links.on('role-change', () => this.reconcile());
@@ -431,22 +447,23 @@ export class RedisStore implements Store {
 
   // --- audit
 
-  async appendAudit(events: AuditEvent[]): Promise<void> {
+  async appendAudit(events: AuditEvent[], stream: AuditStream = 'admin'): Promise<void> {
     if (events.length === 0) return;
-    await this.stateWrite(
-      (w) =>
-        w
-          .multi()
-          .lpush(this.k.audit, ...events.map((e) => JSON.stringify(e)))
-          .ltrim(this.k.audit, 0, AUDIT_CAP - 1)
-          .exec(),
-      false,
-    );
+    await this.audit.append(events, stream);
   }
 
-  async listAudit(limit: number): Promise<AuditEvent[]> {
-    const raws = await this.read((r) => r.lrange(this.k.audit, 0, Math.max(0, limit - 1)));
-    return raws.map((x) => parseJson<AuditEvent>(x));
+  async listAudit(limit: number, stream?: AuditStream): Promise<AuditEvent[]> {
+    return this.audit.list(limit, stream);
+  }
+
+  async pruneAudit(): Promise<void> {
+    await this.audit.prune();
+  }
+
+  /** Moves the audit list of earlier versions into the streams; a no-op on a slave. */
+  async migrateAudit(): Promise<number> {
+    if ((await this.role()).role === 'slave') return 0;
+    return this.audit.migrate();
   }
 
   // --- whole-store cut
