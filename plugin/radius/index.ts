@@ -5,7 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { TesseraError } from '../../src/model/index.ts';
 import { callerClient, requireCaller } from '../../src/server/caller-auth.ts';
 import { forwardedClientIp } from '../../src/server/client-ip.ts';
-import { errorBody } from '../../src/server/errors.ts';
+import { errorBody, failureDetail, publicMessage } from '../../src/server/errors.ts';
 import {
   MAX_BODY_BYTES,
   parseAuthBody,
@@ -69,6 +69,11 @@ export async function radiusPlugin(app: FastifyInstance, _opts: Record<string, u
       );
     }
     // A fault of ours (e.g. the store is down): 5xx, which rlm_rest turns into "fail", a reject.
+    // A store failure keeps its code; its reason goes to the log only.
+    if (err instanceof TesseraError && err.code === 'STORE_UNAVAILABLE') {
+      request.log.error(failureDetail(err), 'radius request failed');
+      return reply.code(503).send(errorBody(err.code, publicMessage(err)));
+    }
     request.log.error({ err: { type: err.name, message: err.message } }, 'radius request failed');
     return reply.code(503).send(errorBody('INTERNAL', 'the request could not be decided'));
   });

@@ -6,6 +6,7 @@ import {
   type Client,
   type Group,
   type Settings,
+  STORE_UNAVAILABLE_MESSAGE,
   TesseraError,
   type Token,
   type TokenAdvance,
@@ -145,7 +146,7 @@ export class RedisStore implements Store {
         // The master moved (planned failover, rejoin): follow it once, then give up.
         await this.links.refresh().catch(() => {});
         if (retry) return this.stateWrite(fn, acknowledge, false);
-        throw new TesseraError('STORE_UNAVAILABLE', 'the Redis master moved; try again');
+        throw unavailable('the Redis master moved twice during one write');
       }
       throw unavailable(err);
     }
@@ -161,8 +162,7 @@ export class RedisStore implements Store {
       throw unavailable(err);
     }
     if (!ok && this.links.replicaAck === 'reject') {
-      throw new TesseraError(
-        'STORE_UNAVAILABLE',
+      throw unavailable(
         `no replica acknowledged the write within ${this.links.waitTimeoutMs} ms (TESSERA_REPLICA_ACK=reject)`,
       );
     }
@@ -483,7 +483,7 @@ export class RedisStore implements Store {
         .hgetall(k.ustates)
         .exec(),
     );
-    if (!replies) throw new TesseraError('STORE_UNAVAILABLE', 'the Redis dump transaction was aborted');
+    if (!replies) throw unavailable('the Redis dump transaction was aborted');
     const [users, groups, tokens, clients, adminKeys, settings, tstates, ustates] = replies.map(
       ([err, v]) => {
         if (err) throw unavailable(err);
@@ -552,8 +552,15 @@ function readOnly(master: string): TesseraError {
   return new TesseraError('READ_ONLY_REPLICA', `this node is a slave; write to the master at ${master}`);
 }
 
+/**
+ * Redis's own words (a refused connection, an OOM answer, a script error) stay out of the message
+ * every face shows its caller; they travel as `cause`, which the faces log. Only the first line,
+ * cut short: an error text is never a place for data.
+ */
 function unavailable(err: unknown): TesseraError {
   if (err instanceof TesseraError) return err;
-  const what = err instanceof Error ? err.message.split('\n')[0]!.slice(0, 160) : 'unknown error';
-  return new TesseraError('STORE_UNAVAILABLE', `the Redis store is unavailable (${what})`);
+  const what = err instanceof Error ? err.message.split('\n')[0]!.slice(0, 160) : String(err).slice(0, 160);
+  const e = new TesseraError('STORE_UNAVAILABLE', STORE_UNAVAILABLE_MESSAGE);
+  e.cause = `Redis: ${what}`;
+  return e;
 }
