@@ -32,16 +32,19 @@ export class RedisAuditLog {
     this.legacy = `${prefix}audit`;
   }
 
-  private trimArgs(stream: AuditStream): [number, number] {
-    const r = this.retention[stream];
-    return [Math.trunc(this.now() - r.maxAgeMs), r.maxEvents ?? 0];
+  /** The keys and trim arguments of APPEND_AUDIT for an append to `stream` (no events yet). */
+  private appendArgs(stream: AuditStream): (string | number)[] {
+    const now = this.now();
+    const trims = AUDIT_STREAMS.flatMap((s) => {
+      const r = this.retention[s];
+      return [Math.trunc(now - r.maxAgeMs), r.maxEvents ?? 0];
+    });
+    return [this.keys[stream], this.seq, ...AUDIT_STREAMS.map((s) => this.keys[s]), ...trims];
   }
 
   async append(events: AuditEvent[], stream: AuditStream): Promise<void> {
     const pairs = events.flatMap((e) => [Math.trunc(e.time), JSON.stringify(e)]);
-    await this.access.write((w) =>
-      runScript(w, 'tsAppendAudit', [this.keys[stream], this.seq, ...this.trimArgs(stream), ...pairs]),
-    );
+    await this.access.write((w) => runScript(w, 'tsAppendAudit', [...this.appendArgs(stream), ...pairs]));
   }
 
   async list(limit: number, stream?: AuditStream): Promise<AuditEvent[]> {
@@ -59,10 +62,7 @@ export class RedisAuditLog {
   }
 
   async prune(): Promise<void> {
-    await this.access.write(async (w) => {
-      for (const s of AUDIT_STREAMS)
-        await runScript(w, 'tsAppendAudit', [this.keys[s], this.seq, ...this.trimArgs(s)]);
-    });
+    await this.access.write((w) => runScript(w, 'tsAppendAudit', this.appendArgs('admin')));
   }
 
   /** Moves the single list of earlier versions into the streams (on the master, once). */

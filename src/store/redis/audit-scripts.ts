@@ -15,20 +15,24 @@ end
 `;
 
 /**
- * KEYS: stream, seq. ARGV: cutoff (events older are dropped), maxEvents (0: no cap), then pairs of
- * time, event JSON. Appends and trims in one step. → the stream's size.
+ * KEYS: stream, seq, then the auth, admin and event streams. ARGV: for each of those three its
+ * cutoff (older events are dropped) and maxEvents (0: no cap), then pairs of time, event JSON.
+ * Appends and trims every stream in one step, so a stream nobody appends to still ages out while
+ * another one is busy. → the appended stream's size.
  */
 export const APPEND_AUDIT = `${TRIM}
-local count = (#ARGV - 2) / 2
+local count = (#ARGV - 6) / 2
 if count > 0 then
   local last = redis.call('INCRBY', KEYS[2], count)
   local seq = last - count
-  for i = 3, #ARGV, 2 do
+  for i = 7, #ARGV, 2 do
     seq = seq + 1
     redis.call('ZADD', KEYS[1], ARGV[i], string.format('%016d', seq) .. '|' .. ARGV[i + 1])
   end
 end
-trim(KEYS[1], ARGV[1], tonumber(ARGV[2]))
+for s = 0, 2 do
+  trim(KEYS[3 + s], ARGV[1 + 2 * s], tonumber(ARGV[2 + 2 * s]))
+end
 return redis.call('ZCARD', KEYS[1])
 `;
 

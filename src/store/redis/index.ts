@@ -5,7 +5,7 @@ import { RedisStore } from './redis-store.ts';
 export type { LinkEvents, RedisStoreOptions, ReplicationView } from './links.ts';
 export { urlOptions } from './links.ts';
 export { RedisStore } from './redis-store.ts';
-export type { RedisTlsFiles } from './tls.ts';
+export { planTls, type RedisTlsFiles, type RedisTlsPlan } from './tls.ts';
 
 function replicaAckFromEnv(): 'accept' | 'reject' | undefined {
   const v = process.env.TESSERA_REPLICA_ACK;

@@ -63,7 +63,7 @@ const SCRIPTS: Record<string, { lua: string; keys: number }> = {
   tsDeleteToken: { lua: lua.DELETE_TOKEN, keys: 2 },
   tsLoadAuthView: { lua: lua.LOAD_AUTH_VIEW, keys: 5 },
   tsListTokens: { lua: lua.LIST_TOKENS, keys: 1 },
-  tsAppendAudit: { lua: APPEND_AUDIT, keys: 2 },
+  tsAppendAudit: { lua: APPEND_AUDIT, keys: 5 },
   tsMigrateAudit: { lua: MIGRATE_AUDIT, keys: 4 },
 };
 
