@@ -257,7 +257,8 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     if (sentinelPassword) hide.push(sentinelPassword);
     let reason = this.lastError ?? err;
     const probes: [string, number, NonNullable<RedisTlsPlan['data']>][] = [];
-    if (url && this.tls.data) probes.push([url.hostname, Number(url.port || 6379), this.tls.data]);
+    const host = url?.hostname.replace(/^\[(.*)\]$/, '$1'); // an IPv6 literal without brackets
+    if (url && host && this.tls.data) probes.push([host, Number(url.port || 6379), this.tls.data]);
     if (this.tls.sentinel)
       for (const s of this.opts.sentinels ?? []) probes.push([s.host, s.port, this.tls.sentinel]);
     for (const [host, port, options] of probes) {
