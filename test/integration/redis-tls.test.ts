@@ -175,6 +175,28 @@ describe('Redis and Sentinel over TLS only', () => {
     assert.equal((await sentinelOnly.commitFailure('tls-sent', Date.now(), policy)).failures, 2);
   });
 
+  test('a Sentinel connection that ioredis ended for good is replaced, not kept', async () => {
+    // ioredis ends a Sentinel client when a failover message lands while it asks Sentinel for the
+    // master; disconnect() puts a connection in that same 'end' state
+    const store = track(
+      await openRedisStore({
+        sentinels: sentinels.sentinels,
+        sentinelName: NAME,
+        tls: files,
+        prefix: 'end:',
+      }),
+    );
+    const ended = [store.links.local, ...Array.from({ length: 4 }, () => store.links.writer())];
+    await Promise.all(ended.map((c) => c.ping()));
+    for (const c of ended) c.disconnect();
+    await waitFor('the connections to end', async () => ended.every((c) => c.status === 'end'));
+    assert.equal((await store.commitFailure('end-user', Date.now(), policy)).failures, 1);
+    assert.equal(await store.getUser('nobody'), null);
+    for (let i = 0; i < 4; i++) assert.ok(!ended.includes(store.links.writer()), 'every writer was replaced');
+    assert.ok(!ended.includes(store.links.local));
+    await assertVerifiedTls(store.links.local, master.port, 'the replaced connection');
+  });
+
   test('through Sentinel, a master certificate from another CA is refused clearly', async () => {
     await assert.rejects(
       openRedisStore({
@@ -216,8 +238,11 @@ describe('Redis and Sentinel over TLS only', () => {
       async () => (await sentinels.masterPort()) === replica.port,
     );
     await waitFor('the store to see its Redis as master', async () => (await node.role()).role !== 'slave');
+    // waitFor keeps the last error, so a timeout says why the writes failed
     const state = await waitFor('a write through the new master', () =>
-      node.commitFailure('after-failover', Date.now(), policy).catch(() => null),
+      node.commitFailure('after-failover', Date.now(), policy).catch((err: Error) => {
+        throw new Error(`${err.message} (${String(err.cause)})`);
+      }),
     );
     assert.equal(state.failures, 1);
     for (let i = 0; i < 4; i++)

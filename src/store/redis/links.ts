@@ -145,7 +145,9 @@ function parseRole(reply: unknown[]): {
  * authentication-state write goes there and is followed by WAIT on the same connection.
  */
 export class RedisLinks extends EventEmitter<LinkEvents> {
-  readonly local: Redis;
+  private localConn: Redis;
+  /** How to make another writer like the current ones (null until the master is known). */
+  private makeWriter: (() => Redis) | null = null;
   private writers: Redis[] = [];
   private next = 0;
   private view: ReplicationView | null = null;
@@ -169,12 +171,29 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     this.replicaAck = opts.replicaAck ?? 'accept';
     this.expectReplicas = Boolean(opts.sentinels?.length);
     this.tls = planTls(opts);
-    this.local = defineScripts(
-      opts.url
-        ? new Redis({ ...baseOptions(this.waitTimeoutMs), ...this.dataOptions(opts.url) })
+    this.localConn = this.makeLocal();
+  }
+
+  private makeLocal(): Redis {
+    const url = this.opts.url;
+    const c = defineScripts(
+      url
+        ? new Redis({ ...baseOptions(this.waitTimeoutMs), ...this.dataOptions(url) })
         : this.newSentinelClient(),
     );
-    this.local.on('error', this.noteError);
+    c.on('error', this.noteError);
+    return c;
+  }
+
+  /**
+   * The node's own Redis. ioredis ends a Sentinel client for good when a failover message arrives
+   * while it is asking Sentinel for the master (its connector is told to disconnect mid-connect);
+   * such a connection then answers every command "Connection is closed". It is replaced here, as
+   * writers are in writer(), rather than failing until the node restarts.
+   */
+  get local(): Redis {
+    if (this.localConn.status === 'end' && !this.closed) this.localConn = this.makeLocal();
+    return this.localConn;
   }
 
   /** Whether the data connections use TLS (for status pages and tests). */
@@ -279,8 +298,12 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
   /** The next master connection, round-robin. */
   writer(): Redis {
     if (this.writers.length === 0) throw new Error('no master connection yet');
-    const w = this.writers[this.next++ % this.writers.length]!;
-    return w;
+    const i = this.next++ % this.writers.length;
+    const w = this.writers[i]!;
+    if (w.status !== 'end' || this.closed || !this.makeWriter) return w;
+    const fresh = this.makeWriter();
+    this.writers[i] = fresh;
+    return fresh;
   }
 
   /**
@@ -377,10 +400,15 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
 
   private async ensureWriters(masterAddr: string): Promise<void> {
     const size = Math.max(1, this.opts.writePool ?? 4);
+    const watched = (make: () => Redis) => () => {
+      const w = defineScripts(make());
+      w.on('error', this.noteError);
+      return w;
+    };
     if (this.usesSentinel) {
       if (this.writers.length === 0) {
-        this.writers = Array.from({ length: size }, () => defineScripts(this.newSentinelClient()));
-        for (const w of this.writers) w.on('error', this.noteError);
+        this.makeWriter = watched(() => this.newSentinelClient());
+        this.writers = Array.from({ length: size }, this.makeWriter);
       }
       return;
     }
@@ -388,11 +416,8 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     const old = this.writers;
     const [host, port] = splitAddr(masterAddr);
     const base = this.opts.url ? this.dataOptions(this.opts.url) : {};
-    this.writers = Array.from({ length: size }, () => {
-      const w = defineScripts(new Redis({ ...baseOptions(this.waitTimeoutMs), ...base, host, port }));
-      w.on('error', this.noteError);
-      return w;
-    });
+    this.makeWriter = watched(() => new Redis({ ...baseOptions(this.waitTimeoutMs), ...base, host, port }));
+    this.writers = Array.from({ length: size }, this.makeWriter);
     this.writerTarget = masterAddr;
     for (const w of old) w.disconnect();
   }
@@ -402,7 +427,7 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     if (this.poll) clearInterval(this.poll);
     await this.polling?.catch(() => {});
     for (const w of this.writers) w.disconnect();
-    this.local.disconnect();
+    this.localConn.disconnect();
   }
 }
 
