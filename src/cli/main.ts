@@ -51,7 +51,9 @@ export async function main(argv: string[]): Promise<number> {
     return await (await command.load())(rest);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`tessera ${name}: ${message}\n`);
+    // the operator at the console gets the reason a store failure keeps out of HTTP answers
+    const cause = err instanceof Error && err.cause !== undefined ? ` (${String(err.cause)})` : '';
+    process.stderr.write(`tessera ${name}: ${message}${cause}\n`);
     return 1;
   }
 }

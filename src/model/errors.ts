@@ -51,6 +51,9 @@ export type ErrorCode =
   | 'STORE_UNAVAILABLE'
   | 'INTERNAL';
 
+/** What any caller is told when the store fails; the reason travels as the error's `cause`, for the log. */
+export const STORE_UNAVAILABLE_MESSAGE = 'the store is unavailable; try again later';
+
 /** An error as a value: a stable code plus a human message that never carries a secret. */
 export class TesseraError extends Error {
   constructor(

@@ -34,6 +34,15 @@ const EFFECTIVE: Record<string, (c: Config) => string | number | boolean | undef
   TESSERA_SNAPSHOT_PULL_APPLY: (c) => c.cluster.pullApply,
   TESSERA_FAILOVER_WEBHOOK: (c) => c.cluster.failoverWebhook,
   TESSERA_TOMBSTONE_RETENTION_DAYS: (c) => c.cluster.tombstoneRetentionMs / 86_400_000,
+  TESSERA_REDIS_CA_FILE: (c) => c.redis.tls?.caFile,
+  TESSERA_REDIS_CERT_FILE: (c) => c.redis.tls?.certFile,
+  TESSERA_REDIS_KEY_FILE: (c) => c.redis.tls?.keyFile,
+  TESSERA_SENTINEL_TLS: (c) => c.redis.sentinelTls,
+  TESSERA_AUDIT_RETENTION_AUTH_DAYS: (c) => c.auditRetention.auth.maxAgeMs / 86_400_000,
+  TESSERA_AUDIT_RETENTION_ADMIN_DAYS: (c) => c.auditRetention.admin.maxAgeMs / 86_400_000,
+  TESSERA_AUDIT_RETENTION_EVENT_DAYS: (c) => c.auditRetention.event.maxAgeMs / 86_400_000,
+  TESSERA_AUDIT_MAX_AUTH_EVENTS: (c) => c.auditRetention.auth.maxEvents,
+  TESSERA_AUDIT_MAX_EVENT_EVENTS: (c) => c.auditRetention.event.maxEvents,
 };
 
 /** A URL without its secrets: the password and every query value are masked. */

@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
-import { type AdminKey, type Client, DEFAULT_SETTINGS, EMPTY_TOKEN_STATE } from '../model/index.ts';
+import {
+  type AdminKey,
+  type AuditEvent,
+  type Client,
+  DEFAULT_SETTINGS,
+  EMPTY_TOKEN_STATE,
+} from '../model/index.ts';
 import { sampleToken, sampleUser } from './fixtures.ts';
-import type { Store } from './types.ts';
+import type { AuditRetention, Store } from './types.ts';
 
 function sampleClient(name: string): Client {
   return {
@@ -24,6 +30,12 @@ export interface StoreFixture {
   cleanup(): Promise<void>;
 }
 
+/** What a contract test may ask of a fresh store: its audit retention and a clock it controls. */
+export interface ContractStoreOptions {
+  auditRetention?: Partial<AuditRetention>;
+  now?: () => number;
+}
+
 const policy = { lockout: { threshold: 3, baseSeconds: 60, maxSeconds: 3600 }, windowMs: 60_000 };
 const attempts = { ...policy, failuresPerWindow: 0 };
 
@@ -31,7 +43,12 @@ const attempts = { ...policy, failuresPerWindow: 0 };
  * The behaviour every Store must have. Each implementation's test file calls this with a factory
  * that opens a fresh, empty store on a real backend.
  */
-export function storeContract(name: string, make: () => Promise<StoreFixture>): void {
+export function storeContract(
+  name: string,
+  make: (opts?: ContractStoreOptions) => Promise<StoreFixture>,
+): void {
+  auditContract(name, make);
+
   describe(`Store contract: ${name}`, () => {
     let fx: StoreFixture;
     let store: Store;
@@ -383,9 +400,11 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
     });
 
     test('audit events come back newest first', async () => {
+      // recent times: every stream drops what is older than its retention
+      const now = Date.now();
       await store.appendAudit([
-        { time: 100, type: 'a', actor: 'x' },
-        { time: 200, type: 'b', actor: 'x' },
+        { time: now - 100, type: 'a', actor: 'x' },
+        { time: now, type: 'b', actor: 'x' },
       ]);
       const events = await store.listAudit(2);
       assert.deepEqual(
@@ -508,6 +527,108 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
       assert.equal(d.tokenStates['T-TOTP']?.lastUsedStep, 51);
       assert.ok(d.userStates['c-fail']);
       assert.equal(d.settings?.issuer, 'Contract');
+    });
+  });
+}
+
+const DAY = 86_400_000;
+
+function validateEvent(time: number, i: number): AuditEvent {
+  return { time, type: 'validate', actor: 'client:c', username: `flood-${i}`, result: 'reject' };
+}
+
+/** Audit streams: apart from each other, each kept by age (and auth by count), on a faked clock. */
+function auditContract(name: string, make: (opts?: ContractStoreOptions) => Promise<StoreFixture>): void {
+  describe(`Store contract: ${name}: audit streams`, () => {
+    let fx: StoreFixture;
+    let store: Store;
+    const T0 = 1_800_000_000_000;
+    let clock = T0;
+    beforeAll(async () => {
+      fx = await make({
+        now: () => clock,
+        auditRetention: {
+          auth: { maxAgeMs: 30 * DAY, maxEvents: 2_000 },
+          admin: { maxAgeMs: 400 * DAY },
+          event: { maxAgeMs: 90 * DAY },
+        },
+      });
+      store = fx.store;
+    });
+    afterAll(async () => {
+      await fx.cleanup();
+    });
+
+    test('10,000 validate events after an admin event leave the admin event listed', async () => {
+      await store.appendAudit(
+        [{ time: T0, type: 'user.create', actor: 'admin:k1', username: 'kept' }],
+        'admin',
+      );
+      for (let b = 0; b < 10; b++) {
+        const batch = Array.from({ length: 1_000 }, (_, i) =>
+          validateEvent(T0 + 1 + b * 1_000 + i, b * 1_000 + i),
+        );
+        await store.appendAudit(batch, 'auth');
+      }
+      await store.pruneAudit();
+      const admin = await store.listAudit(10, 'admin');
+      assert.deepEqual(
+        admin.map((e) => [e.type, e.username]),
+        [['user.create', 'kept']],
+      );
+      const auth = await store.listAudit(5_000, 'auth');
+      assert.equal(auth.length, 2_000, 'the auth stream is bounded by its own maxEvents');
+      assert.equal(auth[0]?.username, 'flood-9999', 'newest first');
+      assert.equal(auth.at(-1)?.username, 'flood-8000', 'the oldest auth events went first');
+      assert.ok(auth.every((e) => e.type === 'validate'));
+    });
+
+    test('one stream or all of them merged, newest first', async () => {
+      await store.appendAudit([{ time: T0 + 20_000, type: 'node.snapshot', actor: 'node:a' }], 'event');
+      const merged = await store.listAudit(3);
+      assert.deepEqual(
+        merged.map((e) => e.type),
+        ['node.snapshot', 'validate', 'validate'],
+      );
+      assert.deepEqual(
+        (await store.listAudit(5, 'event')).map((e) => e.type),
+        ['node.snapshot'],
+      );
+      assert.equal((await store.listAudit(3_000)).length, 2_002);
+    });
+
+    test('two equal events of one millisecond are both kept, in the order they came', async () => {
+      const e = { time: T0 + 30_000, type: 'user.update', actor: 'admin:k1', username: 'twice' };
+      await store.appendAudit([e, { ...e, username: 'twice-b' }], 'admin');
+      await store.appendAudit([e], 'admin');
+      const top = (await store.listAudit(3, 'admin')).map((x) => x.username);
+      assert.deepEqual(top, ['twice', 'twice-b', 'twice']);
+    });
+
+    test("events older than their stream's retention are gone after a sweep", async () => {
+      // 31 days on: the auth events are past 30 days, the admin ones far from 400
+      clock = T0 + 31 * DAY;
+      await store.appendAudit([validateEvent(clock, -1)], 'auth');
+      await store.pruneAudit();
+      assert.deepEqual(
+        (await store.listAudit(10, 'auth')).map((e) => e.username),
+        ['flood--1'],
+      );
+      assert.equal((await store.listAudit(10, 'admin')).length, 4);
+      assert.equal((await store.listAudit(10, 'event')).length, 1);
+      // an event that arrives already past its retention is not kept
+      await store.appendAudit([validateEvent(clock - 30 * DAY - 1, -2)], 'auth');
+      await store.pruneAudit();
+      assert.equal((await store.listAudit(10, 'auth')).length, 1);
+      // 91 days on: node events are gone; 401 days on: the admin trail too
+      clock = T0 + 91 * DAY;
+      await store.pruneAudit();
+      assert.equal((await store.listAudit(10, 'event')).length, 0);
+      assert.equal((await store.listAudit(10, 'admin')).length, 4);
+      clock = T0 + 401 * DAY;
+      await store.pruneAudit();
+      assert.equal((await store.listAudit(10, 'admin')).length, 0);
+      assert.equal((await store.listAudit(10)).length, 0);
     });
   });
 }

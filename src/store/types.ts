@@ -56,6 +56,21 @@ export interface StoreDump {
   tombstones: Tombstone[];
 }
 
+/**
+ * The audit trail's streams, kept apart so that one cannot push another out: `auth` holds validate
+ * decisions, `admin` the changes admins and the CLI make, `event` what nodes report about
+ * themselves (failover, snapshots).
+ */
+export type AuditStream = 'auth' | 'admin' | 'event';
+
+/** How long a stream keeps its events; `maxEvents` bounds a stream that outside traffic fills. */
+export interface AuditStreamRetention {
+  maxAgeMs: number;
+  maxEvents?: number;
+}
+
+export type AuditRetention = Record<AuditStream, AuditStreamRetention>;
+
 export type StoreRole = { role: 'standalone' } | { role: 'master' } | { role: 'slave'; master: string };
 
 /**
@@ -147,8 +162,15 @@ export interface Store {
   takeChallenge(transactionId: string): Promise<Challenge | null>;
 
   // audit
-  appendAudit(events: AuditEvent[]): Promise<void>;
-  listAudit(limit: number): Promise<AuditEvent[]>;
+  /** Appends to one stream; without one, to `admin` (an unrouted event is kept the longest). */
+  appendAudit(events: AuditEvent[], stream?: AuditStream): Promise<void>;
+  /** Newest first, from one stream, or from all streams merged when none is named. */
+  listAudit(limit: number, stream?: AuditStream): Promise<AuditEvent[]>;
+  /**
+   * Drops events older than their stream's retention (and beyond its maxEvents), by the store's
+   * clock. The stores also do it by themselves (a sweep, or a trim on append).
+   */
+  pruneAudit(): Promise<void>;
 
   // whole-store cut, for snapshots, backups and restore
   dump(): Promise<StoreDump>;

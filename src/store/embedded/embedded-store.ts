@@ -31,9 +31,20 @@ import {
   type User,
   type UserAuthState,
 } from '../../model/index.ts';
-import type { AuthView, FailurePolicy, ListOptions, Page, Store, StoreDump, StoreRole } from '../types.ts';
+import { auditRetention } from '../audit-retention.ts';
+import type {
+  AuditRetention,
+  AuditStream,
+  AuthView,
+  FailurePolicy,
+  ListOptions,
+  Page,
+  Store,
+  StoreDump,
+  StoreRole,
+} from '../types.ts';
+import { EmbeddedAuditLog } from './audit-log.ts';
 
-const AUDIT_CAP = 100_000;
 const SEP = '\u0000';
 
 /**
@@ -45,6 +56,13 @@ const SEP = '\u0000';
 interface MsgpackOptions {
   useRecords: false;
   mapsAsObjects: true;
+}
+
+export interface EmbeddedStoreOptions {
+  /** How long each audit stream keeps its events (and how many at most). */
+  auditRetention?: Partial<AuditRetention>;
+  /** The store's clock for audit retention (tests fake it); Date.now by default. */
+  now?: () => number;
 }
 
 interface StoredChallenge extends Challenge {
@@ -71,11 +89,13 @@ export class EmbeddedStore implements Store {
   private readonly adminKeys: Database<AdminKey, string>;
   private readonly meta: Database<Settings, string>;
   private readonly challenges: Database<StoredChallenge, string>;
-  private readonly audit: Database<AuditEvent, string>;
-  private auditSeq = 0;
+  private readonly audit: EmbeddedAuditLog;
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly root: RootDatabase) {
+  constructor(
+    private readonly root: RootDatabase,
+    opts: EmbeddedStoreOptions = {},
+  ) {
     this.users = root.openDB({ name: 'users' });
     this.groups = root.openDB({ name: 'groups' });
     this.tokens = root.openDB({ name: 'tokens' });
@@ -86,10 +106,15 @@ export class EmbeddedStore implements Store {
     this.adminKeys = root.openDB({ name: 'adminKeys' });
     this.meta = root.openDB({ name: 'meta' });
     this.challenges = root.openDB({ name: 'challenges' });
-    this.audit = root.openDB({ name: 'audit' });
+    this.audit = new EmbeddedAuditLog(
+      root,
+      root.openDB<AuditEvent, string>({ name: 'audit' }),
+      auditRetention(opts.auditRetention),
+      opts.now ?? Date.now,
+    );
     this.tombstones = root.openDB({ name: 'tombstones' });
     this.tombstoneTimes = root.openDB({ name: 'tombstoneTimes' });
-    this.sweeper = setInterval(() => void this.sweep(), 60_000);
+    this.sweeper = setInterval(() => void this.sweep().catch(() => {}), 60_000);
     this.sweeper.unref();
   }
 
@@ -451,21 +476,21 @@ export class EmbeddedStore implements Store {
     });
   }
 
-  async appendAudit(events: AuditEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    await this.root.transaction(() => {
-      for (const e of events) {
-        this.auditSeq = (this.auditSeq + 1) % 1_000_000;
-        this.audit.putSync(
-          `${String(e.time).padStart(15, '0')}.${String(this.auditSeq).padStart(6, '0')}`,
-          e,
-        );
-      }
-    });
+  async appendAudit(events: AuditEvent[], stream: AuditStream = 'admin'): Promise<void> {
+    await this.audit.append(events, stream);
   }
 
-  async listAudit(limit: number): Promise<AuditEvent[]> {
-    return [...this.audit.getRange({ reverse: true, limit }).map(({ value }) => value)];
+  async listAudit(limit: number, stream?: AuditStream): Promise<AuditEvent[]> {
+    return this.audit.list(limit, stream);
+  }
+
+  async pruneAudit(): Promise<void> {
+    await this.audit.prune();
+  }
+
+  /** Moves audit events written before streams existed into their streams (once, at open). */
+  migrateAudit(): number {
+    return this.audit.migrate();
   }
 
   async dump(): Promise<StoreDump> {
@@ -498,9 +523,8 @@ export class EmbeddedStore implements Store {
       for (const { key, value } of this.challenges.getRange({})) {
         if (value.retainUntil < now) this.challenges.removeSync(key);
       }
-      const excess = this.audit.getCount() - AUDIT_CAP;
-      if (excess > 0) for (const key of this.audit.getKeys({ limit: excess })) this.audit.removeSync(key);
     });
+    await this.audit.prune();
   }
 }
 
@@ -509,7 +533,7 @@ function timeKey(time: number): string {
   return String(Math.max(0, Math.trunc(time))).padStart(15, '0');
 }
 
-export function openEmbeddedStore(dataDir: string): EmbeddedStore {
+export function openEmbeddedStore(dataDir: string, opts: EmbeddedStoreOptions = {}): EmbeddedStore {
   const path = join(dataDir, 'store');
   mkdirSync(path, { recursive: true, mode: 0o700 });
   // Every commit is flushed before its promise resolves (an accepted code must stay used after a
@@ -522,5 +546,7 @@ export function openEmbeddedStore(dataDir: string): EmbeddedStore {
     useRecords: false,
     mapsAsObjects: true,
   };
-  return new EmbeddedStore(open(options));
+  const store = new EmbeddedStore(open(options), opts);
+  store.migrateAudit();
+  return store;
 }

@@ -11,6 +11,7 @@ import {
   parseTombstoneKey,
   type Reservation,
   type Settings,
+  STORE_UNAVAILABLE_MESSAGE,
   TesseraError,
   type Token,
   type TokenAdvance,
@@ -20,7 +21,10 @@ import {
   type User,
   type UserAuthState,
 } from '../../model/index.ts';
+import { auditRetention } from '../audit-retention.ts';
 import type {
+  AuditRetention,
+  AuditStream,
   AuthView,
   FailurePolicy,
   ListOptions,
@@ -31,6 +35,7 @@ import type {
   StoreDump,
   StoreRole,
 } from '../types.ts';
+import { RedisAuditLog } from './audit-log.ts';
 import {
   decodeTokenState,
   decodeUserState,
@@ -40,8 +45,6 @@ import {
 } from './codec.ts';
 import { AcceptJournal } from './journal.ts';
 import { type RedisLinks, type ReplicationView, runScript, type ScriptName } from './links.ts';
-
-const AUDIT_CAP = 100_000;
 
 /**
  * The Redis store. Reads come from the node's own Redis (a replica on a slave); every write goes
@@ -60,16 +63,17 @@ export class RedisStore implements Store, ReplicationControl {
     clients: string;
     adminKeys: string;
     settings: string;
-    audit: string;
     nodes: string;
     tombstones: string;
   };
   readonly journal = new AcceptJournal();
   private reconciling: Promise<void> | null = null;
+  private readonly audit: RedisAuditLog;
 
   constructor(
     readonly links: RedisLinks,
     readonly prefix: string,
+    auditOpts: { retention?: Partial<AuditRetention>; now?: () => number } = {},
   ) {
     const p = prefix;
     this.k = {
@@ -82,10 +86,15 @@ export class RedisStore implements Store, ReplicationControl {
       clients: `${p}clients`,
       adminKeys: `${p}adminkeys`,
       settings: `${p}settings`,
-      audit: `${p}audit`,
       nodes: `${p}nodes`,
       tombstones: `${p}tombstones`,
     };
+    this.audit = new RedisAuditLog(
+      p,
+      { read: (fn) => this.read(fn), write: (fn) => this.stateWrite(fn, false) },
+      auditRetention(auditOpts.retention),
+      auditOpts.now ?? Date.now,
+    );
     // A node whose Redis was demoted or re-pointed pushes the codes it accepted to the new master
     // (max-merge) before it accepts again, so nothing it accepted while apart can be replayed.
     links.on('role-change', () => this.reconcile());
@@ -159,7 +168,7 @@ export class RedisStore implements Store, ReplicationControl {
         // The master moved (planned failover, rejoin): follow it once, then give up.
         await this.links.refresh().catch(() => {});
         if (retry) return this.stateWrite(fn, acknowledge, false);
-        throw new TesseraError('STORE_UNAVAILABLE', 'the Redis master moved; try again');
+        throw unavailable('the Redis master moved twice during one write');
       }
       throw unavailable(err);
     }
@@ -175,8 +184,7 @@ export class RedisStore implements Store, ReplicationControl {
       throw unavailable(err);
     }
     if (!ok && this.links.replicaAck === 'reject') {
-      throw new TesseraError(
-        'STORE_UNAVAILABLE',
+      throw unavailable(
         `no replica acknowledged the write within ${this.links.waitTimeoutMs} ms (TESSERA_REPLICA_ACK=reject)`,
       );
     }
@@ -566,22 +574,23 @@ export class RedisStore implements Store, ReplicationControl {
 
   // --- audit
 
-  async appendAudit(events: AuditEvent[]): Promise<void> {
+  async appendAudit(events: AuditEvent[], stream: AuditStream = 'admin'): Promise<void> {
     if (events.length === 0) return;
-    await this.stateWrite(
-      (w) =>
-        w
-          .multi()
-          .lpush(this.k.audit, ...events.map((e) => JSON.stringify(e)))
-          .ltrim(this.k.audit, 0, AUDIT_CAP - 1)
-          .exec(),
-      false,
-    );
+    await this.audit.append(events, stream);
   }
 
-  async listAudit(limit: number): Promise<AuditEvent[]> {
-    const raws = await this.read((r) => r.lrange(this.k.audit, 0, Math.max(0, limit - 1)));
-    return raws.map((x) => parseJson<AuditEvent>(x));
+  async listAudit(limit: number, stream?: AuditStream): Promise<AuditEvent[]> {
+    return this.audit.list(limit, stream);
+  }
+
+  async pruneAudit(): Promise<void> {
+    await this.audit.prune();
+  }
+
+  /** Moves the audit list of earlier versions into the streams; a no-op on a slave. */
+  async migrateAudit(): Promise<number> {
+    if ((await this.role()).role === 'slave') return 0;
+    return this.audit.migrate();
   }
 
   // --- whole-store cut
@@ -602,7 +611,7 @@ export class RedisStore implements Store, ReplicationControl {
         .zrange(k.tombstones, '0', '-1', 'WITHSCORES')
         .exec(),
     );
-    if (!replies) throw new TesseraError('STORE_UNAVAILABLE', 'the Redis dump transaction was aborted');
+    if (!replies) throw unavailable('the Redis dump transaction was aborted');
     const [users, groups, tokens, clients, adminKeys, settings, tstates, ustates, tombstones] = replies.map(
       ([err, v]) => {
         if (err) throw unavailable(err);
@@ -682,8 +691,15 @@ function readOnly(master: string): TesseraError {
   return new TesseraError('READ_ONLY_REPLICA', `this node is a slave; write to the master at ${master}`);
 }
 
+/**
+ * Redis's own words (a refused connection, an OOM answer, a script error) stay out of the message
+ * every face shows its caller; they travel as `cause`, which the faces log. Only the first line,
+ * cut short: an error text is never a place for data.
+ */
 function unavailable(err: unknown): TesseraError {
   if (err instanceof TesseraError) return err;
-  const what = err instanceof Error ? err.message.split('\n')[0]!.slice(0, 160) : 'unknown error';
-  return new TesseraError('STORE_UNAVAILABLE', `the Redis store is unavailable (${what})`);
+  const what = err instanceof Error ? err.message.split('\n')[0]!.slice(0, 160) : String(err).slice(0, 160);
+  const e = new TesseraError('STORE_UNAVAILABLE', STORE_UNAVAILABLE_MESSAGE);
+  e.cause = `Redis: ${what}`;
+  return e;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { type RedisProcess, startRedis } from '../../../test/harness/redis.ts';
+import { STORE_UNAVAILABLE_MESSAGE } from '../../model/index.ts';
 import { sampleToken, sampleUser } from '../fixtures.ts';
 import { openRedisStore, type RedisStore } from './index.ts';
 
@@ -46,7 +47,10 @@ describe('replica acknowledgement policy', () => {
     try {
       await assert.rejects(
         strict.commitAccept('ack', 'ACK2', { kind: 'hotp', counter: 0 }, 5),
-        /no replica acknowledged/,
+        (err: Error) => {
+          assert.match(String(err.cause), /no replica acknowledged/);
+          return true;
+        },
       );
     } finally {
       await strict.close();
@@ -64,7 +68,9 @@ describe('replica acknowledgement policy', () => {
         rejecting.commitAccept('ack', 'ACK', { kind: 'hotp', counter: 2 }, 3),
         (err: Error & { code?: string }) => {
           assert.equal(err.code, 'STORE_UNAVAILABLE');
-          assert.match(err.message, /no replica acknowledged/);
+          // the caller's message is generic; the reason is the cause, for the log
+          assert.equal(err.message, STORE_UNAVAILABLE_MESSAGE);
+          assert.match(String(err.cause), /no replica acknowledged/);
           return true;
         },
       );
