@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
-import { type RedisProcess, startRedis } from '../../../test/harness/redis.ts';
+import { type RedisProcess, startRedis, waitForReplicaLink } from '../../../test/harness/redis.ts';
 import { STORE_UNAVAILABLE_MESSAGE } from '../../model/index.ts';
 import { sampleToken, sampleUser } from '../fixtures.ts';
 import { openRedisStore, type RedisStore } from './index.ts';
@@ -17,6 +17,8 @@ describe('replica acknowledgement policy', () => {
   beforeAll(async () => {
     master = await startRedis();
     replica = await startRedis({ replicaOf: master.port });
+    // A replica still syncing acknowledges nothing: the tests below count alarms from a linked one.
+    await waitForReplicaLink(replica);
     accepting = await openRedisStore({ url: master.url, replicaAck: 'accept', waitTimeoutMs: 1500 });
     rejecting = await openRedisStore({ url: master.url, replicaAck: 'reject', waitTimeoutMs: 1500 });
     accepting.links.on('replica-ack-missing', () => alarms.accept++);
