@@ -3,6 +3,7 @@ import { connect as plainConnect } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, test } from 'vitest';
+import { sentinelFailover } from '../../src/cluster/switchover.ts';
 import { sampleUser } from '../../src/store/fixtures.ts';
 import { openRedisStore, type RedisStore } from '../../src/store/redis/index.ts';
 import { waitFor } from '../harness/ports.ts';
@@ -11,6 +12,13 @@ import { makeTlsMaterial, type TlsMaterial } from '../harness/tls.ts';
 
 const NAME = 'tls-ha';
 const policy = { lockout: { threshold: 1000, baseSeconds: 60, maxSeconds: 60 }, windowMs: 60_000 };
+
+/** One failed attempt as the validator makes it: reserved (counted) first, then settled. */
+async function failOnce(store: RedisStore, username: string) {
+  const reserved = await store.reserveAttempt(username, Date.now(), { ...policy, failuresPerWindow: 0 });
+  assert.ok(reserved.granted, `an attempt for ${username} is reserved`);
+  return store.commitFailure(username, Date.now(), policy);
+}
 
 /** The connection's socket, once it answers: TLS, its certificate verified, to the port we expect. */
 async function assertVerifiedTls(conn: Redis, port: number, what: string): Promise<void> {
@@ -104,7 +112,7 @@ describe('Redis and Sentinel over TLS only', () => {
     const onReplica = track(await openRedisStore({ url: replica.url, tls: files, prefix: 'direct:' }));
     assert.equal((await onReplica.role()).role, 'slave');
     await assertVerifiedTls(onReplica.links.writer(), master.port, "the replica node's writer");
-    assert.equal((await onReplica.commitFailure('tls-direct', Date.now(), policy)).failures, 1);
+    assert.equal((await failOnce(onReplica, 'tls-direct')).failures, 1);
   });
 
   test('a server certificate from another CA is refused with a clear error and no password', async () => {
@@ -154,7 +162,7 @@ describe('Redis and Sentinel over TLS only', () => {
     await assertVerifiedTls(viaSentinel.links.local, replica.port, 'the local connection');
     // writes go to the master Sentinel named, over TLS
     const w = viaSentinel.links.writer();
-    assert.equal((await viaSentinel.commitFailure('tls-sent', Date.now(), policy)).failures, 1);
+    assert.equal((await failOnce(viaSentinel, 'tls-sent')).failures, 1);
     await assertVerifiedTls(w, master.port, 'the Sentinel-resolved writer');
     const c = master.client();
     try {
@@ -172,7 +180,7 @@ describe('Redis and Sentinel over TLS only', () => {
       }),
     );
     await assertVerifiedTls(sentinelOnly.links.local, master.port, 'the Sentinel-only connection');
-    assert.equal((await sentinelOnly.commitFailure('tls-sent', Date.now(), policy)).failures, 2);
+    assert.equal((await failOnce(sentinelOnly, 'tls-sent')).failures, 2);
   });
 
   test('a Sentinel connection that ioredis ended for good is replaced, not kept', async () => {
@@ -190,7 +198,7 @@ describe('Redis and Sentinel over TLS only', () => {
     await Promise.all(ended.map((c) => c.ping()));
     for (const c of ended) c.disconnect();
     await waitFor('the connections to end', async () => ended.every((c) => c.status === 'end'));
-    assert.equal((await store.commitFailure('end-user', Date.now(), policy)).failures, 1);
+    assert.equal((await failOnce(store, 'end-user')).failures, 1);
     assert.equal(await store.getUser('nobody'), null);
     for (let i = 0; i < 4; i++) assert.ok(!ended.includes(store.links.writer()), 'every writer was replaced');
     assert.ok(!ended.includes(store.links.local));
@@ -211,6 +219,33 @@ describe('Redis and Sentinel over TLS only', () => {
         return true;
       },
     );
+  });
+
+  test('the operator failover (`tessera cluster failover`) reaches the TLS-only Sentinels and Redis', async () => {
+    const access = { url: master.url, tls: files, sentinels: sentinels.sentinels, name: NAME };
+    await waitFor('Sentinel to know the replica', async () => {
+      const c = sentinels.client();
+      try {
+        return ((await c.call('SENTINEL', 'replicas', NAME)) as unknown[]).length === 1;
+      } finally {
+        c.disconnect();
+      }
+    });
+    const there = await sentinelFailover({ ...access, target: `127.0.0.1:${replica.port}` });
+    assert.equal(there.to, `127.0.0.1:${replica.port}`);
+    assert.equal(await sentinels.masterPort(), replica.port);
+    // and back, so the crash test below starts from the same cluster
+    await waitFor('Sentinel to know the old master as a replica', async () => {
+      const c = sentinels.client();
+      try {
+        return ((await c.call('SENTINEL', 'replicas', NAME)) as unknown[]).length === 1;
+      } finally {
+        c.disconnect();
+      }
+    });
+    const back = await sentinelFailover({ ...access, target: `127.0.0.1:${master.port}` });
+    assert.equal(back.to, `127.0.0.1:${master.port}`);
+    assert.equal(await sentinels.masterPort(), master.port);
   });
 
   test('after Sentinel promotes the replica, the store follows it over TLS', async () => {
@@ -240,7 +275,7 @@ describe('Redis and Sentinel over TLS only', () => {
     await waitFor('the store to see its Redis as master', async () => (await node.role()).role !== 'slave');
     // waitFor keeps the last error, so a timeout says why the writes failed
     const state = await waitFor('a write through the new master', () =>
-      node.commitFailure('after-failover', Date.now(), policy).catch((err: Error) => {
+      failOnce(node, 'after-failover').catch((err: Error) => {
         throw new Error(`${err.message} (${String(err.cause)})`);
       }),
     );

@@ -184,10 +184,9 @@ for (const kind of ['embedded', 'redis'] as const) {
       try {
         await store.createUser(sampleUser('Dave', { createdAt: 1 }));
         await store.putToken(sampleToken('T-OLD-DAVE', 'Dave'));
-        await store.commitFailure('Dave', Date.now(), {
-          lockout: { threshold: 1, baseSeconds: 600, maxSeconds: 600 },
-          windowMs: 60_000,
-        });
+        const lock = { lockout: { threshold: 1, baseSeconds: 600, maxSeconds: 600 }, windowMs: 60_000 };
+        await store.reserveAttempt('Dave', Date.now(), { ...lock, failuresPerWindow: 0 });
+        await store.commitFailure('Dave', Date.now(), lock);
         await store.createUser(sampleUser('DAVE', { createdAt: 2 }));
       } finally {
         await store.close();
