@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'vitest';
 import { type Client, DEFAULT_SETTINGS, type Settings } from '../model/index.ts';
+import { sampleClient } from '../store/fixtures.ts';
 import { passwordlessPaths } from './passwordless.ts';
 
-const base: Client = {
-  id: 'c1',
-  name: 'vpn',
-  kind: 'radius',
-  keyHash: 'h',
-  allowedCidrs: [],
-  challengeText: 'Code?',
-  enabled: true,
-  rejectDetail: 'generic',
-  firstFactor: 'pin',
-  createdAt: 0,
-};
-const client = (over: Partial<Client>): Client => ({ ...base, ...over });
+const client = (over: Partial<Client>): Client => sampleClient('c1', { name: 'vpn', ...over });
+const base = client({});
 const paths = (s: Partial<Settings>, clients: Client[]) =>
   passwordlessPaths({ ...DEFAULT_SETTINGS, ...s }, clients).map((f) => [
     f.path,

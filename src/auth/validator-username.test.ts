@@ -8,29 +8,18 @@ import { createUser, enrolToken } from '../admin/index.ts';
 import { KeyRing } from '../crypto/index.ts';
 import { type AuditEvent, type Client, DEFAULT_SETTINGS, type Settings } from '../model/index.ts';
 import { base32Decode, timeStep, totpAt } from '../otp/index.ts';
+import { SAMPLE_SECRET, SAMPLE_TOTP, sampleClient } from '../store/fixtures.ts';
 import { openEmbeddedStore } from '../store/index.ts';
 import { Validator } from './validator.ts';
 
-const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
-const params = {
-  secret: base32Decode(SECRET)!,
-  algorithm: 'SHA1' as const,
-  digits: 6 as const,
-  period: 30 as const,
-};
-const passthrough: Client = {
-  id: 'c-pass',
+const SECRET = SAMPLE_SECRET;
+const params = SAMPLE_TOTP;
+const passthrough: Client = sampleClient('c-pass', {
   name: 'test',
   kind: 'api',
-  keyHash: 'x',
-  allowedCidrs: [],
   challengeText: 'Code?',
-  enabled: true,
-  rejectDetail: 'generic',
-  firstFactor: 'pin',
   unknownUserPolicy: 'passthrough',
-  createdAt: 0,
-};
+});
 
 // An enrolled user spelled another way is that user, on every path; never a stranger let through.
 describe('validator: one canonical name per user', () => {

@@ -8,28 +8,13 @@ import { createUser, enrolToken, resyncToken, updateUser } from '../admin/index.
 import { KeyRing, pinHashing, scryptRunCount } from '../crypto/index.ts';
 import { type Client, DEFAULT_SETTINGS, type Settings } from '../model/index.ts';
 import { base32Decode, timeStep, totpAt } from '../otp/index.ts';
+import { SAMPLE_SECRET, SAMPLE_TOTP, sampleClient } from '../store/fixtures.ts';
 import { openEmbeddedStore } from '../store/index.ts';
 import { Validator } from './validator.ts';
 
-const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
-const params = {
-  secret: base32Decode(SECRET)!,
-  algorithm: 'SHA1' as const,
-  digits: 6 as const,
-  period: 30 as const,
-};
-const client: Client = {
-  id: 'c1',
-  name: 'test',
-  kind: 'api',
-  keyHash: 'x',
-  allowedCidrs: [],
-  challengeText: 'Code?',
-  enabled: true,
-  rejectDetail: 'generic',
-  firstFactor: 'pin',
-  createdAt: 0,
-};
+const SECRET = SAMPLE_SECRET;
+const params = SAMPLE_TOTP;
+const client: Client = sampleClient('c1', { name: 'test', kind: 'api', challengeText: 'Code?' });
 
 describe('validator decisions with a fake clock', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-validator-'));

@@ -7,23 +7,8 @@ import {
   DEFAULT_SETTINGS,
   EMPTY_TOKEN_STATE,
 } from '../model/index.ts';
-import { sampleToken, sampleUser } from './fixtures.ts';
+import { sampleClient, sampleToken, sampleUser } from './fixtures.ts';
 import type { AuditRetention, Store } from './types.ts';
-
-function sampleClient(name: string): Client {
-  return {
-    id: name,
-    name,
-    kind: 'radius',
-    keyHash: 'h',
-    allowedCidrs: [],
-    challengeText: 'Enter code',
-    enabled: true,
-    rejectDetail: 'generic',
-    firstFactor: 'pin',
-    createdAt: 1,
-  };
-}
 
 export interface StoreFixture {
   store: Store;

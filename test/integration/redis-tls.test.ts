@@ -58,6 +58,15 @@ describe('Redis and Sentinel over TLS only', () => {
   let sentinels: SentinelGroup;
   let files: { caFile: string; certFile: string; keyFile: string };
   const open: RedisStore[] = [];
+  const sentinelKnowsOneReplica = (what: string) =>
+    waitFor(what, async () => {
+      const c = sentinels.client();
+      try {
+        return ((await c.call('SENTINEL', 'replicas', NAME)) as unknown[]).length === 1;
+      } finally {
+        c.disconnect();
+      }
+    });
   const track = (s: RedisStore) => {
     open.push(s);
     return s;
@@ -223,26 +232,12 @@ describe('Redis and Sentinel over TLS only', () => {
 
   test('the operator failover (`tessera cluster failover`) reaches the TLS-only Sentinels and Redis', async () => {
     const access = { url: master.url, tls: files, sentinels: sentinels.sentinels, name: NAME };
-    await waitFor('Sentinel to know the replica', async () => {
-      const c = sentinels.client();
-      try {
-        return ((await c.call('SENTINEL', 'replicas', NAME)) as unknown[]).length === 1;
-      } finally {
-        c.disconnect();
-      }
-    });
+    await sentinelKnowsOneReplica('Sentinel to know the replica');
     const there = await sentinelFailover({ ...access, target: `127.0.0.1:${replica.port}` });
     assert.equal(there.to, `127.0.0.1:${replica.port}`);
     assert.equal(await sentinels.masterPort(), replica.port);
     // and back, so the crash test below starts from the same cluster
-    await waitFor('Sentinel to know the old master as a replica', async () => {
-      const c = sentinels.client();
-      try {
-        return ((await c.call('SENTINEL', 'replicas', NAME)) as unknown[]).length === 1;
-      } finally {
-        c.disconnect();
-      }
-    });
+    await sentinelKnowsOneReplica('Sentinel to know the old master as a replica');
     const back = await sentinelFailover({ ...access, target: `127.0.0.1:${master.port}` });
     assert.equal(back.to, `127.0.0.1:${master.port}`);
     assert.equal(await sentinels.masterPort(), master.port);
@@ -259,14 +254,7 @@ describe('Redis and Sentinel over TLS only', () => {
         rolePollMs: 100,
       }),
     );
-    await waitFor('Sentinel to know the replica', async () => {
-      const c = sentinels.client();
-      try {
-        return ((await c.call('SENTINEL', 'replicas', NAME)) as unknown[]).length === 1;
-      } finally {
-        c.disconnect();
-      }
-    });
+    await sentinelKnowsOneReplica('Sentinel to know the replica');
     await master.kill('SIGKILL');
     await waitFor(
       'Sentinel to promote the replica',
