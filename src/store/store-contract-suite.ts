@@ -335,18 +335,7 @@ export function storeContract(
     });
 
     test('clients, admin keys and settings round-trip', async () => {
-      const client: Client = {
-        id: 'cl1',
-        name: 'vpn',
-        kind: 'radius',
-        keyHash: 'h',
-        allowedCidrs: [],
-        challengeText: 'Enter code',
-        enabled: true,
-        rejectDetail: 'generic',
-        firstFactor: 'pin',
-        createdAt: 1,
-      };
+      const client: Client = sampleClient('cl1', { name: 'vpn' });
       await store.putClient(client);
       assert.deepEqual(await store.getClient('cl1'), client);
       assert.ok((await store.listClients()).some((c) => c.id === 'cl1'));
