@@ -8,7 +8,7 @@ import { type AdminContext, createClient, createUser, enrolToken } from '../../s
 import { CallerDirectory, Validator } from '../../src/auth/index.ts';
 import { KeyRing } from '../../src/crypto/index.ts';
 import { type AuditEvent, DEFAULT_SETTINGS } from '../../src/model/index.ts';
-import { base32Decode, timeStep, totpAt } from '../../src/otp/index.ts';
+import { timeStep, totpAt } from '../../src/otp/index.ts';
 import { SAMPLE_SECRET, SAMPLE_TOTP } from '../../src/store/fixtures.ts';
 import { openEmbeddedStore } from '../../src/store/index.ts';
 import { validatePlugin } from './index.ts';

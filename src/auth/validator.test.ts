@@ -7,7 +7,7 @@ import type { AdminContext } from '../admin/context.ts';
 import { createUser, enrolToken, resyncToken, updateUser } from '../admin/index.ts';
 import { KeyRing, pinHashing, scryptRunCount } from '../crypto/index.ts';
 import { type Client, DEFAULT_SETTINGS, type Settings } from '../model/index.ts';
-import { base32Decode, timeStep, totpAt } from '../otp/index.ts';
+import { timeStep, totpAt } from '../otp/index.ts';
 import { SAMPLE_SECRET, SAMPLE_TOTP, sampleClient } from '../store/fixtures.ts';
 import { openEmbeddedStore } from '../store/index.ts';
 import { Validator } from './validator.ts';
