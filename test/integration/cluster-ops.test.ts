@@ -5,7 +5,6 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, test } from 'vitest';
-import { openRedisStore } from '../../src/store/redis/index.ts';
 import { awaitFreshStep, hotpAt, totpNow } from '../harness/codes.ts';
 import { waitFor } from '../harness/ports.ts';
 import { type RedisProcess, startRedis } from '../harness/redis.ts';
