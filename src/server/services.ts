@@ -9,6 +9,7 @@ import { DEFAULT_GROUP, type Settings } from '../model/index.ts';
 import type { ReplicationControl, Store } from '../store/index.ts';
 import type { Config } from './config.ts';
 import { Metrics } from './metrics.ts';
+import { type ReadinessProblem, SeedKeyWatch } from './seed-key-watch.ts';
 
 export interface Logger {
   info(obj: object, msg: string): void;
@@ -28,6 +29,8 @@ export interface TesseraServices {
   audit: BufferedAuditSink;
   metrics: Metrics;
   callers: CallerDirectory;
+  /** Why this node must not take traffic now (its seed key cannot open its seeds), or null. */
+  readiness(): ReadinessProblem | null;
   /** The node's cluster duties (heartbeat, failover watch, snapshots) and its cluster status. */
   cluster: ClusterRuntime;
   /** The admin operations' context, with `actor` in every audit event. */
@@ -52,6 +55,7 @@ export function createServices(
   const metrics = new Metrics();
   const audit = new BufferedAuditSink(store, log);
   const callers = new CallerDirectory(store);
+  const seedKeys = new SeedKeyWatch(store, ring, log);
   const cluster = new ClusterRuntime(
     store,
     replication,
@@ -67,6 +71,7 @@ export function createServices(
       onApplied: () => {
         callers.forget();
         settings.invalidate();
+        void seedKeys.check();
       },
     },
   );
@@ -89,6 +94,7 @@ export function createServices(
     metrics,
     callers,
     cluster,
+    readiness: () => seedKeys.problem(),
     admin(actor, sourceIp) {
       return {
         store,
@@ -113,9 +119,14 @@ export function createServices(
       };
     },
     async start() {
+      await seedKeys.start();
+      // A node re-pointed at another master may now hold seeds sealed with another key.
+      for (const event of ['role-change', 'master-change'] as const)
+        replication?.onReplication(event, () => void seedKeys.check());
       await cluster.start();
     },
     async close() {
+      seedKeys.stop();
       await cluster.stop();
       await audit.close();
       await store.close();
