@@ -11,7 +11,7 @@ export interface OpsFaceOptions {
   /** The node's metrics, served at /metrics. */
   registry: Registry;
   /** A reason this node must not take traffic although its store answers (503 with it). */
-  readiness?: () => { code: string; message: string } | null;
+  readiness?: () => Promise<{ code: string; message: string } | null>;
 }
 
 async function opsFace(app: FastifyInstance, opts: OpsFaceOptions): Promise<void> {
@@ -27,7 +27,7 @@ async function opsFace(app: FastifyInstance, opts: OpsFaceOptions): Promise<void
     try {
       await store.ping();
       const role = await store.role();
-      const problem = opts.readiness?.();
+      const problem = await opts.readiness?.();
       if (problem) return reply.code(503).send(errorBody(problem.code, problem.message));
       return { status: 'ready', store: store.kind, role: role.role };
     } catch {

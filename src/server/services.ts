@@ -29,8 +29,11 @@ export interface TesseraServices {
   audit: BufferedAuditSink;
   metrics: Metrics;
   callers: CallerDirectory;
-  /** Why this node must not take traffic now (its seed key cannot open its seeds), or null. */
-  readiness(): ReadinessProblem | null;
+  /**
+   * Why this node must not take traffic now, or null: its Redis replica has not finished its first
+   * sync (it would refuse keys and users the master has), or its seed key cannot open its seeds.
+   */
+  readiness(): Promise<ReadinessProblem | null>;
   /** The node's cluster duties (heartbeat, failover watch, snapshots) and its cluster status. */
   cluster: ClusterRuntime;
   /** The admin operations' context, with `actor` in every audit event. */
@@ -56,6 +59,22 @@ export function createServices(
   const audit = new BufferedAuditSink(store, log);
   const callers = new CallerDirectory(store);
   const seedKeys = new SeedKeyWatch(store, ring, log);
+  let synced = false;
+  const firstSync = async (): Promise<ReadinessProblem | null> => {
+    const view = replication?.replication();
+    if (synced || !view) return null;
+    if (view.redisRole === 'slave' && !view.linkUp)
+      return {
+        code: 'REPLICA_SYNCING',
+        message: `this node's Redis has not finished its first sync from the master ${view.master}`,
+      };
+    synced = true;
+    // The replica now holds the master's keys and seeds: no refusal from before the sync may
+    // outlive it, and the seeds are checked before the first "ready".
+    callers.forget();
+    await seedKeys.check();
+    return null;
+  };
   const cluster = new ClusterRuntime(
     store,
     replication,
@@ -94,7 +113,7 @@ export function createServices(
     metrics,
     callers,
     cluster,
-    readiness: () => seedKeys.problem(),
+    readiness: async () => (await firstSync()) ?? seedKeys.problem(),
     admin(actor, sourceIp) {
       return {
         store,
