@@ -43,12 +43,17 @@ export function checkSeedKeys(ring: KeyRing, samples: readonly SealedSample[]): 
   return { ok: false, checked: samples.length, missingKeyIds, wrongKeyIds };
 }
 
-/** What an operator reads in the log and in /readyz when the verdict is not ok (no secrets). */
-export function explainSeedKeyMismatch(verdict: Extract<SeedKeyVerdict, { ok: false }>): string {
-  const ids = [
+/** The key ids a failed verdict names, and why each fails (ids are labels, not secrets). */
+export function describeSeedKeyIds(verdict: Extract<SeedKeyVerdict, { ok: false }>): string {
+  return [
     ...verdict.missingKeyIds.map((id) => `"${id}" (not in this node's key ring)`),
     ...verdict.wrongKeyIds.map((id) => `"${id}" (this node has another key under that id)`),
   ].join(', ');
+}
+
+/** What an operator reads in the log and in /readyz when the verdict is not ok (no secrets). */
+export function explainSeedKeyMismatch(verdict: Extract<SeedKeyVerdict, { ok: false }>): string {
+  const ids = describeSeedKeyIds(verdict);
   return (
     `this node's seed key cannot open the token seeds in its store (seed key ${ids}), so it would ` +
     'refuse every code. Give it the seed key of the node that wrote them: the same TESSERA_MASTER_KEY ' +
