@@ -257,6 +257,8 @@ describe('Redis and Sentinel over TLS only', () => {
         tls: files,
         prefix: 'fo:',
         rolePollMs: 100,
+        // two data nodes: the promoted master has no replica left to acknowledge the lock below
+        replicaAck: 'accept',
       }),
     );
     await waitFor('Sentinel to know the replica', async () => {
