@@ -55,7 +55,11 @@ export async function buildApp(
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(opsPlugin, { store, registry: metrics.registry });
+  await app.register(opsPlugin, {
+    store,
+    registry: metrics.registry,
+    readiness: () => services.readiness(),
+  });
   await app.register(validatePlugin, { prefix: '/v1', validator, callers });
   await app.register(adminPlugin, {
     prefix: '/v1/admin',

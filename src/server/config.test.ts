@@ -145,7 +145,7 @@ describe('the configuration loader', () => {
     assert.deepEqual(c.redis, {
       prefix: 'tessera:',
       autoPipelining: true,
-      replicaAck: 'accept',
+      replicaAck: 'reject',
       waitTimeoutMs: 1000,
       ackReplicas: 1,
     });
@@ -167,7 +167,7 @@ describe('the configuration loader', () => {
       TESSERA_SENTINELS: '127.0.0.1:26379,[::1]:26380',
       TESSERA_REDIS_URL: 'rediss://:pw@127.0.0.1:6380/2',
       TESSERA_REDIS_AUTOPIPELINE: 'false',
-      TESSERA_REPLICA_ACK: 'reject',
+      TESSERA_REPLICA_ACK: 'accept',
       TESSERA_REPLICA_WAIT_MS: '250',
       TESSERA_REPLICA_ACK_COUNT: '2',
       TESSERA_HEARTBEAT_SECONDS: '0.5',
@@ -190,7 +190,7 @@ describe('the configuration loader', () => {
     assert.deepEqual(c.redis, {
       prefix: 'tessera:',
       autoPipelining: false,
-      replicaAck: 'reject',
+      replicaAck: 'accept',
       waitTimeoutMs: 250,
       ackReplicas: 2,
     });

@@ -236,7 +236,9 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
   const redis: RedisTuning = {
     prefix: r.text('TESSERA_REDIS_PREFIX', noSpaces) ?? 'tessera:',
     autoPipelining: r.flag('TESSERA_REDIS_AUTOPIPELINE') ?? true,
-    replicaAck: r.oneOf('TESSERA_REPLICA_ACK', ['accept', 'reject'] as const) ?? 'accept',
+    // Strict unless the operator chose otherwise: in a cluster no replica's ack means no accept.
+    // A standalone Redis (no replica ever seen, no Sentinel) never waits, so this costs it nothing.
+    replicaAck: r.oneOf('TESSERA_REPLICA_ACK', ['accept', 'reject'] as const) ?? 'reject',
     waitTimeoutMs: r.number('TESSERA_REPLICA_WAIT_MS', integer(1)) ?? 1000,
     ackReplicas: r.number('TESSERA_REPLICA_ACK_COUNT', integer(1)) ?? 1,
     ...(sentinelPassword ? { sentinelPassword } : {}),

@@ -11,7 +11,7 @@ export interface RedisStoreOptions {
   /** With Sentinel: writes follow the master Sentinel names. */
   sentinels?: { host: string; port: number }[];
   sentinelName?: string;
-  /** What an accept does when no replica acknowledges the write in time (default accept + alarm). */
+  /** What an accept does when no replica acknowledges the write in time (default reject; both alarm). */
   replicaAck?: 'accept' | 'reject';
   /** How many replicas must acknowledge (WAIT n); default 1. */
   ackReplicas?: number;
@@ -161,7 +161,7 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
   constructor(private readonly opts: RedisStoreOptions) {
     super();
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 1_000;
-    this.replicaAck = opts.replicaAck ?? 'accept';
+    this.replicaAck = opts.replicaAck ?? 'reject';
     this.expectReplicas = Boolean(opts.sentinels?.length);
     this.tls = planTls(opts);
     this.localConn = this.makeLocal();
