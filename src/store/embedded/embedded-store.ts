@@ -33,7 +33,9 @@ import {
 } from '../../model/index.ts';
 import { auditRetention } from '../audit-retention.ts';
 import type {
+  AuditChainView,
   AuditRetention,
+  AuditSealer,
   AuditStream,
   AuthView,
   FailurePolicy,
@@ -486,6 +488,14 @@ export class EmbeddedStore implements Store {
 
   async pruneAudit(): Promise<void> {
     await this.audit.prune();
+  }
+
+  useAuditSealer(sealer: AuditSealer): void {
+    this.audit.useSealer(sealer);
+  }
+
+  async readAuditChain(stream: AuditStream, range?: { from?: number; to?: number }): Promise<AuditChainView> {
+    return this.audit.readChain(stream, range);
   }
 
   /** Moves audit events written before streams existed into their streams (once, at open). */

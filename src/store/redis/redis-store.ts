@@ -23,7 +23,9 @@ import {
 } from '../../model/index.ts';
 import { auditRetention } from '../audit-retention.ts';
 import type {
+  AuditChainView,
   AuditRetention,
+  AuditSealer,
   AuditStream,
   AuthView,
   FailurePolicy,
@@ -585,6 +587,14 @@ export class RedisStore implements Store, ReplicationControl {
 
   async pruneAudit(): Promise<void> {
     await this.audit.prune();
+  }
+
+  useAuditSealer(sealer: AuditSealer): void {
+    this.audit.useSealer(sealer);
+  }
+
+  async readAuditChain(stream: AuditStream, range?: { from?: number; to?: number }): Promise<AuditChainView> {
+    return this.audit.readChain(stream, range);
   }
 
   /** Moves the audit list of earlier versions into the streams; a no-op on a slave. */
