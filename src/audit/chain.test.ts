@@ -50,13 +50,15 @@ function tamper(dir: string, fn: (db: ReturnType<typeof rawAudit>['db'], keys: s
 }
 
 function rawAudit(dir: string) {
-  const root = open({
+  // the store's own msgpack settings (useRecords off), which lmdb's types do not list
+  const options = {
     path: join(dir, 'store'),
     maxDbs: 24,
     compression: false,
     useRecords: false,
     mapsAsObjects: true,
-  });
+  };
+  const root = open(options);
   return { root, db: root.openDB<ChainedAuditEvent, string>({ name: 'audit' }) };
 }
 
