@@ -3,6 +3,8 @@
 
 export * from './chain.ts';
 export * from './keys.ts';
+export * from './outputs.ts';
+export * from './rfc5424.ts';
 export * from './sink.ts';
 export * from './streams.ts';
 export * from './verify.ts';

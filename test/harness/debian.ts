@@ -10,6 +10,7 @@ export const REQUIRED_PACKAGES: Record<string, string> = {
   'freeradius-rest': '/usr/lib/freeradius/rlm_rest.so',
   'freeradius-utils': '/usr/bin/radclient',
   chromium: '/usr/bin/chromium',
+  rsyslog: '/usr/sbin/rsyslogd',
 };
 
 function missing(packages: string[]): string[] {
