@@ -105,7 +105,10 @@ class SyslogOutput implements Output {
 
   send(event: AuditEvent, stream: AuditStream): void {
     if (this.closed) return;
-    if (this.queue.length >= this.cap) return this.on.drop();
+    if (this.queue.length >= this.cap) {
+      this.on.drop();
+      return;
+    }
     const msg = Buffer.from(formatSyslog(event, stream, this.header));
     // stream transports use octet counting (RFC 6587 §3.4.1): a message may hold any byte
     this.queue.push(
@@ -207,7 +210,10 @@ class JsonLinesOutput implements Output {
 
   send(event: AuditEvent, stream: AuditStream): void {
     // a reader that does not keep up (a full pipe) costs dropped lines, not memory or logins
-    if (this.out.writableLength > this.cap * 1024) return this.drop();
+    if (this.out.writableLength > this.cap * 1024) {
+      this.drop();
+      return;
+    }
     this.out.write(`${JSON.stringify({ stream, ...event })}\n`);
   }
 
