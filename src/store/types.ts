@@ -93,6 +93,21 @@ export interface AuditSealer {
   seal(stream: AuditStream, head: ChainedAuditEvent | null, events: AuditEvent[]): ChainedAuditEvent[];
 }
 
+/** An event as a search pages through it: the time it sorts by and its place among equal times. */
+export interface AuditScanItem {
+  time: number;
+  order: string;
+  event: AuditEvent;
+}
+
+/** Where a newest-first scan of one stream starts and stops (times inclusive). */
+export interface AuditScanRange {
+  from?: number;
+  to?: number;
+  /** Only what sorts strictly after this item (older), for the next page. */
+  after?: { time: number; order: string };
+}
+
 /** A chained stream as stored, in storage order, for `tessera audit verify`. */
 export interface AuditChainView {
   /** The last entry retention dropped (the kept chain continues from it), if any. */
@@ -207,6 +222,8 @@ export interface Store {
   pruneAudit(): Promise<void>;
   /** Chains and signs every later append to the sealer's streams (set once, at start). */
   useAuditSealer?(sealer: AuditSealer): void;
+  /** One stream newest first, lazily: a search reads only as far as its page needs. */
+  scanAudit?(stream: AuditStream, range: AuditScanRange): AsyncIterable<AuditScanItem>;
   /** A chained stream's entries with `from <= position <= to`, as stored. */
   readAuditChain?(stream: AuditStream, range?: { from?: number; to?: number }): Promise<AuditChainView>;
 

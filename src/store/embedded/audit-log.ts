@@ -4,6 +4,8 @@ import { AUDIT_STREAMS, mergeNewestFirst, type OrderedAuditEvent } from '../audi
 import type {
   AuditChainView,
   AuditRetention,
+  AuditScanItem,
+  AuditScanRange,
   AuditSealer,
   AuditStream,
   ChainedAuditEvent,
@@ -107,6 +109,24 @@ export class EmbeddedAuditLog {
       return out;
     });
     return mergeNewestFirst(lists, limit);
+  }
+
+  /**
+   * Newest first by key (time, then append order), from `to` down to `from`. `after` is a place
+   * in the merged listing (its order may be another stream's key): what sorts at or above it is
+   * skipped, by time, then by key.
+   */
+  async *scan(stream: AuditStream, range: AuditScanRange): AsyncIterable<AuditScanItem> {
+    const all = rangeOf(stream);
+    const a = range.after;
+    const topTime = a && (range.to === undefined || a.time < range.to) ? a.time : range.to;
+    const top = topTime === undefined ? all.end : rangeOf(stream, topTime + 1).end;
+    const bottom = range.from === undefined ? all.start : rangeOf(stream, range.from).end;
+    for (const { key, value } of this.db.getRange({ start: top, end: bottom, reverse: true })) {
+      const time = timeOfKey(key);
+      if (a && time === a.time && key >= a.order) continue;
+      yield { time, order: key, event: withoutChain(value) };
+    }
   }
 
   /**

@@ -35,6 +35,8 @@ import { auditRetention } from '../audit-retention.ts';
 import type {
   AuditChainView,
   AuditRetention,
+  AuditScanItem,
+  AuditScanRange,
   AuditSealer,
   AuditStream,
   AuthView,
@@ -488,6 +490,10 @@ export class EmbeddedStore implements Store {
 
   async pruneAudit(): Promise<void> {
     await this.audit.prune();
+  }
+
+  scanAudit(stream: AuditStream, range: AuditScanRange): AsyncIterable<AuditScanItem> {
+    return this.audit.scan(stream, range);
   }
 
   useAuditSealer(sealer: AuditSealer): void {

@@ -4,6 +4,8 @@ import { AUDIT_STREAMS, mergeNewestFirst, type OrderedAuditEvent } from '../audi
 import type {
   AuditChainView,
   AuditRetention,
+  AuditScanItem,
+  AuditScanRange,
   AuditSealer,
   AuditStream,
   ChainedAuditEvent,
@@ -98,6 +100,27 @@ export class RedisAuditLog {
       }
       throw new Error(`the ${stream} audit chain is too busy to append to`);
     });
+  }
+
+  /** Newest first in pages of ZREVRANGEBYSCORE; members of the `after` time at or above it are skipped. */
+  async *scan(stream: AuditStream, range: AuditScanRange): AsyncIterable<AuditScanItem> {
+    const key = this.keys[stream];
+    let max = range.to;
+    if (range.after && (max === undefined || range.after.time < max)) max = range.after.time;
+    const top = max === undefined ? '+inf' : String(max);
+    const bottom = range.from === undefined ? '-inf' : String(range.from);
+    const batch = 500;
+    for (let offset = 0; ; offset += batch) {
+      const flat = await this.access.read((r) =>
+        r.zrevrangebyscore(key, top, bottom, 'WITHSCORES', 'LIMIT', offset, batch),
+      );
+      for (const m of parseMembers(flat)) {
+        const a = range.after;
+        if (a && m.time === a.time && m.order >= a.order) continue;
+        yield { ...m, event: withoutChain(m.event) };
+      }
+      if (flat.length < batch * 2) return;
+    }
   }
 
   async readChain(stream: AuditStream, range: { from?: number; to?: number } = {}): Promise<AuditChainView> {

@@ -25,6 +25,8 @@ import { auditRetention } from '../audit-retention.ts';
 import type {
   AuditChainView,
   AuditRetention,
+  AuditScanItem,
+  AuditScanRange,
   AuditSealer,
   AuditStream,
   AuthView,
@@ -587,6 +589,10 @@ export class RedisStore implements Store, ReplicationControl {
 
   async pruneAudit(): Promise<void> {
     await this.audit.prune();
+  }
+
+  scanAudit(stream: AuditStream, range: AuditScanRange): AsyncIterable<AuditScanItem> {
+    return this.audit.scan(stream, range);
   }
 
   useAuditSealer(sealer: AuditSealer): void {
