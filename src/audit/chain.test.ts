@@ -164,6 +164,29 @@ describe('the admin trail is hash-chained and signed (embedded store)', () => {
     assert.match(!r.ok ? r.problem : '', /moved/);
   });
 
+  test('entries from before the chain are reported as not covered; an unsigned one after a signed one breaks it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-chain-'));
+    dirs.push(dir);
+    const keys = AuditKeys.loadOrCreate(auditKeyPath(dir));
+    const store = openEmbeddedStore(dir);
+    await store.appendAudit([ev(1), ev(2)], 'admin'); // no sealer yet: an older version
+    store.useAuditSealer(new ChainSealer(keys));
+    await store.appendAudit([ev(3), ev(4)], 'admin');
+    assert.deepEqual(await verifyStream(store, keys, 'admin'), {
+      ok: true,
+      stream: 'admin',
+      checked: 2,
+      first: 1,
+      last: 2,
+      unsigned: 2,
+    });
+    await store.close();
+    tamper(dir, (db, k) => db.putSync(k[3]!.replace(/\.(\d+)$/, '.999999'), ev(4)));
+    const r = await verifyAfter(dir, keys);
+    assert.equal(!r.ok && r.seq, 3);
+    assert.match(!r.ok ? r.problem : '', /not signed/);
+  });
+
   test('concurrent appends never fork the chain', async () => {
     const { keys, store } = await trail(0);
     await Promise.all(Array.from({ length: 40 }, (_, i) => store.appendAudit([ev(i), ev(i)], 'admin')));

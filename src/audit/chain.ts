@@ -71,7 +71,15 @@ export class ChainSealer implements AuditSealer {
 
 /** The outcome of a verify: `ok`, or the first entry (by sequence number) that fails and why. */
 export type VerifyResult =
-  | { ok: true; stream: AuditStream; checked: number; first: number | null; last: number | null }
+  | {
+      ok: true;
+      stream: AuditStream;
+      checked: number;
+      first: number | null;
+      last: number | null;
+      /** Entries before the first signed one, written before the chain existed: not covered. */
+      unsigned?: number;
+    }
   | { ok: false; stream: AuditStream; checked: number; seq: number; problem: string };
 
 export interface ChainInput {
@@ -97,6 +105,7 @@ export function verifyChain(input: ChainInput, keys: AuditKeys): VerifyResult {
   }
   const stored = new Set(input.entries.map((e) => e.event.chain?.seq));
   let checked = 0;
+  let unsigned = 0;
   let first: number | null = null;
   let last: number | null = null;
   for (const { position, event } of input.entries) {
@@ -108,6 +117,11 @@ export function verifyChain(input: ChainInput, keys: AuditKeys): VerifyResult {
       seq,
       problem,
     });
+    // events stored by a version without the chain come first; after a signed entry none may
+    if (!c && first === null && !input.before) {
+      unsigned++;
+      continue;
+    }
     if (!c) return fail(expectSeq, 'entry has no chain fields (not signed)');
     if (c.seq > expectSeq && stored.has(expectSeq))
       return fail(expectSeq, `out of order: entry ${expectSeq} is stored after entry ${c.seq}`);
@@ -138,7 +152,7 @@ export function verifyChain(input: ChainInput, keys: AuditKeys): VerifyResult {
         problem: `missing: entries ${expectSeq}..${h.seq} were appended but are not in the store`,
       };
   }
-  return { ok: true, stream, checked, first, last };
+  return { ok: true, stream, checked, first, last, ...(unsigned > 0 ? { unsigned } : {}) };
 }
 
 /** Why an entry's signature fails, or null when it holds. */

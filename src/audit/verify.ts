@@ -28,9 +28,11 @@ export async function verifyStream(
 
 /** One line for the operator. */
 export function describeResult(r: VerifyResult): string {
-  if (r.ok)
+  if (r.ok) {
+    const legacy = r.unsigned ? `; ${r.unsigned} older entries from before the chain are not covered` : '';
     return r.checked === 0
-      ? `${r.stream}: ok, no entries in range`
-      : `${r.stream}: ok, ${r.checked} entries (${r.first}..${r.last})`;
+      ? `${r.stream}: ok, no signed entries in range${legacy}`
+      : `${r.stream}: ok, ${r.checked} entries (${r.first}..${r.last})${legacy}`;
+  }
   return `${r.stream}: BROKEN at entry ${r.seq}: ${r.problem}`;
 }
