@@ -163,7 +163,13 @@ class SyslogOutput implements Output {
     return new Promise((resolve, reject) => {
       const socket =
         protocol === 'tls'
-          ? tls.connect({ host, port, servername: host, ...(caFile ? { ca: readFileSync(caFile) } : {}) })
+          ? tls.connect({
+              host,
+              port,
+              // SNI takes a name only; the certificate is checked against the address either way
+              ...(net.isIP(host) ? {} : { servername: host }),
+              ...(caFile ? { ca: readFileSync(caFile) } : {}),
+            })
           : net.connect({ host, port });
       const ready = protocol === 'tls' ? 'secureConnect' : 'connect';
       socket.once(ready, () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDebianPackages } from './debian.ts';
 import { freePort, freeUdpPort, StopWaiting, waitFor } from './ports.ts';
+import type { TlsMaterial } from './tls.ts';
 
 /**
  * What rsyslog parsed from each message, one line each, fields split by '\t': facility number,
@@ -24,6 +25,8 @@ export interface ReceivedSyslog {
 export interface RsyslogProcess {
   udpPort: number;
   tcpPort: number;
+  /** TLS (RFC 5425) when started with certificates; 0 otherwise. */
+  tlsPort: number;
   /** The messages received so far, in arrival order. */
   received(): ReceivedSyslog[];
   /** The whole file rsyslog wrote, for failure messages and secret checks. */
@@ -31,12 +34,22 @@ export interface RsyslogProcess {
   stop(): Promise<void>;
 }
 
-/** Starts rsyslogd in the foreground, receiving UDP and TCP on free loopback ports. */
-export async function startRsyslog(): Promise<RsyslogProcess> {
-  ensureDebianPackages(['rsyslog']);
+/**
+ * Starts rsyslogd in the foreground, receiving UDP and TCP on free loopback ports, and TLS
+ * (GnuTLS driver, the server certificate of `tls`) on a third one when given.
+ */
+export async function startRsyslog(opts: { tls?: TlsMaterial } = {}): Promise<RsyslogProcess> {
+  ensureDebianPackages(opts.tls ? ['rsyslog', 'rsyslog-gnutls'] : ['rsyslog']);
   const dir = mkdtempSync(join(tmpdir(), 'tessera-rsyslog-'));
   const udpPort = await freeUdpPort();
   const tcpPort = await freePort();
+  const tlsPort = opts.tls ? await freePort() : 0;
+  const t = opts.tls;
+  const tlsConf = t
+    ? `global(DefaultNetstreamDriverCAFile="${t.caFile}" DefaultNetstreamDriverCertFile="${t.certFile}" DefaultNetstreamDriverKeyFile="${t.keyFile}")
+input(type="imtcp" address="127.0.0.1" port="${tlsPort}" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")
+`
+    : '';
   const out = join(dir, 'received.log');
   const conf = join(dir, 'rsyslog.conf');
   writeFileSync(
@@ -46,7 +59,7 @@ module(load="imudp")
 module(load="imtcp")
 input(type="imudp" address="127.0.0.1" port="${udpPort}")
 input(type="imtcp" address="127.0.0.1" port="${tcpPort}")
-template(name="fields" type="string"
+${tlsConf}template(name="fields" type="string"
   string="%syslogfacility%\\t%syslogseverity%\\t%app-name%\\t%procid%\\t%msgid%\\t%structured-data%\\t%msg%\\t%rawmsg%\\n")
 *.* action(type="omfile" file="${out}" template="fields")
 `,
@@ -85,6 +98,7 @@ template(name="fields" type="string"
   return {
     udpPort,
     tcpPort,
+    tlsPort,
     text,
     received: () =>
       text()

@@ -7,19 +7,23 @@ import { totpNow } from '../harness/codes.ts';
 import { freePort, waitFor } from '../harness/ports.ts';
 import { type ReceivedSyslog, type RsyslogProcess, startRsyslog } from '../harness/rsyslog.ts';
 import { Api, type Json, startTessera, type TesseraHandle } from '../harness/tessera.ts';
+import { makeTlsMaterial, type TlsMaterial } from '../harness/tls.ts';
 
 // Audit events leave the node as RFC 5424 syslog (UDP and TCP) to a real rsyslogd on loopback,
 // and as JSON lines to a file; a dead syslog server never slows a login.
 let rsyslog: RsyslogProcess;
+let tls: TlsMaterial;
 const nodes: TesseraHandle[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'tessera-jsonl-'));
 
 beforeAll(async () => {
-  rsyslog = await startRsyslog();
+  tls = makeTlsMaterial();
+  rsyslog = await startRsyslog({ tls });
 });
 afterAll(async () => {
   for (const n of nodes) await n.stop();
   await rsyslog?.stop();
+  tls?.remove();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -124,6 +128,38 @@ describe('syslog over TCP, chosen streams and facility', () => {
       !rsyslog.received().some((x) => x.raw.includes('node-tcp') && x.msgId === 'auth'),
       'the auth stream was not chosen',
     );
+  });
+});
+
+describe('syslog over TLS', () => {
+  test('an admin change arrives over TLS when the node trusts the CA; with another CA nothing is sent', async () => {
+    const node = await startTessera({
+      env: {
+        TESSERA_AUDIT_SYSLOG: `tls://127.0.0.1:${rsyslog.tlsPort}`,
+        TESSERA_AUDIT_SYSLOG_CA_FILE: tls.caFile,
+        TESSERA_NODE_ID: 'node-tls',
+      },
+    });
+    nodes.push(node);
+    const admin = new Api(node.url, node.adminKey);
+    await admin.ok('POST', '/v1/admin/users', { username: 'tls-dave' });
+    const m = await arrived('user.create over TLS', (x) => x.raw.includes('tls-dave'));
+    assert.equal(m.msgId, 'admin');
+    assert.match(m.raw, / node-tls tessera /);
+
+    const wrongCa = await startTessera({
+      env: {
+        TESSERA_AUDIT_SYSLOG: `tls://127.0.0.1:${rsyslog.tlsPort}`,
+        TESSERA_AUDIT_SYSLOG_CA_FILE: tls.otherCaFile,
+        TESSERA_NODE_ID: 'node-badca',
+      },
+    });
+    nodes.push(wrongCa);
+    await new Api(wrongCa.url, wrongCa.adminKey).ok('POST', '/v1/admin/users', { username: 'tls-mallory' });
+    await waitFor('the refused certificate in the node log', async () =>
+      wrongCa.output().includes('audit output'),
+    );
+    assert.ok(!rsyslog.text().includes('tls-mallory'));
   });
 });
 
