@@ -187,6 +187,26 @@ describe('the admin trail is hash-chained and signed (embedded store)', () => {
     assert.match(!r.ok ? r.problem : '', /not signed/);
   });
 
+  test('the event log bounded by count: the trimmed chain verifies from its anchor', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-chain-'));
+    dirs.push(dir);
+    const keys = AuditKeys.loadOrCreate(auditKeyPath(dir));
+    const store = openEmbeddedStore(dir, {
+      auditRetention: { event: { maxAgeMs: 100 * 365 * 86_400_000, maxEvents: 3 } },
+    });
+    store.useAuditSealer(new ChainSealer(keys));
+    for (let i = 1; i <= 6; i++) await store.appendAudit([ev(i, 'node.snapshot')], 'event');
+    await store.pruneAudit();
+    assert.deepEqual(await verifyStream(store, keys, 'event'), {
+      ok: true,
+      stream: 'event',
+      checked: 3,
+      first: 4,
+      last: 6,
+    });
+    await store.close();
+  });
+
   test('concurrent appends never fork the chain', async () => {
     const { keys, store } = await trail(0);
     await Promise.all(Array.from({ length: 40 }, (_, i) => store.appendAudit([ev(i), ev(i)], 'admin')));

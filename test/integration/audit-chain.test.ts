@@ -129,6 +129,24 @@ describe('the chained admin trail on Redis', () => {
   });
 });
 
+test('the event log bounded by count: the trimmed chain verifies from its anchor', async () => {
+  const s = await openRedisStore({
+    url: redis.url,
+    prefix: 'cap:',
+    auditRetention: { event: { maxAgeMs: 86_400_000, maxEvents: 3 } },
+  });
+  opened.push(s);
+  s.useAuditSealer(new ChainSealer(keys));
+  for (let i = 1; i <= 6; i++) await s.appendAudit([{ ...ev(i), type: 'node.snapshot' }], 'event');
+  assert.deepEqual(await verifyStream(s, keys, 'event'), {
+    ok: true,
+    stream: 'event',
+    checked: 3,
+    first: 4,
+    last: 6,
+  });
+});
+
 describe('tessera audit verify (the real CLI)', () => {
   let node: TesseraHandle | undefined;
   afterAll(async () => {

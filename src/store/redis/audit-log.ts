@@ -135,17 +135,11 @@ export class RedisAuditLog {
         .get(`${key}:anchor`)
         .get(this.headKey(stream))
         .zrevrangebyscore(key, below, '-inf', 'WITHSCORES', 'LIMIT', 0, 1);
-      const [[e1, flat], [e2, anchor], [e3, head], [e4, prior]] = ((await tx.exec()) ?? []) as [
-        Error | null,
-        unknown,
-      ][] as [
-        [Error | null, string[]],
-        [Error | null, string | null],
-        [Error | null, string | null],
-        [Error | null, string[]],
-      ];
-      const err = e1 ?? e2 ?? e3 ?? e4;
-      if (err) throw err;
+      const replies = ((await tx.exec()) ?? []).map(([err, value]) => {
+        if (err) throw err;
+        return value;
+      });
+      const [flat, anchor, head, prior] = replies as [string[], string | null, string | null, string[]];
       const entries = parseMembers(flat).map((m) => ({
         position: m.time,
         event: m.event as ChainedAuditEvent,
