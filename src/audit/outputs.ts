@@ -134,6 +134,12 @@ class SyslogOutput implements Output {
               `syslog ${this.target.protocol}://${this.target.host}:${this.target.port}: ${(err as Error).message}`,
             );
           this.failing = true;
+          // a datagram that could not go (too large, no route) would block the queue for good:
+          // it is dropped and counted; a stream connection is retried with the message kept
+          if (this.target.protocol === 'udp') {
+            this.queue.shift();
+            this.on.drop();
+          }
           this.socket?.destroy();
           this.socket = null;
           await sleep(backoff);
