@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AdminContext, createAdminKey, loadSettings, migrateUsernames } from '../admin/index.ts';
-import { BufferedAuditSink } from '../audit/index.ts';
+import { AuditOutputs, BufferedAuditSink } from '../audit/index.ts';
 import { Cached, CallerDirectory, Validator } from '../auth/index.ts';
 import { ClusterRuntime } from '../cluster/index.ts';
 import { KeyRing } from '../crypto/index.ts';
@@ -56,7 +56,15 @@ export function createServices(
   const ring = keyring ?? KeyRing.loadOrCreate(keyFilePath(config.dataDir), config.masterKey);
   const settings = new Cached(() => loadSettings(store), 5_000);
   const metrics = new Metrics();
-  const audit = new BufferedAuditSink(store, log);
+  const outputs = new AuditOutputs(
+    config.auditOut,
+    { hostname: config.cluster.nodeId, appName: 'tessera', procId: String(process.pid) },
+    {
+      onDrop: (output) => metrics.auditOutDropped.inc({ output }),
+      onError: (output, message) => log.warn({ output }, `audit output: ${message}`),
+    },
+  );
+  const audit = new BufferedAuditSink(store, log, undefined, outputs.enabled ? outputs : undefined);
   const callers = new CallerDirectory(store);
   const seedKeys = new SeedKeyWatch(store, ring, log);
   let synced = false;

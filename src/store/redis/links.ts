@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { AuditRetention, RedisRole, ReplicationEvents, ReplicationView } from '../types.ts';
-import { APPEND_AUDIT, MIGRATE_AUDIT } from './audit-scripts.ts';
+import { APPEND_AUDIT, APPEND_CHAINED, MIGRATE_AUDIT } from './audit-scripts.ts';
 import * as lua from './scripts.ts';
 import { explainConnectError, planTls, probeTls, type RedisTlsFiles, type RedisTlsPlan } from './tls.ts';
 
@@ -56,7 +56,8 @@ const SCRIPTS: Record<string, { lua: string; keys: number }> = {
   tsDeleteRecord: { lua: lua.DELETE_RECORD, keys: 2 },
   tsLoadAuthView: { lua: lua.LOAD_AUTH_VIEW, keys: 5 },
   tsListTokens: { lua: lua.LIST_TOKENS, keys: 1 },
-  tsAppendAudit: { lua: APPEND_AUDIT, keys: 5 },
+  tsAppendAudit: { lua: APPEND_AUDIT, keys: 8 },
+  tsAppendChained: { lua: APPEND_CHAINED, keys: 9 },
   tsMigrateAudit: { lua: MIGRATE_AUDIT, keys: 4 },
 };
 
