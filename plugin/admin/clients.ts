@@ -8,8 +8,10 @@ import {
   updateClient,
 } from '../../src/admin/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
+import { ADMIN_KEY, described, link, noContent } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
+import { adminErrors, ClientList, ClientView, CreatedAdminKey, CreatedClient, WRITE } from './replies.ts';
 import { IdParams, Name } from './schemas.ts';
 
 const Cidr = Type.String({ maxLength: 64, pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$' });
@@ -35,23 +37,51 @@ const ClientPatch = Type.Object(
 );
 const KeyBody = Type.Object({ name: Name }, { additionalProperties: false });
 
+/** Where a created client leads. */
+const clientLinks = Object.fromEntries(
+  ['getClient', 'updateClient', 'deleteClient'].map((op) => [op, link(op, { id: '$response.body#/id' })]),
+);
+
 export async function clientRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   const tags = ['clients'];
   app.post<{ Body: Static<typeof ClientBody> }>(
     '/clients',
-    { schema: { tags, body: ClientBody } },
+    {
+      schema: {
+        tags,
+        operationId: 'createClient',
+        security: ADMIN_KEY,
+        body: ClientBody,
+        response: { 201: CreatedClient, ...adminErrors(...WRITE) },
+      },
+      links: { 201: clientLinks },
+    },
     async (request, reply) => {
       const { client, apiKey } = await createClient(adminContext(face, request), request.body);
       reply.header('cache-control', 'no-store');
       return reply.code(201).send({ ...publicClient(client), apiKey });
     },
   );
-  app.get('/clients', { schema: { tags } }, async () => ({
+  const listSchema = {
+    tags,
+    operationId: 'listClients',
+    security: ADMIN_KEY,
+    response: { 200: ClientList, ...adminErrors() },
+  };
+  app.get('/clients', { schema: listSchema }, async () => ({
     items: (await face.store.listClients()).map(publicClient),
   }));
   app.get<{ Params: Static<typeof IdParams> }>(
     '/clients/:id',
-    { schema: { tags, params: IdParams } },
+    {
+      schema: {
+        tags,
+        operationId: 'getClient',
+        security: ADMIN_KEY,
+        params: IdParams,
+        response: { 200: described('the client (never its key)', ClientView), ...adminErrors(404) },
+      },
+    },
     async (request) => {
       const client = await face.store.getClient(request.params.id);
       if (!client) throw new TesseraError('NOT_FOUND', `client "${request.params.id}" does not exist`);
@@ -60,13 +90,30 @@ export async function clientRoutes(app: FastifyInstance, face: AdminFaceOptions)
   );
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof ClientPatch> }>(
     '/clients/:id',
-    { schema: { tags, params: IdParams, body: ClientPatch } },
+    {
+      schema: {
+        tags,
+        operationId: 'updateClient',
+        security: ADMIN_KEY,
+        params: IdParams,
+        body: ClientPatch,
+        response: { 200: described('the client, changed', ClientView), ...adminErrors(404, ...WRITE) },
+      },
+    },
     async (request) =>
       publicClient(await updateClient(adminContext(face, request), request.params.id, request.body)),
   );
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/clients/:id',
-    { schema: { tags, params: IdParams } },
+    {
+      schema: {
+        tags,
+        operationId: 'deleteClient',
+        security: ADMIN_KEY,
+        params: IdParams,
+        response: { 204: noContent('deleted; its key stops working'), ...adminErrors(404, ...WRITE) },
+      },
+    },
     async (request, reply) => {
       await deleteClient(adminContext(face, request), request.params.id);
       return reply.code(204).send();
@@ -74,7 +121,15 @@ export async function clientRoutes(app: FastifyInstance, face: AdminFaceOptions)
   );
   app.post<{ Body: Static<typeof KeyBody> }>(
     '/admin-keys',
-    { schema: { tags: ['admin keys'], body: KeyBody } },
+    {
+      schema: {
+        tags: ['admin keys'],
+        operationId: 'createAdminKey',
+        security: ADMIN_KEY,
+        body: KeyBody,
+        response: { 201: CreatedAdminKey, ...adminErrors(...WRITE) },
+      },
+    },
     async (request, reply) => {
       const { key, apiKey } = await createAdminKey(adminContext(face, request), request.body.name);
       reply.header('cache-control', 'no-store');

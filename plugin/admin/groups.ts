@@ -1,8 +1,10 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { TesseraError } from '../../src/model/index.ts';
+import { ADMIN_KEY, described, ErrorReply, link, noContent } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
+import { adminErrors, GroupList, GroupView, WRITE } from './replies.ts';
 import { Methods, Name } from './schemas.ts';
 
 const GroupBody = Type.Object(
@@ -19,12 +21,26 @@ const GroupPatch = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
+/** Where a created group leads. */
+const groupLinks = Object.fromEntries(
+  ['updateGroup', 'deleteGroup'].map((op) => [op, link(op, { name: '$response.body#/name' })]),
+);
+
 export async function groupRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   const store = face.store;
   const tags = ['groups'];
   app.post<{ Body: Static<typeof GroupBody> }>(
     '/groups',
-    { schema: { tags, body: GroupBody } },
+    {
+      schema: {
+        tags,
+        operationId: 'createGroup',
+        security: ADMIN_KEY,
+        body: GroupBody,
+        response: { 201: described('the group, created', GroupView), ...adminErrors(...WRITE) },
+      },
+      links: { 201: groupLinks },
+    },
     async (request, reply) => {
       if (await store.getGroup(request.body.name))
         throw new TesseraError('CONFLICT', `group "${request.body.name}" exists`);
@@ -34,10 +50,25 @@ export async function groupRoutes(app: FastifyInstance, face: AdminFaceOptions):
       return reply.code(201).send(group);
     },
   );
-  app.get('/groups', { schema: { tags } }, async () => ({ items: await store.listGroups() }));
+  const listSchema = {
+    tags,
+    operationId: 'listGroups',
+    security: ADMIN_KEY,
+    response: { 200: GroupList, ...adminErrors() },
+  };
+  app.get('/groups', { schema: listSchema }, async () => ({ items: await store.listGroups() }));
   app.patch<{ Params: Static<typeof GroupParams>; Body: Static<typeof GroupPatch> }>(
     '/groups/:name',
-    { schema: { tags, params: GroupParams, body: GroupPatch } },
+    {
+      schema: {
+        tags,
+        operationId: 'updateGroup',
+        security: ADMIN_KEY,
+        params: GroupParams,
+        body: GroupPatch,
+        response: { 200: described('the group, changed', GroupView), ...adminErrors(404, ...WRITE) },
+      },
+    },
     async (request) => {
       const current = await store.getGroup(request.params.name);
       if (!current) throw new TesseraError('NOT_FOUND', `group "${request.params.name}" does not exist`);
@@ -49,7 +80,19 @@ export async function groupRoutes(app: FastifyInstance, face: AdminFaceOptions):
   );
   app.delete<{ Params: Static<typeof GroupParams> }>(
     '/groups/:name',
-    { schema: { tags, params: GroupParams } },
+    {
+      schema: {
+        tags,
+        operationId: 'deleteGroup',
+        security: ADMIN_KEY,
+        params: GroupParams,
+        response: {
+          204: noContent('deleted'),
+          ...adminErrors(404, ...WRITE),
+          409: described('the Default group, or a write on a read-only replica', ErrorReply),
+        },
+      },
+    },
     async (request, reply) => {
       const current = await store.getGroup(request.params.name);
       if (!current) throw new TesseraError('NOT_FOUND', `group "${request.params.name}" does not exist`);

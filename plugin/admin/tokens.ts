@@ -3,8 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import QRCode from 'qrcode';
 import { deleteToken, enrolToken, publicToken, resyncToken, updateToken } from '../../src/admin/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
+import { ADMIN_KEY, described, link, noContent } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
+import { adminErrors, Enrolment, TokenList, TokenView, WRITE } from './replies.ts';
 import { Serial, TokenParams, UserParams } from './schemas.ts';
 
 const TokenBody = Type.Object(
@@ -43,12 +45,33 @@ const TokenPatch = Type.Object(
 const Code = Type.String({ minLength: 6, maxLength: 8, pattern: '^[0-9]+$' });
 const ResyncBody = Type.Object({ code1: Code, code2: Code }, { additionalProperties: false });
 
+/** Where an enrolled token leads: its changes, switches, resync and deletion. */
+const tokenLinks = Object.fromEntries(
+  ['updateToken', 'disableToken', 'enableToken', 'resyncToken', 'deleteToken', 'getUser'].map((op) => [
+    op,
+    link(op, {
+      username: '$response.body#/username',
+      ...(op === 'getUser' ? {} : { serial: '$response.body#/serial' }),
+    }),
+  ]),
+);
+
 export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   const tags = ['tokens'];
 
   app.post<{ Params: Static<typeof UserParams>; Body: Static<typeof TokenBody> }>(
     '/users/:username/tokens',
-    { schema: { tags, params: UserParams, body: TokenBody } },
+    {
+      schema: {
+        tags,
+        operationId: 'enrolToken',
+        security: ADMIN_KEY,
+        params: UserParams,
+        body: TokenBody,
+        response: { 201: Enrolment, ...adminErrors(404, ...WRITE) },
+      },
+      links: { 201: tokenLinks },
+    },
     async (request, reply) => {
       const { token, otpauthUri } = await enrolToken(
         adminContext(face, request),
@@ -63,7 +86,15 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
 
   app.get<{ Params: Static<typeof UserParams> }>(
     '/users/:username/tokens',
-    { schema: { tags, params: UserParams } },
+    {
+      schema: {
+        tags,
+        operationId: 'listTokens',
+        security: ADMIN_KEY,
+        params: UserParams,
+        response: { 200: TokenList, ...adminErrors(404) },
+      },
+    },
     async (request) => {
       if (!(await face.store.getUser(request.params.username))) {
         throw new TesseraError('NOT_FOUND', `user "${request.params.username}" does not exist`);
@@ -74,7 +105,16 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
 
   app.patch<{ Params: Static<typeof TokenParams>; Body: Static<typeof TokenPatch> }>(
     '/users/:username/tokens/:serial',
-    { schema: { tags, params: TokenParams, body: TokenPatch } },
+    {
+      schema: {
+        tags,
+        operationId: 'updateToken',
+        security: ADMIN_KEY,
+        params: TokenParams,
+        body: TokenPatch,
+        response: { 200: described('the token, changed', TokenView), ...adminErrors(404, ...WRITE) },
+      },
+    },
     async (request) =>
       publicToken(
         await updateToken(
@@ -92,7 +132,15 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
   ] as const) {
     app.post<{ Params: Static<typeof TokenParams> }>(
       `/users/:username/tokens/:serial/${action}`,
-      { schema: { tags, params: TokenParams } },
+      {
+        schema: {
+          tags,
+          operationId: `${action}Token`,
+          security: ADMIN_KEY,
+          params: TokenParams,
+          response: { 200: described(`the token, ${action}d`, TokenView), ...adminErrors(404, ...WRITE) },
+        },
+      },
       async (request) =>
         publicToken(
           await updateToken(adminContext(face, request), request.params.username, request.params.serial, {
@@ -104,7 +152,15 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
 
   app.delete<{ Params: Static<typeof TokenParams> }>(
     '/users/:username/tokens/:serial',
-    { schema: { tags, params: TokenParams } },
+    {
+      schema: {
+        tags,
+        operationId: 'deleteToken',
+        security: ADMIN_KEY,
+        params: TokenParams,
+        response: { 204: noContent('deleted'), ...adminErrors(404, ...WRITE) },
+      },
+    },
     async (request, reply) => {
       await deleteToken(adminContext(face, request), request.params.username, request.params.serial);
       return reply.code(204).send();
@@ -113,7 +169,21 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
 
   app.post<{ Params: Static<typeof TokenParams>; Body: Static<typeof ResyncBody> }>(
     '/users/:username/tokens/:serial/resync',
-    { schema: { tags, params: TokenParams, body: ResyncBody } },
+    {
+      schema: {
+        tags,
+        operationId: 'resyncToken',
+        description:
+          'Two consecutive codes find the counter (HOTP) or drift (TOTP) again; 400 RESYNC_FAILED when they do not.',
+        security: ADMIN_KEY,
+        params: TokenParams,
+        body: ResyncBody,
+        response: {
+          200: described('the token, found again', TokenView),
+          ...adminErrors(404, ...WRITE),
+        },
+      },
+    },
     async (request) =>
       publicToken(
         await resyncToken(

@@ -9,8 +9,10 @@ import {
   updateUser,
 } from '../../src/admin/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
+import { ADMIN_KEY, described, link, noContent } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
+import { adminErrors, CreatedUser, UserDetail, UserPage, UserView, WRITE } from './replies.ts';
 import { limitOf, Methods, Name, QueryLimit, Username, UserParams } from './schemas.ts';
 
 const Pin = Type.String({ minLength: 4, maxLength: 64 });
@@ -47,13 +49,36 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** Where a created user leads: its view, changes, tokens, lock and deletion. */
+const userLinks = Object.fromEntries(
+  [
+    'getUser',
+    'updateUser',
+    'deleteUser',
+    'unlockUser',
+    'disableUser',
+    'enableUser',
+    'enrolToken',
+    'listTokens',
+  ].map((op) => [op, link(op, { username: '$response.body#/username' })]),
+);
+
 export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   const store = face.store;
   const tags = ['users'];
 
   app.post<{ Body: Static<typeof UserBody> }>(
     '/users',
-    { schema: { tags, body: UserBody } },
+    {
+      schema: {
+        tags,
+        operationId: 'createUser',
+        security: ADMIN_KEY,
+        body: UserBody,
+        response: { 201: CreatedUser, ...adminErrors(...WRITE) },
+      },
+      links: { 201: userLinks },
+    },
     async (request, reply) => {
       const user = await createUser(adminContext(face, request), request.body);
       return reply.code(201).send({ ...publicUser(user), tokens: [] });
@@ -62,7 +87,15 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/users',
-    { schema: { tags, querystring: ListQuery } },
+    {
+      schema: {
+        tags,
+        operationId: 'listUsers',
+        security: ADMIN_KEY,
+        querystring: ListQuery,
+        response: { 200: UserPage, ...adminErrors() },
+      },
+    },
     async (request) => {
       const { limit, ...rest } = request.query;
       const page = await store.listUsers({ ...rest, limit: limitOf(limit, 100) });
@@ -72,7 +105,15 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
 
   app.get<{ Params: Static<typeof UserParams> }>(
     '/users/:username',
-    { schema: { tags, params: UserParams } },
+    {
+      schema: {
+        tags,
+        operationId: 'getUser',
+        security: ADMIN_KEY,
+        params: UserParams,
+        response: { 200: UserDetail, ...adminErrors(404) },
+      },
+    },
     async (request) => {
       const view = await store.loadAuthView(request.params.username);
       if (!view) throw new TesseraError('NOT_FOUND', `user "${request.params.username}" does not exist`);
@@ -90,14 +131,31 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
 
   app.patch<{ Params: Static<typeof UserParams>; Body: Static<typeof UserPatchBody> }>(
     '/users/:username',
-    { schema: { tags, params: UserParams, body: UserPatchBody } },
+    {
+      schema: {
+        tags,
+        operationId: 'updateUser',
+        security: ADMIN_KEY,
+        params: UserParams,
+        body: UserPatchBody,
+        response: { 200: described('the user, changed', UserView), ...adminErrors(404, ...WRITE) },
+      },
+    },
     async (request) =>
       publicUser(await updateUser(adminContext(face, request), request.params.username, request.body)),
   );
 
   app.delete<{ Params: Static<typeof UserParams> }>(
     '/users/:username',
-    { schema: { tags, params: UserParams } },
+    {
+      schema: {
+        tags,
+        operationId: 'deleteUser',
+        security: ADMIN_KEY,
+        params: UserParams,
+        response: { 204: noContent('deleted, with its tokens'), ...adminErrors(404, ...WRITE) },
+      },
+    },
     async (request, reply) => {
       await deleteUser(adminContext(face, request), request.params.username);
       return reply.code(204).send();
@@ -106,7 +164,15 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
 
   app.post<{ Params: Static<typeof UserParams> }>(
     '/users/:username/unlock',
-    { schema: { tags, params: UserParams } },
+    {
+      schema: {
+        tags,
+        operationId: 'unlockUser',
+        security: ADMIN_KEY,
+        params: UserParams,
+        response: { 204: noContent('unlocked, failures reset'), ...adminErrors(404, ...WRITE) },
+      },
+    },
     async (request, reply) => {
       await unlockUser(adminContext(face, request), request.params.username);
       return reply.code(204).send();
@@ -119,7 +185,15 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
   ] as const) {
     app.post<{ Params: Static<typeof UserParams> }>(
       `/users/:username/${action}`,
-      { schema: { tags, params: UserParams } },
+      {
+        schema: {
+          tags,
+          operationId: `${action}User`,
+          security: ADMIN_KEY,
+          params: UserParams,
+          response: { 200: described(`the user, ${action}d`, UserView), ...adminErrors(404, ...WRITE) },
+        },
+      },
       async (request) =>
         publicUser(await updateUser(adminContext(face, request), request.params.username, { enabled })),
     );

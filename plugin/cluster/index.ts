@@ -1,14 +1,17 @@
 // The cluster face (node to node): a standby pulls the master's latest sealed snapshot. The node's
 // cluster duties themselves (heartbeat, failover events, snapshot schedule) are a service in src.
 import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { type ClusterRuntime, peekManifest } from '../../src/cluster/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
 import {
   type CallerLookup,
+  CLIENT_KEY,
   callerClient,
   checkOptions,
+  errorReplies,
   installErrorHandler,
   requireCaller,
 } from '../shared/index.ts';
@@ -28,7 +31,21 @@ async function clusterFace(app: FastifyInstance, opts: ClusterFaceOptions): Prom
   const { callers, snapshots } = opts;
   installErrorHandler(app);
   app.addHook('onRequest', requireCaller(callers, 'client'));
-  app.get('/snapshot/latest', { schema: { tags: ['cluster'], hide: true } }, async (request, reply) => {
+  const schema = {
+    tags: ['cluster'],
+    summary: "The node's latest sealed snapshot, for a standby to pull (clients of kind api only)",
+    operationId: 'getLatestSnapshot',
+    security: CLIENT_KEY,
+    response: {
+      200: {
+        description: 'the sealed snapshot file',
+        headers: { 'x-tessera-snapshot-time': Type.String({ format: 'date-time' }) },
+        content: { 'application/octet-stream': { schema: Type.String({ format: 'binary' }) } },
+      },
+      ...errorReplies(401, 403, 404),
+    },
+  };
+  app.get('/snapshot/latest', { schema }, async (request, reply) => {
     // Only nodes pull snapshots, with a key of kind api: a RADIUS or Keycloak key, which sits in a
     // relying system's configuration, never reaches the cluster's state, even sealed.
     if (callerClient(request).kind !== 'api') {

@@ -4,4 +4,5 @@ export * from './caller-auth.ts';
 export * from './client-ip.ts';
 export * from './errors.ts';
 export * from './options.ts';
+export * from './replies.ts';
 export * from './source-allowed.ts';

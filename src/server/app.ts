@@ -9,6 +9,7 @@ import { radiusPlugin } from '../../plugin/radius/index.ts';
 import { installErrorHandling } from '../../plugin/shared/index.ts';
 import { validatePlugin } from '../../plugin/validate/index.ts';
 import type { Config } from './config.ts';
+import { openapiOptions } from './openapi.ts';
 import type { TesseraServices } from './services.ts';
 
 export function fastifyOptions(config: Config): FastifyServerOptions {
@@ -35,13 +36,11 @@ export async function buildApp(
   }) as unknown as FastifyInstance;
   const { store, validator, callers, audit, metrics, cluster } = services;
   installErrorHandling(app);
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Tessera', version: '0.1.0', description: 'Second-factor (OTP) backend' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-  });
+  // Response schemas document the answers (and the fuzz test checks them); they do not shape them:
+  // fast-json-stringify would drop undeclared fields and coerce wrong types, hiding the very
+  // mismatches the check is there to find. The faces send public views built in src/admin.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  await app.register(swagger, openapiOptions('0.1.0'));
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(opsPlugin, { store, registry: metrics.registry });
   await app.register(validatePlugin, { prefix: '/v1', validator, callers });
