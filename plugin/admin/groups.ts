@@ -22,9 +22,12 @@ const GroupPatch = Type.Object(
 );
 
 /** Where a created group leads. */
-const groupLinks = Object.fromEntries(
-  ['updateGroup', 'deleteGroup'].map((op) => [op, link(op, { name: '$response.body#/name' })]),
-);
+const groupLinks = {
+  ...Object.fromEntries(
+    ['updateGroup', 'deleteGroup'].map((op) => [op, link(op, { name: '$response.body#/name' })]),
+  ),
+  createUserInGroup: link('createUser', {}, { group: '$response.body#/name' }),
+};
 
 export async function groupRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   const store = face.store;

@@ -63,7 +63,15 @@ export const SECURITY_SCHEMES = {
   },
 } as const;
 
-/** An OpenAPI link: the operation a response leads to, and where its parameters come from. */
-export function link(operationId: string, parameters: Record<string, string>, description?: string) {
-  return { operationId, parameters, ...(description ? { description } : {}) };
+/**
+ * An OpenAPI link: the operation a response leads to, where its parameters come from and, where it
+ * takes a body, the fields of it the response fills in (runtime expressions such as
+ * `$response.body#/name`).
+ */
+export function link(
+  operationId: string,
+  parameters: Record<string, string>,
+  requestBody?: Record<string, string>,
+) {
+  return { operationId, parameters, ...(requestBody ? { requestBody } : {}) };
 }
