@@ -31,9 +31,9 @@ export async function validateOn(
   concurrency: number,
 ): Promise<ValidateFigures> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
-  const config = { ...loadConfig({ TESSERA_DATA_DIR: dataDir, TESSERA_PORT: '0' }), logLevel: 'warn' };
+  const config = loadConfig({ TESSERA_DATA_DIR: dataDir, TESSERA_PORT: '0', TESSERA_LOG_LEVEL: 'warn' });
   const log = createLogger(config);
-  const services = createServices(config, store, log);
+  const services = createServices(config, { store, replication: null }, log);
   const app = await buildApp(services, log);
   app.get('/noop', async () => ({ ok: true }));
   const admin = services.admin('bench');

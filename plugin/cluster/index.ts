@@ -1,5 +1,5 @@
-// The cluster face (node to node): a standby pulls the master's latest sealed snapshot. The node's
-// cluster duties themselves (heartbeat, failover events, snapshot schedule) are a service in src.
+// The cluster face (node to node): a standby pulls the master's latest sealed snapshot.
+// The node's cluster duties themselves (heartbeat, failover watch, snapshot schedule) are a service in src/cluster.
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';

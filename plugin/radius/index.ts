@@ -1,6 +1,5 @@
-// The RADIUS face: FreeRADIUS rlm_rest (body = 'json') in, the validator's decision out as rlm_rest
-// attributes. Deliberately encapsulated: its body parser and error handler must not leak into the
-// other faces.
+// The RADIUS face: FreeRADIUS rlm_rest (body = 'json') in, the validator's decision out as attributes.
+// Deliberately encapsulated: its body parser and error handler must not leak into the other faces.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AuditSink, Validator } from '../../src/auth/index.ts';

@@ -1,5 +1,5 @@
-// Configuration operations for admins, the CLI and restores: create, change and delete users,
-// tokens, clients, settings and admin keys, each audited. No authentication decision lives here.
+// Configuration operations (users, tokens, clients, settings, admin keys) for admins and the CLI, each audited.
+// No authentication decision lives here.
 
 export * from './clients.ts';
 export * from './context.ts';

@@ -1,10 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { AdminContext } from '../admin/index.ts';
-import { loadConfig } from '../server/config.ts';
+import { type Config, loadConfig } from '../server/config.ts';
 import { createLogger } from '../server/logger.ts';
 import { createServices, type TesseraServices } from '../server/services.ts';
 import { openStore } from '../server/store-factory.ts';
+
+let loaded: Config | undefined;
+
+/** The configuration, read and validated once per run; the CLI logs at warn unless told otherwise. */
+export function cliConfig(): Config {
+  loaded ??= loadConfig(undefined, { logLevel: 'warn' });
+  return loaded;
+}
 
 /**
  * Runs an admin action straight against the node's store (the data directory, or the Redis that
@@ -13,13 +21,8 @@ import { openStore } from '../server/store-factory.ts';
 export async function withServices<T>(
   fn: (services: TesseraServices, admin: AdminContext) => Promise<T>,
 ): Promise<T> {
-  const config = loadConfig();
-  const store = await openStore(config);
-  const services = createServices(
-    config,
-    store,
-    createLogger({ logLevel: process.env.TESSERA_LOG_LEVEL ?? 'warn' }),
-  );
+  const config = cliConfig();
+  const services = createServices(config, await openStore(config), createLogger(config));
   try {
     return await fn(services, services.admin('cli'));
   } finally {

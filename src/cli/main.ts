@@ -17,6 +17,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'backup create|restore|verify',
     load: async () => (await import('./commands/backup.ts')).run,
   },
+  config: {
+    summary: 'config [--json]   (the effective TESSERA_* settings, secrets masked)',
+    load: async () => (await import('./commands/config.ts')).run,
+  },
   cluster: {
     summary: 'cluster status|failover [--to NODE]',
     load: async () => (await import('./commands/cluster.ts')).run,

@@ -1,6 +1,4 @@
-import { hostname } from 'node:os';
-import { join } from 'node:path';
-
+/** A node's cluster settings (src/server/config.ts reads them from TESSERA_* variables). */
 export interface ClusterConfig {
   nodeId: string;
   /** How other nodes and operators reach this node. */
@@ -21,48 +19,4 @@ export interface ClusterConfig {
   pullApply: boolean;
   failoverWebhook?: string;
   heartbeatMs: number;
-}
-
-function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number`);
-  return n;
-}
-
-/** Cluster settings from TESSERA_* variables (see docs/high-availability.md). */
-export function loadClusterConfig(
-  base: { dataDir: string; host: string; port: number; nodeId?: string; publicUrl?: string },
-  env: NodeJS.ProcessEnv = process.env,
-): ClusterConfig {
-  const optional = (name: string): Record<string, string> =>
-    env[name] ? { [name]: env[name] as string } : {};
-  const o = {
-    ...optional('TESSERA_SNAPSHOT_PASSPHRASE'),
-    ...optional('TESSERA_SNAPSHOT_PASSPHRASE_FILE'),
-    ...optional('TESSERA_SNAPSHOT_KEY_FILE'),
-    ...optional('TESSERA_SNAPSHOT_PULL_URL'),
-    ...optional('TESSERA_SNAPSHOT_PULL_KEY_FILE'),
-    ...optional('TESSERA_FAILOVER_WEBHOOK'),
-  };
-  return {
-    nodeId: base.nodeId ?? `${hostname()}:${base.port}`,
-    url: base.publicUrl ?? `http://${base.host}:${base.port}`,
-    dataDir: base.dataDir,
-    snapshotDir: env.TESSERA_SNAPSHOT_DIR ?? join(base.dataDir, 'snapshots'),
-    snapshotIntervalMs: positive(env, 'TESSERA_SNAPSHOT_INTERVAL_MIN', 15) * 60_000,
-    snapshotKeep: Math.max(1, Math.floor(positive(env, 'TESSERA_SNAPSHOT_KEEP', 8))),
-    pullIntervalMs: positive(env, 'TESSERA_SNAPSHOT_PULL_INTERVAL_MIN', 15) * 60_000,
-    heartbeatMs: positive(env, 'TESSERA_HEARTBEAT_SECONDS', 5) * 1000,
-    pullApply: env.TESSERA_SNAPSHOT_PULL_APPLY === 'true',
-    ...(o.TESSERA_SNAPSHOT_PASSPHRASE ? { snapshotPassphrase: o.TESSERA_SNAPSHOT_PASSPHRASE } : {}),
-    ...(o.TESSERA_SNAPSHOT_PASSPHRASE_FILE
-      ? { snapshotPassphraseFile: o.TESSERA_SNAPSHOT_PASSPHRASE_FILE }
-      : {}),
-    ...(o.TESSERA_SNAPSHOT_KEY_FILE ? { snapshotKeyFile: o.TESSERA_SNAPSHOT_KEY_FILE } : {}),
-    ...(o.TESSERA_SNAPSHOT_PULL_URL ? { pullUrl: o.TESSERA_SNAPSHOT_PULL_URL } : {}),
-    ...(o.TESSERA_SNAPSHOT_PULL_KEY_FILE ? { pullKeyFile: o.TESSERA_SNAPSHOT_PULL_KEY_FILE } : {}),
-    ...(o.TESSERA_FAILOVER_WEBHOOK ? { failoverWebhook: o.TESSERA_FAILOVER_WEBHOOK } : {}),
-  };
 }

@@ -1,4 +1,4 @@
-import type { ReplicatedStore } from './replicated.ts';
+import type { ReplicationControl } from '../store/index.ts';
 
 export interface FailoverEvent {
   type: 'failover';
@@ -36,7 +36,11 @@ async function postWebhook(url: string, event: FailoverEvent, log: FailoverSinks
 }
 
 /** Turns the store's role changes into failover events: a log line, a metric, a webhook. */
-export function watchFailover(store: ReplicatedStore, node: string, sinks: FailoverSinks): () => void {
+export function watchFailover(
+  replication: ReplicationControl,
+  node: string,
+  sinks: FailoverSinks,
+): () => void {
   const emit = (change: FailoverEvent['change'], from: string, to: string, master: string) => {
     const event: FailoverEvent = { type: 'failover', node, change, from, to, master, time: Date.now() };
     sinks.log.warn(
@@ -46,15 +50,12 @@ export function watchFailover(store: ReplicatedStore, node: string, sinks: Failo
     sinks.onEvent?.(event);
     if (sinks.webhook) void postWebhook(sinks.webhook, event, sinks.log);
   };
-  const onRole = (e: { from: string; to: string; master: string }) => emit('role', e.from, e.to, e.master);
-  const onMaster = (e: { from: string; to: string }) => emit('master', e.from, e.to, e.to);
-  const onAck = () => sinks.onReplicaAckMissing?.();
-  store.links.on('role-change', onRole);
-  store.links.on('master-change', onMaster);
-  store.links.on('replica-ack-missing', onAck);
+  const stops = [
+    replication.onReplication('role-change', (e) => emit('role', e.from, e.to, e.master)),
+    replication.onReplication('master-change', (e) => emit('master', e.from, e.to, e.to)),
+    replication.onReplication('replica-ack-missing', () => sinks.onReplicaAckMissing?.()),
+  ];
   return () => {
-    store.links.off('role-change', onRole);
-    store.links.off('master-change', onMaster);
-    store.links.off('replica-ack-missing', onAck);
+    for (const stop of stops) stop();
   };
 }

@@ -1,9 +1,8 @@
-// Cluster: roles and replication status, failover events, snapshots (periodic, pulled), backup and restore.
+// Cluster: the node's cluster runtime (heartbeat, failover watch, snapshots), cluster status, backup and restore.
 export * from './config.ts';
 export * from './failover.ts';
 export * from './keys-file.ts';
 export * from './puller.ts';
-export * from './replicated.ts';
 export * from './restore.ts';
 export * from './runtime.ts';
 export * from './scheduler.ts';

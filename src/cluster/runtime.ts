@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { Store } from '../store/index.ts';
+import type { ReplicationControl, Store } from '../store/index.ts';
+import { VERSION } from '../version.ts';
 import type { ClusterConfig } from './config.ts';
 import { type FailoverEvent, watchFailover } from './failover.ts';
 import { pullLatestSnapshot } from './puller.ts';
-import { asReplicated } from './replicated.ts';
 import { restoreSnapshot } from './restore.ts';
 import { type SnapshotResult, SnapshotScheduler } from './scheduler.ts';
-import { APP_VERSION } from './snapshot.ts';
 import { latestSnapshotFile } from './snapshot-files.ts';
 import { openSnapshot } from './snapshot-format.ts';
 import { snapshotSecret } from './snapshot-secret.ts';
@@ -37,6 +36,8 @@ export class ClusterRuntime {
 
   constructor(
     readonly store: Store,
+    /** The replicated store's control (Redis); null for a one-node store. */
+    private readonly replication: ReplicationControl | null,
     readonly config: ClusterConfig,
     private readonly seed: { keyFile: string; masterKey?: string },
     private readonly hooks: RuntimeHooks,
@@ -76,9 +77,8 @@ export class ClusterRuntime {
   }
 
   async start(): Promise<void> {
-    const replicated = asReplicated(this.store);
-    if (replicated) {
-      this.unwatch = watchFailover(replicated, this.config.nodeId, {
+    if (this.replication) {
+      this.unwatch = watchFailover(this.replication, this.config.nodeId, {
         log: this.hooks.log,
         ...(this.hooks.onFailover ? { onEvent: this.hooks.onFailover } : {}),
         ...(this.hooks.onReplicaAckMissing ? { onReplicaAckMissing: this.hooks.onReplicaAckMissing } : {}),
@@ -102,17 +102,16 @@ export class ClusterRuntime {
   }
 
   private async beat(): Promise<void> {
-    const replicated = asReplicated(this.store);
     const record = await this.self();
     this.hooks.onRole?.(record.role);
-    await replicated?.heartbeat(record.id, record).catch(() => {});
+    await this.replication?.heartbeat(record.id, record).catch(() => {});
   }
 
   self() {
-    return selfRecord(this.store, {
+    return selfRecord(this.store, this.replication, {
       id: this.config.nodeId,
       url: this.config.url,
-      version: APP_VERSION,
+      version: VERSION,
       lastSnapshot: this.lastSnapshot(),
     });
   }
@@ -120,6 +119,7 @@ export class ClusterRuntime {
   status(): Promise<ClusterStatus> {
     return clusterStatus({
       store: this.store,
+      replication: this.replication,
       self: () => this.self(),
       heartbeatMs: this.config.heartbeatMs,
     });

@@ -1,4 +1,5 @@
 import type { Store, StoreDump } from '../store/index.ts';
+import { VERSION } from '../version.ts';
 import {
   type Component,
   type KeyFileContent,
@@ -7,8 +8,6 @@ import {
   type SnapshotSecret,
   sealSnapshot,
 } from './snapshot-format.ts';
-
-export const APP_VERSION = '0.1.0';
 
 /** Picks the parts of a store cut that belong to the chosen components. */
 export function selectComponents(dump: StoreDump, components: readonly Component[]): Partial<StoreDump> {
@@ -53,7 +52,7 @@ export async function createSnapshot(
   return sealSnapshot(payload, opts.secret, {
     time,
     node: opts.node,
-    appVersion: APP_VERSION,
+    appVersion: VERSION,
     components: [...components],
   });
 }

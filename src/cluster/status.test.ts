@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'vitest';
-import type { Store } from '../store/index.ts';
+import type { ReplicationControl } from '../store/index.ts';
 import { mergeSeedKeys, readSeedKeys } from './keys-file.ts';
 import { clusterStatus, type NodeRecord } from './status.ts';
 
@@ -41,14 +40,14 @@ test('cluster status flags version mismatches, stale nodes and lag', async () =>
     record({ id: 'd', lastSeen: now - 60_000 }),
     record({ id: 'e', lastSeen: now - 1_000, linkUp: false }),
   ];
-  const fake = {
-    kind: 'redis',
-    links: new EventEmitter(),
+  const store = { role: async () => ({ role: 'master' as const }) };
+  const replication: ReplicationControl = {
     replication: () => null,
-    nodeRecords: async () => records,
-    role: async () => ({ role: 'master' }),
-  } as unknown as Store;
-  const s = await clusterStatus({ store: fake, heartbeatMs: 5_000, now: () => now });
+    onReplication: () => () => {},
+    heartbeat: async () => {},
+    nodeRecords: async () => records as unknown as Record<string, unknown>[],
+  };
+  const s = await clusterStatus({ store, replication, heartbeatMs: 5_000, now: () => now });
   const by = Object.fromEntries(s.nodes.map((n) => [n.id, n]));
   assert.equal(s.role, 'master');
   assert.equal(by.a?.versionMismatch, false);

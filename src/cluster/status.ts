@@ -1,5 +1,4 @@
-import type { Store } from '../store/index.ts';
-import { asReplicated } from './replicated.ts';
+import type { ReplicationControl, Store } from '../store/index.ts';
 
 export type NodeRole = 'standalone' | 'master' | 'slave';
 
@@ -42,7 +41,9 @@ export interface NodeRecord {
 }
 
 export interface ClusterDeps {
-  store: Store;
+  store: Pick<Store, 'role'>;
+  /** The node registry and replication view; null for a one-node store. */
+  replication: ReplicationControl | null;
   /** This node's live record; absent when asked from outside a node (the CLI). */
   self?: () => Promise<NodeRecord>;
   heartbeatMs: number;
@@ -51,12 +52,13 @@ export interface ClusterDeps {
 
 /** The node's own record, from its store's live view. */
 export async function selfRecord(
-  store: Store,
+  store: Pick<Store, 'role'>,
+  replication: ReplicationControl | null,
   base: { id: string; url: string; version: string; lastSnapshot: number | null },
   now = Date.now(),
 ): Promise<NodeRecord> {
   const role = (await store.role()).role;
-  const view = asReplicated(store)?.replication() ?? null;
+  const view = replication?.replication() ?? null;
   return {
     ...base,
     role,
@@ -97,10 +99,9 @@ export async function clusterStatus(deps: ClusterDeps): Promise<ClusterStatus> {
   const now = deps.now?.() ?? Date.now();
   const self = deps.self ? await deps.self() : null;
   const records = new Map<string, NodeRecord>();
-  const replicated = asReplicated(deps.store);
-  if (replicated) {
+  if (deps.replication) {
     try {
-      for (const r of (await replicated.nodeRecords()) as unknown as NodeRecord[]) records.set(r.id, r);
+      for (const r of (await deps.replication.nodeRecords()) as unknown as NodeRecord[]) records.set(r.id, r);
     } catch {
       // the registry is unreachable: show what this node knows
     }

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { openRedisStore, urlOptions } from '../store/redis/index.ts';
+import { openRedisStore, type RedisStoreOptions, urlOptions } from '../store/redis/index.ts';
 
 function addr(a: string): { host: string; port: number } {
   const i = a.lastIndexOf(':');
@@ -145,6 +145,8 @@ export async function rejoin(opts: {
   local: string;
   master: string;
   prefix?: string;
+  /** How the merge writes to the master (the node's own Redis settings). */
+  redis?: Pick<RedisStoreOptions, 'waitTimeoutMs' | 'ackReplicas' | 'autoPipelining'>;
 }): Promise<{ merged: number }> {
   const prefix = opts.prefix ?? 'tessera:';
   const localOpts = urlOptions(opts.local);
@@ -154,7 +156,12 @@ export async function rejoin(opts: {
   const masterUrl = new URL(opts.local);
   masterUrl.hostname = host;
   masterUrl.port = String(port);
-  const master = await openRedisStore({ url: masterUrl.toString(), prefix, replicaAck: 'accept' });
+  const master = await openRedisStore({
+    ...opts.redis,
+    url: masterUrl.toString(),
+    prefix,
+    replicaAck: 'accept',
+  });
   try {
     await local.call('CLIENT', 'PAUSE', '30000', 'WRITE');
     const states = await local.hgetall(`${prefix}tstates`);

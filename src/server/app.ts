@@ -8,6 +8,7 @@ import { opsPlugin } from '../../plugin/ops/index.ts';
 import { radiusPlugin } from '../../plugin/radius/index.ts';
 import { installErrorHandling } from '../../plugin/shared/index.ts';
 import { validatePlugin } from '../../plugin/validate/index.ts';
+import { VERSION } from '../version.ts';
 import type { Config } from './config.ts';
 import { openapiOptions } from './openapi.ts';
 import type { TesseraServices } from './services.ts';
@@ -44,7 +45,7 @@ export async function buildApp(
   // fast-json-stringify would drop undeclared fields and coerce wrong types, hiding the very
   // mismatches the check is there to find. The faces send public views built in src/admin.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-  await app.register(swagger, openapiOptions('0.1.0'));
+  await app.register(swagger, openapiOptions(VERSION));
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(opsPlugin, { store, registry: metrics.registry });
   await app.register(validatePlugin, { prefix: '/v1', validator, callers });

@@ -1,50 +1,281 @@
-import { resolve } from 'node:path';
+// The one configuration loader: every TESSERA_* variable is read, validated and typed here, and
+// nowhere else; the rest of the program receives the values as options.
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { ClusterConfig } from '../cluster/index.ts';
+import type { RedisStoreOptions } from '../store/redis/index.ts';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** How the Redis store behaves, beyond where it is (passed to openRedisStore as it is). */
+export type RedisTuning = Required<
+  Pick<RedisStoreOptions, 'prefix' | 'autoPipelining' | 'replicaAck' | 'waitTimeoutMs' | 'ackReplicas'>
+> &
+  Pick<RedisStoreOptions, 'sentinelPassword'>;
 
 export interface Config {
   host: string;
   port: number;
   dataDir: string;
-  logLevel: string;
-  redisUrl?: string;
-  sentinels?: { host: string; port: number }[];
-  sentinelName: string;
+  logLevel: LogLevel;
   /** Trust X-Forwarded-For from these proxies (Fastify trustProxy); off by default. */
   trustProxy: boolean | string;
+  /** The seed key (base64 of 32 bytes) instead of `<dataDir>/master.key`. */
   masterKey?: string;
   /** Public URL of this node, for cluster status and snapshot pulls. */
   publicUrl?: string;
   nodeId?: string;
+  redisUrl?: string;
+  sentinels?: HostPort[];
+  sentinelName: string;
+  redis: RedisTuning;
+  cluster: ClusterConfig;
 }
 
-function parseSentinels(text: string | undefined): { host: string; port: number }[] | undefined {
-  if (!text) return undefined;
-  return text.split(',').map((part) => {
-    const [host, port] = part.trim().split(':');
-    const n = Number(port);
-    if (!host || !Number.isInteger(n) || n <= 0 || n > 65535) {
-      throw new Error(`TESSERA_SENTINELS: "${part}" is not host:port`);
-    }
-    return { host, port: n };
+/** What `tessera config` shows and the loader enforces, one entry per variable. */
+export interface Variable {
+  name: string;
+  /** What a value must be (said in the error message). */
+  allowed: string;
+  /** Never printed as it is: `value` is masked whole, `url` loses its password and query. */
+  secret?: 'value' | 'url';
+}
+
+export const VARIABLES: readonly Variable[] = [
+  { name: 'TESSERA_HOST', allowed: 'a host name or address to listen on' },
+  { name: 'TESSERA_PORT', allowed: 'an integer from 0 to 65535' },
+  { name: 'TESSERA_DATA_DIR', allowed: 'a directory path' },
+  { name: 'TESSERA_LOG_LEVEL', allowed: `one of ${LOG_LEVELS.join(', ')}` },
+  {
+    name: 'TESSERA_TRUST_PROXY',
+    allowed: 'true, false, or a comma-separated list of proxy addresses or CIDRs',
+  },
+  { name: 'TESSERA_MASTER_KEY', allowed: 'the base64 of 32 bytes', secret: 'value' },
+  { name: 'TESSERA_PUBLIC_URL', allowed: 'an http:// or https:// URL' },
+  { name: 'TESSERA_NODE_ID', allowed: 'a name without spaces' },
+  { name: 'TESSERA_REDIS_URL', allowed: 'a redis:// or rediss:// URL', secret: 'url' },
+  { name: 'TESSERA_SENTINELS', allowed: 'a comma-separated list of host:port' },
+  { name: 'TESSERA_SENTINEL_NAME', allowed: 'the master name Sentinel watches' },
+  { name: 'TESSERA_SENTINEL_PASSWORD', allowed: "Sentinel's password", secret: 'value' },
+  { name: 'TESSERA_REDIS_PREFIX', allowed: 'a key prefix without spaces' },
+  { name: 'TESSERA_REDIS_AUTOPIPELINE', allowed: 'true or false' },
+  { name: 'TESSERA_REPLICA_ACK', allowed: 'accept or reject' },
+  { name: 'TESSERA_REPLICA_WAIT_MS', allowed: 'a positive integer (milliseconds)' },
+  { name: 'TESSERA_REPLICA_ACK_COUNT', allowed: 'a positive integer' },
+  { name: 'TESSERA_HEARTBEAT_SECONDS', allowed: 'a positive number (seconds)' },
+  { name: 'TESSERA_SNAPSHOT_DIR', allowed: 'a directory path' },
+  {
+    name: 'TESSERA_SNAPSHOT_INTERVAL_MIN',
+    allowed: 'a number of minutes, 0 or more (0 turns snapshots off)',
+  },
+  { name: 'TESSERA_SNAPSHOT_KEEP', allowed: 'a positive integer' },
+  { name: 'TESSERA_SNAPSHOT_PASSPHRASE', allowed: 'a passphrase', secret: 'value' },
+  { name: 'TESSERA_SNAPSHOT_PASSPHRASE_FILE', allowed: 'a file path' },
+  { name: 'TESSERA_SNAPSHOT_KEY_FILE', allowed: 'a file path' },
+  { name: 'TESSERA_SNAPSHOT_PULL_URL', allowed: 'an http:// or https:// URL', secret: 'url' },
+  { name: 'TESSERA_SNAPSHOT_PULL_KEY_FILE', allowed: 'a file path' },
+  {
+    name: 'TESSERA_SNAPSHOT_PULL_INTERVAL_MIN',
+    allowed: 'a number of minutes, 0 or more (0 turns pulls off)',
+  },
+  { name: 'TESSERA_SNAPSHOT_PULL_APPLY', allowed: 'true or false' },
+  { name: 'TESSERA_FAILOVER_WEBHOOK', allowed: 'an http:// or https:// URL', secret: 'url' },
+];
+
+const KNOWN = new Map(VARIABLES.map((v) => [v.name, v]));
+
+/** A start stopped by bad settings: one line per variable, each naming it and what is allowed. */
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(problems.map((p) => p.message).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads one variable at a time and collects every problem, so one start reports them all. */
+class Reader {
+  readonly problems: { variable: string; message: string }[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  /** The raw value; unset and empty are the same. */
+  raw(name: string): string | undefined {
+    if (!KNOWN.has(name)) throw new Error(`${name} is not a declared variable`);
+    const v = this.env[name];
+    return v === undefined || v === '' ? undefined : v;
+  }
+
+  reject(name: string, value: string): undefined {
+    const spec = KNOWN.get(name)!;
+    const shown = spec.secret === 'value' ? 'the value' : JSON.stringify(value.slice(0, 80));
+    this.problems.push({ variable: name, message: `${name}: ${shown} is not allowed; use ${spec.allowed}` });
+    return undefined;
+  }
+
+  text(name: string, ok: (v: string) => boolean = () => true): string | undefined {
+    const v = this.raw(name);
+    if (v === undefined) return undefined;
+    return ok(v) ? v : this.reject(name, v);
+  }
+
+  number(name: string, ok: (n: number) => boolean): number | undefined {
+    const v = this.raw(name);
+    if (v === undefined) return undefined;
+    const n = /^\s*-?(\d+\.?\d*|\.\d+)\s*$/.test(v) ? Number(v) : Number.NaN;
+    return Number.isFinite(n) && ok(n) ? n : this.reject(name, v);
+  }
+
+  flag(name: string): boolean | undefined {
+    const v = this.raw(name);
+    if (v === undefined) return undefined;
+    if (v === 'true' || v === 'false') return v === 'true';
+    return this.reject(name, v);
+  }
+
+  oneOf<T extends string>(name: string, values: readonly T[]): T | undefined {
+    return this.text(name, (v) => (values as readonly string[]).includes(v)) as T | undefined;
+  }
+
+  url(name: string, protocols: readonly string[]): string | undefined {
+    return this.text(name, (v) => {
+      try {
+        const u = new URL(v);
+        return protocols.includes(u.protocol) && u.hostname !== '';
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  hostPorts(name: string): HostPort[] | undefined {
+    const v = this.raw(name);
+    if (v === undefined) return undefined;
+    const list = v.split(',').map((part) => parseHostPort(part.trim()));
+    if (list.every((x): x is HostPort => x !== null)) return list;
+    return this.reject(name, v);
+  }
+}
+
+function parseHostPort(text: string): HostPort | null {
+  const i = text.lastIndexOf(':');
+  const host = text.slice(0, i);
+  const port = Number(text.slice(i + 1));
+  if (i <= 0 || !/^\d+$/.test(text.slice(i + 1)) || port < 1 || port > 65535) return null;
+  return { host: host.replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+const noSpaces = (v: string) => !/\s/.test(v);
+const integer =
+  (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  (n: number) =>
+    Number.isInteger(n) && n >= min && n <= max;
+
+function isMasterKey(v: string): boolean {
+  return /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32;
+}
+
+function isProxyList(v: string): boolean {
+  if (v === 'true' || v === 'false') return true;
+  return v.split(',').every((entry) => {
+    const [addr, bits, extra] = entry.trim().split('/');
+    const family = isIP(addr ?? '');
+    if (family === 0 || extra !== undefined) return false;
+    if (bits === undefined) return true;
+    return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
   });
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const port = Number(env.TESSERA_PORT ?? 8080);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error('TESSERA_PORT must be a port number');
-  const trust = env.TESSERA_TRUST_PROXY;
-  const sentinels = parseSentinels(env.TESSERA_SENTINELS);
-  return {
-    host: env.TESSERA_HOST ?? '127.0.0.1',
-    port,
-    dataDir: resolve(env.TESSERA_DATA_DIR ?? './data'),
-    logLevel: env.TESSERA_LOG_LEVEL ?? 'info',
-    sentinelName: env.TESSERA_SENTINEL_NAME ?? 'tessera',
-    trustProxy: trust === undefined || trust === '' ? false : trust === 'true' ? true : trust,
-    ...(env.TESSERA_REDIS_URL ? { redisUrl: env.TESSERA_REDIS_URL } : {}),
-    ...(sentinels ? { sentinels } : {}),
-    ...(env.TESSERA_MASTER_KEY ? { masterKey: env.TESSERA_MASTER_KEY } : {}),
-    ...(env.TESSERA_PUBLIC_URL ? { publicUrl: env.TESSERA_PUBLIC_URL } : {}),
-    ...(env.TESSERA_NODE_ID ? { nodeId: env.TESSERA_NODE_ID } : {}),
+function trustProxyOf(v: string | undefined): boolean | string {
+  if (v === undefined || v === 'false') return false;
+  return v === 'true' ? true : v;
+}
+
+/**
+ * Reads every TESSERA_* variable once. A bad value stops here with a ConfigError naming each bad
+ * variable and what it allows. `defaults` are the caller's own (the CLI logs at warn).
+ */
+export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLevel } = {}): Config {
+  const r = new Reader(env);
+  const host = r.text('TESSERA_HOST', noSpaces) ?? '127.0.0.1';
+  const port = r.number('TESSERA_PORT', integer(0, 65535)) ?? 8080;
+  const dataDir = resolve(r.text('TESSERA_DATA_DIR') ?? './data');
+  const logLevel = r.oneOf('TESSERA_LOG_LEVEL', LOG_LEVELS) ?? defaults.logLevel ?? 'info';
+  const trustProxy = trustProxyOf(r.text('TESSERA_TRUST_PROXY', isProxyList));
+  const masterKey = r.text('TESSERA_MASTER_KEY', isMasterKey);
+  const publicUrl = r.url('TESSERA_PUBLIC_URL', ['http:', 'https:']);
+  const nodeId = r.text('TESSERA_NODE_ID', noSpaces);
+  const redisUrl = r.url('TESSERA_REDIS_URL', ['redis:', 'rediss:']);
+  const sentinels = r.hostPorts('TESSERA_SENTINELS');
+  const sentinelName = r.text('TESSERA_SENTINEL_NAME', noSpaces) ?? 'tessera';
+  const sentinelPassword = r.text('TESSERA_SENTINEL_PASSWORD');
+  const redis: RedisTuning = {
+    prefix: r.text('TESSERA_REDIS_PREFIX', noSpaces) ?? 'tessera:',
+    autoPipelining: r.flag('TESSERA_REDIS_AUTOPIPELINE') ?? true,
+    replicaAck: r.oneOf('TESSERA_REPLICA_ACK', ['accept', 'reject'] as const) ?? 'accept',
+    waitTimeoutMs: r.number('TESSERA_REPLICA_WAIT_MS', integer(1)) ?? 1000,
+    ackReplicas: r.number('TESSERA_REPLICA_ACK_COUNT', integer(1)) ?? 1,
+    ...(sentinelPassword ? { sentinelPassword } : {}),
   };
+  const cluster = clusterConfig(r, { host, port, dataDir, nodeId, publicUrl });
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return {
+    host,
+    port,
+    dataDir,
+    logLevel,
+    trustProxy,
+    sentinelName,
+    redis,
+    cluster,
+    ...(redisUrl ? { redisUrl } : {}),
+    ...(sentinels ? { sentinels } : {}),
+    ...(masterKey ? { masterKey } : {}),
+    ...(publicUrl ? { publicUrl } : {}),
+    ...(nodeId ? { nodeId } : {}),
+  };
+}
+
+function clusterConfig(
+  r: Reader,
+  base: { host: string; port: number; dataDir: string; nodeId?: string; publicUrl?: string },
+): ClusterConfig {
+  const minutes = (name: string, fallback: number) => (r.number(name, (n) => n >= 0) ?? fallback) * 60_000;
+  const passphrase = r.text('TESSERA_SNAPSHOT_PASSPHRASE');
+  const passphraseFile = r.text('TESSERA_SNAPSHOT_PASSPHRASE_FILE');
+  const keyFile = r.text('TESSERA_SNAPSHOT_KEY_FILE');
+  const pullUrl = r.url('TESSERA_SNAPSHOT_PULL_URL', ['http:', 'https:']);
+  const pullKeyFile = r.text('TESSERA_SNAPSHOT_PULL_KEY_FILE');
+  const failoverWebhook = r.url('TESSERA_FAILOVER_WEBHOOK', ['http:', 'https:']);
+  return {
+    nodeId: base.nodeId ?? `${hostname()}:${base.port}`,
+    url: base.publicUrl ?? `http://${base.host}:${base.port}`,
+    dataDir: base.dataDir,
+    snapshotDir: resolve(r.text('TESSERA_SNAPSHOT_DIR') ?? join(base.dataDir, 'snapshots')),
+    snapshotIntervalMs: minutes('TESSERA_SNAPSHOT_INTERVAL_MIN', 15),
+    snapshotKeep: r.number('TESSERA_SNAPSHOT_KEEP', integer(1)) ?? 8,
+    pullIntervalMs: minutes('TESSERA_SNAPSHOT_PULL_INTERVAL_MIN', 15),
+    pullApply: r.flag('TESSERA_SNAPSHOT_PULL_APPLY') ?? false,
+    heartbeatMs: (r.number('TESSERA_HEARTBEAT_SECONDS', (n) => n > 0) ?? 5) * 1000,
+    ...(passphrase ? { snapshotPassphrase: passphrase } : {}),
+    ...(passphraseFile ? { snapshotPassphraseFile: passphraseFile } : {}),
+    ...(keyFile ? { snapshotKeyFile: keyFile } : {}),
+    ...(pullUrl ? { pullUrl } : {}),
+    ...(pullKeyFile ? { pullKeyFile } : {}),
+    ...(failoverWebhook ? { failoverWebhook } : {}),
+  };
+}
+
+/** Which TESSERA_* variables the environment sets: the known ones, and any the loader ignores. */
+export function tesseraVariables(env: Env = process.env): { set: string[]; unknown: string[] } {
+  const names = Object.keys(env).filter((k) => k.startsWith('TESSERA_') && env[k] !== '');
+  return { set: names.filter((k) => KNOWN.has(k)), unknown: names.filter((k) => !KNOWN.has(k)).sort() };
 }

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { type AdminContext, createAdminKey, loadSettings } from '../admin/index.ts';
 import { BufferedAuditSink } from '../audit/index.ts';
 import { Cached, CallerDirectory, Validator } from '../auth/index.ts';
-import { ClusterRuntime, loadClusterConfig } from '../cluster/index.ts';
+import { ClusterRuntime } from '../cluster/index.ts';
 import { KeyRing } from '../crypto/index.ts';
 import { DEFAULT_GROUP, type Settings } from '../model/index.ts';
-import type { Store } from '../store/index.ts';
+import type { ReplicationControl, Store } from '../store/index.ts';
 import type { Config } from './config.ts';
 import { Metrics } from './metrics.ts';
 
@@ -16,10 +16,12 @@ export interface Logger {
   error(obj: object, msg: string): void;
 }
 
-/** Everything a face (plugin) needs, built once per node. */
+/** The node's services, built once; app.ts hands each face the ones it needs as options. */
 export interface TesseraServices {
   config: Config;
   store: Store;
+  /** The store's replication control (Redis); null for a one-node store. */
+  replication: ReplicationControl | null;
   keyring: KeyRing;
   settings: Cached<Settings>;
   validator: Validator;
@@ -41,7 +43,7 @@ export function keyFilePath(dataDir: string): string {
 
 export function createServices(
   config: Config,
-  store: Store,
+  { store, replication }: { store: Store; replication: ReplicationControl | null },
   log: Logger,
   keyring?: KeyRing,
 ): TesseraServices {
@@ -52,7 +54,8 @@ export function createServices(
   const callers = new CallerDirectory(store);
   const cluster = new ClusterRuntime(
     store,
-    loadClusterConfig(config),
+    replication,
+    config.cluster,
     { keyFile: keyFilePath(config.dataDir), ...(config.masterKey ? { masterKey: config.masterKey } : {}) },
     {
       log,
@@ -72,6 +75,7 @@ export function createServices(
   return {
     config,
     store,
+    replication,
     keyring: ring,
     settings,
     validator,

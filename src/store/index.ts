@@ -1,4 +1,4 @@
-// Storage: the Store contract and its implementations (embedded LMDB, Redis). Holds no policy.
+// Storage: the Store contract, the replication interface the cluster needs, their implementations. No policy.
 
 export { openEmbeddedStore } from './embedded/index.ts';
 export * from './types.ts';

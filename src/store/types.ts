@@ -130,3 +130,43 @@ export interface Store {
   // whole-store cut, for snapshots, backups and restore
   dump(): Promise<StoreDump>;
 }
+
+export type RedisRole = 'master' | 'slave';
+
+/** What ROLE said last, on the node's own Redis and on the master. */
+export interface ReplicationView {
+  redisRole: RedisRole;
+  /** host:port of the node's own Redis. */
+  self: string;
+  /** host:port of the master (this Redis when it is the master). */
+  master: string;
+  linkUp: boolean;
+  offset: number;
+  masterOffset: number;
+  replicas: { addr: string; offset: number }[];
+}
+
+/** What a replicated store reports as it happens. */
+export interface ReplicationEvents {
+  'role-change': { from: RedisRole; to: RedisRole; master: string };
+  'master-change': { from: string; to: string };
+  'replica-ack-missing': { waited: number; ms: number };
+}
+
+/**
+ * The small replication interface the cluster code needs beside a replicated store (Redis): the
+ * replication view, role and master changes, missed replica acknowledgements, and the node
+ * registry that heartbeats write. A one-node store has none; whoever opens the store hands it on.
+ */
+export interface ReplicationControl {
+  replication(): ReplicationView | null;
+  /** Subscribes to one kind of event; returns the unsubscribe. */
+  onReplication<E extends keyof ReplicationEvents>(
+    event: E,
+    listener: (e: ReplicationEvents[E]) => void,
+  ): () => void;
+  /** Registers this node's heartbeat record in the cluster's node list (on the master). */
+  heartbeat(nodeId: string, record: object): Promise<void>;
+  /** Every node's last heartbeat record. */
+  nodeRecords(): Promise<Record<string, unknown>[]>;
+}

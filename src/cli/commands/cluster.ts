@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import {
-  asReplicated,
   type ClusterStatus,
   clusterStatus,
   formatReport,
@@ -12,9 +11,8 @@ import {
   seedDerivedKey,
 } from '../../cluster/index.ts';
 import { rejoin, sentinelFailover, switchover } from '../../cluster/switchover.ts';
-import { loadConfig } from '../../server/config.ts';
 import { keyFilePath } from '../../server/services.ts';
-import { parse, print, readSecretFile, withServices } from '../context.ts';
+import { cliConfig, parse, print, readSecretFile, withServices } from '../context.ts';
 
 const USAGE =
   'usage: tessera cluster status [--json]\n' +
@@ -62,16 +60,28 @@ export async function run(argv: string[]): Promise<number> {
   });
   switch (positionals[0]) {
     case 'status': {
-      const status = await withServices((s) => clusterStatus({ store: s.store, heartbeatMs: 5_000 }));
+      // Asked from outside a node: the registry's view, without a record of this process.
+      const status = await withServices((s) =>
+        clusterStatus({
+          store: s.store,
+          replication: s.replication,
+          heartbeatMs: s.config.cluster.heartbeatMs,
+        }),
+      );
       print(values.json ? JSON.stringify(status, null, 2) : formatStatus(status));
       return 0;
     }
     case 'failover':
       return failover(values.to);
     case 'rejoin': {
-      const config = loadConfig();
+      const config = cliConfig();
       if (!values.master || !config.redisUrl) break;
-      const r = await rejoin({ local: config.redisUrl, master: values.master, ...prefix() });
+      const r = await rejoin({
+        local: config.redisUrl,
+        master: values.master,
+        prefix: config.redis.prefix,
+        redis: config.redis,
+      });
       print(
         `merged ${r.merged} token state(s) into ${values.master}; ${config.redisUrl.replace(/\/\/[^@]*@/, '//')} now replicates from it`,
       );
@@ -79,7 +89,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     case 'seed': {
       if (!values.from || !values['client-key-file']) break;
-      const config = loadConfig();
+      const config = cliConfig();
       const secret: SnapshotSecret = values['passphrase-file']
         ? { passphrase: readSecretFile(values['passphrase-file']) }
         : values['key-file']
@@ -88,8 +98,8 @@ export async function run(argv: string[]): Promise<number> {
       const pulled = await pullLatestSnapshot({
         masterUrl: values.from,
         clientKey: readSecretFile(values['client-key-file']),
-        dir: `${config.dataDir}/snapshots`,
-        keep: 8,
+        dir: config.cluster.snapshotDir,
+        keep: config.cluster.snapshotKeep,
       });
       const snapshot = await openSnapshot(pulled.bytes, secret);
       const report = await withServices((s) =>
@@ -106,16 +116,12 @@ export async function run(argv: string[]): Promise<number> {
   return 2;
 }
 
-function prefix(): { prefix?: string } {
-  return process.env.TESSERA_REDIS_PREFIX ? { prefix: process.env.TESSERA_REDIS_PREFIX } : {};
-}
-
 async function failover(to: string | undefined): Promise<number> {
-  const config = loadConfig();
   const result = await withServices(async (s) => {
-    const store = asReplicated(s.store);
-    if (!store) throw new Error('failover needs the Redis store (TESSERA_REDIS_URL or TESSERA_SENTINELS)');
-    const status = await clusterStatus({ store, heartbeatMs: 5_000 });
+    const { config, store, replication } = s;
+    if (!replication)
+      throw new Error('failover needs the Redis store (TESSERA_REDIS_URL or TESSERA_SENTINELS)');
+    const status = await clusterStatus({ store, replication, heartbeatMs: config.cluster.heartbeatMs });
     const target = to ? (status.nodes.find((n) => n.id === to)?.redisAddr ?? to) : undefined;
     if (config.sentinels) {
       return sentinelFailover({
@@ -125,7 +131,7 @@ async function failover(to: string | undefined): Promise<number> {
         ...(config.redisUrl ? { url: config.redisUrl } : {}),
       });
     }
-    const view = store.replication();
+    const view = replication.replication();
     if (!view) throw new Error('the Redis role is not known yet');
     const replicas = view.replicas.map((r) => r.addr);
     const chosen = target ?? [...view.replicas].sort((a, b) => b.offset - a.offset)[0]?.addr;

@@ -6,13 +6,13 @@ import { openStore } from '../../server/store-factory.ts';
 
 export async function run(_argv: string[]): Promise<number> {
   const config = loadConfig();
-  const store = await openStore(config);
+  const opened = await openStore(config);
   const log = createLogger(config);
-  const services = createServices(config, store, log);
+  const services = createServices(config, opened, log);
   const app = await buildApp(services, log);
   await bootstrap(services, log);
   await app.listen({ host: config.host, port: config.port });
-  app.log.info({ store: store.kind, dataDir: config.dataDir }, 'tessera is ready');
+  app.log.info({ store: opened.store.kind, dataDir: config.dataDir }, 'tessera is ready');
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -6,40 +6,15 @@ export type { LinkEvents, RedisStoreOptions, ReplicationView } from './links.ts'
 export { urlOptions } from './links.ts';
 export { RedisStore } from './redis-store.ts';
 
-function replicaAckFromEnv(): 'accept' | 'reject' | undefined {
-  const v = process.env.TESSERA_REPLICA_ACK;
-  if (v === undefined || v === '') return undefined;
-  if (v === 'accept' || v === 'reject') return v;
-  throw new Error('TESSERA_REPLICA_ACK must be "accept" or "reject"');
-}
-
-function waitFromEnv(): number | undefined {
-  const v = process.env.TESSERA_REPLICA_WAIT_MS;
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error('TESSERA_REPLICA_WAIT_MS must be a positive integer');
-  return n;
-}
-
 /**
- * Opens the Redis store and learns the node's role. Options not given fall back to
- * TESSERA_REPLICA_ACK (accept|reject), TESSERA_REPLICA_WAIT_MS (default 1000) and
- * TESSERA_REPLICA_ACK_COUNT (replicas that must acknowledge, default 1).
+ * Opens the Redis store and learns the node's role. Options not given keep their defaults:
+ * replicaAck accept, waitTimeoutMs 1000, ackReplicas 1, prefix `tessera:`.
  */
 export async function openRedisStore(opts: RedisStoreOptions): Promise<RedisStore> {
-  const replicaAck = opts.replicaAck ?? replicaAckFromEnv();
-  const waitTimeoutMs = opts.waitTimeoutMs ?? waitFromEnv();
-  const count = process.env.TESSERA_REPLICA_ACK_COUNT;
-  const ackReplicas = opts.ackReplicas ?? (count ? Number(count) : undefined);
-  if (ackReplicas !== undefined && !(Number.isInteger(ackReplicas) && ackReplicas >= 1)) {
-    throw new Error('TESSERA_REPLICA_ACK_COUNT must be a positive integer');
+  if (opts.ackReplicas !== undefined && !(Number.isInteger(opts.ackReplicas) && opts.ackReplicas >= 1)) {
+    throw new Error('ackReplicas must be a positive integer');
   }
-  const links = new RedisLinks({
-    ...opts,
-    ...(replicaAck ? { replicaAck } : {}),
-    ...(waitTimeoutMs ? { waitTimeoutMs } : {}),
-    ...(ackReplicas ? { ackReplicas } : {}),
-  });
+  const links = new RedisLinks(opts);
   try {
     await links.start();
   } catch (err) {
@@ -47,5 +22,5 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<RedisStor
     const what = err instanceof Error ? err.message : String(err);
     throw new Error(`cannot reach Redis: ${what}`);
   }
-  return new RedisStore(links, opts.prefix ?? process.env.TESSERA_REDIS_PREFIX ?? 'tessera:');
+  return new RedisStore(links, opts.prefix ?? 'tessera:');
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisRole, ReplicationEvents, ReplicationView } from '../types.ts';
 import * as lua from './scripts.ts';
 
 export interface RedisStoreOptions {
@@ -17,28 +18,16 @@ export interface RedisStoreOptions {
   rolePollMs?: number;
   /** Connections to the master for authentication-state writes (WAIT blocks its connection). */
   writePool?: number;
+  /** ioredis auto-pipelining (default on). */
+  autoPipelining?: boolean;
+  /** Sentinel's own password, when the Sentinels require one. */
+  sentinelPassword?: string;
 }
 
-export type RedisRole = 'master' | 'slave';
+export type { RedisRole, ReplicationView } from '../types.ts';
 
-/** What ROLE said last, on the node's own Redis and on the master. */
-export interface ReplicationView {
-  redisRole: RedisRole;
-  /** host:port of the node's own Redis. */
-  self: string;
-  /** host:port of the master (this Redis when it is the master). */
-  master: string;
-  linkUp: boolean;
-  offset: number;
-  masterOffset: number;
-  replicas: { addr: string; offset: number }[];
-}
-
-export interface LinkEvents {
-  'role-change': [{ from: RedisRole; to: RedisRole; master: string }];
-  'master-change': [{ from: string; to: string }];
-  'replica-ack-missing': [{ waited: number; ms: number }];
-}
+/** The replication events as EventEmitter argument lists. */
+export type LinkEvents = { [E in keyof ReplicationEvents]: [ReplicationEvents[E]] };
 
 const SCRIPTS: Record<string, { lua: string; keys: number }> = {
   tsCommitAccept: { lua: lua.COMMIT_ACCEPT, keys: 2 },
@@ -69,14 +58,14 @@ function defineScripts(conn: Redis): Redis {
   return conn;
 }
 
-function baseOptions(waitTimeoutMs: number, sentinel = false): RedisOptions {
+function baseOptions(waitTimeoutMs: number, autoPipelining: boolean, sentinel = false): RedisOptions {
   return {
     lazyConnect: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
     commandTimeout: waitTimeoutMs + 3_000,
     enableReadyCheck: true,
-    enableAutoPipelining: process.env.TESSERA_REDIS_AUTOPIPELINE !== 'false',
+    enableAutoPipelining: autoPipelining,
     retryStrategy: (times) => Math.min(100 * times, 1_000),
     // A demoted master answers READONLY. With Sentinel, reconnecting re-resolves the master, so
     // resend there; without it the store re-reads ROLE and re-points its writers instead.
@@ -149,7 +138,9 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     this.replicaAck = opts.replicaAck ?? 'accept';
     this.expectReplicas = Boolean(opts.sentinels?.length);
     this.local = defineScripts(
-      opts.url ? new Redis(opts.url, baseOptions(this.waitTimeoutMs)) : this.newSentinelClient(),
+      opts.url
+        ? new Redis(opts.url, baseOptions(this.waitTimeoutMs, opts.autoPipelining ?? true))
+        : this.newSentinelClient(),
     );
     for (const c of [this.local]) c.on('error', () => {});
   }
@@ -166,11 +157,11 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
   private newSentinelClient(): Redis {
     if (!this.opts.sentinels?.length) throw new Error('the Redis store needs a URL or Sentinels');
     // The data nodes' credentials and database come from the node's URL; Sentinel's own password
-    // (if any) from TESSERA_SENTINEL_PASSWORD.
+    // (if any) from the sentinelPassword option.
     const { host: _h, port: _p, tls: _t, ...auth } = this.opts.url ? urlOptions(this.opts.url) : {};
-    const sentinelPassword = process.env.TESSERA_SENTINEL_PASSWORD;
+    const sentinelPassword = this.opts.sentinelPassword;
     return new Redis({
-      ...baseOptions(this.waitTimeoutMs, true),
+      ...baseOptions(this.waitTimeoutMs, this.opts.autoPipelining ?? true, true),
       ...auth,
       ...(sentinelPassword ? { sentinelPassword } : {}),
       sentinels: this.opts.sentinels,
@@ -312,7 +303,14 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     const [host, port] = splitAddr(masterAddr);
     const base = this.opts.url ? urlOptions(this.opts.url) : {};
     this.writers = Array.from({ length: size }, () => {
-      const w = defineScripts(new Redis({ ...baseOptions(this.waitTimeoutMs), ...base, host, port }));
+      const w = defineScripts(
+        new Redis({
+          ...baseOptions(this.waitTimeoutMs, this.opts.autoPipelining ?? true),
+          ...base,
+          host,
+          port,
+        }),
+      );
       w.on('error', () => {});
       return w;
     });

@@ -13,7 +13,17 @@ import {
   type User,
   type UserAuthState,
 } from '../../model/index.ts';
-import type { AuthView, FailurePolicy, ListOptions, Page, Store, StoreDump, StoreRole } from '../types.ts';
+import type {
+  AuthView,
+  FailurePolicy,
+  ListOptions,
+  Page,
+  ReplicationControl,
+  ReplicationEvents,
+  Store,
+  StoreDump,
+  StoreRole,
+} from '../types.ts';
 import {
   decodeTokenState,
   decodeUserState,
@@ -31,7 +41,7 @@ const AUDIT_CAP = 100_000;
  * to the master. Configuration writes are refused on a slave; authentication-state writes from
  * any node go to the master and wait for a replica's acknowledgement before they count.
  */
-export class RedisStore implements Store {
+export class RedisStore implements Store, ReplicationControl {
   readonly kind = 'redis' as const;
   private readonly k: {
     users: string;
@@ -83,6 +93,17 @@ export class RedisStore implements Store {
 
   replication(): ReplicationView | null {
     return this.links.replication();
+  }
+
+  onReplication<E extends keyof ReplicationEvents>(
+    event: E,
+    listener: (e: ReplicationEvents[E]) => void,
+  ): () => void {
+    // LinkEvents is ReplicationEvents as argument lists; the emitter's conditional listener type
+    // cannot be resolved for a generic event name, hence the cast.
+    const forward = (e: ReplicationEvents[E]) => listener(e);
+    this.links.on(event, forward as never);
+    return () => this.links.off(event, forward as never);
   }
 
   async ping(): Promise<void> {
@@ -493,7 +514,7 @@ export class RedisStore implements Store {
     };
   }
 
-  // --- cluster extras (not part of Store)
+  // --- replication control (src/store/types.ts ReplicationControl), for src/cluster
 
   /** Registers this node's heartbeat on the master (the cluster's node list). */
   async heartbeat(nodeId: string, record: object): Promise<void> {

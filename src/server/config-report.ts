@@ -1,0 +1,86 @@
+import { type Config, VARIABLES, type Variable } from './config.ts';
+
+const MASK = '********';
+
+/** Each variable's effective value, from the loaded configuration (defaults filled in). */
+const EFFECTIVE: Record<string, (c: Config) => string | number | boolean | undefined> = {
+  TESSERA_HOST: (c) => c.host,
+  TESSERA_PORT: (c) => c.port,
+  TESSERA_DATA_DIR: (c) => c.dataDir,
+  TESSERA_LOG_LEVEL: (c) => c.logLevel,
+  TESSERA_TRUST_PROXY: (c) => c.trustProxy,
+  TESSERA_MASTER_KEY: (c) => c.masterKey,
+  TESSERA_PUBLIC_URL: (c) => c.cluster.url,
+  TESSERA_NODE_ID: (c) => c.cluster.nodeId,
+  TESSERA_REDIS_URL: (c) => c.redisUrl,
+  TESSERA_SENTINELS: (c) => c.sentinels?.map((s) => `${s.host}:${s.port}`).join(','),
+  TESSERA_SENTINEL_NAME: (c) => c.sentinelName,
+  TESSERA_SENTINEL_PASSWORD: (c) => c.redis.sentinelPassword,
+  TESSERA_REDIS_PREFIX: (c) => c.redis.prefix,
+  TESSERA_REDIS_AUTOPIPELINE: (c) => c.redis.autoPipelining,
+  TESSERA_REPLICA_ACK: (c) => c.redis.replicaAck,
+  TESSERA_REPLICA_WAIT_MS: (c) => c.redis.waitTimeoutMs,
+  TESSERA_REPLICA_ACK_COUNT: (c) => c.redis.ackReplicas,
+  TESSERA_HEARTBEAT_SECONDS: (c) => c.cluster.heartbeatMs / 1000,
+  TESSERA_SNAPSHOT_DIR: (c) => c.cluster.snapshotDir,
+  TESSERA_SNAPSHOT_INTERVAL_MIN: (c) => c.cluster.snapshotIntervalMs / 60_000,
+  TESSERA_SNAPSHOT_KEEP: (c) => c.cluster.snapshotKeep,
+  TESSERA_SNAPSHOT_PASSPHRASE: (c) => c.cluster.snapshotPassphrase,
+  TESSERA_SNAPSHOT_PASSPHRASE_FILE: (c) => c.cluster.snapshotPassphraseFile,
+  TESSERA_SNAPSHOT_KEY_FILE: (c) => c.cluster.snapshotKeyFile,
+  TESSERA_SNAPSHOT_PULL_URL: (c) => c.cluster.pullUrl,
+  TESSERA_SNAPSHOT_PULL_KEY_FILE: (c) => c.cluster.pullKeyFile,
+  TESSERA_SNAPSHOT_PULL_INTERVAL_MIN: (c) => c.cluster.pullIntervalMs / 60_000,
+  TESSERA_SNAPSHOT_PULL_APPLY: (c) => c.cluster.pullApply,
+  TESSERA_FAILOVER_WEBHOOK: (c) => c.cluster.failoverWebhook,
+};
+
+/** A URL without its secrets: the password and every query value are masked. */
+export function maskUrl(text: string): string {
+  try {
+    const u = new URL(text);
+    if (u.password) u.password = MASK;
+    for (const key of [...u.searchParams.keys()]) u.searchParams.set(key, MASK);
+    return u.toString();
+  } catch {
+    return MASK;
+  }
+}
+
+function shown(v: Variable, value: string | number | boolean | undefined): string | null {
+  if (value === undefined) return null;
+  const text = String(value);
+  if (v.secret === 'value') return MASK;
+  return v.secret === 'url' ? maskUrl(text) : text;
+}
+
+export interface ReportLine {
+  name: string;
+  /** The effective value, secrets masked; null when unset and without a default. */
+  value: string | null;
+  source: 'set' | 'default';
+}
+
+/** What `tessera config` prints: every variable's effective value, and where it came from. */
+export function configReport(config: Config, set: readonly string[]): ReportLine[] {
+  return VARIABLES.map((v) => {
+    const effective = EFFECTIVE[v.name];
+    if (!effective) throw new Error(`${v.name} has no effective value in the report`);
+    return {
+      name: v.name,
+      value: shown(v, effective(config)),
+      source: set.includes(v.name) ? 'set' : 'default',
+    };
+  });
+}
+
+export function formatReport(lines: readonly ReportLine[], ignored: readonly string[]): string {
+  const width = Math.max(...lines.map((l) => l.name.length + 1 + (l.value ?? '').length));
+  const out = lines.map((l) => {
+    const assignment = `${l.name}=${l.value ?? ''}`;
+    const note = l.source === 'set' ? 'set' : l.value === null ? 'unset' : 'default';
+    return `${assignment.padEnd(width)}  # ${note}`;
+  });
+  if (ignored.length > 0) out.push(`# ignored (not Tessera settings): ${ignored.join(', ')}`);
+  return out.join('\n');
+}

@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { describe, test } from 'vitest';
+import { ConfigError, loadConfig, tesseraVariables, VARIABLES } from './config.ts';
+import { configReport, formatReport, maskUrl } from './config-report.ts';
+
+const KEY = randomBytes(32).toString('base64');
+
+function problemOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+    return err.message;
+  }
+  assert.fail(`${JSON.stringify(env)} was accepted`);
+}
+
+/** One value each variable must refuse (free-form variables are listed apart). */
+const BAD: Record<string, string> = {
+  TESSERA_HOST: 'two words',
+  TESSERA_PORT: '80800',
+  TESSERA_LOG_LEVEL: 'verbose',
+  TESSERA_TRUST_PROXY: '10.0.0.0/99',
+  TESSERA_MASTER_KEY: 'c2hvcnQ=',
+  TESSERA_PUBLIC_URL: 'ftp://node-a',
+  TESSERA_NODE_ID: 'node a',
+  TESSERA_REDIS_URL: 'http://127.0.0.1:6379',
+  TESSERA_SENTINELS: '127.0.0.1:26379,nohost',
+  TESSERA_SENTINEL_NAME: 'my master',
+  TESSERA_REDIS_PREFIX: 'a b:',
+  TESSERA_REDIS_AUTOPIPELINE: 'no',
+  TESSERA_REPLICA_ACK: 'maybe',
+  TESSERA_REPLICA_WAIT_MS: '0',
+  TESSERA_REPLICA_ACK_COUNT: '1.5',
+  TESSERA_HEARTBEAT_SECONDS: '0',
+  TESSERA_SNAPSHOT_INTERVAL_MIN: '-1',
+  TESSERA_SNAPSHOT_KEEP: '0',
+  TESSERA_SNAPSHOT_PULL_URL: 'not a url',
+  TESSERA_SNAPSHOT_PULL_INTERVAL_MIN: 'soon',
+  TESSERA_SNAPSHOT_PULL_APPLY: 'yes',
+  TESSERA_FAILOVER_WEBHOOK: 'mailto:ops@example.org',
+};
+
+/** Paths and secrets: any text is a value; empty means unset. */
+const FREE_FORM = [
+  'TESSERA_DATA_DIR',
+  'TESSERA_SENTINEL_PASSWORD',
+  'TESSERA_SNAPSHOT_DIR',
+  'TESSERA_SNAPSHOT_PASSPHRASE',
+  'TESSERA_SNAPSHOT_PASSPHRASE_FILE',
+  'TESSERA_SNAPSHOT_KEY_FILE',
+  'TESSERA_SNAPSHOT_PULL_KEY_FILE',
+];
+
+describe('the configuration loader', () => {
+  test('every declared variable is either checked below or free-form', () => {
+    const covered = new Set([...Object.keys(BAD), ...FREE_FORM]);
+    assert.deepEqual(
+      VARIABLES.map((v) => v.name).filter((n) => !covered.has(n)),
+      [],
+    );
+    assert.deepEqual(
+      [...covered].filter((n) => !VARIABLES.some((v) => v.name === n)),
+      [],
+    );
+  });
+
+  for (const [name, value] of Object.entries(BAD)) {
+    test(`${name}=${value} stops the start, naming the variable and what it allows`, () => {
+      const message = problemOf({ [name]: value });
+      const spec = VARIABLES.find((v) => v.name === name)!;
+      assert.equal(message, message.split('\n')[0], 'one problem, one line');
+      assert.ok(message.startsWith(`${name}: `), message);
+      assert.ok(message.endsWith(`use ${spec.allowed}`), message);
+    });
+  }
+
+  test('a secret that is refused is not echoed', () => {
+    const message = problemOf({ TESSERA_MASTER_KEY: 'not-the-right-secret' });
+    assert.equal(message.includes('not-the-right-secret'), false);
+    assert.match(message, /^TESSERA_MASTER_KEY: the value is not allowed; use the base64 of 32 bytes$/);
+  });
+
+  test('every bad variable is reported at once', () => {
+    const message = problemOf({ TESSERA_PORT: 'x', TESSERA_REPLICA_ACK: 'x', TESSERA_KEEP: 'ignored' });
+    assert.deepEqual(
+      message.split('\n').map((l) => l.split(':')[0]),
+      ['TESSERA_PORT', 'TESSERA_REPLICA_ACK'],
+    );
+  });
+
+  test('defaults, when nothing is set', () => {
+    const c = loadConfig({});
+    assert.equal(c.host, '127.0.0.1');
+    assert.equal(c.port, 8080);
+    assert.equal(c.dataDir, resolve('./data'));
+    assert.equal(c.logLevel, 'info');
+    assert.equal(c.trustProxy, false);
+    assert.equal(c.redisUrl, undefined);
+    assert.deepEqual(c.redis, {
+      prefix: 'tessera:',
+      autoPipelining: true,
+      replicaAck: 'accept',
+      waitTimeoutMs: 1000,
+      ackReplicas: 1,
+    });
+    assert.equal(c.cluster.heartbeatMs, 5_000);
+    assert.equal(c.cluster.snapshotIntervalMs, 15 * 60_000);
+    assert.equal(c.cluster.snapshotKeep, 8);
+    assert.equal(c.cluster.snapshotDir, resolve('./data/snapshots'));
+    assert.equal(c.cluster.url, 'http://127.0.0.1:8080');
+    assert.equal(c.cluster.pullApply, false);
+    assert.equal(loadConfig({}, { logLevel: 'warn' }).logLevel, 'warn');
+    assert.equal(loadConfig({ TESSERA_LOG_LEVEL: 'debug' }, { logLevel: 'warn' }).logLevel, 'debug');
+  });
+
+  test('good values are typed', () => {
+    const c = loadConfig({
+      TESSERA_PORT: '0',
+      TESSERA_TRUST_PROXY: '10.0.0.0/8, ::1',
+      TESSERA_MASTER_KEY: KEY,
+      TESSERA_SENTINELS: '127.0.0.1:26379,[::1]:26380',
+      TESSERA_REDIS_URL: 'rediss://:pw@127.0.0.1:6380/2',
+      TESSERA_REDIS_AUTOPIPELINE: 'false',
+      TESSERA_REPLICA_ACK: 'reject',
+      TESSERA_REPLICA_WAIT_MS: '250',
+      TESSERA_REPLICA_ACK_COUNT: '2',
+      TESSERA_HEARTBEAT_SECONDS: '0.5',
+      TESSERA_SNAPSHOT_INTERVAL_MIN: '0.02',
+      TESSERA_SNAPSHOT_PULL_INTERVAL_MIN: '0',
+      TESSERA_SNAPSHOT_PULL_APPLY: 'true',
+      TESSERA_NODE_ID: 'node-a',
+      TESSERA_PUBLIC_URL: 'https://node-a.example:8443',
+    });
+    assert.equal(c.port, 0);
+    assert.equal(c.trustProxy, '10.0.0.0/8, ::1');
+    assert.equal(loadConfig({ TESSERA_TRUST_PROXY: 'true' }).trustProxy, true);
+    assert.equal(loadConfig({ TESSERA_TRUST_PROXY: 'false' }).trustProxy, false);
+    assert.equal(c.masterKey, KEY);
+    assert.deepEqual(c.sentinels, [
+      { host: '127.0.0.1', port: 26379 },
+      { host: '::1', port: 26380 },
+    ]);
+    assert.deepEqual(c.redis, {
+      prefix: 'tessera:',
+      autoPipelining: false,
+      replicaAck: 'reject',
+      waitTimeoutMs: 250,
+      ackReplicas: 2,
+    });
+    assert.equal(c.cluster.heartbeatMs, 500);
+    assert.equal(c.cluster.snapshotIntervalMs, 1_200);
+    assert.equal(c.cluster.pullIntervalMs, 0);
+    assert.equal(c.cluster.pullApply, true);
+    assert.equal(c.cluster.nodeId, 'node-a');
+    assert.equal(c.cluster.url, 'https://node-a.example:8443');
+  });
+
+  test('an empty value is the same as unset', () => {
+    assert.equal(loadConfig({ TESSERA_PORT: '', TESSERA_REDIS_URL: '' }).port, 8080);
+    assert.equal(loadConfig({ TESSERA_REDIS_URL: '' }).redisUrl, undefined);
+  });
+});
+
+describe('tessera config: the effective configuration', () => {
+  const env = {
+    TESSERA_MASTER_KEY: KEY,
+    TESSERA_REDIS_URL: 'redis://ops:s3cret-pw@127.0.0.1:6379',
+    TESSERA_SENTINEL_PASSWORD: 'sentinel-pw',
+    TESSERA_SNAPSHOT_PASSPHRASE: 'snapshot passphrase',
+    TESSERA_SNAPSHOT_PULL_URL: 'https://:pull-pw@master.example/',
+    TESSERA_FAILOVER_WEBHOOK: 'https://hooks.example/h?token=hook-token',
+    TESSERA_PORT: '9000',
+    TESSERA_URL: 'http://not-ours',
+  };
+  const config = loadConfig(env);
+  const { set, unknown } = tesseraVariables(env);
+  const lines = configReport(config, set);
+  const text = formatReport(lines, unknown);
+
+  test('secrets never show', () => {
+    for (const secret of [KEY, 's3cret-pw', 'sentinel-pw', 'snapshot passphrase', 'pull-pw', 'hook-token']) {
+      assert.equal(text.includes(secret), false, `${secret} shows in\n${text}`);
+    }
+    const value = (name: string) => lines.find((l) => l.name === name)?.value;
+    assert.equal(value('TESSERA_MASTER_KEY'), '********');
+    assert.equal(value('TESSERA_REDIS_URL'), 'redis://ops:********@127.0.0.1:6379');
+    assert.equal(value('TESSERA_FAILOVER_WEBHOOK'), 'https://hooks.example/h?token=********');
+    assert.equal(maskUrl('no url'), '********');
+  });
+
+  test('every variable is listed with its effective value and where it came from', () => {
+    assert.deepEqual(
+      lines.map((l) => l.name),
+      VARIABLES.map((v) => v.name),
+    );
+    assert.match(text, /^TESSERA_PORT=9000 +# set$/m);
+    assert.match(text, /^TESSERA_HOST=127\.0\.0\.1 +# default$/m);
+    assert.match(text, /^TESSERA_SNAPSHOT_KEY_FILE= +# unset$/m);
+    assert.match(text, /^TESSERA_HEARTBEAT_SECONDS=5 +# default$/m);
+    assert.match(text, /# ignored \(not Tessera settings\): TESSERA_URL$/);
+  });
+});
