@@ -1,7 +1,7 @@
 // What the admin face answers, as schemas for the OpenAPI document. The views are src/admin's
 // public projections (no PIN hash, key hash or sealed seed); fields are listed, extra ones allowed.
 import { type TSchema, Type } from '@sinclair/typebox';
-import { described, type ErrorStatus, errorReplies } from '../shared/index.ts';
+import { described, type ErrorStatus, errorReplies, shownOnce } from '../shared/index.ts';
 
 const EpochMs = Type.Integer({ description: 'epoch milliseconds' });
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -70,13 +70,15 @@ export const UserPage = described(
   Type.Object({ items: Type.Array(UserView), next: Type.Optional(Type.String()) }),
 );
 
-export const Enrolment = described(
-  'the token; the secret is only inside otpauthUri and the QR code, shown this once',
-  Type.Object({
-    ...TokenView.properties,
-    otpauthUri: Type.String({ pattern: '^otpauth://(totp|hotp)/' }),
-    qrCode: Type.String({ pattern: '^data:image/png;base64,' }),
-  }),
+export const Enrolment = shownOnce(
+  described(
+    'the token; the secret is only inside otpauthUri and the QR code, shown this once',
+    Type.Object({
+      ...TokenView.properties,
+      otpauthUri: Type.String({ pattern: '^otpauth://(totp|hotp)/' }),
+      qrCode: Type.String({ pattern: '^data:image/png;base64,' }),
+    }),
+  ),
 );
 
 export const TokenList = described("the user's tokens", items(TokenView));
@@ -94,21 +96,25 @@ export const ClientView = Type.Object({
   createdAt: EpochMs,
 });
 
-export const CreatedClient = described(
-  'the client and its API key, shown this once',
-  Type.Object({ ...ClientView.properties, apiKey: Type.String({ pattern: '^tessera-client\\.' }) }),
+export const CreatedClient = shownOnce(
+  described(
+    'the client and its API key, shown this once',
+    Type.Object({ ...ClientView.properties, apiKey: Type.String({ pattern: '^tessera-client\\.' }) }),
+  ),
 );
 
 export const ClientList = described('every client', items(ClientView));
 
-export const CreatedAdminKey = described(
-  'the admin key, shown this once',
-  Type.Object({
-    id: Type.String(),
-    name: Type.String(),
-    createdAt: EpochMs,
-    apiKey: Type.String({ pattern: '^tessera-admin\\.' }),
-  }),
+export const CreatedAdminKey = shownOnce(
+  described(
+    'the admin key, shown this once',
+    Type.Object({
+      id: Type.String(),
+      name: Type.String(),
+      createdAt: EpochMs,
+      apiKey: Type.String({ pattern: '^tessera-admin\\.' }),
+    }),
+  ),
 );
 
 export const GroupView = Type.Object({

@@ -43,6 +43,11 @@ export function described<T extends TSchema>(description: string, schema: T): T 
   return { ...schema, description };
 }
 
+/** An answer that carries a secret shown once: no cache may keep it. */
+export function shownOnce<T extends TSchema>(schema: T): T {
+  return { ...schema, headers: { 'cache-control': Type.Literal('no-store') } };
+}
+
 /** A 204 (or other) answer without a body. */
 export function noContent(description: string): TSchema {
   return Type.Null({ description });
