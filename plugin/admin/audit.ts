@@ -5,14 +5,22 @@ import type { AdminFaceOptions } from './options.ts';
 import { AuditPage, adminErrors } from './replies.ts';
 import { limitOf, QueryLimit } from './schemas.ts';
 
-const AuditQuery = Type.Object({ limit: Type.Optional(QueryLimit) }, { additionalProperties: false });
+/** `auth`: validate decisions; `admin`: admin and CLI changes; `event`: node events. */
+const AuditStreamName = Type.Union([Type.Literal('auth'), Type.Literal('admin'), Type.Literal('event')]);
+
+const AuditQuery = Type.Object(
+  { limit: Type.Optional(QueryLimit), stream: Type.Optional(AuditStreamName) },
+  { additionalProperties: false },
+);
 
 export async function auditRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   app.get<{ Querystring: Static<typeof AuditQuery> }>(
     '/audit',
     {
+      config: { permission: 'audit:read' },
       schema: {
         tags: ['audit'],
+        summary: 'Audit events, newest first: one stream, or all streams merged',
         operationId: 'listAudit',
         security: ADMIN_KEY,
         querystring: AuditQuery,
@@ -21,7 +29,8 @@ export async function auditRoutes(app: FastifyInstance, face: AdminFaceOptions):
     },
     async (request) => {
       await face.audit.flush();
-      return { items: await face.store.listAudit(limitOf(request.query.limit, 100)) };
+      const limit = limitOf(request.query.limit, 100);
+      return { items: await face.store.listAudit(limit, request.query.stream) };
     },
   );
 }

@@ -1,20 +1,19 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import {
-  createAdminKey,
-  createClient,
-  deleteClient,
-  publicClient,
-  updateClient,
-} from '../../src/admin/index.ts';
-import { TesseraError } from '../../src/model/index.ts';
+import { createClient, deleteClient, publicClient, updateClient } from '../../src/admin/index.ts';
+import { CLIENT_KINDS, TesseraError } from '../../src/model/index.ts';
 import { ADMIN_KEY, described, link, noContent } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
-import { adminErrors, ClientList, ClientView, CreatedAdminKey, CreatedClient, WRITE } from './replies.ts';
+import { adminErrors, ClientList, ClientView, CreatedClient, NAMED, WRITE } from './replies.ts';
 import { IdParams, Name } from './schemas.ts';
 
-const Cidr = Type.String({ maxLength: 64, pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$' });
+const Cidr = Type.String({
+  maxLength: 64,
+  pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$',
+  description:
+    'an IPv4 or IPv6 address or network (10.0.0.0/8, 2001:db8::/32); anything else is a 400 INVALID_CIDR',
+});
 const ClientFields = {
   allowedCidrs: Type.Optional(Type.Array(Cidr, { maxItems: 64 })),
   challengeText: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -26,7 +25,7 @@ const ClientFields = {
 const ClientBody = Type.Object(
   {
     name: Name,
-    kind: Type.Union([Type.Literal('radius'), Type.Literal('keycloak'), Type.Literal('api')]),
+    kind: Type.Union(CLIENT_KINDS.map((k) => Type.Literal(k))),
     ...ClientFields,
   },
   { additionalProperties: false },
@@ -35,7 +34,6 @@ const ClientPatch = Type.Object(
   { name: Type.Optional(Name), ...ClientFields },
   { additionalProperties: false, minProperties: 1 },
 );
-const KeyBody = Type.Object({ name: Name }, { additionalProperties: false });
 
 /** Where a created client leads. */
 const clientLinks = Object.fromEntries(
@@ -47,6 +45,7 @@ export async function clientRoutes(app: FastifyInstance, face: AdminFaceOptions)
   app.post<{ Body: Static<typeof ClientBody> }>(
     '/clients',
     {
+      config: { permission: 'clients:write' },
       schema: {
         tags,
         operationId: 'createClient',
@@ -68,18 +67,19 @@ export async function clientRoutes(app: FastifyInstance, face: AdminFaceOptions)
     security: ADMIN_KEY,
     response: { 200: ClientList, ...adminErrors() },
   };
-  app.get('/clients', { schema: listSchema }, async () => ({
+  app.get('/clients', { config: { permission: 'clients:read' }, schema: listSchema }, async () => ({
     items: (await face.store.listClients()).map(publicClient),
   }));
   app.get<{ Params: Static<typeof IdParams> }>(
     '/clients/:id',
     {
+      config: { permission: 'clients:read' },
       schema: {
         tags,
         operationId: 'getClient',
         security: ADMIN_KEY,
         params: IdParams,
-        response: { 200: described('the client (never its key)', ClientView), ...adminErrors(404) },
+        response: { 200: described('the client (never its key)', ClientView), ...adminErrors(...NAMED) },
       },
     },
     async (request) => {
@@ -91,13 +91,14 @@ export async function clientRoutes(app: FastifyInstance, face: AdminFaceOptions)
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof ClientPatch> }>(
     '/clients/:id',
     {
+      config: { permission: 'clients:write' },
       schema: {
         tags,
         operationId: 'updateClient',
         security: ADMIN_KEY,
         params: IdParams,
         body: ClientPatch,
-        response: { 200: described('the client, changed', ClientView), ...adminErrors(404, ...WRITE) },
+        response: { 200: described('the client, changed', ClientView), ...adminErrors(...NAMED, ...WRITE) },
       },
     },
     async (request) =>
@@ -106,34 +107,18 @@ export async function clientRoutes(app: FastifyInstance, face: AdminFaceOptions)
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/clients/:id',
     {
+      config: { permission: 'clients:write' },
       schema: {
         tags,
         operationId: 'deleteClient',
         security: ADMIN_KEY,
         params: IdParams,
-        response: { 204: noContent('deleted; its key stops working'), ...adminErrors(404, ...WRITE) },
+        response: { 204: noContent('deleted; its key stops working'), ...adminErrors(...NAMED, ...WRITE) },
       },
     },
     async (request, reply) => {
       await deleteClient(adminContext(face, request), request.params.id);
       return reply.code(204).send();
-    },
-  );
-  app.post<{ Body: Static<typeof KeyBody> }>(
-    '/admin-keys',
-    {
-      schema: {
-        tags: ['admin keys'],
-        operationId: 'createAdminKey',
-        security: ADMIN_KEY,
-        body: KeyBody,
-        response: { 201: CreatedAdminKey, ...adminErrors(...WRITE) },
-      },
-    },
-    async (request, reply) => {
-      const { key, apiKey } = await createAdminKey(adminContext(face, request), request.body.name);
-      reply.header('cache-control', 'no-store');
-      return reply.code(201).send({ id: key.id, name: key.name, createdAt: key.createdAt, apiKey });
     },
   );
 }

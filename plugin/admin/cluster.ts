@@ -11,5 +11,5 @@ export async function clusterRoutes(app: FastifyInstance, face: AdminFaceOptions
     security: ADMIN_KEY,
     response: { 200: ClusterView, ...adminErrors() },
   };
-  app.get('/cluster', { schema }, async () => face.cluster.status());
+  app.get('/cluster', { config: { permission: 'cluster:read' }, schema }, async () => face.cluster.status());
 }

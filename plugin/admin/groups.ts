@@ -4,7 +4,7 @@ import { TesseraError } from '../../src/model/index.ts';
 import { ADMIN_KEY, described, ErrorReply, link, noContent } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
-import { adminErrors, GroupList, GroupView, WRITE } from './replies.ts';
+import { adminErrors, GroupList, GroupView, NAMED, WRITE } from './replies.ts';
 import { Methods, Name } from './schemas.ts';
 
 const GroupBody = Type.Object(
@@ -35,6 +35,7 @@ export async function groupRoutes(app: FastifyInstance, face: AdminFaceOptions):
   app.post<{ Body: Static<typeof GroupBody> }>(
     '/groups',
     {
+      config: { permission: 'groups:write' },
       schema: {
         tags,
         operationId: 'createGroup',
@@ -59,17 +60,20 @@ export async function groupRoutes(app: FastifyInstance, face: AdminFaceOptions):
     security: ADMIN_KEY,
     response: { 200: GroupList, ...adminErrors() },
   };
-  app.get('/groups', { schema: listSchema }, async () => ({ items: await store.listGroups() }));
+  app.get('/groups', { config: { permission: 'groups:read' }, schema: listSchema }, async () => ({
+    items: await store.listGroups(),
+  }));
   app.patch<{ Params: Static<typeof GroupParams>; Body: Static<typeof GroupPatch> }>(
     '/groups/:name',
     {
+      config: { permission: 'groups:write' },
       schema: {
         tags,
         operationId: 'updateGroup',
         security: ADMIN_KEY,
         params: GroupParams,
         body: GroupPatch,
-        response: { 200: described('the group, changed', GroupView), ...adminErrors(404, ...WRITE) },
+        response: { 200: described('the group, changed', GroupView), ...adminErrors(...NAMED, ...WRITE) },
       },
     },
     async (request) => {
@@ -84,6 +88,7 @@ export async function groupRoutes(app: FastifyInstance, face: AdminFaceOptions):
   app.delete<{ Params: Static<typeof GroupParams> }>(
     '/groups/:name',
     {
+      config: { permission: 'groups:write' },
       schema: {
         tags,
         operationId: 'deleteGroup',
@@ -91,7 +96,7 @@ export async function groupRoutes(app: FastifyInstance, face: AdminFaceOptions):
         params: GroupParams,
         response: {
           204: noContent('deleted'),
-          ...adminErrors(404, ...WRITE),
+          ...adminErrors(...NAMED, ...WRITE),
           409: described('the Default group, or a write on a read-only replica', ErrorReply),
         },
       },

@@ -1,12 +1,16 @@
-// The admin REST face: users, tokens, clients, groups, settings, audit, cluster.
+// The admin REST face: users, tokens, clients, admin keys, groups, settings, audit, cluster; each
+// route declares the permission it needs and the caller's role is checked against it.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { checkOptions, installErrorHandler, requireCaller } from '../shared/index.ts';
+import { TesseraError, wellFormedDeep } from '../../src/model/index.ts';
+import { checkOptions, installErrorHandler, jsonBodiesOnly, requireCaller } from '../shared/index.ts';
+import { adminKeyRoutes } from './admin-keys.ts';
 import { auditRoutes } from './audit.ts';
 import { clientRoutes } from './clients.ts';
 import { clusterRoutes } from './cluster.ts';
 import { groupRoutes } from './groups.ts';
 import type { AdminFaceOptions } from './options.ts';
+import { enforcePermissions } from './permissions.ts';
 import { settingsRoutes } from './settings.ts';
 import { tokenRoutes } from './tokens.ts';
 import { userRoutes } from './users.ts';
@@ -22,8 +26,19 @@ async function adminFace(app: FastifyInstance, opts: AdminFaceOptions): Promise<
     cluster: 'the cluster service that reports cluster status',
   });
   installErrorHandler(app);
+  jsonBodiesOnly(app);
   app.addHook('onRequest', requireCaller(opts.callers, 'admin'));
+  // JSON may carry lone surrogates (`"\ud800"`) that no UTF-8 URL, log or directory can hold.
+  app.addHook('preValidation', async (request) => {
+    if (!wellFormedDeep(request.body) || !wellFormedDeep(request.query))
+      throw new TesseraError(
+        'INVALID_UNICODE',
+        'the request holds text that is not valid Unicode (a lone surrogate)',
+      );
+  });
+  enforcePermissions(app, opts);
   for (const routes of [
+    adminKeyRoutes,
     userRoutes,
     tokenRoutes,
     clientRoutes,

@@ -1,6 +1,7 @@
 // What the admin face answers, as schemas for the OpenAPI document. The views are src/admin's
 // public projections (no PIN hash, key hash or sealed seed); fields are listed, extra ones allowed.
 import { type TSchema, Type } from '@sinclair/typebox';
+import { CLIENT_KINDS } from '../../src/model/index.ts';
 import { described, type ErrorStatus, errorReplies, shownOnce } from '../shared/index.ts';
 
 const EpochMs = Type.Integer({ description: 'epoch milliseconds' });
@@ -86,7 +87,7 @@ export const TokenList = described("the user's tokens", items(TokenView));
 export const ClientView = Type.Object({
   id: Type.String(),
   name: Type.String(),
-  kind: Type.Union([Type.Literal('radius'), Type.Literal('keycloak'), Type.Literal('api')]),
+  kind: Type.Union(CLIENT_KINDS.map((k) => Type.Literal(k))),
   allowedCidrs: Type.Array(Type.String()),
   challengeText: Type.String(),
   enabled: Type.Boolean(),
@@ -104,18 +105,6 @@ export const CreatedClient = shownOnce(
 );
 
 export const ClientList = described('every client', items(ClientView));
-
-export const CreatedAdminKey = shownOnce(
-  described(
-    'the admin key, shown this once',
-    Type.Object({
-      id: Type.String(),
-      name: Type.String(),
-      createdAt: EpochMs,
-      apiKey: Type.String({ pattern: '^tessera-admin\\.' }),
-    }),
-  ),
-);
 
 export const GroupView = Type.Object({
   name: Type.String(),
@@ -197,10 +186,12 @@ export const ClusterView = described(
 
 /**
  * The error answers of an admin route: every one may answer 400 (its parameters or query), 401 and
- * 403 (the key); add 404 for a named resource, 409 for a write (it exists, or this node is a
- * read-only replica), 413 and 415 where a body is read.
+ * 403 (the key, or its role: ROLE_FORBIDDEN), 503 (the store is unreachable); add NAMED for a route whose path names a record, 409
+ * for a write (it exists, or this node is a read-only replica), 413 and 415 where a body is read.
  */
 export function adminErrors(...statuses: ErrorStatus[]): Record<number, TSchema> {
-  return errorReplies(...[...new Set([400, 401, 403, ...statuses])].sort());
+  return errorReplies(...[...new Set([400, 401, 403, 503, ...statuses])].sort());
 }
 export const WRITE: ErrorStatus[] = [409, 413, 415];
+/** A route whose path names a record: it may not exist, and a name may be too long for the router. */
+export const NAMED: ErrorStatus[] = [404, 414];

@@ -67,10 +67,13 @@ export async function settingsRoutes(app: FastifyInstance, face: AdminFaceOption
     security: ADMIN_KEY,
     response: { 200: described('the settings in force', SettingsView), ...adminErrors() },
   };
-  app.get('/settings', { schema: getSchema }, async () => loadSettings(face.store));
+  app.get('/settings', { config: { permission: 'settings:read' }, schema: getSchema }, async () =>
+    loadSettings(face.store),
+  );
   app.patch<{ Body: Static<typeof SettingsPatch> }>(
     '/settings',
     {
+      config: { permission: 'settings:write' },
       schema: {
         tags,
         operationId: 'updateSettings',

@@ -2,17 +2,17 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import QRCode from 'qrcode';
 import { deleteToken, enrolToken, publicToken, resyncToken, updateToken } from '../../src/admin/index.ts';
-import { TesseraError } from '../../src/model/index.ts';
+import { requireCanonicalUsername, TesseraError } from '../../src/model/index.ts';
 import { ADMIN_KEY, described, link, noContent } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
-import { adminErrors, Enrolment, TokenList, TokenView, WRITE } from './replies.ts';
-import { Serial, TokenParams, UserParams } from './schemas.ts';
+import { adminErrors, Enrolment, NAMED, TokenList, TokenView, WRITE } from './replies.ts';
+import { Base32Secret, Serial, TokenParams, UserParams } from './schemas.ts';
 
 const TokenBody = Type.Object(
   {
     type: Type.Union([Type.Literal('totp'), Type.Literal('hotp')]),
-    secret: Type.Optional(Type.String({ minLength: 16, maxLength: 256, pattern: '^[A-Za-z2-7= ]+$' })),
+    secret: Type.Optional(Base32Secret),
     algorithm: Type.Optional(
       Type.Union([Type.Literal('SHA1'), Type.Literal('SHA256'), Type.Literal('SHA512')]),
     ),
@@ -62,13 +62,14 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
   app.post<{ Params: Static<typeof UserParams>; Body: Static<typeof TokenBody> }>(
     '/users/:username/tokens',
     {
+      config: { permission: 'tokens:write' },
       schema: {
         tags,
         operationId: 'enrolToken',
         security: ADMIN_KEY,
         params: UserParams,
         body: TokenBody,
-        response: { 201: Enrolment, ...adminErrors(404, ...WRITE) },
+        response: { 201: Enrolment, ...adminErrors(...NAMED, ...WRITE) },
       },
       links: { 201: tokenLinks },
     },
@@ -87,32 +88,35 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
   app.get<{ Params: Static<typeof UserParams> }>(
     '/users/:username/tokens',
     {
+      config: { permission: 'tokens:read' },
       schema: {
         tags,
         operationId: 'listTokens',
         security: ADMIN_KEY,
         params: UserParams,
-        response: { 200: TokenList, ...adminErrors(404) },
+        response: { 200: TokenList, ...adminErrors(...NAMED) },
       },
     },
     async (request) => {
-      if (!(await face.store.getUser(request.params.username))) {
-        throw new TesseraError('NOT_FOUND', `user "${request.params.username}" does not exist`);
+      const username = requireCanonicalUsername(request.params.username);
+      if (!(await face.store.getUser(username))) {
+        throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
       }
-      return { items: (await face.store.listTokens(request.params.username)).map(publicToken) };
+      return { items: (await face.store.listTokens(username)).map(publicToken) };
     },
   );
 
   app.patch<{ Params: Static<typeof TokenParams>; Body: Static<typeof TokenPatch> }>(
     '/users/:username/tokens/:serial',
     {
+      config: { permission: 'tokens:write' },
       schema: {
         tags,
         operationId: 'updateToken',
         security: ADMIN_KEY,
         params: TokenParams,
         body: TokenPatch,
-        response: { 200: described('the token, changed', TokenView), ...adminErrors(404, ...WRITE) },
+        response: { 200: described('the token, changed', TokenView), ...adminErrors(...NAMED, ...WRITE) },
       },
     },
     async (request) =>
@@ -133,12 +137,16 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
     app.post<{ Params: Static<typeof TokenParams> }>(
       `/users/:username/tokens/:serial/${action}`,
       {
+        config: { permission: 'tokens:write' },
         schema: {
           tags,
           operationId: `${action}Token`,
           security: ADMIN_KEY,
           params: TokenParams,
-          response: { 200: described(`the token, ${action}d`, TokenView), ...adminErrors(404, ...WRITE) },
+          response: {
+            200: described(`the token, ${action}d`, TokenView),
+            ...adminErrors(...NAMED, ...WRITE),
+          },
         },
       },
       async (request) =>
@@ -153,12 +161,13 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
   app.delete<{ Params: Static<typeof TokenParams> }>(
     '/users/:username/tokens/:serial',
     {
+      config: { permission: 'tokens:write' },
       schema: {
         tags,
         operationId: 'deleteToken',
         security: ADMIN_KEY,
         params: TokenParams,
-        response: { 204: noContent('deleted'), ...adminErrors(404, ...WRITE) },
+        response: { 204: noContent('deleted'), ...adminErrors(...NAMED, ...WRITE) },
       },
     },
     async (request, reply) => {
@@ -170,6 +179,7 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
   app.post<{ Params: Static<typeof TokenParams>; Body: Static<typeof ResyncBody> }>(
     '/users/:username/tokens/:serial/resync',
     {
+      config: { permission: 'tokens:write' },
       schema: {
         tags,
         operationId: 'resyncToken',
@@ -180,7 +190,7 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
         body: ResyncBody,
         response: {
           200: described('the token, found again', TokenView),
-          ...adminErrors(404, ...WRITE),
+          ...adminErrors(...NAMED, ...WRITE),
         },
       },
     },

@@ -8,11 +8,11 @@ import {
   unlockUser,
   updateUser,
 } from '../../src/admin/index.ts';
-import { TesseraError } from '../../src/model/index.ts';
+import { canonicalUsername, requireCanonicalUsername, TesseraError } from '../../src/model/index.ts';
 import { ADMIN_KEY, described, link, noContent } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
-import { adminErrors, CreatedUser, UserDetail, UserPage, UserView, WRITE } from './replies.ts';
+import { adminErrors, CreatedUser, NAMED, UserDetail, UserPage, UserView, WRITE } from './replies.ts';
 import { limitOf, Methods, Name, QueryLimit, Username, UserParams } from './schemas.ts';
 
 const Pin = Type.String({ minLength: 4, maxLength: 64 });
@@ -70,6 +70,7 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
   app.post<{ Body: Static<typeof UserBody> }>(
     '/users',
     {
+      config: { permission: 'users:write' },
       schema: {
         tags,
         operationId: 'createUser',
@@ -88,6 +89,7 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/users',
     {
+      config: { permission: 'users:read' },
       schema: {
         tags,
         operationId: 'listUsers',
@@ -97,8 +99,15 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
       },
     },
     async (request) => {
-      const { limit, ...rest } = request.query;
-      const page = await store.listUsers({ ...rest, limit: limitOf(limit, 100) });
+      const { limit, prefix, ...rest } = request.query;
+      // A prefix is matched against canonical names; one that has no canonical form matches none.
+      const canonicalPrefix = prefix ? canonicalUsername(prefix) : '';
+      if (canonicalPrefix === null) return { items: [] };
+      const page = await store.listUsers({
+        ...rest,
+        ...(canonicalPrefix ? { prefix: canonicalPrefix } : {}),
+        limit: limitOf(limit, 100),
+      });
       return { items: page.items.map(publicUser), ...(page.next ? { next: page.next } : {}) };
     },
   );
@@ -106,17 +115,19 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
   app.get<{ Params: Static<typeof UserParams> }>(
     '/users/:username',
     {
+      config: { permission: 'users:read' },
       schema: {
         tags,
         operationId: 'getUser',
         security: ADMIN_KEY,
         params: UserParams,
-        response: { 200: UserDetail, ...adminErrors(404) },
+        response: { 200: UserDetail, ...adminErrors(...NAMED) },
       },
     },
     async (request) => {
-      const view = await store.loadAuthView(request.params.username);
-      if (!view) throw new TesseraError('NOT_FOUND', `user "${request.params.username}" does not exist`);
+      const username = requireCanonicalUsername(request.params.username);
+      const view = await store.loadAuthView(username);
+      if (!view) throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
       const now = Date.now();
       return {
         ...publicUser(view.user),
@@ -132,13 +143,14 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
   app.patch<{ Params: Static<typeof UserParams>; Body: Static<typeof UserPatchBody> }>(
     '/users/:username',
     {
+      config: { permission: 'users:write' },
       schema: {
         tags,
         operationId: 'updateUser',
         security: ADMIN_KEY,
         params: UserParams,
         body: UserPatchBody,
-        response: { 200: described('the user, changed', UserView), ...adminErrors(404, ...WRITE) },
+        response: { 200: described('the user, changed', UserView), ...adminErrors(...NAMED, ...WRITE) },
       },
     },
     async (request) =>
@@ -148,12 +160,13 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
   app.delete<{ Params: Static<typeof UserParams> }>(
     '/users/:username',
     {
+      config: { permission: 'users:write' },
       schema: {
         tags,
         operationId: 'deleteUser',
         security: ADMIN_KEY,
         params: UserParams,
-        response: { 204: noContent('deleted, with its tokens'), ...adminErrors(404, ...WRITE) },
+        response: { 204: noContent('deleted, with its tokens'), ...adminErrors(...NAMED, ...WRITE) },
       },
     },
     async (request, reply) => {
@@ -165,12 +178,13 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
   app.post<{ Params: Static<typeof UserParams> }>(
     '/users/:username/unlock',
     {
+      config: { permission: 'users:write' },
       schema: {
         tags,
         operationId: 'unlockUser',
         security: ADMIN_KEY,
         params: UserParams,
-        response: { 204: noContent('unlocked, failures reset'), ...adminErrors(404, ...WRITE) },
+        response: { 204: noContent('unlocked, failures reset'), ...adminErrors(...NAMED, ...WRITE) },
       },
     },
     async (request, reply) => {
@@ -186,12 +200,13 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
     app.post<{ Params: Static<typeof UserParams> }>(
       `/users/:username/${action}`,
       {
+        config: { permission: 'users:write' },
         schema: {
           tags,
           operationId: `${action}User`,
           security: ADMIN_KEY,
           params: UserParams,
-          response: { 200: described(`the user, ${action}d`, UserView), ...adminErrors(404, ...WRITE) },
+          response: { 200: described(`the user, ${action}d`, UserView), ...adminErrors(...NAMED, ...WRITE) },
         },
       },
       async (request) =>

@@ -4,12 +4,14 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { roleAllows } from '../../src/auth/index.ts';
 import { type ClusterRuntime, peekManifest } from '../../src/cluster/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
 import {
+  ADMIN_KEY,
+  type Caller,
   type CallerLookup,
   CLIENT_KEY,
-  callerClient,
   checkOptions,
   errorReplies,
   installErrorHandler,
@@ -23,6 +25,23 @@ export interface ClusterFaceOptions {
   snapshots: Pick<ClusterRuntime, 'latestSnapshotFile'>;
 }
 
+/**
+ * The snapshot is the whole configuration, sealed: it goes to another node (a client of kind
+ * `node`) or a superadmin, never to a key that sits in a relying system's configuration (`api`,
+ * `radius`, `keycloak`) nor to a helpdesk or auditor key.
+ */
+function mayPullSnapshots(caller: Caller | undefined): void {
+  if (caller?.kind === 'client' && caller.client.kind === 'node') return;
+  if (caller?.kind === 'admin' && roleAllows(caller.key.role, 'cluster:snapshot')) return;
+  if (caller?.kind === 'admin') {
+    throw new TesseraError(
+      'ROLE_FORBIDDEN',
+      `an admin key of role ${caller.key.role} may not pull snapshots`,
+    );
+  }
+  throw new TesseraError('FORBIDDEN', 'snapshots are served to node clients and superadmin keys only');
+}
+
 async function clusterFace(app: FastifyInstance, opts: ClusterFaceOptions): Promise<void> {
   checkOptions('tessera-cluster', opts, {
     callers: 'the CallerDirectory that resolves client keys',
@@ -30,12 +49,12 @@ async function clusterFace(app: FastifyInstance, opts: ClusterFaceOptions): Prom
   });
   const { callers, snapshots } = opts;
   installErrorHandler(app);
-  app.addHook('onRequest', requireCaller(callers, 'client'));
+  app.addHook('onRequest', requireCaller(callers, 'any'));
   const schema = {
     tags: ['cluster'],
-    summary: "The node's latest sealed snapshot, for a standby to pull (clients of kind api only)",
+    summary: "The node's latest sealed snapshot, for a standby to pull (node clients and superadmin keys)",
     operationId: 'getLatestSnapshot',
-    security: CLIENT_KEY,
+    security: [...CLIENT_KEY, ...ADMIN_KEY],
     response: {
       200: {
         description: 'the sealed snapshot file',
@@ -46,11 +65,7 @@ async function clusterFace(app: FastifyInstance, opts: ClusterFaceOptions): Prom
     },
   };
   app.get('/snapshot/latest', { schema }, async (request, reply) => {
-    // Only nodes pull snapshots, with a key of kind api: a RADIUS or Keycloak key, which sits in a
-    // relying system's configuration, never reaches the cluster's state, even sealed.
-    if (callerClient(request).kind !== 'api') {
-      throw new TesseraError('FORBIDDEN', 'snapshots are served to clients of kind api only');
-    }
+    mayPullSnapshots(request.caller);
     const path = snapshots.latestSnapshotFile();
     if (!path) throw new TesseraError('NOT_FOUND', 'this node has no snapshot yet');
     const manifest = peekManifest(readFileSync(path));

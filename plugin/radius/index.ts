@@ -11,8 +11,10 @@ import {
   checkOptions,
   errorBody,
   errorReplies,
+  failureDetail,
   forwardedClientIp,
   noContent,
+  publicMessage,
   requireCaller,
 } from '../shared/index.ts';
 import {
@@ -89,6 +91,11 @@ async function radiusFace(app: FastifyInstance, opts: RadiusFaceOptions): Promis
       );
     }
     // A fault of ours (e.g. the store is down): 5xx, which rlm_rest turns into "fail", a reject.
+    // A store failure keeps its code; its reason goes to the log only.
+    if (err instanceof TesseraError && err.code === 'STORE_UNAVAILABLE') {
+      request.log.error(failureDetail(err), 'radius request failed');
+      return reply.code(503).send(errorBody(err.code, publicMessage(err)));
+    }
     request.log.error({ err: { type: err.name, message: err.message } }, 'radius request failed');
     return reply.code(503).send(errorBody('INTERNAL', 'the request could not be decided'));
   });

@@ -8,6 +8,29 @@ const generic = { challengeText: 'Enter your one-time code', rejectDetail: 'gene
 const detailed = { challengeText: 'Code?', rejectDetail: 'reason' as const };
 
 describe('parseAuthBody (rlm_rest body = json)', () => {
+  test("undoes rlm_rest's byte-per-character escapes of UTF-8 (captured from FreeRADIUS 3.2)", () => {
+    // FreeRADIUS sent User-Name "ｄave\u200b" and User-Password "pä55" as these escapes
+    const wire = Buffer.from(
+      '{"User-Name":{"type":"string","value":["\\u00EF\\u00BD\\u0084ave\\u00E2\\u0080\\u008B"]},' +
+        '"User-Password":{"type":"string","value":["p\\u00C3\\u00A455"]}}',
+    );
+    const r = parseAuthBody(wire);
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.equal(r.request.user, 'ｄave\u200b');
+    assert.equal(r.request.pass, 'pä55');
+    // a hand-written caller's real text in the Latin-1 range stays as it is
+    const plain = parseAuthBody(
+      body({ 'User-Name': attr('string', 'müller'), 'User-Password': attr('string', '1') }),
+    );
+    assert.ok(plain.ok);
+    assert.equal(plain.request.user, 'müller');
+    const wide = parseAuthBody(
+      body({ 'User-Name': attr('string', 'ｄａｖｅ'), 'User-Password': attr('string', '1') }),
+    );
+    assert.ok(wide.ok);
+    assert.equal(wide.request.user, 'ｄａｖｅ');
+  });
+
   test('reads the fields as rlm_rest sends them (captured on the wire)', () => {
     const r = parseAuthBody(
       body({

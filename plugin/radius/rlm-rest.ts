@@ -103,11 +103,26 @@ function cleanText(name: string, value: string, maxBytes: number): string {
   return value;
 }
 
+/**
+ * rlm_rest (3.2) writes every byte of a string above 0x7e as its own `\u00XX` escape, so a UTF-8
+ * name arrives as one character per byte ("ｄ" as "ï½\u0084"): read that way, an enrolled
+ * "müller" would be an unknown user. Text made only of such characters that forms valid UTF-8 is
+ * turned back into its characters; anything else (a hand-written caller's real text) is kept.
+ */
+export function fromRlmBytes(value: string): string {
+  if (!/[\u0080-\u00ff]/.test(value) || /[\u0100-\uffff]/.test(value)) return value;
+  try {
+    return utf8.decode(Buffer.from(value, 'latin1'));
+  } catch {
+    return value;
+  }
+}
+
 function text(body: Record<string, unknown>, name: string, maxBytes: number): string | undefined {
   const v = single(body, name);
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw new Malformed(`${name} is not a string`);
-  return cleanText(name, v, maxBytes);
+  return cleanText(name, fromRlmBytes(v), maxBytes);
 }
 
 /**
@@ -147,7 +162,7 @@ export function parseAuthBody(raw: Buffer | string | undefined): ParseResult {
     if (pass === undefined) throw new Malformed('User-Password is missing (only PAP can carry a code)');
     const request: RadiusAuthRequest = {
       user,
-      pass: cleanText('User-Password', String(pass), MAX_PASSWORD_BYTES),
+      pass: cleanText('User-Password', fromRlmBytes(String(pass)), MAX_PASSWORD_BYTES),
     };
     const state = single(body, 'State');
     if (state !== undefined) request.transactionId = stateToTransactionId(state);

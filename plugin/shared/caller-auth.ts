@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type CallerDirectory, keyMatches, parseKey } from '../../src/auth/index.ts';
+import { adminKeyUsable, type CallerDirectory, keyMatches, parseKey } from '../../src/auth/index.ts';
 import { type AdminKey, type Client, TesseraError } from '../../src/model/index.ts';
 import { sourceAllowed } from './source-allowed.ts';
 
@@ -21,11 +21,20 @@ function bearer(request: FastifyRequest): string | null {
   return m ? m[1]! : null;
 }
 
-/** Resolves the Bearer key to a caller. 401 for a missing or wrong key, 403 for the wrong kind. */
+/**
+ * Which keys a face takes: `admin` keys, `client` keys of relying systems (a `node` client only
+ * pulls snapshots and is refused here), or `any` valid key when the face decides by itself.
+ */
+export type CallerWanted = Caller['kind'] | 'any';
+
+/**
+ * Resolves the Bearer key to a caller. 401 for a missing, wrong or expired key, 403 for the wrong
+ * kind.
+ */
 export async function authenticateCaller(
   directory: CallerLookup,
   request: FastifyRequest,
-  want: Caller['kind'],
+  want: CallerWanted,
 ): Promise<Caller> {
   const raw = bearer(request);
   const parsed = raw ? parseKey(raw) : null;
@@ -34,7 +43,11 @@ export async function authenticateCaller(
   let caller: Caller | null = null;
   if (parsed.kind === 'admin') {
     const key = (await directory.lookup('admin', parsed.id)) as AdminKey | null;
-    if (key && keyMatches(parsed, key.keyHash)) caller = { kind: 'admin', key };
+    if (key && keyMatches(parsed, key.keyHash)) {
+      if (!adminKeyUsable(key, Date.now()))
+        throw new TesseraError('UNAUTHORIZED', 'this admin key has expired');
+      caller = { kind: 'admin', key };
+    }
   } else {
     const client = (await directory.lookup('client', parsed.id)) as Client | null;
     if (client && keyMatches(parsed, client.keyHash)) {
@@ -46,12 +59,16 @@ export async function authenticateCaller(
     }
   }
   if (!caller) throw new TesseraError('UNAUTHORIZED', 'the API key is not valid');
-  if (caller.kind !== want) throw new TesseraError('FORBIDDEN', `this call needs a ${want} key`);
+  if (want !== 'any' && caller.kind !== want)
+    throw new TesseraError('FORBIDDEN', `this call needs a ${want} key`);
+  if (want === 'client' && caller.kind === 'client' && caller.client.kind === 'node') {
+    throw new TesseraError('FORBIDDEN', 'a node key only pulls snapshots');
+  }
   return caller;
 }
 
 /** An onRequest hook: every route of the face needs a caller of this kind. */
-export function requireCaller(directory: CallerLookup, want: Caller['kind']) {
+export function requireCaller(directory: CallerLookup, want: CallerWanted) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     request.caller = await authenticateCaller(directory, request, want);
   };

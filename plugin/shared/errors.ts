@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { type ErrorCode, TesseraError } from '../../src/model/index.ts';
+import { type ErrorCode, STORE_UNAVAILABLE_MESSAGE, TesseraError } from '../../src/model/index.ts';
 
 export interface ErrorBody {
   error: { code: string; message: string };
@@ -38,6 +38,23 @@ function fromFastify(err: FastifyError): { status: number; code: ErrorCode; mess
 }
 
 /**
+ * The message a caller may see. A store failure always reads the same, whatever the store put in
+ * it: Redis's own words (and anything they might carry) stay in the log.
+ */
+export function publicMessage(err: TesseraError): string {
+  return err.code === 'STORE_UNAVAILABLE' ? STORE_UNAVAILABLE_MESSAGE : err.message;
+}
+
+/** What the log gets about a failed request: the code, the message and the reason behind it. */
+export function failureDetail(err: TesseraError): Record<string, string> {
+  return {
+    code: err.code,
+    msg: err.message,
+    ...(err.cause !== undefined ? { cause: String(err.cause) } : {}),
+  };
+}
+
+/**
  * Every error leaves as `{error: {code, message}}`. Known errors keep their code; anything else
  * is a 500 whose message says nothing about the input (the log has the stack, not the body).
  * Set in each face's own scope, so a face registered alone in a host app answers the same way.
@@ -45,8 +62,8 @@ function fromFastify(err: FastifyError): { status: number; code: ErrorCode; mess
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof TesseraError) {
-      if (err.status >= 500) request.log.error({ code: err.code, msg: err.message }, 'request failed');
-      return reply.code(err.status).send(errorBody(err.code, err.message));
+      if (err.status >= 500) request.log.error(failureDetail(err), 'request failed');
+      return reply.code(err.status).send(errorBody(err.code, publicMessage(err)));
     }
     const known = fromFastify(err);
     if (known) return reply.code(known.status).send(errorBody(known.code, known.message));

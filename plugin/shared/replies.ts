@@ -19,10 +19,11 @@ export const ErrorReply = Type.Object(
 const ERROR_MEANING: Record<number, string> = {
   400: 'malformed input (changes nothing)',
   401: 'missing or wrong API key',
-  403: 'a key of the wrong kind, a disabled client or an address outside its allowed CIDRs',
+  403: 'a key of the wrong kind or role, a disabled client or an address outside its allowed CIDRs',
   404: 'no such resource',
   409: 'exists already, or a configuration write on a read-only replica (READ_ONLY_REPLICA)',
   413: 'the body is too large',
+  414: 'a path parameter longer than any name can be (URI_TOO_LONG)',
   415: 'the body is not application/json',
   503: 'the store cannot be reached',
 };

@@ -25,4 +25,9 @@ describe('sourceAllowed', () => {
     assert.equal(sourceAllowed('10.0.0.1', after), false);
     assert.equal(sourceAllowed('172.16.0.1', after), true);
   });
+  it('a bad entry stored before saves were checked matches nothing, and never throws', () => {
+    assert.equal(sourceAllowed('10.0.0.1', ['10.0.0.0/99']), false);
+    assert.equal(sourceAllowed('10.0.0.1', ['10.0.0.0/99', '10.0.0.0/8']), true);
+    assert.equal(sourceAllowed('2001:db8::1', ['nonsense', '::/129']), false);
+  });
 });

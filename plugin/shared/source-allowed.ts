@@ -1,4 +1,5 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { parseCidr } from '../../src/model/index.ts';
 
 /**
  * Each client's allowed networks as a BlockList, built once per CIDR list rather than per request.
@@ -10,12 +11,10 @@ function blockListOf(cidrs: readonly string[]): BlockList {
   let list = lists.get(cidrs);
   if (list) return list;
   list = new BlockList();
-  for (const cidr of cidrs) {
-    const [net, bits] = cidr.split('/');
-    if (!net) continue;
-    const type = isIPv6(net) ? 'ipv6' : 'ipv4';
-    if (bits === undefined) list.addAddress(net, type);
-    else list.addSubnet(net, Number(bits), type);
+  for (const text of cidrs) {
+    // Entries are checked when saved; one stored before that check matches nothing (fails closed).
+    const cidr = parseCidr(text);
+    if (cidr) list.addSubnet(cidr.address, cidr.prefix, cidr.family);
   }
   lists.set(cidrs, list);
   return list;

@@ -8,17 +8,13 @@ import { type AdminContext, createClient, createUser, enrolToken } from '../../s
 import { CallerDirectory, Validator } from '../../src/auth/index.ts';
 import { KeyRing } from '../../src/crypto/index.ts';
 import { type AuditEvent, DEFAULT_SETTINGS } from '../../src/model/index.ts';
-import { base32Decode, timeStep, totpAt } from '../../src/otp/index.ts';
+import { timeStep, totpAt } from '../../src/otp/index.ts';
+import { SAMPLE_SECRET, SAMPLE_TOTP } from '../../src/store/fixtures.ts';
 import { openEmbeddedStore } from '../../src/store/index.ts';
 import { validatePlugin } from './index.ts';
 
-const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
-const params = {
-  secret: base32Decode(SECRET)!,
-  algorithm: 'SHA1' as const,
-  digits: 6 as const,
-  period: 30 as const,
-};
+const SECRET = SAMPLE_SECRET;
+const params = SAMPLE_TOTP;
 
 /** A host application that is not a Tessera node: its own Fastify, its own services, one face. */
 describe('a host app registers plugin/validate alone', () => {

@@ -11,6 +11,7 @@ import {
   errorReplies,
   forwardedClientIp,
   installErrorHandler,
+  jsonBodiesOnly,
   requireCaller,
 } from '../shared/index.ts';
 
@@ -60,6 +61,7 @@ async function validateFace(app: FastifyInstance, opts: ValidateFaceOptions): Pr
   });
   const { validator, callers } = opts;
   installErrorHandler(app);
+  jsonBodiesOnly(app);
   app.addHook('onRequest', requireCaller(callers, 'client'));
   app.post<{ Body: Static<typeof ValidateBody> }>(
     '/validate',
@@ -70,7 +72,7 @@ async function validateFace(app: FastifyInstance, opts: ValidateFaceOptions): Pr
         operationId: 'validate',
         security: CLIENT_KEY,
         body: ValidateBody,
-        response: { 200: ValidateAnswer, ...errorReplies(400, 401, 403, 413, 415) },
+        response: { 200: ValidateAnswer, ...errorReplies(400, 401, 403, 413, 415, 503) },
       },
     },
     async (request) => {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mintKey } from '../auth/index.ts';
 import {
-  type AdminKey,
   type Client,
   type ClientKind,
+  firstBadCidr,
   TesseraError,
   type UnknownUserPolicy,
 } from '../model/index.ts';
@@ -27,11 +27,26 @@ export function publicClient(client: Client): PublicClient {
   return rest;
 }
 
+/**
+ * A client's networks are checked when they are saved: a bad entry stored would fail every
+ * request of that client later, far from the mistake.
+ */
+function checkCidrs(cidrs: readonly string[] | undefined): void {
+  const bad = cidrs ? firstBadCidr(cidrs) : null;
+  if (bad !== null) {
+    throw new TesseraError(
+      'INVALID_CIDR',
+      `allowedCidrs: "${bad}" is not an IPv4 or IPv6 address or network (e.g. 10.0.0.0/8, 2001:db8::/32)`,
+    );
+  }
+}
+
 /** Creates a relying system and its API key; the key is returned here and never again. */
 export async function createClient(
   ctx: AdminContext,
   input: ClientInput,
 ): Promise<{ client: Client; apiKey: string }> {
+  checkCidrs(input.allowedCidrs);
   const minted = mintKey('client');
   const client: Client = {
     id: minted.id,
@@ -56,6 +71,7 @@ export async function updateClient(
   id: string,
   patch: Partial<Omit<ClientInput, 'kind'>>,
 ): Promise<Client> {
+  checkCidrs(patch.allowedCidrs);
   const current = await ctx.store.getClient(id);
   if (!current) throw new TesseraError('NOT_FOUND', `client "${id}" does not exist`);
   const next: Client = { ...current, ...patch };
@@ -68,17 +84,6 @@ export async function deleteClient(ctx: AdminContext, id: string): Promise<void>
   if (!(await ctx.store.deleteClient(id)))
     throw new TesseraError('NOT_FOUND', `client "${id}" does not exist`);
   ctx.audit('client.delete', { client: id });
-}
-
-export async function createAdminKey(
-  ctx: AdminContext,
-  name: string,
-): Promise<{ key: AdminKey; apiKey: string }> {
-  const minted = mintKey('admin');
-  const key: AdminKey = { id: minted.id, name, keyHash: minted.hash, createdAt: Date.now() };
-  await ctx.store.putAdminKey(key);
-  ctx.audit('admin-key.create', { keyId: key.id });
-  return { key, apiKey: minted.key };
 }
 
 export function randomId(): string {

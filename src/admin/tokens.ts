@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { TesseraError, type Token, type TokenStatus } from '../model/index.ts';
+import { requireCanonicalUsername, TesseraError, type Token, type TokenStatus } from '../model/index.ts';
 import {
   base32Decode,
   findHotpPair,
@@ -40,7 +40,8 @@ function newSerial(type: 'totp' | 'hotp'): string {
   return `${type.toUpperCase()}${randomBytes(5).toString('hex').toUpperCase()}`;
 }
 
-export async function enrolToken(ctx: AdminContext, username: string, input: TokenInput): Promise<Enrolment> {
+export async function enrolToken(ctx: AdminContext, name: string, input: TokenInput): Promise<Enrolment> {
+  const username = requireCanonicalUsername(name);
   const user = await ctx.store.getUser(username);
   if (!user) throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
   const algorithm = input.algorithm ?? 'SHA1';
@@ -49,6 +50,10 @@ export async function enrolToken(ctx: AdminContext, username: string, input: Tok
     const decoded = base32Decode(input.secret);
     if (!decoded || decoded.length < 10 || decoded.length > 128) {
       throw new TesseraError('BAD_REQUEST', 'secret must be base32 of 10 to 128 bytes');
+    }
+    // A constant seed (all zero bytes, a placeholder) gives codes anyone can compute.
+    if (decoded.every((b) => b === decoded[0])) {
+      throw new TesseraError('WEAK_SECRET', 'secret is one byte repeated; use a random seed');
     }
     secret = decoded;
   } else {
@@ -92,7 +97,8 @@ export async function enrolToken(ctx: AdminContext, username: string, input: Tok
   return { token, otpauthUri: uri };
 }
 
-async function ownedToken(ctx: AdminContext, username: string, serial: string): Promise<Token> {
+async function ownedToken(ctx: AdminContext, name: string, serial: string): Promise<Token> {
+  const username = requireCanonicalUsername(name);
   const token = await ctx.store.getToken(serial);
   if (!token || token.username !== username) {
     throw new TesseraError('NOT_FOUND', `user "${username}" has no token "${serial}"`);
@@ -109,14 +115,14 @@ export async function updateToken(
   const token = await ownedToken(ctx, username, serial);
   const next: Token = { ...token, ...patch, updatedAt: Date.now() };
   await ctx.store.putToken(next);
-  ctx.audit('token.update', { username, serial, fields: Object.keys(patch).join(',') });
+  ctx.audit('token.update', { username: token.username, serial, fields: Object.keys(patch).join(',') });
   return next;
 }
 
 export async function deleteToken(ctx: AdminContext, username: string, serial: string): Promise<void> {
-  await ownedToken(ctx, username, serial);
+  const token = await ownedToken(ctx, username, serial);
   await ctx.store.deleteToken(serial);
-  ctx.audit('token.delete', { username, serial });
+  ctx.audit('token.delete', { username: token.username, serial });
 }
 
 /**
@@ -155,6 +161,6 @@ export async function resyncToken(
   const next: Token = { ...token, updatedAt: Date.now() };
   delete next.resyncRequired;
   await ctx.store.putToken(next);
-  ctx.audit('token.resync', { username, serial });
+  ctx.audit('token.resync', { username: token.username, serial });
   return next;
 }

@@ -1,6 +1,13 @@
 import { defaultMfaRequired } from '../auth/index.ts';
 import { hashPin } from '../crypto/index.ts';
-import { DEFAULT_GROUP, type Method, type MethodSwitch, TesseraError, type User } from '../model/index.ts';
+import {
+  DEFAULT_GROUP,
+  type Method,
+  type MethodSwitch,
+  requireCanonicalUsername,
+  TesseraError,
+  type User,
+} from '../model/index.ts';
 import type { Store } from '../store/index.ts';
 import type { AdminContext } from './context.ts';
 
@@ -33,12 +40,13 @@ async function requireGroup(store: Store, name: string): Promise<void> {
 }
 
 export async function createUser(ctx: AdminContext, input: UserInput): Promise<User> {
+  const username = requireCanonicalUsername(input.username);
   const settings = await ctx.settings();
   const group = input.group ?? DEFAULT_GROUP;
   await requireGroup(ctx.store, group);
   const now = Date.now();
   const user: User = {
-    username: input.username,
+    username,
     group,
     enabled: input.enabled ?? true,
     mfaRequired: input.mfaRequired ?? defaultMfaRequired(settings),
@@ -51,13 +59,14 @@ export async function createUser(ctx: AdminContext, input: UserInput): Promise<U
     ...(input.pin ? { pinHash: await hashPin(input.pin) } : {}),
   };
   if (!(await ctx.store.createUser(user))) {
-    throw new TesseraError('CONFLICT', `user "${input.username}" exists already`);
+    throw new TesseraError('CONFLICT', `user "${username}" exists already`);
   }
   ctx.audit(`user.create`, { username: user.username });
   return user;
 }
 
-export async function updateUser(ctx: AdminContext, username: string, patch: UserPatch): Promise<User> {
+export async function updateUser(ctx: AdminContext, name: string, patch: UserPatch): Promise<User> {
+  const username = requireCanonicalUsername(name);
   const current = await ctx.store.getUser(username);
   if (!current) throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
   if (patch.group !== undefined) await requireGroup(ctx.store, patch.group);
@@ -71,14 +80,22 @@ export async function updateUser(ctx: AdminContext, username: string, patch: Use
   return next;
 }
 
-export async function deleteUser(ctx: AdminContext, username: string): Promise<void> {
+/**
+ * Deletes by the canonical name; a name that is not canonical but is stored exactly as given (a
+ * record the username migration could not rename, see username-migration.ts) is deleted as such,
+ * so an admin can clear what the migration left unreachable.
+ */
+export async function deleteUser(ctx: AdminContext, name: string): Promise<void> {
+  const canonical = requireCanonicalUsername(name);
+  const username = canonical !== name && (await ctx.store.getUser(name)) ? name : canonical;
   if (!(await ctx.store.deleteUser(username))) {
     throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
   }
   ctx.audit('user.delete', { username });
 }
 
-export async function unlockUser(ctx: AdminContext, username: string): Promise<void> {
+export async function unlockUser(ctx: AdminContext, name: string): Promise<void> {
+  const username = requireCanonicalUsername(name);
   if (!(await ctx.store.getUser(username)))
     throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
   await ctx.store.unlockUser(username);

@@ -1,18 +1,23 @@
 import type { AuditSink } from '../auth/index.ts';
 import type { AuditEvent } from '../model/index.ts';
-import type { Store } from '../store/index.ts';
+import { AUDIT_STREAMS, type AuditStream, type Store } from '../store/index.ts';
+import { auditStreamOf } from './streams.ts';
 
 export interface AuditLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
 }
 
+/** A flush starts at once when one stream has this many events waiting. */
+const FLUSH_AT = 1000;
+
 /**
  * Logs each event at once and writes them to the store in batches, off the request's path: an
  * audit write never adds a round trip to a validation. Events carry names and codes, never secrets.
+ * Each stream has its own batch, so a flood of validations never shares a write with an admin event.
  */
 export class BufferedAuditSink implements AuditSink {
-  private buffer: AuditEvent[] = [];
+  private buffers = new Map<AuditStream, AuditEvent[]>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -26,19 +31,28 @@ export class BufferedAuditSink implements AuditSink {
 
   record(event: AuditEvent): void {
     this.log.info({ audit: event }, `audit ${event.type}`);
-    this.buffer.push(event);
-    if (this.buffer.length >= 1000) void this.flush();
+    const stream = auditStreamOf(event);
+    const buffer = this.buffers.get(stream) ?? [];
+    buffer.push(event);
+    this.buffers.set(stream, buffer);
+    if (buffer.length >= FLUSH_AT) void this.flush();
   }
 
   async flush(): Promise<void> {
-    if (this.buffer.length === 0) return;
-    const batch = this.buffer;
-    this.buffer = [];
-    try {
-      await this.store.appendAudit(batch);
-    } catch (err) {
-      this.log.warn({ err: String(err), lost: batch.length }, 'audit events could not be stored');
-    }
+    const batches = this.buffers;
+    this.buffers = new Map();
+    await Promise.all(
+      AUDIT_STREAMS.map(async (stream) => {
+        const batch = batches.get(stream);
+        if (!batch?.length) return;
+        try {
+          await this.store.appendAudit(batch, stream);
+        } catch (err) {
+          const reason = err instanceof Error && err.cause ? String(err.cause) : String(err);
+          this.log.warn({ err: reason, stream, lost: batch.length }, 'audit events could not be stored');
+        }
+      }),
+    );
   }
 
   async close(): Promise<void> {

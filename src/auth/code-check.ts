@@ -5,7 +5,8 @@ import { findHotpCounter, findTotpStep, timeStep } from '../otp/index.ts';
 export type CodeMatch =
   | { outcome: 'match'; token: Token; advance: TokenAdvance }
   | { outcome: 'reused'; token: Token }
-  | { outcome: 'none' };
+  /** `unreadable`: tokens whose seed this node could not open (another seed key, a moved value). */
+  | { outcome: 'none'; unreadable: Token[] };
 
 export function openSecret(keyring: KeyRing, token: Token): Uint8Array | null {
   return keyring.open(token.secretSealed, token.serial);
@@ -24,9 +25,13 @@ export function matchCode(
   now: number,
 ): CodeMatch {
   let reused: Token | null = null;
+  const unreadable: Token[] = [];
   for (const token of tokens) {
     const secret = openSecret(keyring, token);
-    if (!secret) continue;
+    if (!secret) {
+      unreadable.push(token);
+      continue;
+    }
     const state = states[token.serial];
     const lastUsedStep = state?.lastUsedStep ?? -1;
     const counter = state?.counter ?? 0;
@@ -56,5 +61,5 @@ export function matchCode(
       }
     }
   }
-  return reused ? { outcome: 'reused', token: reused } : { outcome: 'none' };
+  return reused ? { outcome: 'reused', token: reused } : { outcome: 'none', unreadable };
 }

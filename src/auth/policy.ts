@@ -1,4 +1,4 @@
-import type { Group, Method, Settings, Token, User } from '../model/index.ts';
+import type { Client, FirstFactorProof, Group, Method, Settings, Token, User } from '../model/index.ts';
 
 /** User over group over global: the first that is not `inherit` decides. */
 export function methodEnabled(method: Method, user: User, group: Group | null, settings: Settings): boolean {
@@ -18,4 +18,23 @@ export function usableTokens(tokens: Token[], user: User, group: Group | null, s
 /** New users' MFA flag when the admin does not say. */
 export function defaultMfaRequired(settings: Settings): boolean {
   return settings.newUserMode !== 'manual';
+}
+
+/**
+ * The first factor a login must prove before a challenge can be answered: the client's upstream
+ * check, else the user's PIN when there is one, else nothing (the code is the only factor).
+ */
+export function requiredProof(
+  client: Pick<Client, 'firstFactor'>,
+  user: Pick<User, 'pinHash'>,
+): FirstFactorProof {
+  if (client.firstFactor === 'upstream') return 'upstream';
+  return user.pinHash ? 'pin' : 'none';
+}
+
+/** A proved PIN also stands in for an upstream check; nothing else stands in for a PIN. */
+export function proofSatisfies(have: FirstFactorProof | undefined, need: FirstFactorProof): boolean {
+  if (need === 'none') return true;
+  if (need === 'upstream') return have === 'upstream' || have === 'pin';
+  return have === 'pin';
 }

@@ -1,10 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import type { KeyRing } from '../crypto/index.ts';
-import type { AuditEvent, Client, ReasonCode, Settings, Token } from '../model/index.ts';
+import { type KeyRing, WorkQueueFull } from '../crypto/index.ts';
+import {
+  type AttemptPolicy,
+  type AttemptTicket,
+  type AuditEvent,
+  type Client,
+  canonicalUsername,
+  type FirstFactorProof,
+  type ReasonCode,
+  type Settings,
+  type Token,
+  type UserAuthState,
+} from '../model/index.ts';
 import type { AuthView, Store } from '../store/index.ts';
 import { matchCode } from './code-check.ts';
 import { splitPinAndOtp } from './pin-split.ts';
-import { usableTokens } from './policy.ts';
+import { proofSatisfies, requiredProof, usableTokens } from './policy.ts';
 
 export interface ValidateRequest {
   user: string;
@@ -37,12 +48,15 @@ export interface ValidatorDeps {
   now?: () => number;
   /** Called once per decision, for metrics. */
   observe?: (outcome: ValidateOutcome, seconds: number) => void;
+  /** Operator-facing faults (a seed this node cannot open). Never given a secret. */
+  log?: { error(obj: object, msg: string): void };
 }
 
 const MESSAGES: Partial<Record<ReasonCode, string>> = {
   OTP_INVALID: 'The code is not valid.',
   OTP_REUSED: 'This code was used already; wait for the next one.',
   PIN_INVALID: 'The PIN or code is not valid.',
+  PIN_REQUIRED: 'The PIN must be entered first; start again.',
   USER_UNKNOWN: 'Unknown user.',
   USER_LOCKED: 'Too many failed attempts; the account is locked for a while.',
   USER_DISABLED: 'The account is disabled.',
@@ -52,11 +66,16 @@ const MESSAGES: Partial<Record<ReasonCode, string>> = {
   CHALLENGE_EXPIRED: 'The login took too long; start again.',
   CHALLENGE_UNKNOWN: 'The login session is not known; start again.',
   CHALLENGE_USER_MISMATCH: 'The login session belongs to another user or client.',
+  USER_INVALID: 'Unknown user.',
+  SEED_UNREADABLE: 'The code cannot be checked on this server; try again later.',
+  SERVER_BUSY: 'The server is busy; try again in a moment.',
 };
 
 /**
- * The validation pipeline: resolve user → policy → tokens → PIN/OTP → challenge → lockout → audit.
- * It never sees HTTP; every decision is an outcome with a stable reason code.
+ * The validation pipeline: resolve user → policy → reserve an attempt → first factor (PIN) →
+ * tokens → code or challenge → commit → audit. Every PIN or code evaluation happens inside a
+ * reserved attempt, so parallel guesses never outrun the lockout and throttle. It never sees HTTP;
+ * every decision is an outcome with a stable reason code.
  */
 export class Validator {
   private readonly now: () => number;
@@ -65,9 +84,13 @@ export class Validator {
     this.now = deps.now ?? Date.now;
   }
 
-  async validate(req: ValidateRequest): Promise<ValidateOutcome> {
+  async validate(raw: ValidateRequest): Promise<ValidateOutcome> {
     const started = process.hrtime.bigint();
-    const outcome = await this.decide(req);
+    // One name per user on every face: a name that can never be canonical is refused outright
+    // (never an unknown user, so never a passthrough).
+    const user = canonicalUsername(raw.user);
+    const req = { ...raw, user: user ?? raw.user.slice(0, 256).replace(/[\ud800-\udfff]/gu, '\ufffd') };
+    const outcome = user === null ? reject('USER_INVALID') : await this.decide(req);
     this.deps.observe?.(outcome, Number(process.hrtime.bigint() - started) / 1e9);
     this.deps.audit.record({
       time: this.now(),
@@ -101,24 +124,38 @@ export class Validator {
     if (tokens.length === 0) return this.noUsableToken(view, settings);
 
     const pass = req.pass ?? '';
-    if (req.client.firstFactor === 'upstream' || pass === '') return this.challenge(req, settings, now);
-    if (view.user.pinHash) {
+    const proof = requiredProof(req.client, view.user);
+    if (proof === 'upstream') return this.challenge(req, settings, now, 'upstream');
+    if (proof === 'none') {
+      if (pass === '') return this.challenge(req, settings, now, 'none');
+      return this.attempt(view, settings, now, (ticket) =>
+        this.checkCode(view, tokens, pass, settings, now, ticket),
+      );
+    }
+    const pinHash = view.user.pinHash ?? '';
+    return this.attempt(view, settings, now, async (ticket) => {
+      // No pass is no PIN: a failure like a wrong PIN, never a challenge.
+      if (pass === '') return this.fail(view, 'PIN_INVALID', settings, now);
       const split = await splitPinAndOtp(
         pass,
-        view.user.pinHash,
+        pinHash,
         tokens.map((t) => t.digits),
       );
-      if (split.kind === 'pin-only') return this.challenge(req, settings, now);
       if (split.kind === 'wrong-pin') return this.fail(view, 'PIN_INVALID', settings, now);
+      if (split.kind === 'pin-only') {
+        // The PIN is proved; the attempt is given back so two-step logins do not lock their user.
+        await this.deps.store.refundAttempt(view.user.username, ticket);
+        return this.challenge(req, settings, now, 'pin');
+      }
       return this.checkCode(
         view,
         tokens.filter((t) => t.digits === split.digits),
         split.otp,
         settings,
         now,
+        ticket,
       );
-    }
-    return this.checkCode(view, tokens, pass, settings, now);
+    });
   }
 
   private async answerChallenge(
@@ -138,9 +175,17 @@ export class Validator {
     if (gate) return gate;
     const tokens = usableTokens(view.tokens, view.user, view.group, settings);
     if (tokens.length === 0) return this.noUsableToken(view, settings);
-    return this.checkCode(view, tokens, req.pass ?? '', settings, now);
+    // What the user and client need now, not when the challenge was made: a PIN set, or a client
+    // switched from upstream to pin, between the rounds must not let the code alone in.
+    if (!proofSatisfies(challenge.firstFactor, requiredProof(req.client, view.user))) {
+      return reject('PIN_REQUIRED');
+    }
+    return this.attempt(view, settings, now, (ticket) =>
+      this.checkCode(view, tokens, req.pass ?? '', settings, now, ticket),
+    );
   }
 
+  /** Cheap refusal from the state already read; the reservation then decides atomically. */
   private gate(view: AuthView, settings: Settings, now: number): ValidateOutcome | null {
     if (!view.user.enabled) return reject('USER_DISABLED');
     if (view.userState.lockedUntil > now) return reject('USER_LOCKED');
@@ -150,6 +195,30 @@ export class Validator {
       return reject('USER_THROTTLED');
     }
     return null;
+  }
+
+  /**
+   * Runs `evaluate` inside a reserved attempt: refused unevaluated when the user is locked or
+   * throttled. An overloaded PIN check gives the attempt back and answers SERVER_BUSY.
+   */
+  private async attempt(
+    view: AuthView,
+    settings: Settings,
+    now: number,
+    evaluate: (ticket: AttemptTicket) => Promise<ValidateOutcome>,
+  ): Promise<ValidateOutcome> {
+    const username = view.user.username;
+    const reservation = await this.deps.store.reserveAttempt(username, now, attemptPolicy(settings));
+    if (!reservation.granted) {
+      return reject(reservation.refusal === 'throttled' ? 'USER_THROTTLED' : 'USER_LOCKED');
+    }
+    try {
+      return await evaluate(reservation.ticket);
+    } catch (err) {
+      if (!(err instanceof WorkQueueFull)) throw err;
+      await this.deps.store.refundAttempt(username, reservation.ticket);
+      return reject('SERVER_BUSY');
+    }
   }
 
   private noUsableToken(view: AuthView, settings: Settings): ValidateOutcome {
@@ -166,6 +235,7 @@ export class Validator {
     code: string,
     settings: Settings,
     now: number,
+    ticket: AttemptTicket,
   ): Promise<ValidateOutcome> {
     const match = matchCode(this.deps.keyring, tokens, view.tokenStates, code, settings, now);
     if (match.outcome === 'match') {
@@ -176,9 +246,42 @@ export class Validator {
         now,
       );
       if (fresh) return { ...accept('OK'), serial: match.token.serial };
-      return this.fail(view, 'OTP_REUSED', settings, now, match.token.serial);
+      // Used already, or locked by parallel failures since the reservation: never an accept.
+      const state = await this.settle(view, settings, now);
+      if (state.lockedUntil > now) return { ...reject('USER_LOCKED'), serial: match.token.serial };
+      return { ...reject('OTP_REUSED'), serial: match.token.serial };
+    }
+    if (
+      match.outcome === 'none' &&
+      match.unreadable.length > 0 &&
+      match.unreadable.length === tokens.length
+    ) {
+      return this.seedUnreadable(view, match.unreadable, ticket);
     }
     return this.fail(view, match.outcome === 'reused' ? 'OTP_REUSED' : 'OTP_INVALID', settings, now);
+  }
+
+  /**
+   * No seed of the user opens here (this node has another seed key, or a value was moved): a right
+   * code would look wrong, so the attempt is given back rather than counted towards a lock. Such a
+   * token can accept nothing on this node, so nothing can be guessed through it.
+   */
+  private async seedUnreadable(
+    view: AuthView,
+    tokens: Token[],
+    ticket: AttemptTicket,
+  ): Promise<ValidateOutcome> {
+    await this.deps.store.refundAttempt(view.user.username, ticket);
+    this.deps.log?.error(
+      {
+        username: view.user.username,
+        serials: tokens.map((t) => t.serial),
+        keyIds: [...new Set(tokens.map((t) => this.deps.keyring.keyIdOf(t.secretSealed) ?? 'unknown'))],
+        currentKeyId: this.deps.keyring.currentKeyId,
+      },
+      "token seeds cannot be opened with this node's seed key ring; is the same key on every node?",
+    );
+    return reject('SEED_UNREADABLE');
   }
 
   private async fail(
@@ -188,11 +291,7 @@ export class Validator {
     now: number,
     serial?: string,
   ): Promise<ValidateOutcome> {
-    const state = await this.deps.store.commitFailure(view.user.username, now, {
-      lockout: settings.lockout,
-      windowMs: settings.throttle.windowSeconds * 1000,
-    });
-    const locked = state.lockedUntil > now;
+    const locked = (await this.settle(view, settings, now)).lockedUntil > now;
     return {
       ...reject(reason),
       ...(locked ? { message: `${MESSAGES[reason] ?? ''} ${MESSAGES.USER_LOCKED}`.trim() } : {}),
@@ -200,7 +299,20 @@ export class Validator {
     };
   }
 
-  private async challenge(req: ValidateRequest, settings: Settings, now: number): Promise<ValidateOutcome> {
+  /** The reserved attempt failed: the store decides the lock. */
+  private settle(view: AuthView, settings: Settings, now: number): Promise<UserAuthState> {
+    return this.deps.store.commitFailure(view.user.username, now, {
+      lockout: settings.lockout,
+      windowMs: settings.throttle.windowSeconds * 1000,
+    });
+  }
+
+  private async challenge(
+    req: ValidateRequest,
+    settings: Settings,
+    now: number,
+    firstFactor: FirstFactorProof,
+  ): Promise<ValidateOutcome> {
     const transactionId = randomBytes(18).toString('base64url');
     const ttl = settings.challengeTtlSeconds;
     await this.deps.store.putChallenge(
@@ -208,6 +320,7 @@ export class Validator {
         transactionId,
         username: req.user,
         clientId: req.client.id,
+        firstFactor,
         createdAt: now,
         expiresAt: now + ttl * 1000,
       },
@@ -221,6 +334,14 @@ export class Validator {
       challengeTtlSeconds: ttl,
     };
   }
+}
+
+function attemptPolicy(settings: Settings): AttemptPolicy {
+  return {
+    lockout: settings.lockout,
+    windowMs: settings.throttle.windowSeconds * 1000,
+    failuresPerWindow: settings.throttle.failuresPerWindow,
+  };
 }
 
 function accept(reason: ReasonCode): ValidateOutcome {

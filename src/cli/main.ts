@@ -4,7 +4,7 @@ type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   serve: { summary: 'run a node', load: async () => (await import('./commands/serve.ts')).run },
   'admin-key': {
-    summary: 'admin-key create --name NAME',
+    summary: 'admin-key create --name NAME [--role R] [--expires ISO] | list | revoke ID',
     load: async () => (await import('./commands/admin-key.ts')).run,
   },
   user: {
@@ -51,7 +51,9 @@ export async function main(argv: string[]): Promise<number> {
     return await (await command.load())(rest);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`tessera ${name}: ${message}\n`);
+    // the operator at the console gets the reason a store failure keeps out of HTTP answers
+    const cause = err instanceof Error && err.cause !== undefined ? ` (${String(err.cause)})` : '';
+    process.stderr.write(`tessera ${name}: ${message}${cause}\n`);
     return 1;
   }
 }

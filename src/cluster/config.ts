@@ -19,4 +19,6 @@ export interface ClusterConfig {
   pullApply: boolean;
   failoverWebhook?: string;
   heartbeatMs: number;
+  /** How long tombstones (records of deletions) are kept; older ones are pruned hourly. */
+  tombstoneRetentionMs: number;
 }

@@ -4,10 +4,22 @@ import {
   TesseraError,
   type Token,
   type TokenState,
+  type Tombstone,
+  tombstoneKey,
 } from '../model/index.ts';
 import { timeStep } from '../otp/index.ts';
 import type { Store } from '../store/index.ts';
+import { canonicalRecords } from './restore-names.ts';
+import { describeTombstones, findResurrections } from './resurrection.ts';
 import type { Component, KeyFileContent, Manifest, SnapshotPayload } from './snapshot-format.ts';
+import { applySyncRemovals, planSyncRemovals, type SyncRemovals } from './sync-removals.ts';
+
+/**
+ * What a recovery restore does with records the live store deleted after the snapshot was taken:
+ * `refuse` (default) changes nothing and names them; `allow` brings them back; `skip` restores
+ * everything else.
+ */
+export type ResurrectPolicy = 'refuse' | 'allow' | 'skip';
 
 export interface RestoreOptions {
   components: readonly Component[];
@@ -17,9 +29,24 @@ export interface RestoreOptions {
   /**
    * `recovery` (default): the snapshot may be older than reality (floors, resync marks).
    * `sync`: a standby applying the master's fresh snapshots; states are max-merged and the
-   * master's tokens are taken as they are (no floor, so standby users are not locked out each pull).
+   * master's tokens are taken as they are (no floor, so standby users are not locked out each pull),
+   * and whatever the master no longer has is removed here (src/cluster/sync-removals.ts).
    */
   mode?: 'recovery' | 'sync';
+  /** Recovery only (a standby mirrors its master whatever it deleted). Default `refuse`. */
+  resurrect?: ResurrectPolicy;
+}
+
+/** A refused restore: these records were deleted after the snapshot and would come back. */
+export class ResurrectRefused extends TesseraError {
+  constructor(readonly records: Tombstone[]) {
+    super(
+      'RESURRECT_REFUSED',
+      `the backup holds ${records.length} record(s) deleted after it was taken; nothing was restored. ` +
+        `Give --allow-resurrect to bring them back, or --skip-deleted to restore everything else:\n${describeTombstones(records)}`,
+    );
+    this.name = 'ResurrectRefused';
+  }
 }
 
 export interface RestoreReport {
@@ -34,6 +61,13 @@ export interface RestoreReport {
   usersReplaced: number;
   tokensRestored: number;
   tokensSkippedNoUser: number;
+  /** Users of the snapshot with no canonical name, or sharing one with another user of it. */
+  usersSkippedName: { username: string; reason: string }[];
+  /** Records deleted after the snapshot: brought back (`allow`) or left out (`skip`). */
+  resurrected: Tombstone[];
+  resurrectSkipped: Tombstone[];
+  /** Sync only: what the master no longer has, removed here. */
+  removed?: SyncRemovals;
   /** TOTP tokens whose last-used step was raised to the restore floor. */
   totpFloored: number;
   /** HOTP tokens whose live counter was ahead of the snapshot: kept, never rolled back. */
@@ -45,7 +79,9 @@ export interface RestoreReport {
 
 /**
  * Puts a snapshot's chosen components into a store, through the Store interface only, so it
- * works on both stores. Restore adds and replaces; it never deletes what the snapshot lacks.
+ * works on both stores. A recovery restore adds and replaces, never deletes what the snapshot
+ * lacks, and refuses (by default) to bring back what was deleted after the snapshot; a sync (a
+ * standby) mirrors the master, deletions included. Names are made canonical on the way in.
  *
  * Codes stay used: every token's state is max-merged with the live one (never rolled back); a
  * TOTP token's last-used step gets a floor of the restore time's step plus the accept window and
@@ -65,8 +101,33 @@ export async function restoreSnapshot(
     );
   }
   const now = opts.now ?? Date.now();
+  const sync = opts.mode === 'sync';
   const want = new Set(opts.components.filter((c) => snapshot.manifest.components.includes(c)));
   const d = snapshot.payload.dump;
+  const named = canonicalRecords(d.users, d.tokens ?? []);
+  const records = {
+    users: named.users,
+    tokens: named.tokens,
+    clients: d.clients ?? [],
+    adminKeys: d.adminKeys ?? [],
+  };
+
+  // Everything that can refuse is decided before the first write.
+  let removals: SyncRemovals | undefined;
+  let back: Tombstone[] = [];
+  if (sync)
+    removals = planSyncRemovals(
+      await store.dump(),
+      { ...records, groups: d.groups ?? [], tombstones: d.tombstones ?? [] },
+      want,
+    );
+  else {
+    back = await findResurrections(store, records, want, snapshot.manifest.time);
+    if (back.length && (opts.resurrect ?? 'refuse') === 'refuse') throw new ResurrectRefused(back);
+  }
+  const leaveOut = new Set(opts.resurrect === 'skip' ? back.map((t) => tombstoneKey(t.kind, t.id)) : []);
+  const keep = (kind: Tombstone['kind'], id: string) => !leaveOut.has(tombstoneKey(kind, id));
+
   const report: RestoreReport = {
     snapshotTime: snapshot.manifest.time,
     restoreTime: now,
@@ -78,7 +139,10 @@ export async function restoreSnapshot(
     usersCreated: 0,
     usersReplaced: 0,
     tokensRestored: 0,
-    tokensSkippedNoUser: 0,
+    tokensSkippedNoUser: named.tokensSkipped,
+    usersSkippedName: named.skipped,
+    resurrected: opts.resurrect === 'allow' ? back : [],
+    resurrectSkipped: opts.resurrect === 'skip' ? back : [],
     totpFloored: 0,
     hotpKeptLive: 0,
     hotpResyncRequired: [],
@@ -91,22 +155,28 @@ export async function restoreSnapshot(
     report.settings = 1;
   }
   if (want.has('clients')) {
-    for (const c of d.clients ?? []) await store.putClient(c);
-    for (const k of d.adminKeys ?? []) await store.putAdminKey(k);
-    report.clients = d.clients?.length ?? 0;
-    report.adminKeys = d.adminKeys?.length ?? 0;
+    const clients = records.clients.filter((c) => keep('client', c.id));
+    const adminKeys = records.adminKeys.filter((k) => keep('adminKey', k.id));
+    for (const c of clients) await store.putClient(c);
+    for (const k of adminKeys) await store.putAdminKey(k);
+    report.clients = clients.length;
+    report.adminKeys = adminKeys.length;
   }
   if (want.has('users')) {
     for (const g of d.groups ?? []) await store.putGroup(g);
     report.groups = d.groups?.length ?? 0;
-    await eachLimit(d.users ?? [], async (u) => {
-      if (await store.createUser(u)) report.usersCreated++;
-      else if (await store.updateUser(u)) report.usersReplaced++;
-    });
+    await eachLimit(
+      records.users.filter((u) => keep('user', u.username)),
+      async (u) => {
+        if (await store.createUser(u)) report.usersCreated++;
+        else if (await store.updateUser(u)) report.usersReplaced++;
+      },
+    );
   }
   if (want.has('tokens')) {
     const settings = (await store.getSettings()) ?? d.settings ?? null;
-    await eachLimit(d.tokens ?? [], (token) =>
+    const tokens = records.tokens.filter((t) => keep('token', t.serial) && keep('user', t.username));
+    await eachLimit(tokens, (token) =>
       restoreToken(
         store,
         token,
@@ -114,9 +184,13 @@ export async function restoreSnapshot(
         settings,
         now,
         report,
-        opts.mode === 'sync',
+        sync,
       ),
     );
+  }
+  if (removals) {
+    await applySyncRemovals(store, removals);
+    report.removed = removals;
   }
   return report;
 }
@@ -183,6 +257,21 @@ export function formatReport(r: RestoreReport): string {
   if (r.hotpResyncRequired.length)
     lines.push(
       `  ${r.hotpResyncRequired.slice(0, 50).join(' ')}${r.hotpResyncRequired.length > 50 ? ' …' : ''}`,
+    );
+  if (r.usersSkippedName.length)
+    lines.push(
+      `users left out (no canonical name, or one another user of the backup holds): ${r.usersSkippedName.length}`,
+      ...r.usersSkippedName.slice(0, 50).map((s) => `  ${s.username}: ${s.reason}`),
+    );
+  if (r.resurrected.length)
+    lines.push(
+      `brought back although deleted after the backup (--allow-resurrect): ${r.resurrected.length}`,
+      describeTombstones(r.resurrected),
+    );
+  if (r.resurrectSkipped.length)
+    lines.push(
+      `left out because deleted after the backup (--skip-deleted): ${r.resurrectSkipped.length}`,
+      describeTombstones(r.resurrectSkipped),
     );
   if (r.keys) lines.push(`keys: ${r.keys}`);
   return `${lines.join('\n')}\n`;

@@ -4,7 +4,7 @@ import { VERSION } from '../version.ts';
 import type { ClusterConfig } from './config.ts';
 import { type FailoverEvent, watchFailover } from './failover.ts';
 import { pullLatestSnapshot } from './puller.ts';
-import { restoreSnapshot } from './restore.ts';
+import { type RestoreReport, restoreSnapshot } from './restore.ts';
 import { type SnapshotResult, SnapshotScheduler } from './scheduler.ts';
 import { latestSnapshotFile } from './snapshot-files.ts';
 import { openSnapshot } from './snapshot-format.ts';
@@ -21,6 +21,8 @@ export interface RuntimeHooks {
   onReplicaAckMissing?: () => void;
   onSnapshot?: (r: SnapshotResult | Error) => void;
   onRole?: (role: string) => void;
+  /** A pulled snapshot was applied to this standby: cached callers and settings are stale. */
+  onApplied?: (r: RestoreReport) => void;
 }
 
 /**
@@ -33,6 +35,7 @@ export class ClusterRuntime {
   private unwatch: (() => void) | null = null;
   lastPull: { time: number; path: string } | null = null;
   private lastApplied = 0;
+  private pulling = false;
 
   constructor(
     readonly store: Store,
@@ -90,8 +93,24 @@ export class ClusterRuntime {
       this.every(this.config.heartbeatMs, async () => this.hooks.onRole?.((await this.store.role()).role));
     }
     this.scheduler.start();
+    void this.pruneTombstones();
+    this.every(3_600_000, () => this.pruneTombstones());
     if (this.config.pullUrl && this.config.pullKeyFile)
       this.every(this.config.pullIntervalMs, () => this.pull());
+  }
+
+  /** Keeps tombstones for the retention and no longer (a re-created record clears its own). */
+  private async pruneTombstones(): Promise<void> {
+    if ((await this.store.role()).role === 'slave') return;
+    try {
+      const n = await this.store.pruneTombstones(Date.now() - this.config.tombstoneRetentionMs);
+      if (n > 0) this.hooks.log.info({ pruned: n }, 'pruned tombstones past their retention');
+    } catch (err) {
+      this.hooks.log.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        'tombstone pruning failed',
+      );
+    }
   }
 
   private every(ms: number, fn: () => Promise<unknown>): void {
@@ -126,7 +145,8 @@ export class ClusterRuntime {
   }
 
   async pull(): Promise<void> {
-    if (!this.config.pullUrl || !this.config.pullKeyFile) return;
+    if (!this.config.pullUrl || !this.config.pullKeyFile || this.pulling) return;
+    this.pulling = true;
     try {
       const clientKey = readFileSync(this.config.pullKeyFile, 'utf8').trim();
       const r = await pullLatestSnapshot({
@@ -143,17 +163,29 @@ export class ClusterRuntime {
           mode: 'sync',
         });
         this.lastApplied = r.time;
+        this.hooks.onApplied?.(report);
+        const removed = report.removed;
         this.hooks.log.info(
           {
             snapshotTime: r.time,
             users: report.usersCreated + report.usersReplaced,
             tokens: report.tokensRestored,
+            ...(removed
+              ? {
+                  removedUsers: removed.users.length,
+                  removedTokens: removed.tokens.length,
+                  removedClients: removed.clients.length,
+                  removedAdminKeys: removed.adminKeys.length,
+                }
+              : {}),
           },
           'applied the master snapshot to this standby',
         );
       }
     } catch (err) {
       this.hooks.log.error({ err: err instanceof Error ? err.message : String(err) }, 'snapshot pull failed');
+    } finally {
+      this.pulling = false;
     }
   }
 

@@ -82,6 +82,7 @@ export function countsOf(payload: SnapshotPayload): Record<string, number> {
   if (d.settings !== undefined) counts.settings = d.settings ? 1 : 0;
   if (d.tokenStates) counts.tokenStates = Object.keys(d.tokenStates).length;
   if (d.userStates) counts.userStates = Object.keys(d.userStates).length;
+  if (d.tombstones) counts.tombstones = d.tombstones.length;
   if (payload.keys) counts.keys = Object.keys(payload.keys.keys).length;
   return counts;
 }

@@ -27,6 +27,9 @@ export function selectComponents(dump: StoreDump, components: readonly Component
     out.adminKeys = dump.adminKeys;
   }
   if (want.has('settings')) out.settings = dump.settings;
+  // Deletions travel with every cut: a standby tells a master's deletion from a wiped master by
+  // them (sync-removals.ts), and they name what a restore must not silently bring back.
+  if (want.size > 0) out.tombstones = dump.tombstones;
   return out;
 }
 

@@ -1,5 +1,19 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { openRedisStore, type RedisStoreOptions, urlOptions } from '../store/redis/index.ts';
+import {
+  openRedisStore,
+  planTls,
+  type RedisStoreOptions,
+  type RedisTlsFiles,
+  urlOptions,
+} from '../store/redis/index.ts';
+
+/** How the operator commands reach Redis and Sentinel: the node's own URL credentials and TLS. */
+export interface RedisAccess {
+  url?: string;
+  tls?: RedisTlsFiles;
+  sentinelTls?: boolean;
+  sentinelPassword?: string;
+}
 
 function addr(a: string): { host: string; port: number } {
   const i = a.lastIndexOf(':');
@@ -20,10 +34,21 @@ function connect(a: string, auth: RedisOptions): Redis {
   return c;
 }
 
-function authOf(url?: string): RedisOptions {
-  if (!url) return {};
-  const { host: _h, port: _p, ...rest } = urlOptions(url);
-  return rest;
+/**
+ * Credentials and database from the URL, and TLS as the store uses it (verified, with the CA and
+ * client certificate files): a bare `rediss:` would trust only the system CAs, and Sentinel would
+ * be reached in plaintext.
+ */
+function accessOf(access: RedisAccess): { data: RedisOptions; sentinel: RedisOptions } {
+  const plan = planTls(access);
+  const { host: _h, port: _p, tls: _t, ...rest } = access.url ? urlOptions(access.url) : {};
+  return {
+    data: { ...rest, ...(plan.data ? { tls: plan.data } : {}) },
+    sentinel: {
+      ...(plan.sentinel ? { tls: plan.sentinel } : {}),
+      ...(access.sentinelPassword ? { password: access.sentinelPassword } : {}),
+    },
+  };
 }
 
 async function offsetOf(c: Redis): Promise<number> {
@@ -38,14 +63,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * the last byte, is promoted, and every other Redis (the old master first) replicates from it. No
  * acknowledged write is lost; nothing fails back by itself later.
  */
-export async function switchover(opts: {
-  master: string;
-  target: string;
-  others: string[];
-  url?: string;
-  pauseMs?: number;
-}): Promise<{ from: string; to: string; offset: number }> {
-  const auth = authOf(opts.url);
+export async function switchover(
+  opts: {
+    master: string;
+    target: string;
+    others: string[];
+    pauseMs?: number;
+  } & RedisAccess,
+): Promise<{ from: string; to: string; offset: number }> {
+  const auth = accessOf(opts).data;
   const pauseMs = opts.pauseMs ?? 10_000;
   const m = connect(opts.master, auth);
   const t = connect(opts.target, auth);
@@ -79,17 +105,19 @@ export async function switchover(opts: {
 }
 
 /** Sentinel-driven failover; with a target, Sentinel is steered to it by replica priority. */
-export async function sentinelFailover(opts: {
-  sentinels: { host: string; port: number }[];
-  name: string;
-  target?: string;
-  url?: string;
-  timeoutMs?: number;
-}): Promise<{ from: string; to: string }> {
-  const auth = authOf(opts.url);
+export async function sentinelFailover(
+  opts: {
+    sentinels: { host: string; port: number }[];
+    name: string;
+    target?: string;
+    timeoutMs?: number;
+  } & RedisAccess,
+): Promise<{ from: string; to: string }> {
+  const access = accessOf(opts);
+  const auth = access.data;
   let sentinel: Redis | null = null;
   for (const s of opts.sentinels) {
-    const c = new Redis({ ...s, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    const c = new Redis({ ...access.sentinel, ...s, maxRetriesPerRequest: 1, retryStrategy: () => null });
     c.on('error', () => {});
     try {
       await c.ping();
@@ -146,10 +174,13 @@ export async function rejoin(opts: {
   master: string;
   prefix?: string;
   /** How the merge writes to the master (the node's own Redis settings). */
-  redis?: Pick<RedisStoreOptions, 'waitTimeoutMs' | 'ackReplicas' | 'autoPipelining'>;
+  redis?: Pick<RedisStoreOptions, 'waitTimeoutMs' | 'ackReplicas' | 'autoPipelining' | 'tls'>;
 }): Promise<{ merged: number }> {
   const prefix = opts.prefix ?? 'tessera:';
-  const localOpts = urlOptions(opts.local);
+  const localOpts = {
+    ...urlOptions(opts.local),
+    ...accessOf({ url: opts.local, ...(opts.redis?.tls ? { tls: opts.redis.tls } : {}) }).data,
+  };
   const local = new Redis({ ...localOpts, maxRetriesPerRequest: 1, retryStrategy: () => null });
   local.on('error', () => {});
   const { host, port } = addr(opts.master);

@@ -4,3 +4,4 @@ export * from './hashing.ts';
 export * from './keyring.ts';
 export * from './passphrase.ts';
 export * from './sealed-box.ts';
+export * from './work-queue.ts';

@@ -60,7 +60,9 @@ export class KeyRing {
   /** Adds a new current key to the file; existing sealed values stay readable. */
   static rotate(path: string): string {
     const file = JSON.parse(readFileSync(path, 'utf8')) as KeyFile;
-    const id = `k${Date.now().toString(36)}`;
+    // A rotation in the same millisecond as the last one must not overwrite that key.
+    let id = `k${Date.now().toString(36)}`;
+    while (file.keys[id] !== undefined) id = `k${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
     file.keys[id] = randomBytes(32).toString('base64');
     file.current = id;
     writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });

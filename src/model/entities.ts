@@ -52,7 +52,12 @@ export interface Token {
   updatedAt: number;
 }
 
-export type ClientKind = 'radius' | 'keycloak' | 'api';
+/**
+ * What a relying system is: `radius`, `keycloak` and `api` callers validate logins; a `node` is
+ * another Tessera node that pulls snapshots, and nothing else.
+ */
+export type ClientKind = 'radius' | 'keycloak' | 'api' | 'node';
+export const CLIENT_KINDS: readonly ClientKind[] = ['radius', 'keycloak', 'api', 'node'];
 
 export interface Client {
   id: string;
@@ -72,19 +77,48 @@ export interface Client {
   createdAt: number;
 }
 
+/** What an admin key may do (src/auth/roles.ts holds each role's permissions). */
+export type AdminRole = 'superadmin' | 'helpdesk' | 'auditor';
+export const ADMIN_ROLES: readonly AdminRole[] = ['superadmin', 'helpdesk', 'auditor'];
+
 export interface AdminKey {
   id: string;
   name: string;
+  role: AdminRole;
   keyHash: string;
   createdAt: number;
+  /** After this instant (ms) the key is refused like a wrong one. Absent: it does not expire. */
+  expiresAt?: number;
+}
+
+/**
+ * An admin key as the store holds it. Keys written before roles existed have none; they were
+ * all-powerful then and stay superadmin, so an upgrade locks nobody out. A role this version does
+ * not know (a newer version's, or a damaged record) makes the key unusable: null, like no key.
+ */
+export function adminKeyFromStored(stored: Omit<AdminKey, 'role'> & { role?: unknown }): AdminKey | null {
+  if (stored.role === undefined) return { ...stored, role: 'superadmin' };
+  const role = ADMIN_ROLES.find((r) => r === stored.role);
+  return role ? { ...stored, role } : null;
 }
 
 export type UnknownUserPolicy = 'reject' | 'passthrough';
+
+/**
+ * How the first round of a two-step login was proved: the user's PIN, a password the client
+ * checked before calling us (`upstream`), or nothing (a user without a PIN).
+ */
+export type FirstFactorProof = 'pin' | 'upstream' | 'none';
 
 export interface Challenge {
   transactionId: string;
   username: string;
   clientId: string;
+  /**
+   * Answering needs the proof the user and client require at answer time. Challenges stored
+   * before this field existed read as no proof.
+   */
+  firstFactor: FirstFactorProof;
   createdAt: number;
   expiresAt: number;
 }

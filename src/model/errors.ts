@@ -16,13 +16,31 @@ export type ReasonCode =
   | 'MFA_NOT_REQUIRED'
   | 'NOT_ENROLLED_YET'
   | 'UNKNOWN_USER_PASSTHROUGH'
+  /** The user name can never name a user (not valid Unicode, empty, too long, reserved characters). */
+  | 'USER_INVALID'
   | 'CHALLENGE_SENT'
+  /** A challenge answered without the first-factor proof the user and client require now. */
+  | 'PIN_REQUIRED'
+  /** This node cannot open the user's token seeds (another seed key): nothing counted. */
+  | 'SEED_UNREADABLE'
+  /** Too many PIN checks waiting on this node: refused unevaluated, nothing counted. */
+  | 'SERVER_BUSY'
   | 'OK';
 
 export type ErrorCode =
   | 'BAD_REQUEST'
+  | 'BAD_URL'
+  | 'INVALID_CIDR'
+  | 'WEAK_SECRET'
+  | 'INVALID_USERNAME'
+  | 'INVALID_UNICODE'
+  | 'RESURRECT_REFUSED'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
+  | 'ROLE_FORBIDDEN'
+  | 'REQUEST_TIMEOUT'
+  | 'URI_TOO_LONG'
+  | 'HEADERS_TOO_LARGE'
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'READ_ONLY_REPLICA'
@@ -32,6 +50,9 @@ export type ErrorCode =
   | 'RESYNC_FAILED'
   | 'STORE_UNAVAILABLE'
   | 'INTERNAL';
+
+/** What any caller is told when the store fails; the reason travels as the error's `cause`, for the log. */
+export const STORE_UNAVAILABLE_MESSAGE = 'the store is unavailable; try again later';
 
 /** An error as a value: a stable code plus a human message that never carries a secret. */
 export class TesseraError extends Error {
@@ -48,23 +69,36 @@ export class TesseraError extends Error {
 function statusFor(code: ErrorCode): number {
   switch (code) {
     case 'BAD_REQUEST':
+    case 'BAD_URL':
+    case 'INVALID_CIDR':
+    case 'WEAK_SECRET':
+    case 'INVALID_USERNAME':
+    case 'INVALID_UNICODE':
     case 'RESYNC_FAILED':
       return 400;
     case 'UNAUTHORIZED':
       return 401;
     case 'FORBIDDEN':
+    case 'ROLE_FORBIDDEN':
       return 403;
     case 'NOT_FOUND':
       return 404;
     case 'CONFLICT':
+    case 'RESURRECT_REFUSED':
     case 'READ_ONLY_REPLICA':
       return 409;
+    case 'REQUEST_TIMEOUT':
+      return 408;
     case 'PAYLOAD_TOO_LARGE':
       return 413;
+    case 'URI_TOO_LONG':
+      return 414;
     case 'UNSUPPORTED_MEDIA_TYPE':
       return 415;
     case 'RATE_LIMITED':
       return 429;
+    case 'HEADERS_TOO_LARGE':
+      return 431;
     case 'STORE_UNAVAILABLE':
       return 503;
     default:

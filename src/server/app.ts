@@ -3,10 +3,16 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { adminPlugin } from '../../plugin/admin/index.ts';
+import { ROUTER_MAX_PARAM_LENGTH } from '../../plugin/admin/schemas.ts';
 import { clusterPlugin } from '../../plugin/cluster/index.ts';
 import { opsPlugin } from '../../plugin/ops/index.ts';
 import { radiusPlugin } from '../../plugin/radius/index.ts';
-import { installErrorHandling } from '../../plugin/shared/index.ts';
+import {
+  clientErrorHandler,
+  frameworkErrors,
+  installErrorHandling,
+  jsonBodiesOnly,
+} from '../../plugin/shared/index.ts';
 import { validatePlugin } from '../../plugin/validate/index.ts';
 import { VERSION } from '../version.ts';
 import type { Config } from './config.ts';
@@ -15,12 +21,12 @@ import type { TesseraServices } from './services.ts';
 
 export function fastifyOptions(config: Config): FastifyServerOptions {
   return {
-    trustProxy: config.trustProxy,
+    // Only the listed proxies may say where a request came from; nobody when none are listed.
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     bodyLimit: 64 * 1024,
-    // Path parameters are judged by the route schemas (a 400 naming the limit), never by the
-    // router: its default of 100 made names the schemas accept at create (up to 128 code points, up
-    // to 256 UTF-16 units) a 414 on every route that names them. Node caps a request line at 16 KiB.
-    maxParamLength: 16 * 1024,
+    routerOptions: { maxParamLength: ROUTER_MAX_PARAM_LENGTH },
+    frameworkErrors,
+    clientErrorHandler,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   };
 }
@@ -41,6 +47,7 @@ export async function buildApp(
   }) as unknown as FastifyInstance;
   const { store, validator, callers, audit, metrics, cluster } = services;
   installErrorHandling(app);
+  jsonBodiesOnly(app);
   // Response schemas document the answers (and the fuzz test checks them); they do not shape them:
   // fast-json-stringify would drop undeclared fields and coerce wrong types, hiding the very
   // mismatches the check is there to find. The faces send public views built in src/admin.

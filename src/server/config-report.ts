@@ -8,7 +8,7 @@ const EFFECTIVE: Record<string, (c: Config) => string | number | boolean | undef
   TESSERA_PORT: (c) => c.port,
   TESSERA_DATA_DIR: (c) => c.dataDir,
   TESSERA_LOG_LEVEL: (c) => c.logLevel,
-  TESSERA_TRUST_PROXY: (c) => c.trustProxy,
+  TESSERA_TRUST_PROXY: (c) => (c.trustProxy.length > 0 ? c.trustProxy.join(',') : undefined),
   TESSERA_MASTER_KEY: (c) => c.masterKey,
   TESSERA_PUBLIC_URL: (c) => c.cluster.url,
   TESSERA_NODE_ID: (c) => c.cluster.nodeId,
@@ -33,6 +33,16 @@ const EFFECTIVE: Record<string, (c: Config) => string | number | boolean | undef
   TESSERA_SNAPSHOT_PULL_INTERVAL_MIN: (c) => c.cluster.pullIntervalMs / 60_000,
   TESSERA_SNAPSHOT_PULL_APPLY: (c) => c.cluster.pullApply,
   TESSERA_FAILOVER_WEBHOOK: (c) => c.cluster.failoverWebhook,
+  TESSERA_TOMBSTONE_RETENTION_DAYS: (c) => c.cluster.tombstoneRetentionMs / 86_400_000,
+  TESSERA_REDIS_CA_FILE: (c) => c.redis.tls?.caFile,
+  TESSERA_REDIS_CERT_FILE: (c) => c.redis.tls?.certFile,
+  TESSERA_REDIS_KEY_FILE: (c) => c.redis.tls?.keyFile,
+  TESSERA_SENTINEL_TLS: (c) => c.redis.sentinelTls,
+  TESSERA_AUDIT_RETENTION_AUTH_DAYS: (c) => c.auditRetention.auth.maxAgeMs / 86_400_000,
+  TESSERA_AUDIT_RETENTION_ADMIN_DAYS: (c) => c.auditRetention.admin.maxAgeMs / 86_400_000,
+  TESSERA_AUDIT_RETENTION_EVENT_DAYS: (c) => c.auditRetention.event.maxAgeMs / 86_400_000,
+  TESSERA_AUDIT_MAX_AUTH_EVENTS: (c) => c.auditRetention.auth.maxEvents,
+  TESSERA_AUDIT_MAX_EVENT_EVENTS: (c) => c.auditRetention.event.maxEvents,
 };
 
 /** A URL without its secrets: the password and every query value are masked. */

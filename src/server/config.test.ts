@@ -41,6 +41,13 @@ const BAD: Record<string, string> = {
   TESSERA_SNAPSHOT_PULL_INTERVAL_MIN: 'soon',
   TESSERA_SNAPSHOT_PULL_APPLY: 'yes',
   TESSERA_FAILOVER_WEBHOOK: 'mailto:ops@example.org',
+  TESSERA_TOMBSTONE_RETENTION_DAYS: '0',
+  TESSERA_SENTINEL_TLS: 'yes',
+  TESSERA_AUDIT_RETENTION_AUTH_DAYS: '0',
+  TESSERA_AUDIT_RETENTION_ADMIN_DAYS: '-3',
+  TESSERA_AUDIT_RETENTION_EVENT_DAYS: 'forever',
+  TESSERA_AUDIT_MAX_AUTH_EVENTS: '1.5',
+  TESSERA_AUDIT_MAX_EVENT_EVENTS: '0',
 };
 
 /** Paths and secrets: any text is a value; empty means unset. */
@@ -52,9 +59,45 @@ const FREE_FORM = [
   'TESSERA_SNAPSHOT_PASSPHRASE_FILE',
   'TESSERA_SNAPSHOT_KEY_FILE',
   'TESSERA_SNAPSHOT_PULL_KEY_FILE',
+  'TESSERA_REDIS_CA_FILE',
+  'TESSERA_REDIS_CERT_FILE',
+  'TESSERA_REDIS_KEY_FILE',
 ];
 
 describe('the configuration loader', () => {
+  test('Redis TLS files go with a rediss:// URL, and a client certificate with its key', () => {
+    assert.throws(
+      () => loadConfig({ TESSERA_REDIS_URL: 'redis://127.0.0.1:6379', TESSERA_REDIS_CA_FILE: '/ca.pem' }),
+      /TESSERA_REDIS_CA_FILE: .*rediss:\/\//,
+    );
+    assert.throws(
+      () => loadConfig({ TESSERA_REDIS_URL: 'rediss://127.0.0.1:6379', TESSERA_REDIS_CERT_FILE: '/c.pem' }),
+      /TESSERA_REDIS_CERT_FILE: .*together/,
+    );
+    const c = loadConfig({
+      TESSERA_REDIS_URL: 'rediss://127.0.0.1:6379',
+      TESSERA_REDIS_CA_FILE: '/ca.pem',
+      TESSERA_SENTINEL_TLS: 'false',
+    });
+    assert.deepEqual(c.redis.tls, { caFile: '/ca.pem' });
+    assert.equal(c.redis.sentinelTls, false);
+  });
+
+  test('audit retention: days and caps per stream, the defaults otherwise', () => {
+    const d = loadConfig({}).auditRetention;
+    assert.deepEqual(d, {
+      auth: { maxAgeMs: 30 * 86_400_000, maxEvents: 500_000 },
+      admin: { maxAgeMs: 400 * 86_400_000 },
+      event: { maxAgeMs: 90 * 86_400_000, maxEvents: 100_000 },
+    });
+    const c = loadConfig({
+      TESSERA_AUDIT_RETENTION_ADMIN_DAYS: '730',
+      TESSERA_AUDIT_MAX_AUTH_EVENTS: '1000',
+    });
+    assert.equal(c.auditRetention.admin.maxAgeMs, 730 * 86_400_000);
+    assert.equal(c.auditRetention.auth.maxEvents, 1000);
+  });
+
   test('every declared variable is either checked below or free-form', () => {
     const covered = new Set([...Object.keys(BAD), ...FREE_FORM]);
     assert.deepEqual(
@@ -97,7 +140,7 @@ describe('the configuration loader', () => {
     assert.equal(c.port, 8080);
     assert.equal(c.dataDir, resolve('./data'));
     assert.equal(c.logLevel, 'info');
-    assert.equal(c.trustProxy, false);
+    assert.deepEqual(c.trustProxy, []);
     assert.equal(c.redisUrl, undefined);
     assert.deepEqual(c.redis, {
       prefix: 'tessera:',
@@ -135,9 +178,10 @@ describe('the configuration loader', () => {
       TESSERA_PUBLIC_URL: 'https://node-a.example:8443',
     });
     assert.equal(c.port, 0);
-    assert.equal(c.trustProxy, '10.0.0.0/8, ::1');
-    assert.equal(loadConfig({ TESSERA_TRUST_PROXY: 'true' }).trustProxy, true);
-    assert.equal(loadConfig({ TESSERA_TRUST_PROXY: 'false' }).trustProxy, false);
+    assert.deepEqual(c.trustProxy, ['10.0.0.0/8', '::1']);
+    for (const all of ['true', 'false', '1']) {
+      assert.match(problemOf({ TESSERA_TRUST_PROXY: all }), new RegExp(`^TESSERA_TRUST_PROXY: "${all}" `));
+    }
     assert.equal(c.masterKey, KEY);
     assert.deepEqual(c.sentinels, [
       { host: '127.0.0.1', port: 26379 },

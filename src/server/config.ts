@@ -1,10 +1,11 @@
 // The one configuration loader: every TESSERA_* variable is read, validated and typed here, and
 // nowhere else; the rest of the program receives the values as options.
-import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ClusterConfig } from '../cluster/index.ts';
-import type { RedisStoreOptions } from '../store/redis/index.ts';
+import { parseAddressList, TOMBSTONE_RETENTION_MS } from '../model/index.ts';
+import { type AuditRetention, DEFAULT_AUDIT_RETENTION } from '../store/index.ts';
+import type { RedisStoreOptions, RedisTlsFiles } from '../store/redis/index.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -18,15 +19,15 @@ export interface HostPort {
 export type RedisTuning = Required<
   Pick<RedisStoreOptions, 'prefix' | 'autoPipelining' | 'replicaAck' | 'waitTimeoutMs' | 'ackReplicas'>
 > &
-  Pick<RedisStoreOptions, 'sentinelPassword'>;
+  Pick<RedisStoreOptions, 'sentinelPassword' | 'tls' | 'sentinelTls'>;
 
 export interface Config {
   host: string;
   port: number;
   dataDir: string;
   logLevel: LogLevel;
-  /** Trust X-Forwarded-For from these proxies (Fastify trustProxy); off by default. */
-  trustProxy: boolean | string;
+  /** X-Forwarded-For is read only from these proxies (addresses or CIDRs); none by default. */
+  trustProxy: string[];
   /** The seed key (base64 of 32 bytes) instead of `<dataDir>/master.key`. */
   masterKey?: string;
   /** Public URL of this node, for cluster status and snapshot pulls. */
@@ -37,6 +38,8 @@ export interface Config {
   sentinelName: string;
   redis: RedisTuning;
   cluster: ClusterConfig;
+  /** How long each audit stream keeps its events, and how many at most (both stores). */
+  auditRetention: AuditRetention;
 }
 
 /** What `tessera config` shows and the loader enforces, one entry per variable. */
@@ -55,7 +58,7 @@ export const VARIABLES: readonly Variable[] = [
   { name: 'TESSERA_LOG_LEVEL', allowed: `one of ${LOG_LEVELS.join(', ')}` },
   {
     name: 'TESSERA_TRUST_PROXY',
-    allowed: 'true, false, or a comma-separated list of proxy addresses or CIDRs',
+    allowed: 'a comma-separated list of proxy addresses or CIDRs (10.0.0.5,10.1.0.0/16)',
   },
   { name: 'TESSERA_MASTER_KEY', allowed: 'the base64 of 32 bytes', secret: 'value' },
   { name: 'TESSERA_PUBLIC_URL', allowed: 'an http:// or https:// URL' },
@@ -87,6 +90,16 @@ export const VARIABLES: readonly Variable[] = [
   },
   { name: 'TESSERA_SNAPSHOT_PULL_APPLY', allowed: 'true or false' },
   { name: 'TESSERA_FAILOVER_WEBHOOK', allowed: 'an http:// or https:// URL', secret: 'url' },
+  { name: 'TESSERA_TOMBSTONE_RETENTION_DAYS', allowed: 'a positive number of days' },
+  { name: 'TESSERA_REDIS_CA_FILE', allowed: 'a PEM file of the CA(s) that sign the Redis certificates' },
+  { name: 'TESSERA_REDIS_CERT_FILE', allowed: 'a PEM client certificate (with TESSERA_REDIS_KEY_FILE)' },
+  { name: 'TESSERA_REDIS_KEY_FILE', allowed: 'the PEM key of TESSERA_REDIS_CERT_FILE' },
+  { name: 'TESSERA_SENTINEL_TLS', allowed: 'true or false (default: as the Redis URL)' },
+  { name: 'TESSERA_AUDIT_RETENTION_AUTH_DAYS', allowed: 'a positive number of days' },
+  { name: 'TESSERA_AUDIT_RETENTION_ADMIN_DAYS', allowed: 'a positive number of days' },
+  { name: 'TESSERA_AUDIT_RETENTION_EVENT_DAYS', allowed: 'a positive number of days' },
+  { name: 'TESSERA_AUDIT_MAX_AUTH_EVENTS', allowed: 'a positive integer' },
+  { name: 'TESSERA_AUDIT_MAX_EVENT_EVENTS', allowed: 'a positive integer' },
 ];
 
 const KNOWN = new Map(VARIABLES.map((v) => [v.name, v]));
@@ -112,6 +125,11 @@ class Reader {
     if (!KNOWN.has(name)) throw new Error(`${name} is not a declared variable`);
     const v = this.env[name];
     return v === undefined || v === '' ? undefined : v;
+  }
+
+  /** A problem that is not one value's: two variables that do not fit together. */
+  problem(name: string, message: string): void {
+    this.problems.push({ variable: name, message: `${name}: ${message}` });
   }
 
   reject(name: string, value: string): undefined {
@@ -183,20 +201,16 @@ function isMasterKey(v: string): boolean {
   return /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32;
 }
 
-function isProxyList(v: string): boolean {
-  if (v === 'true' || v === 'false') return true;
-  return v.split(',').every((entry) => {
-    const [addr, bits, extra] = entry.trim().split('/');
-    const family = isIP(addr ?? '');
-    if (family === 0 || extra !== undefined) return false;
-    if (bits === undefined) return true;
-    return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
-  });
-}
-
-function trustProxyOf(v: string | undefined): boolean | string {
-  if (v === undefined || v === 'false') return false;
-  return v === 'true' ? true : v;
+/**
+ * The proxies whose X-Forwarded-For is believed. A list only: `true` would let any caller choose
+ * its own address (and with it pass a client's allowedCidrs).
+ */
+function proxyList(r: Reader): string[] {
+  const parsed = parseAddressList('TESSERA_TRUST_PROXY', r.raw('TESSERA_TRUST_PROXY'));
+  if (parsed.ok) return parsed.value;
+  const allowed = KNOWN.get('TESSERA_TRUST_PROXY')!.allowed;
+  r.problems.push({ variable: 'TESSERA_TRUST_PROXY', message: `${parsed.error}; use ${allowed}` });
+  return [];
 }
 
 /**
@@ -209,7 +223,7 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
   const port = r.number('TESSERA_PORT', integer(0, 65535)) ?? 8080;
   const dataDir = resolve(r.text('TESSERA_DATA_DIR') ?? './data');
   const logLevel = r.oneOf('TESSERA_LOG_LEVEL', LOG_LEVELS) ?? defaults.logLevel ?? 'info';
-  const trustProxy = trustProxyOf(r.text('TESSERA_TRUST_PROXY', isProxyList));
+  const trustProxy = proxyList(r);
   const masterKey = r.text('TESSERA_MASTER_KEY', isMasterKey);
   const publicUrl = r.url('TESSERA_PUBLIC_URL', ['http:', 'https:']);
   const nodeId = r.text('TESSERA_NODE_ID', noSpaces);
@@ -217,6 +231,8 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
   const sentinels = r.hostPorts('TESSERA_SENTINELS');
   const sentinelName = r.text('TESSERA_SENTINEL_NAME', noSpaces) ?? 'tessera';
   const sentinelPassword = r.text('TESSERA_SENTINEL_PASSWORD');
+  const tls = redisTlsFiles(r, redisUrl);
+  const sentinelTls = r.flag('TESSERA_SENTINEL_TLS');
   const redis: RedisTuning = {
     prefix: r.text('TESSERA_REDIS_PREFIX', noSpaces) ?? 'tessera:',
     autoPipelining: r.flag('TESSERA_REDIS_AUTOPIPELINE') ?? true,
@@ -224,8 +240,11 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     waitTimeoutMs: r.number('TESSERA_REPLICA_WAIT_MS', integer(1)) ?? 1000,
     ackReplicas: r.number('TESSERA_REPLICA_ACK_COUNT', integer(1)) ?? 1,
     ...(sentinelPassword ? { sentinelPassword } : {}),
+    ...(tls ? { tls } : {}),
+    ...(sentinelTls !== undefined ? { sentinelTls } : {}),
   };
   const cluster = clusterConfig(r, { host, port, dataDir, nodeId, publicUrl });
+  const retention = auditRetentionOf(r);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return {
     host,
@@ -236,11 +255,49 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     sentinelName,
     redis,
     cluster,
+    auditRetention: retention,
     ...(redisUrl ? { redisUrl } : {}),
     ...(sentinels ? { sentinels } : {}),
     ...(masterKey ? { masterKey } : {}),
     ...(publicUrl ? { publicUrl } : {}),
     ...(nodeId ? { nodeId } : {}),
+  };
+}
+
+/** TLS files for `rediss://`; beside a plaintext `redis://` URL they are a mistake, not a no-op. */
+function redisTlsFiles(r: Reader, redisUrl: string | undefined): RedisTlsFiles | undefined {
+  const caFile = r.text('TESSERA_REDIS_CA_FILE');
+  const certFile = r.text('TESSERA_REDIS_CERT_FILE');
+  const keyFile = r.text('TESSERA_REDIS_KEY_FILE');
+  if (!caFile && !certFile && !keyFile) return undefined;
+  if (Boolean(certFile) !== Boolean(keyFile))
+    r.problem('TESSERA_REDIS_CERT_FILE', 'TESSERA_REDIS_CERT_FILE and TESSERA_REDIS_KEY_FILE go together');
+  if (redisUrl?.startsWith('redis:'))
+    r.problem('TESSERA_REDIS_CA_FILE', 'Redis TLS files need a rediss:// TESSERA_REDIS_URL, not redis://');
+  return {
+    ...(caFile ? { caFile } : {}),
+    ...(certFile ? { certFile } : {}),
+    ...(keyFile ? { keyFile } : {}),
+  };
+}
+
+function auditRetentionOf(r: Reader): AuditRetention {
+  const days = (name: string, fallbackMs: number) =>
+    (r.number(name, (n) => n > 0) ?? fallbackMs / 86_400_000) * 86_400_000;
+  const max = (name: string, fallback: number | undefined) => r.number(name, integer(1)) ?? fallback;
+  const d = DEFAULT_AUDIT_RETENTION;
+  const authMax = max('TESSERA_AUDIT_MAX_AUTH_EVENTS', d.auth.maxEvents);
+  const eventMax = max('TESSERA_AUDIT_MAX_EVENT_EVENTS', d.event.maxEvents);
+  return {
+    auth: {
+      maxAgeMs: days('TESSERA_AUDIT_RETENTION_AUTH_DAYS', d.auth.maxAgeMs),
+      ...(authMax ? { maxEvents: authMax } : {}),
+    },
+    admin: { maxAgeMs: days('TESSERA_AUDIT_RETENTION_ADMIN_DAYS', d.admin.maxAgeMs) },
+    event: {
+      maxAgeMs: days('TESSERA_AUDIT_RETENTION_EVENT_DAYS', d.event.maxAgeMs),
+      ...(eventMax ? { maxEvents: eventMax } : {}),
+    },
   };
 }
 
@@ -265,6 +322,9 @@ function clusterConfig(
     pullIntervalMs: minutes('TESSERA_SNAPSHOT_PULL_INTERVAL_MIN', 15),
     pullApply: r.flag('TESSERA_SNAPSHOT_PULL_APPLY') ?? false,
     heartbeatMs: (r.number('TESSERA_HEARTBEAT_SECONDS', (n) => n > 0) ?? 5) * 1000,
+    tombstoneRetentionMs:
+      (r.number('TESSERA_TOMBSTONE_RETENTION_DAYS', (n) => n > 0) ?? TOMBSTONE_RETENTION_MS / 86_400_000) *
+      86_400_000,
     ...(passphrase ? { snapshotPassphrase: passphrase } : {}),
     ...(passphraseFile ? { snapshotPassphraseFile: passphraseFile } : {}),
     ...(keyFile ? { snapshotKeyFile: keyFile } : {}),

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AdminContext, createAdminKey, loadSettings } from '../admin/index.ts';
+import { type AdminContext, createAdminKey, loadSettings, migrateUsernames } from '../admin/index.ts';
 import { BufferedAuditSink } from '../audit/index.ts';
 import { Cached, CallerDirectory, Validator } from '../auth/index.ts';
 import { ClusterRuntime } from '../cluster/index.ts';
@@ -63,6 +63,11 @@ export function createServices(
       onReplicaAckMissing: () => metrics.replicaAckMissing.inc(),
       onSnapshot: (r) => metrics.observeSnapshot(r),
       onRole: (role) => metrics.observeRole(role),
+      // Deleted clients and admin keys stop at once, not after the caller cache's few seconds.
+      onApplied: () => {
+        callers.forget();
+        settings.invalidate();
+      },
     },
   );
   const validator = new Validator({
@@ -71,6 +76,7 @@ export function createServices(
     settings: () => settings.get(),
     audit,
     observe: (outcome, seconds) => metrics.observeValidate(outcome, seconds),
+    log,
   });
   return {
     config,
@@ -124,6 +130,7 @@ export function createServices(
 export async function bootstrap(services: TesseraServices, log: Logger): Promise<void> {
   const role = await services.store.role();
   if (role.role === 'slave') return;
+  await migrateUsernames(services.admin('migration'), log);
   if (!(await services.store.getGroup(DEFAULT_GROUP))) {
     await services.store.putGroup({
       name: DEFAULT_GROUP,
@@ -133,7 +140,7 @@ export async function bootstrap(services: TesseraServices, log: Logger): Promise
     });
   }
   if ((await services.store.listAdminKeys()).length === 0) {
-    const { apiKey } = await createAdminKey(services.admin('bootstrap'), 'initial');
+    const { apiKey } = await createAdminKey(services.admin('bootstrap'), { name: 'initial' });
     const path = join(services.config.dataDir, 'admin.key');
     writeFileSync(path, `${apiKey}\n`, { mode: 0o600 });
     log.info({ path }, 'created the first admin API key; it is in this file (mode 0600)');

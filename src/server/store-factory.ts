@@ -11,10 +11,14 @@ export interface OpenedStore {
 /** The Redis store when TESSERA_REDIS_URL or TESSERA_SENTINELS is set, else the embedded one. */
 export async function openStore(config: Config): Promise<OpenedStore> {
   if (!config.redisUrl && !config.sentinels) {
-    return { store: openEmbeddedStore(config.dataDir), replication: null };
+    return {
+      store: openEmbeddedStore(config.dataDir, { auditRetention: config.auditRetention }),
+      replication: null,
+    };
   }
   const store = await openRedisStore({
     ...config.redis,
+    auditRetention: config.auditRetention,
     ...(config.redisUrl ? { url: config.redisUrl } : {}),
     ...(config.sentinels ? { sentinels: config.sentinels, sentinelName: config.sentinelName } : {}),
   });

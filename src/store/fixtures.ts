@@ -1,5 +1,32 @@
-// Sample records for tests and benchmarks: a plain user and token with every required field.
-import type { Token, User } from '../model/index.ts';
+// Sample records for tests and benchmarks: a plain user, token and client with every required field,
+// and the RFC 6238 test seed as TOTP parameters.
+import type { Client, Token, User } from '../model/index.ts';
+import { base32Decode } from '../otp/index.ts';
+
+/** The well-known base32 test seed, and the TOTP parameters of a default token holding it. */
+export const SAMPLE_SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+export const SAMPLE_TOTP = {
+  secret: base32Decode(SAMPLE_SECRET)!,
+  algorithm: 'SHA1' as const,
+  digits: 6 as const,
+  period: 30 as const,
+};
+
+export function sampleClient(id: string, over: Partial<Client> = {}): Client {
+  return {
+    id,
+    name: id,
+    kind: 'radius',
+    keyHash: 'h',
+    allowedCidrs: [],
+    challengeText: 'Enter code',
+    enabled: true,
+    rejectDetail: 'generic',
+    firstFactor: 'pin',
+    createdAt: 1,
+    ...over,
+  };
+}
 
 export function sampleUser(username: string, over: Partial<User> = {}): User {
   return {

@@ -1,4 +1,5 @@
 // Storage: the Store contract, the replication interface the cluster needs, their implementations. No policy.
 
+export { AUDIT_STREAMS, auditRetention, DEFAULT_AUDIT_RETENTION } from './audit-retention.ts';
 export { openEmbeddedStore } from './embedded/index.ts';
 export * from './types.ts';

@@ -1,21 +1,39 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
-import { type Client, DEFAULT_SETTINGS, EMPTY_TOKEN_STATE } from '../model/index.ts';
-import { sampleToken, sampleUser } from './fixtures.ts';
-import type { Store } from './types.ts';
+import {
+  type AdminKey,
+  type AuditEvent,
+  type Client,
+  DEFAULT_SETTINGS,
+  EMPTY_TOKEN_STATE,
+} from '../model/index.ts';
+import { sampleClient, sampleToken, sampleUser } from './fixtures.ts';
+import type { AuditRetention, Store } from './types.ts';
 
 export interface StoreFixture {
   store: Store;
   cleanup(): Promise<void>;
 }
 
+/** What a contract test may ask of a fresh store: its audit retention and a clock it controls. */
+export interface ContractStoreOptions {
+  auditRetention?: Partial<AuditRetention>;
+  now?: () => number;
+}
+
 const policy = { lockout: { threshold: 3, baseSeconds: 60, maxSeconds: 3600 }, windowMs: 60_000 };
+const attempts = { ...policy, failuresPerWindow: 0 };
 
 /**
  * The behaviour every Store must have. Each implementation's test file calls this with a factory
  * that opens a fresh, empty store on a real backend.
  */
-export function storeContract(name: string, make: () => Promise<StoreFixture>): void {
+export function storeContract(
+  name: string,
+  make: (opts?: ContractStoreOptions) => Promise<StoreFixture>,
+): void {
+  auditContract(name, make);
+
   describe(`Store contract: ${name}`, () => {
     let fx: StoreFixture;
     let store: Store;
@@ -145,29 +163,147 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
       assert.equal(results.filter(Boolean).length, 1);
     });
 
-    test('failures count up, lock at the threshold and a success resets them', async () => {
+    test('attempts are counted when reserved, lock at the threshold and a success resets them', async () => {
       await store.createUser(sampleUser('c-fail'));
       await store.putToken(sampleToken('T-FAIL', 'c-fail'));
       const now = 1_000_000;
-      assert.equal((await store.commitFailure('c-fail', now, policy)).failures, 1);
-      assert.equal((await store.commitFailure('c-fail', now + 1, policy)).failures, 2);
-      const locked = await store.commitFailure('c-fail', now + 2, policy);
+      const failOnce = async (t: number) => {
+        const r = await store.reserveAttempt('c-fail', t, attempts);
+        assert.ok(r.granted, `reserved at ${t}`);
+        return store.commitFailure('c-fail', t, policy);
+      };
+      assert.equal((await failOnce(now)).failures, 1);
+      assert.equal((await failOnce(now + 1)).failures, 2, 'settling does not count a second time');
+      const locked = await failOnce(now + 2);
       assert.equal(locked.lockedUntil, now + 2 + 60_000);
       assert.equal(locked.lockCount, 1);
+      assert.equal(locked.failures, 0);
       await store.unlockUser('c-fail');
       assert.equal((await store.loadAuthView('c-fail'))?.userState.lockedUntil, 0);
-      await store.commitFailure('c-fail', now + 3, policy);
+      await failOnce(now + 3);
+      const r = await store.reserveAttempt('c-fail', now + 4, attempts);
+      assert.ok(r.granted);
       await store.commitAccept('c-fail', 'T-FAIL', { kind: 'totp', step: 5, drift: 0 }, now + 4);
       const after = (await store.loadAuthView('c-fail'))?.userState;
       assert.equal(after?.failures, 0);
+      assert.equal(after?.windowFailures, 0);
       assert.equal(after?.lastSuccess, now + 4);
     });
 
-    test('concurrent failures are all counted', async () => {
-      await store.createUser(sampleUser('c-many'));
-      const big = { lockout: { threshold: 1000, baseSeconds: 60, maxSeconds: 60 }, windowMs: 60_000 };
-      await Promise.all(Array.from({ length: 40 }, () => store.commitFailure('c-many', 5, big)));
-      assert.equal((await store.loadAuthView('c-many'))?.userState.failures, 40);
+    test('a locked user is refused before evaluation and nothing is written', async () => {
+      await store.createUser(sampleUser('c-locked'));
+      const t = 2_000_000;
+      for (let i = 0; i < 3; i++) {
+        assert.ok((await store.reserveAttempt('c-locked', t, attempts)).granted);
+        await store.commitFailure('c-locked', t, policy);
+      }
+      const before = (await store.loadAuthView('c-locked'))?.userState;
+      assert.equal(before?.lockedUntil, t + 60_000);
+      const refused = await store.reserveAttempt('c-locked', t + 59_999, attempts);
+      assert.equal(refused.granted, false);
+      assert.equal(!refused.granted && refused.refusal, 'locked');
+      assert.deepEqual((await store.loadAuthView('c-locked'))?.userState, before);
+      assert.ok((await store.reserveAttempt('c-locked', t + 60_000, attempts)).granted, 'the lock ends');
+    });
+
+    test('a throttled user is refused until the window ends', async () => {
+      await store.createUser(sampleUser('c-throttle'));
+      const t = 3_000_000;
+      const p = { ...attempts, lockout: { ...attempts.lockout, threshold: 0 }, failuresPerWindow: 2 };
+      for (let i = 0; i < 2; i++) {
+        assert.ok((await store.reserveAttempt('c-throttle', t + i, p)).granted);
+        await store.commitFailure('c-throttle', t + i, { lockout: p.lockout, windowMs: p.windowMs });
+      }
+      const refused = await store.reserveAttempt('c-throttle', t + 59_999, p);
+      assert.equal(!refused.granted && refused.refusal, 'throttled');
+      const next = await store.reserveAttempt('c-throttle', t + 60_000, p);
+      assert.ok(next.granted);
+      assert.equal(next.state.windowStart, t + 60_000);
+      assert.equal(next.state.windowFailures, 1);
+    });
+
+    test('an accept while locked is refused and leaves the token where it was', async () => {
+      await store.createUser(sampleUser('c-nolockaccept'));
+      await store.putToken(sampleToken('T-NLA', 'c-nolockaccept'));
+      const t = 4_000_000;
+      const r = await store.reserveAttempt('c-nolockaccept', t, attempts);
+      assert.ok(r.granted);
+      // Parallel failures lock the user while this right code is being checked.
+      for (let i = 0; i < 2; i++) await store.reserveAttempt('c-nolockaccept', t, attempts);
+      assert.ok((await store.commitFailure('c-nolockaccept', t, policy)).lockedUntil > t);
+      assert.equal(
+        await store.commitAccept('c-nolockaccept', 'T-NLA', { kind: 'totp', step: 9, drift: 0 }, t + 1),
+        false,
+      );
+      assert.deepEqual(await store.getTokenState('T-NLA'), EMPTY_TOKEN_STATE);
+      assert.ok((await store.loadAuthView('c-nolockaccept'))!.userState.lockedUntil > t + 1);
+      assert.equal(
+        await store.commitAccept('c-nolockaccept', 'T-NLA', { kind: 'totp', step: 9, drift: 0 }, t + 60_000),
+        true,
+        'after the lock the same code is accepted',
+      );
+    });
+
+    test('a refund gives back only what its reservation added', async () => {
+      await store.createUser(sampleUser('c-refund'));
+      await store.putToken(sampleToken('T-REF', 'c-refund', { type: 'hotp' }));
+      const t = 5_000_000;
+      const a = await store.reserveAttempt('c-refund', t, attempts);
+      assert.ok(a.granted);
+      const b = await store.reserveAttempt('c-refund', t + 1, attempts);
+      assert.ok(b.granted);
+      const refunded = await store.refundAttempt('c-refund', a.ticket);
+      assert.equal(refunded.failures, 1);
+      assert.equal(refunded.windowFailures, 1);
+      // A refund from an earlier window does not take from the current one.
+      const later = await store.reserveAttempt('c-refund', t + 70_000, attempts);
+      assert.ok(later.granted);
+      assert.equal(later.state.windowFailures, 1);
+      const stale = await store.refundAttempt('c-refund', b.ticket);
+      assert.equal(stale.failures, 1);
+      assert.equal(stale.windowFailures, 1);
+      // After a success (or a lock) restarted the count, an older refund changes nothing.
+      const c = await store.reserveAttempt('c-refund', t + 70_001, attempts);
+      assert.ok(c.granted);
+      await store.commitAccept('c-refund', 'T-REF', { kind: 'hotp', counter: 0 }, t + 70_002);
+      const d = await store.reserveAttempt('c-refund', t + 70_003, attempts);
+      assert.ok(d.granted);
+      assert.equal((await store.refundAttempt('c-refund', c.ticket)).failures, 1);
+      assert.equal((await store.refundAttempt('c-refund', d.ticket)).failures, 0);
+      assert.equal((await store.refundAttempt('c-refund', d.ticket)).failures, 0, 'never below zero');
+    });
+
+    test('of 300 parallel reservations only the throttle window is granted', async () => {
+      await store.createUser(sampleUser('c-flood'));
+      const p = { ...attempts, failuresPerWindow: 5, lockout: { ...attempts.lockout, threshold: 10 } };
+      const results = await Promise.all(
+        Array.from({ length: 300 }, () => store.reserveAttempt('c-flood', 6_000_000, p)),
+      );
+      assert.equal(results.filter((r) => r.granted).length, 5);
+      assert.ok(results.every((r) => r.granted || r.refusal === 'throttled'));
+      assert.equal((await store.loadAuthView('c-flood'))?.userState.failures, 5);
+    });
+
+    test('of 300 parallel reservations only the lockout threshold is granted, then the user locks', async () => {
+      await store.createUser(sampleUser('c-flood-lock'));
+      const p = {
+        ...attempts,
+        failuresPerWindow: 0,
+        lockout: { threshold: 10, baseSeconds: 60, maxSeconds: 60 },
+      };
+      const t = 7_000_000;
+      const results = await Promise.all(
+        Array.from({ length: 300 }, () => store.reserveAttempt('c-flood-lock', t, p)),
+      );
+      assert.equal(results.filter((r) => r.granted).length, 10);
+      assert.ok(results.every((r) => r.granted || r.refusal === 'locked'));
+      const state = (await store.loadAuthView('c-flood-lock'))?.userState;
+      assert.equal(state?.lockedUntil, t + 60_000);
+      assert.equal(state?.lockCount, 1, 'locked once, not once per refused request');
+      // The ten granted ones then fail: settling them adds no second lock.
+      for (let i = 0; i < 10; i++)
+        await store.commitFailure('c-flood-lock', t, { lockout: p.lockout, windowMs: p.windowMs });
+      assert.equal((await store.loadAuthView('c-flood-lock'))?.userState.lockCount, 1);
     });
 
     test('advanceTokenState max-merges and never goes back', async () => {
@@ -184,6 +320,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         transactionId: 'tx-1',
         username: 'u',
         clientId: 'c',
+        firstFactor: 'pin' as const,
         createdAt: Date.now(),
         expiresAt: Date.now() + 1000,
       };
@@ -198,40 +335,163 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
     });
 
     test('clients, admin keys and settings round-trip', async () => {
-      const client: Client = {
-        id: 'cl1',
-        name: 'vpn',
-        kind: 'radius',
-        keyHash: 'h',
-        allowedCidrs: [],
-        challengeText: 'Enter code',
-        enabled: true,
-        rejectDetail: 'generic',
-        firstFactor: 'pin',
-        createdAt: 1,
-      };
+      const client: Client = sampleClient('cl1', { name: 'vpn' });
       await store.putClient(client);
       assert.deepEqual(await store.getClient('cl1'), client);
       assert.ok((await store.listClients()).some((c) => c.id === 'cl1'));
-      await store.putAdminKey({ id: 'ak1', name: 'root', keyHash: 'h', createdAt: 1 });
-      assert.equal((await store.getAdminKey('ak1'))?.name, 'root');
+      await store.putAdminKey({ id: 'ak1', name: 'root', role: 'helpdesk', keyHash: 'h', createdAt: 1 });
+      assert.equal((await store.getAdminKey('ak1'))?.role, 'helpdesk');
       assert.equal(await store.deleteAdminKey('ak1'), true);
       assert.equal(await store.getAdminKey('ak1'), null);
+      assert.equal(await store.deleteAdminKey('ak1'), false);
+      assert.equal(await store.deleteClient('no-such-client'), false);
       await store.putSettings({ ...DEFAULT_SETTINGS, issuer: 'Contract' });
       assert.equal((await store.getSettings())?.issuer, 'Contract');
       assert.equal(await store.deleteClient('cl1'), true);
     });
 
+    test('admin keys written before roles read as superadmin; an unknown role reads as no key', async () => {
+      const legacy = {
+        id: 'ak-old',
+        name: 'old',
+        keyHash: 'h',
+        role: 'superadmin',
+        createdAt: 1,
+      } as unknown as AdminKey;
+      const future = { ...legacy, id: 'ak-new', role: 'janitor' } as unknown as AdminKey;
+      await store.putAdminKey(legacy);
+      await store.putAdminKey(future);
+      assert.equal((await store.getAdminKey('ak-old'))?.role, 'superadmin');
+      assert.equal(await store.getAdminKey('ak-new'), null);
+      const listed = await store.listAdminKeys();
+      assert.equal(listed.find((k) => k.id === 'ak-old')?.role, 'superadmin');
+      assert.equal(
+        listed.some((k) => k.id === 'ak-new'),
+        false,
+      );
+      await store.deleteAdminKey('ak-old');
+      await store.deleteAdminKey('ak-new');
+    });
+
     test('audit events come back newest first', async () => {
+      // recent times: every stream drops what is older than its retention
+      const now = Date.now();
       await store.appendAudit([
-        { time: 100, type: 'a', actor: 'x' },
-        { time: 200, type: 'b', actor: 'x' },
+        { time: now - 100, type: 'a', actor: 'x' },
+        { time: now, type: 'b', actor: 'x' },
       ]);
       const events = await store.listAudit(2);
       assert.deepEqual(
         events.map((e) => e.type),
         ['b', 'a'],
       );
+    });
+
+    test('every delete leaves a tombstone with its time; a user takes its tokens along', async () => {
+      const client = { ...sampleClient('t-cl'), id: 't-cl' };
+      await store.putClient(client);
+      await store.putAdminKey({ id: 't-ak', name: 'k', keyHash: 'h', role: 'superadmin', createdAt: 1 });
+      await store.createUser(sampleUser('t-user'));
+      await store.putToken(sampleToken('T-TA', 't-user'));
+      await store.putToken(sampleToken('T-TB', 't-user'));
+      await store.createUser(sampleUser('t-other'));
+      await store.putToken(sampleToken('T-TC', 't-other'));
+      const before = Date.now();
+      assert.equal(await store.deleteToken('T-TC'), true);
+      assert.equal(await store.deleteUser('t-user'), true);
+      assert.equal(await store.deleteClient('t-cl'), true);
+      assert.equal(await store.deleteAdminKey('t-ak'), true);
+      const after = Date.now();
+      const found = (await store.listTombstones(before)).filter(
+        (t) => t.id.startsWith('t') || t.id.startsWith('T-T'),
+      );
+      assert.deepEqual(found.map((t) => `${t.kind}:${t.id}`).sort(), [
+        'adminKey:t-ak',
+        'client:t-cl',
+        'token:T-TA',
+        'token:T-TB',
+        'token:T-TC',
+        'user:t-user',
+      ]);
+      for (const t of found)
+        assert.ok(t.deletedAt >= before && t.deletedAt <= after, `${t.id} at ${t.deletedAt}`);
+      assert.equal((await store.listTombstones(after + 1)).length, 0, 'since filters by deletedAt');
+      const dumped = (await store.dump()).tombstones.map((t) => `${t.kind}:${t.id}`);
+      assert.ok(dumped.includes('user:t-user') && dumped.includes('adminKey:t-ak'), 'the dump carries them');
+    });
+
+    test('deleting what does not exist leaves no tombstone; creating again clears it', async () => {
+      const before = Date.now();
+      assert.equal(await store.deleteUser('t-never'), false);
+      assert.equal(await store.deleteToken('T-NEVER'), false);
+      assert.equal(await store.deleteClient('t-never'), false);
+      assert.equal(await store.deleteAdminKey('t-never'), false);
+      const ids = (await store.listTombstones(before)).map((t) => t.id);
+      assert.ok(!ids.some((id) => /never/i.test(id)), ids.join(','));
+      await store.createUser(sampleUser('t-user'));
+      await store.putToken(sampleToken('T-TA', 't-user'));
+      await store.putClient({ ...sampleClient('t-cl'), id: 't-cl' });
+      await store.putAdminKey({ id: 't-ak', name: 'k', keyHash: 'h', role: 'superadmin', createdAt: 1 });
+      const left = (await store.listTombstones()).map((t) => `${t.kind}:${t.id}`);
+      for (const gone of ['user:t-user', 'token:T-TA', 'client:t-cl', 'adminKey:t-ak'])
+        assert.ok(!left.includes(gone), `${gone} cleared by the re-create`);
+      assert.ok(left.includes('token:T-TB'), 'the token not re-created keeps its tombstone');
+    });
+
+    test('pruneTombstones removes only the ones older than the cut', async () => {
+      await store.createUser(sampleUser('t-prune'));
+      await store.deleteUser('t-prune');
+      const all = await store.listTombstones();
+      const cut = Math.min(...all.map((t) => t.deletedAt)) + 1;
+      const older = all.filter((t) => t.deletedAt < cut).length;
+      assert.ok(older >= 1);
+      assert.equal(await store.pruneTombstones(cut), older);
+      const rest = await store.listTombstones();
+      assert.equal(rest.length, all.length - older);
+      assert.ok(rest.every((t) => t.deletedAt >= cut));
+      assert.equal(await store.pruneTombstones(0), 0);
+    });
+
+    test('renameUser moves tokens and the lock, leaves a tombstone, and never overwrites', async () => {
+      await store.createUser(sampleUser('Rn-Old', { email: 'o@x' }));
+      await store.putToken(sampleToken('T-RN', 'Rn-Old', { description: 'a "quoted" / thing' }));
+      await store.commitAccept('Rn-Old', 'T-RN', { kind: 'totp', step: 40, drift: 2 }, 1);
+      assert.ok((await store.reserveAttempt('Rn-Old', 10, attempts)).granted);
+      const locked = await store.commitFailure('Rn-Old', 10, {
+        ...policy,
+        lockout: { ...policy.lockout, threshold: 1 },
+      });
+      assert.ok(locked.lockedUntil > 10);
+      await store.createUser(sampleUser('rn-taken'));
+      assert.equal(
+        await store.renameUser('Rn-Old', 'rn-taken'),
+        false,
+        'an existing name is never overwritten',
+      );
+      assert.equal(await store.renameUser('rn-missing', 'rn-x'), false);
+      assert.equal((await store.getUser('Rn-Old'))?.email, 'o@x');
+
+      const before = Date.now();
+      assert.equal(await store.renameUser('Rn-Old', 'rn-new'), true);
+      assert.equal(await store.getUser('Rn-Old'), null);
+      assert.equal(await store.loadAuthView('Rn-Old'), null);
+      const view = await store.loadAuthView('rn-new');
+      assert.ok(view);
+      assert.equal(view.user.username, 'rn-new');
+      assert.equal(view.user.email, 'o@x');
+      assert.deepEqual(
+        view.tokens.map((t) => [t.serial, t.username, t.description]),
+        [['T-RN', 'rn-new', 'a "quoted" / thing']],
+      );
+      assert.equal(view.tokenStates['T-RN']?.lastUsedStep, 40);
+      assert.equal(view.userState.lockedUntil, locked.lockedUntil, 'the lock moves with the user');
+      assert.deepEqual(await store.listTokens('Rn-Old'), []);
+      assert.ok((await store.listUsers({ prefix: 'rn-' })).items.some((u) => u.username === 'rn-new'));
+      assert.ok(!(await store.listUsers({ prefix: 'Rn-' })).items.some((u) => u.username === 'Rn-Old'));
+      const tomb = (await store.listTombstones(before)).find((t) => t.id === 'Rn-Old');
+      assert.equal(tomb?.kind, 'user');
+      assert.equal(await store.deleteUser('rn-new'), true);
+      assert.equal(await store.getToken('T-RN'), null);
     });
 
     test('dump holds configuration and state together', async () => {
@@ -241,6 +501,108 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
       assert.equal(d.tokenStates['T-TOTP']?.lastUsedStep, 51);
       assert.ok(d.userStates['c-fail']);
       assert.equal(d.settings?.issuer, 'Contract');
+    });
+  });
+}
+
+const DAY = 86_400_000;
+
+function validateEvent(time: number, i: number): AuditEvent {
+  return { time, type: 'validate', actor: 'client:c', username: `flood-${i}`, result: 'reject' };
+}
+
+/** Audit streams: apart from each other, each kept by age (and auth by count), on a faked clock. */
+function auditContract(name: string, make: (opts?: ContractStoreOptions) => Promise<StoreFixture>): void {
+  describe(`Store contract: ${name}: audit streams`, () => {
+    let fx: StoreFixture;
+    let store: Store;
+    const T0 = 1_800_000_000_000;
+    let clock = T0;
+    beforeAll(async () => {
+      fx = await make({
+        now: () => clock,
+        auditRetention: {
+          auth: { maxAgeMs: 30 * DAY, maxEvents: 2_000 },
+          admin: { maxAgeMs: 400 * DAY },
+          event: { maxAgeMs: 90 * DAY },
+        },
+      });
+      store = fx.store;
+    });
+    afterAll(async () => {
+      await fx.cleanup();
+    });
+
+    test('10,000 validate events after an admin event leave the admin event listed', async () => {
+      await store.appendAudit(
+        [{ time: T0, type: 'user.create', actor: 'admin:k1', username: 'kept' }],
+        'admin',
+      );
+      for (let b = 0; b < 10; b++) {
+        const batch = Array.from({ length: 1_000 }, (_, i) =>
+          validateEvent(T0 + 1 + b * 1_000 + i, b * 1_000 + i),
+        );
+        await store.appendAudit(batch, 'auth');
+      }
+      await store.pruneAudit();
+      const admin = await store.listAudit(10, 'admin');
+      assert.deepEqual(
+        admin.map((e) => [e.type, e.username]),
+        [['user.create', 'kept']],
+      );
+      const auth = await store.listAudit(5_000, 'auth');
+      assert.equal(auth.length, 2_000, 'the auth stream is bounded by its own maxEvents');
+      assert.equal(auth[0]?.username, 'flood-9999', 'newest first');
+      assert.equal(auth.at(-1)?.username, 'flood-8000', 'the oldest auth events went first');
+      assert.ok(auth.every((e) => e.type === 'validate'));
+    });
+
+    test('one stream or all of them merged, newest first', async () => {
+      await store.appendAudit([{ time: T0 + 20_000, type: 'node.snapshot', actor: 'node:a' }], 'event');
+      const merged = await store.listAudit(3);
+      assert.deepEqual(
+        merged.map((e) => e.type),
+        ['node.snapshot', 'validate', 'validate'],
+      );
+      assert.deepEqual(
+        (await store.listAudit(5, 'event')).map((e) => e.type),
+        ['node.snapshot'],
+      );
+      assert.equal((await store.listAudit(3_000)).length, 2_002);
+    });
+
+    test('two equal events of one millisecond are both kept, in the order they came', async () => {
+      const e = { time: T0 + 30_000, type: 'user.update', actor: 'admin:k1', username: 'twice' };
+      await store.appendAudit([e, { ...e, username: 'twice-b' }], 'admin');
+      await store.appendAudit([e], 'admin');
+      const top = (await store.listAudit(3, 'admin')).map((x) => x.username);
+      assert.deepEqual(top, ['twice', 'twice-b', 'twice']);
+    });
+
+    test("events older than their stream's retention are gone after a sweep", async () => {
+      // 31 days on: the auth events are past 30 days, the admin ones far from 400
+      clock = T0 + 31 * DAY;
+      await store.appendAudit([validateEvent(clock, -1)], 'auth');
+      await store.pruneAudit();
+      assert.deepEqual(
+        (await store.listAudit(10, 'auth')).map((e) => e.username),
+        ['flood--1'],
+      );
+      assert.equal((await store.listAudit(10, 'admin')).length, 4);
+      assert.equal((await store.listAudit(10, 'event')).length, 1);
+      // an event that arrives already past its retention is not kept
+      await store.appendAudit([validateEvent(clock - 30 * DAY - 1, -2)], 'auth');
+      await store.pruneAudit();
+      assert.equal((await store.listAudit(10, 'auth')).length, 1);
+      // 91 days on: node events are gone; 401 days on: the admin trail too
+      clock = T0 + 91 * DAY;
+      await store.pruneAudit();
+      assert.equal((await store.listAudit(10, 'event')).length, 0);
+      assert.equal((await store.listAudit(10, 'admin')).length, 4);
+      clock = T0 + 401 * DAY;
+      await store.pruneAudit();
+      assert.equal((await store.listAudit(10, 'admin')).length, 0);
+      assert.equal((await store.listAudit(10)).length, 0);
     });
   });
 }

@@ -1,13 +1,17 @@
 import type {
   AdminKey,
+  AttemptPolicy,
+  AttemptTicket,
   AuditEvent,
   Challenge,
   Client,
   Group,
+  Reservation,
   Settings,
   Token,
   TokenAdvance,
   TokenState,
+  Tombstone,
   User,
   UserAuthState,
 } from '../model/index.ts';
@@ -48,7 +52,24 @@ export interface StoreDump {
   settings: Settings | null;
   tokenStates: Record<string, TokenState>;
   userStates: Record<string, UserAuthState>;
+  /** What was deleted, and when (src/model/tombstone.ts). */
+  tombstones: Tombstone[];
 }
+
+/**
+ * The audit trail's streams, kept apart so that one cannot push another out: `auth` holds validate
+ * decisions, `admin` the changes admins and the CLI make, `event` what nodes report about
+ * themselves (failover, snapshots).
+ */
+export type AuditStream = 'auth' | 'admin' | 'event';
+
+/** How long a stream keeps its events; `maxEvents` bounds a stream that outside traffic fills. */
+export interface AuditStreamRetention {
+  maxAgeMs: number;
+  maxEvents?: number;
+}
+
+export type AuditRetention = Record<AuditStream, AuditStreamRetention>;
 
 export type StoreRole = { role: 'standalone' } | { role: 'master' } | { role: 'slave'; master: string };
 
@@ -75,6 +96,11 @@ export interface Store {
   updateUser(user: User): Promise<boolean>;
   /** Deletes the user, its tokens and all their state; false if it did not exist. */
   deleteUser(username: string): Promise<boolean>;
+  /**
+   * Atomically gives a user a new name, with its tokens and its failure state; false (nothing
+   * changed) when `from` does not exist or `to` does. Leaves a tombstone for `from`.
+   */
+  renameUser(from: string, to: string): Promise<boolean>;
   listUsers(opts?: ListOptions): Promise<Page<User>>;
   countUsers(): Promise<number>;
 
@@ -107,11 +133,23 @@ export interface Store {
   loadAuthView(username: string): Promise<AuthView | null>;
   getTokenState(serial: string): Promise<TokenState>;
   /**
-   * Atomically: if `advance` still moves the token forward, apply it, reset the user's failures
-   * and return true; otherwise change nothing and return false (the code was used already).
+   * Atomically, before any PIN or code is evaluated: refuses a locked or throttled user (see
+   * reserveAttempt in src/model/state.ts), otherwise counts the attempt as a failure up front.
+   * Parallel requests therefore never evaluate more attempts than the limits allow.
+   */
+  reserveAttempt(username: string, now: number, policy: AttemptPolicy): Promise<Reservation>;
+  /** Atomically gives a reserved attempt back (see refundAttempt in src/model/state.ts). */
+  refundAttempt(username: string, ticket: AttemptTicket): Promise<UserAuthState>;
+  /**
+   * Atomically: if the user is not locked at `now` and `advance` still moves the token forward,
+   * apply it, reset the user's counters (the reserved attempt included) and return true;
+   * otherwise change nothing and return false (the code was used already, or the user is locked).
    */
   commitAccept(username: string, serial: string, advance: TokenAdvance, now: number): Promise<boolean>;
-  /** Atomically records one failed attempt and returns the new failure state. */
+  /**
+   * Atomically settles a reserved attempt that failed: it is counted already, so this only locks
+   * the user when the count reached the threshold. Returns the failure state.
+   */
   commitFailure(username: string, now: number, policy: FailurePolicy): Promise<UserAuthState>;
   /** Moves a token's state forward by max-merge (resync, restore); never backwards. */
   advanceTokenState(serial: string, state: TokenState): Promise<TokenState>;
@@ -124,11 +162,25 @@ export interface Store {
   takeChallenge(transactionId: string): Promise<Challenge | null>;
 
   // audit
-  appendAudit(events: AuditEvent[]): Promise<void>;
-  listAudit(limit: number): Promise<AuditEvent[]>;
+  /** Appends to one stream; without one, to `admin` (an unrouted event is kept the longest). */
+  appendAudit(events: AuditEvent[], stream?: AuditStream): Promise<void>;
+  /** Newest first, from one stream, or from all streams merged when none is named. */
+  listAudit(limit: number, stream?: AuditStream): Promise<AuditEvent[]>;
+  /**
+   * Drops events older than their stream's retention (and beyond its maxEvents), by the store's
+   * clock. The stores also do it by themselves (a sweep, or a trim on append).
+   */
+  pruneAudit(): Promise<void>;
 
   // whole-store cut, for snapshots, backups and restore
   dump(): Promise<StoreDump>;
+
+  // tombstones: every delete of a user, token, client or admin key leaves one (a user's delete
+  // also one for each of its tokens); creating the record again clears it.
+  /** Tombstones with `deletedAt >= since` (all without it). */
+  listTombstones(since?: number): Promise<Tombstone[]>;
+  /** Removes tombstones with `deletedAt < before`; returns how many. */
+  pruneTombstones(before: number): Promise<number>;
 }
 
 export type RedisRole = 'master' | 'slave';

@@ -2,9 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { ensureDebianPackages } from './debian.ts';
 import { freePort, StopWaiting, waitFor } from './ports.ts';
+import type { TlsMaterial } from './tls.ts';
 
 export interface RedisProcess {
   port: number;
@@ -32,10 +33,35 @@ function exited(proc: ChildProcess): Promise<void> {
   return new Promise((resolve) => proc.once('exit', () => resolve()));
 }
 
-async function ping(port: number, dir?: string): Promise<boolean> {
+/** Client options for a server started with `tls`: trust its CA, present the client certificate. */
+function tlsOptions(tls?: TlsMaterial): RedisOptions {
+  return tls ? { tls: tls.clientTls() } : {};
+}
+
+/** The arguments that make redis-server or redis-sentinel listen on TLS only (`port 0`). */
+function tlsArgs(tls: TlsMaterial, port: number): string[] {
+  return [
+    '--port',
+    '0',
+    '--tls-port',
+    String(port),
+    '--tls-cert-file',
+    tls.certFile,
+    '--tls-key-file',
+    tls.keyFile,
+    '--tls-ca-cert-file',
+    tls.caFile,
+    // replication and Sentinel's own links to the servers speak TLS too
+    '--tls-replication',
+    'yes',
+  ];
+}
+
+async function ping(port: number, dir?: string, tls?: TlsMaterial): Promise<boolean> {
   const c = new Redis({
     port,
     host: '127.0.0.1',
+    ...tlsOptions(tls),
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
@@ -56,17 +82,18 @@ async function ping(port: number, dir?: string): Promise<boolean> {
 
 /**
  * A real redis-server on a free loopback port, in the foreground, with no persistence and an
- * immediate diskless full sync (see integration.md §4). `replicaOf` starts it as a replica.
+ * immediate diskless full sync (see integration.md §4). `replicaOf` starts it as a replica. With
+ * `tls` it listens on TLS only (the plaintext port is 0), requires a client certificate signed by
+ * the test CA, and replicates over TLS; `url` is then `rediss://`.
  */
 export async function startRedis(
-  opts: { replicaOf?: number; args?: string[]; port?: number; attempt?: number } = {},
+  opts: { replicaOf?: number; args?: string[]; port?: number; attempt?: number; tls?: TlsMaterial } = {},
 ): Promise<RedisProcess> {
   ensureDebianPackages(['redis-server']);
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'tessera-redis-'));
   const args = [
-    '--port',
-    String(port),
+    ...(opts.tls ? tlsArgs(opts.tls, port) : ['--port', String(port)]),
     '--bind',
     '127.0.0.1',
     '--dir',
@@ -94,7 +121,7 @@ export async function startRedis(
       async () => {
         if (proc.exitCode !== null)
           throw new StopWaiting(`redis-server exited with ${proc.exitCode} (port ${port} taken?)`);
-        return ping(port, dir);
+        return ping(port, dir, opts.tls);
       },
       15_000,
       50,
@@ -109,11 +136,11 @@ export async function startRedis(
   }
   const handle: RedisProcess = {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     dir,
     proc,
     client: () => {
-      const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+      const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1, ...tlsOptions(opts.tls) });
       c.on('error', () => {});
       return c;
     },
@@ -153,6 +180,8 @@ export interface SentinelGroup {
   procs: ChildProcess[];
   /** SENTINEL get-master-addr-by-name, from the first sentinel that answers. */
   masterPort(): Promise<number>;
+  /** A short-lived connection to one sentinel (caller must disconnect). */
+  client(index?: number): Redis;
   stop(): Promise<void>;
 }
 
@@ -166,6 +195,8 @@ export async function startSentinels(opts: {
   count?: number;
   downAfterMs?: number;
   failoverTimeoutMs?: number;
+  /** TLS only, like startRedis({ tls }): to clients and to the servers they watch. */
+  tls?: TlsMaterial;
 }): Promise<SentinelGroup> {
   ensureDebianPackages(['redis-sentinel']);
   const name = opts.name ?? 'tessera';
@@ -176,10 +207,21 @@ export async function startSentinels(opts: {
   for (let i = 0; i < count; i++) {
     const port = await freePort();
     const conf = join(root, `s${i}.conf`);
+    const tls = opts.tls;
+    const listen = tls
+      ? [
+          'port 0',
+          `tls-port ${port}`,
+          `tls-cert-file ${tls.certFile}`,
+          `tls-key-file ${tls.keyFile}`,
+          `tls-ca-cert-file ${tls.caFile}`,
+          'tls-replication yes',
+        ]
+      : [`port ${port}`];
     writeFileSync(
       conf,
       [
-        `port ${port}`,
+        ...listen,
         'bind 127.0.0.1',
         `dir ${root}`,
         `sentinel monitor ${name} 127.0.0.1 ${opts.masterPort} 2`,
@@ -200,7 +242,8 @@ export async function startSentinels(opts: {
     ports.push(port);
     procs.push(proc);
   }
-  for (const port of ports) await waitFor(`redis-sentinel on ${port}`, () => ping(port), 15_000, 50);
+  for (const port of ports)
+    await waitFor(`redis-sentinel on ${port}`, () => ping(port, undefined, opts.tls), 15_000, 50);
   const group: SentinelGroup = {
     name,
     ports,
@@ -208,7 +251,13 @@ export async function startSentinels(opts: {
     procs,
     async masterPort() {
       for (const port of ports) {
-        const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null });
+        const c = new Redis({
+          port,
+          host: '127.0.0.1',
+          maxRetriesPerRequest: 0,
+          retryStrategy: () => null,
+          ...tlsOptions(opts.tls),
+        });
         c.on('error', () => {});
         try {
           const addr = (await c.call('SENTINEL', 'get-master-addr-by-name', name)) as string[] | null;
@@ -220,6 +269,16 @@ export async function startSentinels(opts: {
         }
       }
       throw new Error('no sentinel answered');
+    },
+    client(index = 0) {
+      const c = new Redis({
+        port: ports[index]!,
+        host: '127.0.0.1',
+        maxRetriesPerRequest: 1,
+        ...tlsOptions(opts.tls),
+      });
+      c.on('error', () => {});
+      return c;
     },
     async stop() {
       for (const p of procs) p.kill('SIGTERM');

@@ -143,7 +143,7 @@ export class Api {
   }
 
   async createClient(
-    kind: 'radius' | 'keycloak' | 'api',
+    kind: 'radius' | 'keycloak' | 'api' | 'node',
     extra: Record<string, unknown> = {},
   ): Promise<string> {
     const body = await this.ok('POST', '/v1/admin/clients', {

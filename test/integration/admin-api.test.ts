@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, test } from 'vitest';
-import { base32Decode } from '../../src/otp/index.ts';
-import { Api, randomBase32, startTessera, type TesseraHandle } from '../harness/tessera.ts';
+import { BASE32_SECRET_PATTERN, ROUTER_MAX_PARAM_LENGTH } from '../../plugin/admin/schemas.ts';
+import { base32Decode, base32Encode } from '../../src/otp/index.ts';
+import { Api, type Json, randomBase32, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -168,5 +171,276 @@ describe('admin API, caller keys and secrets at rest (real node)', () => {
     const c = await admin.ok('GET', '/v1/admin/cluster');
     assert.equal(c.role, 'standalone');
     assert.ok(Array.isArray(c.nodes) && c.nodes.length === 1);
+  });
+});
+
+/** Writes `raw` on a fresh connection and returns everything the server sends before it closes. */
+function rawExchange(port: number, raw: string): Promise<{ status: number; body: Json; head: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(raw));
+    let text = '';
+    socket.on('data', (d) => {
+      text += d.toString('latin1');
+    });
+    socket.on('error', (err) => (text ? undefined : reject(err)));
+    socket.on('close', () => {
+      const [head = '', body = ''] = text.split('\r\n\r\n');
+      let parsed: Json = body;
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        /* keep the text for the failure message */
+      }
+      resolve({ status: Number(head.split(' ')[1]), body: parsed, head });
+    });
+  });
+}
+
+/** A request from a chosen loopback source address, as a proxy (or a client pretending) would send it. */
+function callFrom(
+  localAddress: string,
+  url: string,
+  key: string,
+  headers: Record<string, string>,
+  body: unknown,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      {
+        method: 'POST',
+        localAddress,
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+describe('the admin and HTTP edge as a fuzzer meets it (real node)', () => {
+  let node: TesseraHandle;
+  let admin: Api;
+
+  beforeAll(async () => {
+    node = await startTessera();
+    admin = new Api(node.url, node.adminKey);
+  });
+  afterAll(async () => node?.stop());
+
+  test('a client network list is checked when saved: 400 INVALID_CIDR naming the entry, nothing stored', async () => {
+    const before = await admin.ok('GET', '/v1/admin/clients');
+    for (const bad of ['10.0.0.0/99', '::/129', '10.0.0.0/08', '300.0.0.1']) {
+      const r = await admin.call('POST', '/v1/admin/clients', {
+        name: 'vpn',
+        kind: 'radius',
+        allowedCidrs: ['192.0.2.0/24', bad],
+      });
+      assert.equal(r.status, 400, bad);
+      assert.equal(r.body.error.code, 'INVALID_CIDR', bad);
+    }
+    const named = await admin.call('POST', '/v1/admin/clients', {
+      name: 'vpn',
+      kind: 'radius',
+      allowedCidrs: ['10.0.0.0/99'],
+    });
+    assert.match(named.body.error.message, /"10\.0\.0\.0\/99"/);
+    assert.deepEqual(await admin.ok('GET', '/v1/admin/clients'), before);
+    const ok = await admin.ok('POST', '/v1/admin/clients', {
+      name: 'vpn',
+      kind: 'api',
+      allowedCidrs: ['127.0.0.0/8'],
+    });
+    const patch = await admin.call('PATCH', `/v1/admin/clients/${ok.id}`, { allowedCidrs: ['127.0.0.1/64'] });
+    assert.equal(patch.status, 400);
+    assert.equal(patch.body.error.code, 'INVALID_CIDR');
+    const stillWorks = await new Api(node.url, ok.apiKey).call('POST', '/v1/validate', {
+      user: 'nobody',
+      pass: '1',
+    });
+    assert.equal(stillWorks.status, 200, 'the client keeps its saved networks and works');
+  });
+
+  test('deleting a client, group, key, user or token that does not exist is a 404', async () => {
+    for (const path of [
+      '/v1/admin/clients/AAAAAAAAAAAA',
+      '/v1/admin/admin-keys/AAAAAAAAAAAA',
+      '/v1/admin/groups/no-such-group',
+      '/v1/admin/users/no-such-user',
+      '/v1/admin/users/no-such-user/tokens/TOTP0',
+    ]) {
+      const r = await admin.call('DELETE', path);
+      assert.equal(r.status, 404, path);
+      assert.equal(r.body.error.code, 'NOT_FOUND', path);
+    }
+    const c = await admin.ok('POST', '/v1/admin/clients', { name: 'gone', kind: 'api' });
+    assert.equal((await admin.call('DELETE', `/v1/admin/clients/${c.id}`)).status, 204);
+    assert.equal((await admin.call('DELETE', `/v1/admin/clients/${c.id}`)).status, 404);
+  });
+
+  test('text/plain is a 415 like any other wrong type, with a body or without one', async () => {
+    await admin.ok('POST', '/v1/admin/users', { username: 'plain-text' });
+    const clientKey = await admin.createClient('api');
+    for (const [path, key, body] of [
+      ['/v1/admin/users', node.adminKey, '{"username":"sneaky"}'],
+      ['/v1/admin/users/plain-text/unlock', node.adminKey, undefined],
+      ['/v1/admin/users/plain-text/disable', node.adminKey, ''],
+      ['/v1/validate', clientKey, '{"user":"plain-text"}'],
+    ] as const) {
+      const res = await fetch(`${node.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'text/plain' },
+        ...(body !== undefined ? { body } : {}),
+      });
+      assert.equal(res.status, 415, path);
+      assert.equal(((await res.json()) as Json).error.code, 'UNSUPPORTED_MEDIA_TYPE', path);
+    }
+    assert.equal((await admin.call('GET', '/v1/admin/users/sneaky')).status, 404);
+    assert.equal((await admin.ok('GET', '/v1/admin/users/plain-text')).enabled, true);
+  });
+
+  test('a token secret is base32 of 10 to 128 bytes by the schema itself, never one repeated byte', async () => {
+    await admin.ok('POST', '/v1/admin/users', { username: 'seed-rules' });
+    const doc = await admin.ok('GET', '/docs/json');
+    const secretSchema =
+      doc.paths['/v1/admin/users/{username}/tokens'].post.requestBody.content['application/json'].schema
+        .properties.secret;
+    assert.equal(
+      secretSchema.pattern,
+      BASE32_SECRET_PATTERN,
+      'the document shows the rule the server applies',
+    );
+    const enrol = (secret: string) =>
+      admin.call('POST', '/v1/admin/users/seed-rules/tokens', { type: 'hotp', secret });
+    const random = (n: number) =>
+      base32Encode(Uint8Array.from({ length: n }, (_, i) => (i * 37 + 11) & 0xff));
+    for (const [secret, code] of [
+      ['A'.repeat(16), 'WEAK_SECRET'],
+      [`${'A'.repeat(16)}======`, 'BAD_REQUEST'],
+      [base32Encode(new Uint8Array(32)), 'WEAK_SECRET'],
+      [random(9), 'BAD_REQUEST'],
+      [random(129), 'BAD_REQUEST'],
+      [`${random(20)}A`, 'BAD_REQUEST'],
+      [`${random(10)} `, 'BAD_REQUEST'],
+    ] as const) {
+      const r = await enrol(secret);
+      assert.equal(r.status, 400, secret);
+      assert.equal(r.body.error.code, code, secret);
+    }
+    for (const n of [10, 128]) assert.equal((await enrol(random(n))).status, 201, `${n} bytes`);
+    assert.equal((await enrol(random(33).toLowerCase())).status, 201, 'lower case');
+  });
+
+  test('every path parameter the schemas allow fits the router: create, read and delete at the longest', async () => {
+    const doc = await admin.ok('GET', '/docs/json');
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Json>>)) {
+      for (const op of Object.values(ops)) {
+        for (const p of (op.parameters ?? []).filter((x: Json) => x.in === 'path')) {
+          assert.ok(typeof p.schema.maxLength === 'number', `${path} {${p.name}} has a maxLength`);
+          assert.ok(2 * p.schema.maxLength <= ROUTER_MAX_PARAM_LENGTH, `${path} {${p.name}} fits the router`);
+        }
+      }
+    }
+    const username = 'é'.repeat(128);
+    const u = `/v1/admin/users/${encodeURIComponent(username)}`;
+    assert.equal((await admin.ok('POST', '/v1/admin/users', { username })).username, username);
+    assert.equal((await admin.ok('GET', u)).username, username);
+    const serial = 'S'.repeat(64);
+    await admin.ok('POST', `${u}/tokens`, { type: 'totp', serial });
+    assert.equal((await admin.call('POST', `${u}/tokens/${serial}/disable`)).status, 200);
+    assert.equal((await admin.call('DELETE', `${u}/tokens/${serial}`)).status, 204);
+    assert.equal((await admin.call('DELETE', u)).status, 204);
+    // 128 code points outside the BMP: 256 UTF-16 units once the router has decoded them.
+    const group = '😀'.repeat(128);
+    const g = `/v1/admin/groups/${encodeURIComponent(group)}`;
+    assert.equal((await admin.call('POST', '/v1/admin/groups', { name: group })).status, 201);
+    assert.equal((await admin.call('PATCH', g, { description: 'reachable' })).status, 200);
+    assert.equal((await admin.call('DELETE', g)).status, 204);
+    const tooLong = await admin.call('POST', '/v1/admin/users', { username: 'é'.repeat(129) });
+    assert.equal(tooLong.status, 400);
+    const lone = await admin.call('POST', '/v1/admin/groups', { name: 'a\ud800b' });
+    assert.equal(lone.status, 400, 'a lone surrogate has no URL');
+    const beyond = await admin.call('GET', `/v1/admin/users/${'x'.repeat(ROUTER_MAX_PARAM_LENGTH + 1)}`);
+    assert.equal(beyond.status, 414);
+    assert.equal(beyond.body.error.code, 'URI_TOO_LONG');
+  });
+
+  test('errors before routing keep the error shape: bad percent-encoding, 431, a URI too long, garbage', async () => {
+    const auth = `Authorization: Bearer ${node.adminKey}\r\n`;
+    const badUrl = await rawExchange(
+      node.port,
+      `GET /v1/admin/users/%E0%A4%A HTTP/1.1\r\nHost: x\r\n${auth}\r\n`,
+    );
+    assert.equal(badUrl.status, 400, badUrl.head);
+    assert.equal(badUrl.body.error.code, 'BAD_URL');
+    const bigHeader = await rawExchange(
+      node.port,
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Fill: ${'a'.repeat(20_000)}\r\n\r\n`,
+    );
+    assert.equal(bigHeader.status, 431, bigHeader.head);
+    assert.equal(bigHeader.body.error.code, 'HEADERS_TOO_LARGE');
+    assert.match(bigHeader.head, /content-type: application\/json/i);
+    const longUri = await rawExchange(
+      node.port,
+      `GET /v1/admin/users/${'u'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+    );
+    assert.equal(longUri.status, 431, longUri.head);
+    assert.equal(longUri.body.error.code, 'HEADERS_TOO_LARGE');
+    const garbage = await rawExchange(node.port, 'HELLO THERE\r\n\r\n');
+    assert.equal(garbage.status, 400, garbage.head);
+    assert.equal(garbage.body.error.code, 'BAD_REQUEST');
+    for (const r of [badUrl, bigHeader, longUri, garbage]) {
+      assert.deepEqual(Object.keys(r.body), ['error']);
+      assert.equal(typeof r.body.error.message, 'string');
+    }
+  });
+});
+
+describe('TESSERA_TRUST_PROXY: a list of proxies whose X-Forwarded-For is believed', () => {
+  let node: TesseraHandle;
+
+  beforeAll(async () => {
+    node = await startTessera({ env: { TESSERA_TRUST_PROXY: '127.0.0.1, 10.9.0.0/16' } });
+  });
+  afterAll(async () => node?.stop());
+
+  test('a listed proxy sets the address; the same header from anywhere else is ignored', async () => {
+    const admin = new Api(node.url, node.adminKey);
+    // A client that may call only from 203.0.113.7: the address decides, so it shows which one was used.
+    const key = await admin.createClient('api', { allowedCidrs: ['203.0.113.7/32'] });
+    const url = `${node.url}/v1/validate`;
+    const body = { user: 'proxy-user', pass: '123456' };
+    const forged = { 'x-forwarded-for': '203.0.113.7' };
+    assert.equal(
+      await callFrom('127.0.0.1', url, key, forged, body),
+      200,
+      'from the proxy: the header counts',
+    );
+    assert.equal(
+      await callFrom('127.0.0.2', url, key, forged, body),
+      403,
+      'not from a proxy: the header is ignored',
+    );
+    assert.equal(await callFrom('127.0.0.1', url, key, {}, body), 403, 'the proxy itself is not the client');
+    const chain = { 'x-forwarded-for': '203.0.113.7, 198.51.100.1' };
+    assert.equal(await callFrom('127.0.0.1', url, key, chain, body), 403, 'only listed proxies are skipped');
+  });
+
+  test('"true" or a bad entry stops the node at start, naming the variable', async () => {
+    for (const value of ['true', '10.0.0.0/99']) {
+      const err = await startTessera({ env: { TESSERA_TRUST_PROXY: value } }).then(
+        async (n) => {
+          await n.stop();
+          return null;
+        },
+        (e: unknown) => String(e),
+      );
+      assert.ok(err, `${value}: the node started`);
+      assert.match(err, /TESSERA_TRUST_PROXY/, err);
+    }
   });
 });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { awaitFreshStep, hotpAt, totpNow } from '../harness/codes.ts';
+import { waitFor } from '../harness/ports.ts';
 import { type RedisProcess, startRedis } from '../harness/redis.ts';
 import { Api, randomBase32, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
@@ -24,6 +25,8 @@ for (const kind of ['embedded', 'redis'] as const) {
     const passphraseFile = () => join(work, 'pass');
     const backupFile = () => join(work, 'tessera.backup');
     let usedTotpCode = '';
+    // records that exist at backup time and are deleted after it
+    const doomed = { token: '', client: { id: '', key: '' }, adminKey: { id: '', key: '' } };
 
     const validate = async (user: string, pass: string) => client.ok('POST', '/v1/validate', { user, pass });
 
@@ -47,6 +50,13 @@ for (const kind of ['embedded', 'redis'] as const) {
         secret: hotpSecret,
         counter: 0,
       });
+      await admin.ok('POST', '/v1/admin/users', { username: 'b-carol' });
+      await admin.ok('POST', '/v1/admin/users/b-carol/tokens', { type: 'hotp', secret: randomBase32() });
+      doomed.token = (await admin.createUserWithTotp('b-erin')).serial;
+      const c = await admin.ok('POST', '/v1/admin/clients', { name: 'b-old-vpn', kind: 'api' });
+      doomed.client = { id: c.id, key: c.apiKey };
+      const k = await admin.ok('POST', '/v1/admin/admin-keys', { name: 'b-old-ops', role: 'helpdesk' });
+      doomed.adminKey = { id: k.id, key: k.apiKey };
       await awaitFreshStep(8000);
       usedTotpCode = totpNow(totpSecret);
       assert.equal((await validate('b-alice', usedTotpCode)).result, 'accept');
@@ -66,7 +76,7 @@ for (const kind of ['embedded', 'redis'] as const) {
         env,
       );
       assert.equal(r.code, 0, r.err);
-      assert.match(r.out, /counts: .*users=2/);
+      assert.match(r.out, /counts: .*users=4/);
       assert.match(r.out, /checksum: sha256:/);
       const bytes = readFileSync(backupFile());
       assert.ok(!bytes.includes(Buffer.from('b-bob')), 'no user name in clear text');
@@ -100,24 +110,103 @@ for (const kind of ['embedded', 'redis'] as const) {
         'the user created after the backup is still there',
       );
       assert.equal(
-        (await validate('b-bob', hotpAt(hotpSecret, 2))).result,
-        'reject',
+        (await validate('b-bob', hotpAt(hotpSecret, 2))).reason,
+        'OTP_REUSED',
         'the live counter did not move back',
+      );
+    });
+
+    test('a restore that would bring back what was deleted after the backup is refused, lists it and changes nothing', async () => {
+      await admin.ok('DELETE', '/v1/admin/users/b-carol');
+      await admin.ok('DELETE', `/v1/admin/users/b-erin/tokens/${doomed.token}`);
+      await admin.ok('DELETE', `/v1/admin/clients/${doomed.client.id}`);
+      await admin.ok('DELETE', `/v1/admin/admin-keys/${doomed.adminKey.id}`);
+      await waitFor(
+        'the deleted keys to be refused',
+        async () =>
+          (await new Api(node.url, doomed.adminKey.key).call('GET', '/v1/admin/users')).status === 401 &&
+          (
+            await new Api(node.url, doomed.client.key).call('POST', '/v1/validate', {
+              user: 'b-bob',
+              pass: '1',
+            })
+          ).status === 401,
+        10_000,
+      );
+      const refused = await runCli(
+        ['backup', 'restore', '--in', backupFile(), '--passphrase-file', passphraseFile()],
+        env,
+      );
+      assert.equal(refused.code, 3, refused.err);
+      process.stdout.write(`# refused restore (${kind}):\n${refused.err.replace(/^/gm, '#   ')}\n`);
+      assert.match(refused.err, /5 record\(s\) deleted after it was taken; nothing was restored/);
+      assert.match(refused.err, /user\s+b-carol/);
+      assert.match(refused.err, new RegExp(`token\\s+${doomed.token}`));
+      assert.match(refused.err, new RegExp(`client\\s+${doomed.client.id}`));
+      assert.match(refused.err, new RegExp(`adminKey\\s+${doomed.adminKey.id}`));
+      assert.match(refused.err, /--allow-resurrect/);
+      // b-carol's token went with her and is named as well
+      assert.equal((refused.err.match(/^\s+token /gm) ?? []).length, 2);
+      assert.equal((await admin.call('GET', '/v1/admin/users/b-carol')).status, 404);
+      assert.equal(
+        (await admin.call('GET', '/v1/admin/users/b-dave')).status,
+        200,
+        'nothing else changed either',
+      );
+      assert.equal((await admin.call('GET', `/v1/admin/clients/${doomed.client.id}`)).status, 404);
+
+      const help = await runCli(['backup'], env);
+      assert.match(help.err, /--allow-resurrect\s+restore them too/);
+
+      const skipped = await runCli(
+        ['backup', 'restore', '--in', backupFile(), '--passphrase-file', passphraseFile(), '--skip-deleted'],
+        env,
+      );
+      assert.equal(skipped.code, 0, skipped.err);
+      assert.match(skipped.out, /left out because deleted after the backup \(--skip-deleted\): 5/);
+      assert.equal((await admin.call('GET', '/v1/admin/users/b-carol')).status, 404);
+      assert.deepEqual((await admin.ok('GET', '/v1/admin/users/b-erin')).tokens, []);
+      assert.equal((await new Api(node.url, doomed.adminKey.key).call('GET', '/v1/admin/users')).status, 401);
+      assert.equal(
+        (
+          await new Api(node.url, doomed.client.key).call('POST', '/v1/validate', {
+            user: 'b-bob',
+            pass: '1',
+          })
+        ).status,
+        401,
       );
     });
 
     test('restoring the older snapshot over live data reopens no used code', async () => {
       const r = await runCli(
-        ['backup', 'restore', '--in', backupFile(), '--passphrase-file', passphraseFile()],
+        [
+          'backup',
+          'restore',
+          '--in',
+          backupFile(),
+          '--passphrase-file',
+          passphraseFile(),
+          '--allow-resurrect',
+        ],
         env,
       );
       assert.equal(r.code, 0, r.err);
       process.stdout.write(`# restore report (${kind}, over live data):\n${r.out.replace(/^/gm, '#   ')}\n`);
       assert.match(r.out, /live counter was ahead \(kept, never rolled back\): 1/);
-      assert.equal((await validate('b-alice', usedTotpCode)).result, 'reject');
-      assert.equal((await validate('b-bob', hotpAt(hotpSecret, 1))).result, 'reject');
-      assert.equal((await validate('b-bob', hotpAt(hotpSecret, 2))).result, 'reject');
+      assert.equal((await validate('b-alice', usedTotpCode)).reason, 'OTP_REUSED');
+      assert.equal((await validate('b-bob', hotpAt(hotpSecret, 1))).reason, 'OTP_REUSED');
+      assert.equal((await validate('b-bob', hotpAt(hotpSecret, 2))).reason, 'OTP_REUSED');
       assert.equal((await validate('b-bob', hotpAt(hotpSecret, 3))).result, 'accept');
+      // --allow-resurrect brought the deleted records back, and said so
+      assert.match(r.out, /brought back although deleted after the backup \(--allow-resurrect\): 5/);
+      assert.equal((await admin.call('GET', '/v1/admin/users/b-carol')).status, 200);
+      await waitFor(
+        'the resurrected admin key to work again',
+        async () =>
+          (await new Api(node.url, doomed.adminKey.key).call('GET', '/v1/admin/users')).status === 200,
+        10_000,
+      );
     });
 
     test('wipe → restore brings users, tokens and callers back; HOTP asks for a resync, TOTP waits for a fresh step', async () => {
@@ -135,7 +224,7 @@ for (const kind of ['embedded', 'redis'] as const) {
       );
       assert.equal(r.code, 0, r.err);
       process.stdout.write(`# restore report (${kind}, after a wipe):\n${r.out.replace(/^/gm, '#   ')}\n`);
-      assert.match(r.out, /users: 2 created/);
+      assert.match(r.out, /users: 4 created/);
       node = await startTessera({ env, dataDir });
       admin = new Api(node.url, node.adminKey);
       client = new Api(node.url, client.key);
@@ -151,12 +240,12 @@ for (const kind of ['embedded', 'redis'] as const) {
         code1: hotpAt(hotpSecret, 10),
         code2: hotpAt(hotpSecret, 11),
       });
-      assert.equal((await validate('b-bob', hotpAt(hotpSecret, 11))).result, 'reject');
+      assert.equal((await validate('b-bob', hotpAt(hotpSecret, 11))).reason, 'OTP_REUSED');
       assert.equal((await validate('b-bob', hotpAt(hotpSecret, 12))).result, 'accept');
-      assert.equal((await validate('b-alice', usedTotpCode)).result, 'reject');
+      assert.equal((await validate('b-alice', usedTotpCode)).reason, 'OTP_REUSED');
       assert.equal(
-        (await validate('b-alice', totpNow(totpSecret))).result,
-        'reject',
+        (await validate('b-alice', totpNow(totpSecret))).reason,
+        'OTP_REUSED',
         'codes of the restore step are refused',
       );
       if (kind === 'redis') {

@@ -56,6 +56,63 @@ describe('the tessera command against a data directory', () => {
     }
   });
 
+  test('admin keys: create with a role and expiry, list without secrets, revoke', async () => {
+    const made = await tessera(
+      'admin-key',
+      'create',
+      '--name',
+      'desk',
+      '--role',
+      'helpdesk',
+      '--expires',
+      '2099-01-31',
+    );
+    assert.equal(made.code, 0, made.err);
+    const key = made.out.trim();
+    assert.match(key, /^tessera-admin\.[A-Za-z0-9_-]{12}\./);
+    const id = key.split('.')[1]!;
+    assert.match(made.err, new RegExp(`${id} \\(helpdesk\\)`));
+    const list = await tessera('admin-key', 'list');
+    assert.equal(list.code, 0, list.err);
+    const rows = list.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const desk = rows.find((r) => r.id === id);
+    assert.deepEqual(desk, {
+      id,
+      name: 'desk',
+      role: 'helpdesk',
+      createdAt: desk.createdAt,
+      expiresAt: '2099-01-31T00:00:00.000Z',
+      expired: false,
+    });
+    assert.equal(list.out.includes(key.split('.')[2]!), false, 'no secret in the list');
+    assert.ok(
+      rows.some((r) => r.role === 'superadmin'),
+      'the other keys are superadmins',
+    );
+    assert.equal((await tessera('admin-key', 'revoke', id)).code, 0);
+    assert.equal((await tessera('admin-key', 'list')).out.includes(id), false);
+    const again = await tessera('admin-key', 'revoke', id);
+    assert.equal(again.code, 1);
+    assert.match(again.err, /does not exist/);
+    for (const args of [
+      ['create', '--name', 'x', '--role', 'root'],
+      ['create', '--name', 'x', '--expires', 'tomorrow'],
+      ['create', '--name', 'x', '--expires', '2099-01-31T10:00'],
+      ['revoke'],
+      ['rotate'],
+    ]) {
+      const r = await tessera('admin-key', ...args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.err, /usage/);
+    }
+    const past = await tessera('admin-key', 'create', '--name', 'x', '--expires', '2001-01-01');
+    assert.equal(past.code, 1);
+    assert.match(past.err, /in the future/);
+  });
+
   test('wrong usage exits 2 with a usage line; a failing action exits 1 naming the problem', async () => {
     const bad = await tessera('user', 'frobnicate');
     assert.equal(bad.code, 2);

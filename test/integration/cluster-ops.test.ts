@@ -56,8 +56,8 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
     r = await startRedis({ replicaOf: m.port });
     nodeA = await startTessera({ env: envFor(m, 'node-a') });
     admin = new Api(nodeA.url, nodeA.adminKey);
+    writeFileSync(join(work, 'client.key'), `${await admin.createClient('node')}\n`, { mode: 0o600 });
     const key = await admin.createClient('api');
-    writeFileSync(join(work, 'client.key'), `${key}\n`, { mode: 0o600 });
     nodeB = await startTessera({
       env: envFor(r, 'node-b', {
         TESSERA_SNAPSHOT_PULL_URL: nodeA.url,
@@ -130,12 +130,14 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
     const anon = await new Api(nodeA.url, '').call('GET', '/v1/cluster/snapshot/latest');
     assert.equal(anon.status, 401);
     const asAdmin = await admin.call('GET', '/v1/cluster/snapshot/latest');
-    assert.equal(asAdmin.status, 403);
-    const asRadius = await new Api(nodeA.url, await admin.createClient('radius')).call(
-      'GET',
-      '/v1/cluster/snapshot/latest',
-    );
-    assert.equal(asRadius.status, 403, 'a relying system key gets no snapshot');
+    assert.equal(asAdmin.status, 200, 'a superadmin key may pull');
+    for (const kind of ['radius', 'api'] as const) {
+      const other = await new Api(nodeA.url, await admin.createClient(kind)).call(
+        'GET',
+        '/v1/cluster/snapshot/latest',
+      );
+      assert.equal(other.status, 403, `a relying system key (${kind}) gets no snapshot`);
+    }
     const metrics = String((await new Api(nodeA.url, '').call('GET', '/metrics')).body);
     assert.match(metrics, /tessera_snapshot_total\{result="ok"\} [1-9]/);
   });
@@ -173,7 +175,8 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
       },
     });
     try {
-      const standbyAdmin = new Api(standby.url, standby.adminKey);
+      // the standby mirrors the master's admin keys (its own first key goes with the first pull)
+      const standbyAdmin = new Api(standby.url, nodeA.adminKey);
       await waitFor(
         'the standby to hold k-standby',
         async () => (await standbyAdmin.call('GET', '/v1/admin/users/k-standby')).status === 200,
@@ -196,10 +199,110 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
         user: 'k-standby',
         pass: hotpAt(secret, 2),
       });
-      assert.equal(below.result, 'reject');
+      assert.equal(below.reason, 'OTP_REUSED');
       assert.equal(
         (await onStandby.ok('POST', '/v1/validate', { user: 'k-standby', pass: hotpAt(secret, 4) })).result,
         'accept',
+      );
+    } finally {
+      await standby.stop();
+    }
+  });
+
+  test('a token, user, client and admin key deleted on the master stop working on every node, the standby included', async () => {
+    const keepSecret = randomBase32();
+    const stolenSecret = randomBase32();
+    const goneSecret = randomBase32();
+    await admin.ok('POST', '/v1/admin/users', { username: 'k-rev-phone' });
+    await admin.ok('POST', '/v1/admin/users/k-rev-phone/tokens', {
+      type: 'hotp',
+      secret: keepSecret,
+      counter: 0,
+    });
+    const stolen = await admin.ok('POST', '/v1/admin/users/k-rev-phone/tokens', {
+      type: 'hotp',
+      secret: stolenSecret,
+      counter: 0,
+    });
+    await admin.ok('POST', '/v1/admin/users', { username: 'k-rev-gone' });
+    await admin.ok('POST', '/v1/admin/users/k-rev-gone/tokens', {
+      type: 'hotp',
+      secret: goneSecret,
+      counter: 0,
+    });
+    const extra = await admin.ok('POST', '/v1/admin/clients', { name: 'k-rev-client', kind: 'api' });
+    const extraKey = await admin.ok('POST', '/v1/admin/admin-keys', { name: 'k-rev-admin', role: 'auditor' });
+    const standby = await startTessera({
+      env: {
+        TESSERA_MASTER_KEY: masterKey,
+        TESSERA_NODE_ID: 'standby-rev',
+        TESSERA_SNAPSHOT_PULL_URL: nodeA.url,
+        TESSERA_SNAPSHOT_PULL_KEY_FILE: join(work, 'client.key'),
+        TESSERA_SNAPSHOT_PULL_INTERVAL_MIN: '0.02',
+        TESSERA_SNAPSHOT_PULL_APPLY: 'true',
+      },
+    });
+    try {
+      const onStandby = (key: string) => new Api(standby.url, key);
+      const validateOn = (url: string, key: string, user: string, pass: string) =>
+        new Api(url, key).call('POST', '/v1/validate', { user, pass });
+      // everything reached the standby: the extra admin key reads there, the extra client validates
+      await waitFor(
+        'the standby to hold the extra admin key and k-rev-gone',
+        async () =>
+          (await onStandby(extraKey.apiKey).call('GET', '/v1/admin/users/k-rev-gone')).status === 200,
+        30_000,
+      );
+      const before = await validateOn(standby.url, extra.apiKey, 'k-rev-phone', hotpAt(stolenSecret, 0));
+      assert.equal(before.body.result, 'accept', 'the stolen phone works on the standby before the delete');
+      assert.equal(
+        (await validateOn(standby.url, clientA.key, 'k-rev-gone', hotpAt(goneSecret, 0))).body.result,
+        'accept',
+      );
+
+      await admin.ok('DELETE', `/v1/admin/users/k-rev-phone/tokens/${stolen.serial}`);
+      await admin.ok('DELETE', '/v1/admin/users/k-rev-gone');
+      await admin.ok('DELETE', `/v1/admin/clients/${extra.id}`);
+      await admin.ok('DELETE', `/v1/admin/admin-keys/${extraKey.id}`);
+
+      // The admin key was deleted last: once the standby refuses it, a snapshot holding all four
+      // deletions has been applied there.
+      await waitFor(
+        'the standby to refuse the deleted admin key',
+        async () => (await onStandby(extraKey.apiKey).call('GET', '/v1/admin/cluster')).status === 401,
+        30_000,
+      );
+      const stolenThere = await validateOn(standby.url, clientA.key, 'k-rev-phone', hotpAt(stolenSecret, 1));
+      assert.equal(stolenThere.body.result, 'reject', "the stolen phone's token is revoked on the standby");
+      assert.equal(stolenThere.body.reason, 'OTP_INVALID');
+      assert.equal(
+        (await validateOn(standby.url, clientA.key, 'k-rev-phone', hotpAt(keepSecret, 0))).body.result,
+        'accept',
+        "the user's other token still works",
+      );
+      const goneThere = await validateOn(standby.url, clientA.key, 'k-rev-gone', hotpAt(goneSecret, 1));
+      assert.equal(goneThere.body.reason, 'USER_UNKNOWN', 'the deleted user is gone from the standby');
+      assert.equal(
+        (await validateOn(standby.url, extra.apiKey, 'k-rev-phone', hotpAt(keepSecret, 1))).status,
+        401,
+        'the deleted client key is refused on the standby',
+      );
+      assert.equal((await onStandby(nodeA.adminKey).call('GET', '/v1/admin/users/k-rev-gone')).status, 404);
+      // and on the Redis replica node (its caller cache lets a key live a few seconds at most)
+      await waitFor(
+        'node B to refuse the deleted client key',
+        async () => (await validateOn(nodeB.url, extra.apiKey, 'k-rev-phone', '000000')).status === 401,
+        10_000,
+      );
+      await waitFor(
+        'node B to refuse the deleted admin key',
+        async () =>
+          (await new Api(nodeB.url, extraKey.apiKey).call('GET', '/v1/admin/cluster')).status === 401,
+        10_000,
+      );
+      assert.equal(
+        (await validateOn(nodeB.url, clientA.key, 'k-rev-phone', hotpAt(stolenSecret, 2))).body.reason,
+        'OTP_INVALID',
       );
     } finally {
       await standby.stop();
@@ -242,8 +345,8 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
       'OTP_REUSED',
     );
     assert.equal(
-      (await clientA.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 0) })).result,
-      'reject',
+      (await clientA.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 0) })).reason,
+      'OTP_REUSED',
     );
     await waitFor('the failover webhook from both nodes', async () => hookEvents.length >= 2, 10_000);
     assert.ok(hookEvents.some((e) => e.node === 'node-b' && e.to === 'master'));
@@ -289,16 +392,16 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
       clientB.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 6) }),
     ]);
     assert.deepEqual(
-      replays.map((x) => x.result),
-      ['reject', 'reject'],
+      replays.map((x) => x.reason),
+      ['OTP_REUSED', 'OTP_REUSED'],
     );
     await waitFor(
       'node A to be slave again',
       async () => (await new Api(nodeA.url, '').call('GET', '/readyz')).body.role === 'slave',
     );
     assert.equal(
-      (await clientA.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 1) })).result,
-      'reject',
+      (await clientA.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 1) })).reason,
+      'OTP_REUSED',
     );
     const next = await Promise.all([
       clientA.ok('POST', '/v1/validate', { user: 'k-hotp', pass: hotpAt(hotpSecret, 7) }),
@@ -309,5 +412,6 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
       1,
       'the next code is accepted exactly once',
     );
+    assert.equal(next.find((x) => x.result !== 'accept')?.reason, 'OTP_REUSED');
   });
 });

@@ -16,7 +16,8 @@ const HOOKS = join(import.meta.dirname, 'openapi-fuzz-hooks.py');
 const EXAMPLES = Number(process.env.TESSERA_FUZZ_EXAMPLES ?? 20);
 /** Every check schemathesis has, but the two about 405 for undeclared methods (Fastify answers 404). */
 const EXCLUDED_CHECKS = 'unsupported_method,allow_header_conformance';
-const ADMIN_PATHS = '^/v1/admin/';
+/** The admin face, and the snapshot a superadmin key may pull. */
+const ADMIN_PATHS = '^/v1/(admin|cluster)/';
 const CLIENT_PATHS = '^/(v1/validate|v1/cluster/|radius/|healthz|readyz|metrics)';
 /**
  * Writes with nothing but path parameters to break. Pinned to real records (below), schemathesis's
@@ -33,9 +34,17 @@ const BODYLESS_WRITES = [
   'enableToken',
   'deleteClient',
   'deleteGroup',
+  'revokeAdminKey',
 ];
 /** Reads with no parameter and no body: the key is all a "negative" variant of them can break. */
-const PARAMETERLESS_READS = ['listClients', 'listGroups', 'getSettings', 'getCluster'];
+const PARAMETERLESS_READS = [
+  'listClients',
+  'listGroups',
+  'getSettings',
+  'getCluster',
+  'listAdminKeys',
+  'getLatestSnapshot',
+];
 
 let st: { python: string; version: string };
 let node: TesseraHandle;
@@ -139,13 +148,19 @@ describe('the OpenAPI document holds against a running node (schemathesis)', () 
     for (const [method, path, op] of operations) {
       const where = `${method.toUpperCase()} ${path}`;
       assert.ok(op.operationId, `${where} has an operationId`);
-      const key = path.startsWith('/v1/admin/')
-        ? 'adminKey'
-        : /^\/(v1|radius)\//.test(path)
-          ? 'clientKey'
-          : null;
-      assert.deepEqual(op.security, key ? [{ [key]: [] }] : [], `${where} states its security`);
-      if (key) assert.ok(op.responses['401'] && op.responses['403'], `${where} documents 401 and 403`);
+      // Who may call, as the contract says: admin keys /v1/admin/*, client keys the rest of /v1 and
+      // /radius, nobody's key the operations routes; snapshots go to node clients or superadmins.
+      const expected = path.startsWith('/v1/admin/')
+        ? [{ adminKey: [] }]
+        : path.startsWith('/v1/cluster/')
+          ? [{ clientKey: [] }, { adminKey: [] }]
+          : /^\/(v1|radius)\//.test(path)
+            ? [{ clientKey: [] }]
+            : [];
+      assert.deepEqual(op.security, expected, `${where} states its security`);
+      if (expected.length > 0) {
+        assert.ok(op.responses['401'] && op.responses['403'], `${where} documents 401 and 403`);
+      }
       for (const [status, answer] of Object.entries(op.responses as Record<string, Json>)) {
         // @fastify/swagger's text for a route that declares no answers.
         assert.notEqual(answer.description, 'Default Response', `${where} ${status} is described`);

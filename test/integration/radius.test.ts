@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import { awaitFreshStep, totpNow } from '../harness/codes.ts';
 import { checkConfig, type FreeRadiusHandle, prepareRaddb, startFreeRadius } from '../harness/freeradius.ts';
 import { freePort } from '../harness/ports.ts';
-import { type AttrValue, type RadiusReply, radAuth } from '../harness/radclient.ts';
+import { type AttrValue, type RadiusReply, radAuth, rawAccessRequest } from '../harness/radclient.ts';
 import { Api, type Json, REPO_ROOT, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
 const CHALLENGE_TEXT = 'Code for %{User-Name}: 100% %{exec:/bin/false}';
@@ -126,6 +126,98 @@ describe('FreeRADIUS + rlm_rest + Tessera, end to end with radclient', () => {
       State: { raw: state },
     });
     expect(replay, 'Access-Reject', /\(CHALLENGE_UNKNOWN\)$/);
+  });
+
+  test('a user with a PIN: an empty password, the code alone or a wrong PIN is a Reject, never a challenge', async () => {
+    const a = await admin.createUserWithTotp('r-nopinproof', { pin: '4711' });
+    await awaitFreshStep();
+    // radclient leaves an empty value out: the site itself rejects a request without a password.
+    expect(
+      await auth({ 'User-Name': 'r-nopinproof', 'User-Password': '' }),
+      'Access-Reject',
+      'Access denied',
+    );
+    // A NAS sends an empty field as sixteen zero bytes, which reaches Tessera as an empty password.
+    for (const [what, password] of [
+      ['an empty password', Buffer.alloc(16)],
+      ['the code alone', Buffer.from(totpNow(a.secret))],
+      ['a wrong PIN alone', Buffer.from('4712')],
+    ] as const) {
+      const r = await rawAccessRequest(
+        { port: fr.port, secret: fr.secret },
+        { user: 'r-nopinproof', password },
+      );
+      assert.equal(r.code, 'Access-Reject', what);
+      assert.match(r.attrs['Reply-Message'] ?? '', /\(PIN_INVALID\)$/, what);
+      assert.equal(r.attrs['State'], undefined, what);
+      // The suite locks at three failures: start each attempt from a clean count.
+      await admin.ok('POST', '/v1/admin/users/r-nopinproof/unlock');
+    }
+    const ch = await auth({ 'User-Name': 'r-nopinproof', 'User-Password': '4711' });
+    expect(ch, 'Access-Challenge', CHALLENGE_TEXT);
+    expect(
+      await auth({
+        'User-Name': 'r-nopinproof',
+        'User-Password': totpNow(a.secret),
+        State: { raw: ch.attrs['State'] ?? '' },
+      }),
+      'Access-Accept',
+    );
+  });
+
+  test('the code cannot answer a challenge obtained without the PIN', async () => {
+    const a = await admin.createUserWithTotp('r-latepin');
+    await awaitFreshStep();
+    // No PIN yet: an empty password is a challenge. A PIN set before the answer makes it useless.
+    const early = await rawAccessRequest(
+      { port: fr.port, secret: fr.secret },
+      { user: 'r-latepin', password: Buffer.alloc(16) },
+    );
+    assert.equal(early.code, 'Access-Challenge');
+    await admin.ok('PATCH', '/v1/admin/users/r-latepin', { pin: '4711' });
+    expect(
+      await auth({
+        'User-Name': 'r-latepin',
+        'User-Password': totpNow(a.secret),
+        State: { raw: early.attrs['State'] ?? '' },
+      }),
+      'Access-Reject',
+      /\(PIN_REQUIRED\)$/,
+    );
+    // A challenge the client gave while its first factor was upstream, answered after it went back to pin.
+    await patchClient({ firstFactor: 'upstream' });
+    let upstream: RadiusReply;
+    try {
+      upstream = await auth({ 'User-Name': 'r-latepin', 'User-Password': 'not-the-pin' });
+    } finally {
+      await patchClient({ firstFactor: 'pin' });
+    }
+    expect(upstream, 'Access-Challenge');
+    expect(
+      await auth({
+        'User-Name': 'r-latepin',
+        'User-Password': totpNow(a.secret),
+        State: { raw: upstream.attrs['State'] ?? '' },
+      }),
+      'Access-Reject',
+      /\(PIN_REQUIRED\)$/,
+    );
+    // A wrong PIN gives no State; an empty answer to a real challenge is a wrong code.
+    const wrong = await auth({ 'User-Name': 'r-latepin', 'User-Password': '4712' });
+    expect(wrong, 'Access-Reject', /\(PIN_INVALID\)$/);
+    assert.equal(wrong.attrs['State'], undefined);
+    const ch = await auth({ 'User-Name': 'r-latepin', 'User-Password': '4711' });
+    expect(ch, 'Access-Challenge');
+    const empty = await rawAccessRequest(
+      { port: fr.port, secret: fr.secret },
+      { user: 'r-latepin', password: Buffer.alloc(16), state: ch.attrs['State'] ?? '' },
+    );
+    assert.equal(empty.code, 'Access-Reject');
+    assert.match(empty.attrs['Reply-Message'] ?? '', /\(OTP_INVALID\)$/);
+    expect(
+      await auth({ 'User-Name': 'r-latepin', 'User-Password': `4711${totpNow(a.secret)}` }),
+      'Access-Accept',
+    );
   });
 
   test('a client whose first factor is upstream gets a challenge for any password, then the code', async () => {
@@ -250,7 +342,8 @@ describe('FreeRADIUS + rlm_rest + Tessera, end to end with radclient', () => {
       'User-Name': 'r-%{User-Password}%{exec:/bin/true}',
       'User-Password': '123456',
     });
-    expect(xlat, 'Access-Reject', /\(USER_UNKNOWN\)$/);
+    // `%`, `{` and `}` can never be in a user name: refused as such, even for a passthrough client
+    expect(xlat, 'Access-Reject', /\(USER_INVALID\)$/);
     expect(
       await auth({ 'User-Name': { raw: '"r-\\377\\376bytes"' }, 'User-Password': '123456' }),
       'Access-Reject',

@@ -1,7 +1,13 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { mergeSeedKeys, readSeedKeys } from '../../cluster/keys-file.ts';
-import { formatReport, restoreSnapshot } from '../../cluster/restore.ts';
+import {
+  formatReport,
+  type ResurrectPolicy,
+  ResurrectRefused,
+  restoreSnapshot,
+} from '../../cluster/restore.ts';
+import { olderThanTombstones } from '../../cluster/resurrection.ts';
 import { createSnapshot } from '../../cluster/snapshot.ts';
 import {
   COMPONENTS,
@@ -10,13 +16,21 @@ import {
   parseBackupKey,
   type SnapshotSecret,
 } from '../../cluster/snapshot-format.ts';
+import { loadConfig } from '../../server/config.ts';
 import { keyFilePath } from '../../server/services.ts';
 import { parse, print, readSecretFile, withServices } from '../context.ts';
 
 const USAGE =
   'usage: tessera backup create --out FILE (--passphrase-file F | --key-file K) [--components users,tokens,clients,settings,keys]\n' +
   '       tessera backup restore --in FILE (--passphrase-file F | --key-file K) [--components users,tokens,clients,settings]\n' +
-  '       tessera backup verify --in FILE (--passphrase-file F | --key-file K)\n';
+  '                              [--allow-resurrect | --skip-deleted]\n' +
+  '       tessera backup verify --in FILE (--passphrase-file F | --key-file K)\n' +
+  '\n' +
+  'A restore never silently brings back a user, token, client or admin key that was deleted after the\n' +
+  'backup was taken (the store keeps a record of deletions, TESSERA_TOMBSTONE_RETENTION_DAYS, 400 by\n' +
+  'default). If the backup holds any, restore lists them, changes nothing and exits with 3.\n' +
+  '  --allow-resurrect  restore them too (they work again)\n' +
+  '  --skip-deleted     restore everything except them\n';
 
 const DEFAULT_COMPONENTS: Component[] = ['users', 'tokens', 'clients', 'settings'];
 
@@ -50,6 +64,8 @@ export async function run(argv: string[]): Promise<number> {
     'passphrase-file': { type: 'string' },
     'key-file': { type: 'string' },
     components: { type: 'string' },
+    'allow-resurrect': { type: 'boolean' },
+    'skip-deleted': { type: 'boolean' },
   });
   const action = positionals[0];
   if (action === 'create' && values.out) {
@@ -89,12 +105,32 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     const chosen = components(values.components);
-    const report = await withServices((s) =>
-      restoreSnapshot(s.store, snapshot, {
-        components: chosen,
-        restoreKeys: (keys) => mergeSeedKeys(keyFilePath(s.config.dataDir), keys, s.config.masterKey),
-      }),
-    );
+    if (values['allow-resurrect'] && values['skip-deleted'])
+      throw new Error('give --allow-resurrect or --skip-deleted, not both');
+    const resurrect: ResurrectPolicy = values['allow-resurrect']
+      ? 'allow'
+      : values['skip-deleted']
+        ? 'skip'
+        : 'refuse';
+    const retention = loadConfig().cluster.tombstoneRetentionMs;
+    if (olderThanTombstones(snapshot.manifest.time, Date.now(), retention))
+      process.stderr.write(
+        'warning: this backup is older than the kept record of deletions: something deleted long ago may come back; check the report\n',
+      );
+    let report: Awaited<ReturnType<typeof restoreSnapshot>>;
+    try {
+      report = await withServices((s) =>
+        restoreSnapshot(s.store, snapshot, {
+          components: chosen,
+          resurrect,
+          restoreKeys: (keys) => mergeSeedKeys(keyFilePath(s.config.dataDir), keys, s.config.masterKey),
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ResurrectRefused)) throw err;
+      process.stderr.write(`tessera backup: refused: ${err.message}\n`);
+      return 3;
+    }
     process.stdout.write(formatReport(report));
     return 0;
   }

@@ -1,8 +1,6 @@
 import { createClient, publicClient } from '../../admin/index.ts';
-import type { ClientKind } from '../../model/index.ts';
+import { CLIENT_KINDS, type ClientKind } from '../../model/index.ts';
 import { parse, print, withServices } from '../context.ts';
-
-const KINDS: ClientKind[] = ['radius', 'keycloak', 'api'];
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -16,9 +14,9 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const kind = values.kind as ClientKind | undefined;
-  if (positionals[0] !== 'add' || !values.name || !kind || !KINDS.includes(kind)) {
+  if (positionals[0] !== 'add' || !values.name || !kind || !CLIENT_KINDS.includes(kind)) {
     process.stderr.write(
-      'usage: tessera client add --name NAME --kind radius|keycloak|api | tessera client list\n',
+      'usage: tessera client add --name NAME --kind radius|keycloak|api|node | tessera client list\n',
     );
     return 2;
   }

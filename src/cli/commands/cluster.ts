@@ -10,7 +10,8 @@ import {
   type SnapshotSecret,
   seedDerivedKey,
 } from '../../cluster/index.ts';
-import { rejoin, sentinelFailover, switchover } from '../../cluster/switchover.ts';
+import { type RedisAccess, rejoin, sentinelFailover, switchover } from '../../cluster/switchover.ts';
+import type { Config } from '../../server/config.ts';
 import { keyFilePath } from '../../server/services.ts';
 import { cliConfig, parse, print, readSecretFile, withServices } from '../context.ts';
 
@@ -116,6 +117,16 @@ export async function run(argv: string[]): Promise<number> {
   return 2;
 }
 
+/** The node's own way to Redis and Sentinel (URL credentials, TLS files, Sentinel password). */
+function redisAccess(config: Config): RedisAccess {
+  return {
+    ...(config.redisUrl ? { url: config.redisUrl } : {}),
+    ...(config.redis.tls ? { tls: config.redis.tls } : {}),
+    ...(config.redis.sentinelTls !== undefined ? { sentinelTls: config.redis.sentinelTls } : {}),
+    ...(config.redis.sentinelPassword ? { sentinelPassword: config.redis.sentinelPassword } : {}),
+  };
+}
+
 async function failover(to: string | undefined): Promise<number> {
   const result = await withServices(async (s) => {
     const { config, store, replication } = s;
@@ -128,7 +139,7 @@ async function failover(to: string | undefined): Promise<number> {
         sentinels: config.sentinels,
         name: config.sentinelName,
         ...(target ? { target } : {}),
-        ...(config.redisUrl ? { url: config.redisUrl } : {}),
+        ...redisAccess(config),
       });
     }
     const view = replication.replication();
@@ -144,7 +155,7 @@ async function failover(to: string | undefined): Promise<number> {
       master: view.master,
       target: chosen,
       others: replicas,
-      ...(config.redisUrl ? { url: config.redisUrl } : {}),
+      ...redisAccess(config),
     });
   });
   print(`failover done: the master is now ${result.to} (was ${result.from}); there is no automatic failback`);

@@ -1,3 +1,4 @@
+import { passwordlessPaths } from '../../auth/index.ts';
 import { buildApp } from '../../server/app.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/logger.ts';
@@ -11,6 +12,8 @@ export async function run(_argv: string[]): Promise<number> {
   const services = createServices(config, opened, log);
   const app = await buildApp(services, log);
   await bootstrap(services, log);
+  for (const w of passwordlessPaths(await services.settings.get(), await services.store.listClients()))
+    log.warn({ passwordless: w.path, scope: w.scope, client: w.client?.name }, w.message);
   await app.listen({ host: config.host, port: config.port });
   app.log.info({ store: opened.store.kind, dataDir: config.dataDir }, 'tessera is ready');
   await new Promise<void>((resolve) => {

@@ -1,5 +1,6 @@
 import QRCode from 'qrcode';
 import { enrolToken, publicToken, resyncToken } from '../../admin/index.ts';
+import { requireCanonicalUsername } from '../../model/index.ts';
 import type { OtpAlgorithm } from '../../otp/index.ts';
 import { parse, print, withServices } from '../context.ts';
 
@@ -33,13 +34,14 @@ export async function run(argv: string[]): Promise<number> {
     const { token, otpauthUri } = await withServices((_s, admin) =>
       enrolToken(admin, username, { type, algorithm, digits, period }),
     );
-    print(`token ${token.serial} enrolled for ${username}`);
+    print(`token ${token.serial} enrolled for ${token.username}`);
     print(otpauthUri);
     if (!values['no-qr']) print(await QRCode.toString(otpauthUri, { type: 'terminal', small: true }));
     return 0;
   }
   if (action === 'list' && username) {
-    const tokens = await withServices((s) => s.store.listTokens(username));
+    const name = requireCanonicalUsername(username);
+    const tokens = await withServices((s) => s.store.listTokens(name));
     for (const t of tokens) print(JSON.stringify(publicToken(t)));
     return 0;
   }

@@ -1,4 +1,5 @@
 import { createUser, deleteUser, publicUser, unlockUser } from '../../admin/index.ts';
+import { canonicalUsername, requireCanonicalUsername } from '../../model/index.ts';
 import { parse, print, readSecretFile, withServices } from '../context.ts';
 
 const USAGE =
@@ -33,7 +34,9 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     case 'list': {
-      const prefix = values.prefix;
+      // Names are listed as stored (a record the migration could not rename shows as it is).
+      const prefix = values.prefix ? canonicalUsername(values.prefix) : undefined;
+      if (prefix === null) return 0;
       await withServices(async (s) => {
         let after: string | undefined;
         do {
@@ -51,9 +54,10 @@ export async function run(argv: string[]): Promise<number> {
     }
     case 'show': {
       if (!username) break;
-      const view = await withServices((s) => s.store.loadAuthView(username));
+      const name = requireCanonicalUsername(username);
+      const view = await withServices((s) => s.store.loadAuthView(name));
       if (!view) {
-        process.stderr.write(`tessera user: no user "${username}"\n`);
+        process.stderr.write(`tessera user: no user "${name}"\n`);
         return 1;
       }
       print(JSON.stringify({ ...publicUser(view.user), tokens: view.tokens.map((t) => t.serial) }, null, 2));

@@ -3,10 +3,13 @@ import { join } from 'node:path';
 import { type Database, open, type RootDatabase, type RootDatabaseOptionsWithPath } from 'lmdb';
 import {
   type AdminKey,
+  type AttemptPolicy,
+  type AttemptTicket,
   type AuditEvent,
+  acceptAllowed,
+  adminKeyFromStored,
   advances,
   applyAdvance,
-  applyFailure,
   applySuccess,
   type Challenge,
   type Client,
@@ -14,16 +17,34 @@ import {
   EMPTY_USER_STATE,
   type Group,
   mergeTokenState,
+  parseTombstoneKey,
+  type Reservation,
+  refundAttempt,
+  reserveAttempt,
   type Settings,
+  settleFailure,
   type Token,
   type TokenAdvance,
   type TokenState,
+  type Tombstone,
+  type TombstoneKind,
   type User,
   type UserAuthState,
 } from '../../model/index.ts';
-import type { AuthView, FailurePolicy, ListOptions, Page, Store, StoreDump, StoreRole } from '../types.ts';
+import { auditRetention } from '../audit-retention.ts';
+import type {
+  AuditRetention,
+  AuditStream,
+  AuthView,
+  FailurePolicy,
+  ListOptions,
+  Page,
+  Store,
+  StoreDump,
+  StoreRole,
+} from '../types.ts';
+import { EmbeddedAuditLog } from './audit-log.ts';
 
-const AUDIT_CAP = 100_000;
 const SEP = '\u0000';
 
 /**
@@ -35,6 +56,13 @@ const SEP = '\u0000';
 interface MsgpackOptions {
   useRecords: false;
   mapsAsObjects: true;
+}
+
+export interface EmbeddedStoreOptions {
+  /** How long each audit stream keeps its events (and how many at most). */
+  auditRetention?: Partial<AuditRetention>;
+  /** The store's clock for audit retention (tests fake it); Date.now by default. */
+  now?: () => number;
 }
 
 interface StoredChallenge extends Challenge {
@@ -53,16 +81,21 @@ export class EmbeddedStore implements Store {
   private readonly tokens: Database<Token, string>;
   private readonly userTokens: Database<string, string>;
   private readonly tokenStates: Database<TokenState, string>;
+  /** `kind:id` → deletedAt, and its time index `<15-digit time>\0kind:id` for pruning in order. */
+  private readonly tombstones: Database<number, string>;
+  private readonly tombstoneTimes: Database<string, string>;
   private readonly userStates: Database<UserAuthState, string>;
   private readonly clients: Database<Client, string>;
   private readonly adminKeys: Database<AdminKey, string>;
   private readonly meta: Database<Settings, string>;
   private readonly challenges: Database<StoredChallenge, string>;
-  private readonly audit: Database<AuditEvent, string>;
-  private auditSeq = 0;
+  private readonly audit: EmbeddedAuditLog;
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly root: RootDatabase) {
+  constructor(
+    private readonly root: RootDatabase,
+    opts: EmbeddedStoreOptions = {},
+  ) {
     this.users = root.openDB({ name: 'users' });
     this.groups = root.openDB({ name: 'groups' });
     this.tokens = root.openDB({ name: 'tokens' });
@@ -73,8 +106,15 @@ export class EmbeddedStore implements Store {
     this.adminKeys = root.openDB({ name: 'adminKeys' });
     this.meta = root.openDB({ name: 'meta' });
     this.challenges = root.openDB({ name: 'challenges' });
-    this.audit = root.openDB({ name: 'audit' });
-    this.sweeper = setInterval(() => void this.sweep(), 60_000);
+    this.audit = new EmbeddedAuditLog(
+      root,
+      root.openDB<AuditEvent, string>({ name: 'audit' }),
+      auditRetention(opts.auditRetention),
+      opts.now ?? Date.now,
+    );
+    this.tombstones = root.openDB({ name: 'tombstones' });
+    this.tombstoneTimes = root.openDB({ name: 'tombstoneTimes' });
+    this.sweeper = setInterval(() => void this.sweep().catch(() => {}), 60_000);
     this.sweeper.unref();
   }
 
@@ -100,6 +140,7 @@ export class EmbeddedStore implements Store {
     return this.root.transaction(() => {
       if (this.users.doesExist(user.username)) return false;
       this.users.putSync(user.username, user);
+      this.clearTombstoneSync('user', user.username);
       return true;
     });
   }
@@ -115,9 +156,33 @@ export class EmbeddedStore implements Store {
   async deleteUser(username: string): Promise<boolean> {
     return this.root.transaction(() => {
       if (!this.users.doesExist(username)) return false;
-      for (const serial of this.serialsOf(username)) this.removeTokenSync(serial);
+      const now = Date.now();
+      for (const serial of this.serialsOf(username)) this.removeTokenSync(serial, now);
       this.users.removeSync(username);
       this.userStates.removeSync(username);
+      this.putTombstoneSync('user', username, now);
+      return true;
+    });
+  }
+
+  async renameUser(from: string, to: string): Promise<boolean> {
+    return this.root.transaction(() => {
+      const user = this.users.get(from);
+      if (!user || this.users.doesExist(to)) return false;
+      this.users.putSync(to, { ...user, username: to });
+      for (const serial of this.serialsOf(from)) {
+        const token = this.tokens.get(serial);
+        this.userTokens.removeSync(`${from}${SEP}${serial}`);
+        if (!token) continue;
+        this.tokens.putSync(serial, { ...token, username: to });
+        this.userTokens.putSync(`${to}${SEP}${serial}`, serial);
+      }
+      const state = this.userStates.get(from);
+      if (state) this.userStates.putSync(to, state);
+      this.userStates.removeSync(from);
+      this.users.removeSync(from);
+      this.putTombstoneSync('user', from, Date.now());
+      this.clearTombstoneSync('user', to);
       return true;
     });
   }
@@ -151,7 +216,7 @@ export class EmbeddedStore implements Store {
   }
 
   async deleteGroup(name: string): Promise<boolean> {
-    return this.groups.remove(name);
+    return this.removeIfPresent(this.groups, name);
   }
 
   async listGroups(): Promise<Group[]> {
@@ -172,12 +237,22 @@ export class EmbeddedStore implements Store {
       }
       this.tokens.putSync(token.serial, token);
       this.userTokens.putSync(`${token.username}${SEP}${token.serial}`, token.serial);
+      this.clearTombstoneSync('token', token.serial);
       return true;
     });
   }
 
   async deleteToken(serial: string): Promise<boolean> {
-    return this.root.transaction(() => this.removeTokenSync(serial));
+    return this.root.transaction(() => this.removeTokenSync(serial, Date.now()));
+  }
+
+  /** lmdb's remove() answers true for an absent key too; a delete reports whether there was one. */
+  private removeIfPresent<V>(db: Database<V, string>, key: string): Promise<boolean> {
+    return this.root.transaction(() => {
+      if (!db.doesExist(key)) return false;
+      db.removeSync(key);
+      return true;
+    });
   }
 
   async listTokens(username: string): Promise<Token[]> {
@@ -194,13 +269,72 @@ export class EmbeddedStore implements Store {
     return serials;
   }
 
-  private removeTokenSync(serial: string): boolean {
+  private removeTokenSync(serial: string, now: number): boolean {
     const token = this.tokens.get(serial);
     if (!token) return false;
     this.userTokens.removeSync(`${token.username}${SEP}${serial}`);
     this.tokens.removeSync(serial);
     this.tokenStates.removeSync(serial);
+    this.putTombstoneSync('token', serial, now);
     return true;
+  }
+
+  // tombstones (always inside the caller's write transaction)
+  private putTombstoneSync(kind: TombstoneKind, id: string, deletedAt: number): void {
+    this.clearTombstoneSync(kind, id);
+    const key = `${kind}:${id}`;
+    this.tombstones.putSync(key, deletedAt);
+    this.tombstoneTimes.putSync(`${timeKey(deletedAt)}${SEP}${key}`, key);
+  }
+
+  private clearTombstoneSync(kind: TombstoneKind, id: string): void {
+    const key = `${kind}:${id}`;
+    const at = this.tombstones.get(key);
+    if (at === undefined) return;
+    this.tombstones.removeSync(key);
+    this.tombstoneTimes.removeSync(`${timeKey(at)}${SEP}${key}`);
+  }
+
+  /** Deletes one record of a plain table and leaves its tombstone, in one transaction. */
+  private removeWithTombstone<V>(db: Database<V, string>, kind: TombstoneKind, id: string): Promise<boolean> {
+    return this.root.transaction(() => {
+      if (!db.doesExist(id)) return false;
+      db.removeSync(id);
+      this.putTombstoneSync(kind, id, Date.now());
+      return true;
+    });
+  }
+
+  private async putClearing<V>(
+    db: Database<V, string>,
+    kind: TombstoneKind,
+    id: string,
+    value: V,
+  ): Promise<void> {
+    await this.root.transaction(() => {
+      db.putSync(id, value);
+      this.clearTombstoneSync(kind, id);
+    });
+  }
+
+  async listTombstones(since = 0): Promise<Tombstone[]> {
+    const out: Tombstone[] = [];
+    for (const { key, value } of this.tombstoneTimes.getRange({ start: timeKey(since) })) {
+      const t = parseTombstoneKey(value, Number(key.slice(0, key.indexOf(SEP))));
+      if (t) out.push(t);
+    }
+    return out;
+  }
+
+  async pruneTombstones(before: number): Promise<number> {
+    return this.root.transaction(() => {
+      const expired = [...this.tombstoneTimes.getRange({ end: timeKey(before) })];
+      for (const { key, value } of expired) {
+        this.tombstoneTimes.removeSync(key);
+        this.tombstones.removeSync(value);
+      }
+      return expired.length;
+    });
   }
 
   // clients and admin keys
@@ -208,25 +342,28 @@ export class EmbeddedStore implements Store {
     return this.clients.get(id) ?? null;
   }
   async putClient(client: Client): Promise<void> {
-    await this.clients.put(client.id, client);
+    await this.putClearing(this.clients, 'client', client.id, client);
   }
   async deleteClient(id: string): Promise<boolean> {
-    return this.clients.remove(id);
+    return this.removeWithTombstone(this.clients, 'client', id);
   }
   async listClients(): Promise<Client[]> {
     return [...this.clients.getRange({}).map(({ value }) => value)];
   }
   async getAdminKey(id: string): Promise<AdminKey | null> {
-    return this.adminKeys.get(id) ?? null;
+    const stored = this.adminKeys.get(id);
+    return stored ? adminKeyFromStored(stored) : null;
   }
   async putAdminKey(key: AdminKey): Promise<void> {
-    await this.adminKeys.put(key.id, key);
+    await this.putClearing(this.adminKeys, 'adminKey', key.id, key);
   }
   async deleteAdminKey(id: string): Promise<boolean> {
-    return this.adminKeys.remove(id);
+    return this.removeWithTombstone(this.adminKeys, 'adminKey', id);
   }
   async listAdminKeys(): Promise<AdminKey[]> {
-    return [...this.adminKeys.getRange({}).map(({ value }) => value)];
+    return [...this.adminKeys.getRange({}).map(({ value }) => value)].flatMap(
+      (k) => adminKeyFromStored(k) ?? [],
+    );
   }
 
   async getSettings(): Promise<Settings | null> {
@@ -258,25 +395,44 @@ export class EmbeddedStore implements Store {
     return this.tokenStates.get(serial) ?? EMPTY_TOKEN_STATE;
   }
 
+  async reserveAttempt(username: string, now: number, policy: AttemptPolicy): Promise<Reservation> {
+    return this.root.transaction(() => {
+      const { reservation, changed } = reserveAttempt(
+        this.userStates.get(username) ?? EMPTY_USER_STATE,
+        now,
+        policy,
+      );
+      if (changed) this.userStates.putSync(username, reservation.state);
+      return reservation;
+    });
+  }
+
+  async refundAttempt(username: string, ticket: AttemptTicket): Promise<UserAuthState> {
+    return this.root.transaction(() => {
+      const current = this.userStates.get(username) ?? EMPTY_USER_STATE;
+      const next = refundAttempt(current, ticket);
+      if (next !== current) this.userStates.putSync(username, next);
+      return next;
+    });
+  }
+
   async commitAccept(username: string, serial: string, advance: TokenAdvance, now: number): Promise<boolean> {
     return this.root.transaction(() => {
+      const user = this.userStates.get(username) ?? EMPTY_USER_STATE;
+      if (!acceptAllowed(user, now)) return false;
       const state = this.tokenStates.get(serial) ?? EMPTY_TOKEN_STATE;
       if (!advances(state, advance)) return false;
       this.tokenStates.putSync(serial, applyAdvance(state, advance));
-      this.userStates.putSync(username, applySuccess(this.userStates.get(username) ?? EMPTY_USER_STATE, now));
+      this.userStates.putSync(username, applySuccess(user, now));
       return true;
     });
   }
 
   async commitFailure(username: string, now: number, policy: FailurePolicy): Promise<UserAuthState> {
     return this.root.transaction(() => {
-      const next = applyFailure(
-        this.userStates.get(username) ?? EMPTY_USER_STATE,
-        now,
-        policy.lockout,
-        policy.windowMs,
-      );
-      this.userStates.putSync(username, next);
+      const current = this.userStates.get(username) ?? EMPTY_USER_STATE;
+      const next = settleFailure(current, now, policy.lockout);
+      if (next !== current) this.userStates.putSync(username, next);
       return next;
     });
   }
@@ -320,21 +476,21 @@ export class EmbeddedStore implements Store {
     });
   }
 
-  async appendAudit(events: AuditEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    await this.root.transaction(() => {
-      for (const e of events) {
-        this.auditSeq = (this.auditSeq + 1) % 1_000_000;
-        this.audit.putSync(
-          `${String(e.time).padStart(15, '0')}.${String(this.auditSeq).padStart(6, '0')}`,
-          e,
-        );
-      }
-    });
+  async appendAudit(events: AuditEvent[], stream: AuditStream = 'admin'): Promise<void> {
+    await this.audit.append(events, stream);
   }
 
-  async listAudit(limit: number): Promise<AuditEvent[]> {
-    return [...this.audit.getRange({ reverse: true, limit }).map(({ value }) => value)];
+  async listAudit(limit: number, stream?: AuditStream): Promise<AuditEvent[]> {
+    return this.audit.list(limit, stream);
+  }
+
+  async pruneAudit(): Promise<void> {
+    await this.audit.prune();
+  }
+
+  /** Moves audit events written before streams existed into their streams (once, at open). */
+  migrateAudit(): number {
+    return this.audit.migrate();
   }
 
   async dump(): Promise<StoreDump> {
@@ -354,6 +510,9 @@ export class EmbeddedStore implements Store {
         settings: this.meta.get('settings') ?? null,
         tokenStates: byKey(this.tokenStates),
         userStates: byKey(this.userStates),
+        tombstones: [...this.tombstones.getRange({})]
+          .map(({ key, value }) => parseTombstoneKey(key, value))
+          .filter((t): t is Tombstone => t !== null),
       };
     });
   }
@@ -364,24 +523,30 @@ export class EmbeddedStore implements Store {
       for (const { key, value } of this.challenges.getRange({})) {
         if (value.retainUntil < now) this.challenges.removeSync(key);
       }
-      const excess = this.audit.getCount() - AUDIT_CAP;
-      if (excess > 0) for (const key of this.audit.getKeys({ limit: excess })) this.audit.removeSync(key);
     });
+    await this.audit.prune();
   }
 }
 
-export function openEmbeddedStore(dataDir: string): EmbeddedStore {
+/** Fixed-width decimal, so the time index sorts in time order. */
+function timeKey(time: number): string {
+  return String(Math.max(0, Math.trunc(time))).padStart(15, '0');
+}
+
+export function openEmbeddedStore(dataDir: string, opts: EmbeddedStoreOptions = {}): EmbeddedStore {
   const path = join(dataDir, 'store');
   mkdirSync(path, { recursive: true, mode: 0o700 });
   // Every commit is flushed before its promise resolves (an accepted code must stay used after a
   // crash). overlappingSync off measured faster here for small, frequent commits (bench/validate.ts).
   const options: RootDatabaseOptionsWithPath & MsgpackOptions = {
     path,
-    maxDbs: 16,
+    maxDbs: 24,
     compression: false,
     overlappingSync: false,
     useRecords: false,
     mapsAsObjects: true,
   };
-  return new EmbeddedStore(open(options));
+  const store = new EmbeddedStore(open(options), opts);
+  store.migrateAudit();
+  return store;
 }

@@ -5,6 +5,7 @@ import { RedisStore } from './redis-store.ts';
 export type { LinkEvents, RedisStoreOptions, ReplicationView } from './links.ts';
 export { urlOptions } from './links.ts';
 export { RedisStore } from './redis-store.ts';
+export { planTls, type RedisTlsFiles, type RedisTlsPlan } from './tls.ts';
 
 /**
  * Opens the Redis store and learns the node's role. Options not given keep their defaults:
@@ -19,8 +20,18 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<RedisStor
     await links.start();
   } catch (err) {
     await links.close();
-    const what = err instanceof Error ? err.message : String(err);
-    throw new Error(`cannot reach Redis: ${what}`);
+    // links.start() names the server and the reason (a refused certificate), never a password
+    throw err instanceof Error ? err : new Error(`cannot reach Redis: ${String(err)}`);
   }
-  return new RedisStore(links, opts.prefix ?? 'tessera:');
+  const store = new RedisStore(links, opts.prefix ?? 'tessera:', {
+    ...(opts.auditRetention ? { retention: opts.auditRetention } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  try {
+    await store.migrateAudit();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
 }

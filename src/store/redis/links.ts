@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { RedisRole, ReplicationEvents, ReplicationView } from '../types.ts';
+import type { AuditRetention, RedisRole, ReplicationEvents, ReplicationView } from '../types.ts';
+import { APPEND_AUDIT, MIGRATE_AUDIT } from './audit-scripts.ts';
 import * as lua from './scripts.ts';
+import { explainConnectError, planTls, probeTls, type RedisTlsFiles, type RedisTlsPlan } from './tls.ts';
 
 export interface RedisStoreOptions {
   /** The node's own Redis (reads, and the node's role). */
@@ -22,6 +24,14 @@ export interface RedisStoreOptions {
   autoPipelining?: boolean;
   /** Sentinel's own password, when the Sentinels require one. */
   sentinelPassword?: string;
+  /** CA and client certificate files for TLS (`rediss://`); certificates are always verified. */
+  tls?: RedisTlsFiles;
+  /** Whether the Sentinels themselves speak TLS; by default they do when the data nodes do. */
+  sentinelTls?: boolean;
+  /** How long each audit stream keeps its events (and how many at most). */
+  auditRetention?: Partial<AuditRetention>;
+  /** The store's clock (tests fake it); Date.now by default. */
+  now?: () => number;
 }
 
 export type { RedisRole, ReplicationView } from '../types.ts';
@@ -32,15 +42,22 @@ export type LinkEvents = { [E in keyof ReplicationEvents]: [ReplicationEvents[E]
 const SCRIPTS: Record<string, { lua: string; keys: number }> = {
   tsCommitAccept: { lua: lua.COMMIT_ACCEPT, keys: 2 },
   tsCommitFailure: { lua: lua.COMMIT_FAILURE, keys: 1 },
+  tsReserveAttempt: { lua: lua.RESERVE_ATTEMPT, keys: 1 },
+  tsRefundAttempt: { lua: lua.REFUND_ATTEMPT, keys: 1 },
   tsAdvanceState: { lua: lua.ADVANCE_STATE, keys: 1 },
   tsUnlockUser: { lua: lua.UNLOCK_USER, keys: 1 },
-  tsCreateUser: { lua: lua.CREATE_USER, keys: 2 },
+  tsCreateUser: { lua: lua.CREATE_USER, keys: 3 },
   tsUpdateUser: { lua: lua.UPDATE_USER, keys: 1 },
-  tsDeleteUser: { lua: lua.DELETE_USER, keys: 5 },
-  tsPutToken: { lua: lua.PUT_TOKEN, keys: 2 },
-  tsDeleteToken: { lua: lua.DELETE_TOKEN, keys: 2 },
+  tsDeleteUser: { lua: lua.DELETE_USER, keys: 6 },
+  tsRenameUser: { lua: lua.RENAME_USER, keys: 5 },
+  tsPutToken: { lua: lua.PUT_TOKEN, keys: 3 },
+  tsDeleteToken: { lua: lua.DELETE_TOKEN, keys: 3 },
+  tsPutRecord: { lua: lua.PUT_RECORD, keys: 2 },
+  tsDeleteRecord: { lua: lua.DELETE_RECORD, keys: 2 },
   tsLoadAuthView: { lua: lua.LOAD_AUTH_VIEW, keys: 5 },
   tsListTokens: { lua: lua.LIST_TOKENS, keys: 1 },
+  tsAppendAudit: { lua: APPEND_AUDIT, keys: 5 },
+  tsMigrateAudit: { lua: MIGRATE_AUDIT, keys: 4 },
 };
 
 export type ScriptName = keyof typeof SCRIPTS & string;
@@ -75,6 +92,7 @@ function baseOptions(waitTimeoutMs: number, autoPipelining: boolean, sentinel = 
   };
 }
 
+/** Host, port, credentials and database of a redis:// or rediss:// URL (rediss: TLS with system CAs). */
 export function urlOptions(url: string): RedisOptions {
   const u = new URL(url);
   const db = Number(u.pathname.replace(/^\//, '') || 0);
@@ -120,7 +138,9 @@ function parseRole(reply: unknown[]): {
  * authentication-state write goes there and is followed by WAIT on the same connection.
  */
 export class RedisLinks extends EventEmitter<LinkEvents> {
-  readonly local: Redis;
+  private localConn: Redis;
+  /** How to make another writer like the current ones (null until the master is known). */
+  private makeWriter: (() => Redis) | null = null;
   private writers: Redis[] = [];
   private next = 0;
   private view: ReplicationView | null = null;
@@ -131,18 +151,59 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
   private closed = false;
   readonly waitTimeoutMs: number;
   readonly replicaAck: 'accept' | 'reject';
+  private readonly tls: RedisTlsPlan;
+  /** The last connection error any of our connections saw (for a clear start-up error). */
+  private lastError: unknown = null;
+  private readonly noteError = (err: unknown) => {
+    this.lastError = err;
+  };
 
   constructor(private readonly opts: RedisStoreOptions) {
     super();
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 1_000;
     this.replicaAck = opts.replicaAck ?? 'accept';
     this.expectReplicas = Boolean(opts.sentinels?.length);
-    this.local = defineScripts(
-      opts.url
-        ? new Redis(opts.url, baseOptions(this.waitTimeoutMs, opts.autoPipelining ?? true))
+    this.tls = planTls(opts);
+    this.localConn = this.makeLocal();
+  }
+
+  private makeLocal(): Redis {
+    const url = this.opts.url;
+    const c = defineScripts(
+      url
+        ? new Redis({
+            ...baseOptions(this.waitTimeoutMs, this.opts.autoPipelining ?? true),
+            ...this.dataOptions(url),
+          })
         : this.newSentinelClient(),
     );
-    for (const c of [this.local]) c.on('error', () => {});
+    c.on('error', this.noteError);
+    return c;
+  }
+
+  /**
+   * The node's own Redis. ioredis ends a Sentinel client for good when a failover message arrives
+   * while it is asking Sentinel for the master (its connector is told to disconnect mid-connect);
+   * such a connection then answers every command "Connection is closed". It is replaced here, as
+   * writers are in writer(), rather than failing until the node restarts.
+   */
+  get local(): Redis {
+    if (this.localConn.status === 'end' && !this.closed) this.localConn = this.makeLocal();
+    return this.localConn;
+  }
+
+  /** Whether the data connections use TLS (for status pages and tests). */
+  get usesTls(): boolean {
+    return this.tls.data !== undefined;
+  }
+
+  /**
+   * A data node's address, credentials and database from the URL, with our TLS settings in place
+   * of the URL's bare `rediss:` (which would trust only the system CAs and carry no client cert).
+   */
+  private dataOptions(url: string): RedisOptions {
+    const { tls: _t, ...rest } = urlOptions(url);
+    return this.tls.data ? { ...rest, tls: this.tls.data } : rest;
   }
 
   /** True once this store has seen a replica (or uses Sentinel): the cluster expects replication. */
@@ -160,9 +221,15 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     // (if any) from the sentinelPassword option.
     const { host: _h, port: _p, tls: _t, ...auth } = this.opts.url ? urlOptions(this.opts.url) : {};
     const sentinelPassword = this.opts.sentinelPassword;
+    // The master and replicas Sentinel names are reached with the data nodes' TLS settings, the
+    // Sentinels with their own: without enableTLSForSentinelMode ioredis would talk plaintext to
+    // the discovered master even for a rediss:// URL.
+    const { data, sentinel } = this.tls;
     return new Redis({
       ...baseOptions(this.waitTimeoutMs, this.opts.autoPipelining ?? true, true),
       ...auth,
+      ...(data ? { tls: data, enableTLSForSentinelMode: true } : {}),
+      ...(sentinel ? { sentinelTLS: sentinel } : {}),
       ...(sentinelPassword ? { sentinelPassword } : {}),
       sentinels: this.opts.sentinels,
       name: this.opts.sentinelName ?? 'tessera',
@@ -174,7 +241,11 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
 
   /** Connects, learns the role and starts following it. */
   async start(): Promise<void> {
-    await this.refresh();
+    try {
+      await this.refresh();
+    } catch (err) {
+      throw new Error(await this.explainStartFailure(err));
+    }
     this.poll = setInterval(() => {
       if (!this.polling)
         this.polling = this.refresh()
@@ -186,6 +257,36 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     this.poll.unref();
   }
 
+  /**
+   * Why start() failed, naming the server and the reason (a refused certificate), never a password.
+   * With TLS a failed Sentinel connection says only "Connection is closed", so one handshake with
+   * each TLS endpoint finds the real reason.
+   */
+  private async explainStartFailure(err: unknown): Promise<string> {
+    const url = this.opts.url ? new URL(this.opts.url) : null;
+    const where = url
+      ? `${url.hostname}:${url.port || 6379}`
+      : `Sentinels ${(this.opts.sentinels ?? []).map((s) => `${s.host}:${s.port}`).join(',')}`;
+    const hide = url ? [decodeURIComponent(url.password)] : [];
+    const sentinelPassword = this.opts.sentinelPassword;
+    if (sentinelPassword) hide.push(sentinelPassword);
+    let reason = this.lastError ?? err;
+    const probes: [string, number, NonNullable<RedisTlsPlan['data']>][] = [];
+    const host = url?.hostname.replace(/^\[(.*)\]$/, '$1'); // an IPv6 literal without brackets
+    if (url && host && this.tls.data) probes.push([host, Number(url.port || 6379), this.tls.data]);
+    if (this.tls.sentinel)
+      for (const s of this.opts.sentinels ?? []) probes.push([s.host, s.port, this.tls.sentinel]);
+    for (const [host, port, options] of probes) {
+      const failed = await probeTls(host, port, options);
+      if (failed) {
+        reason = failed;
+        break;
+      }
+    }
+    const how = this.tls.data ? ' over TLS' : '';
+    return `cannot reach Redis at ${where}${how}: ${explainConnectError(reason, hide)}`;
+  }
+
   replication(): ReplicationView | null {
     return this.view;
   }
@@ -193,8 +294,12 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
   /** The next master connection, round-robin. */
   writer(): Redis {
     if (this.writers.length === 0) throw new Error('no master connection yet');
-    const w = this.writers[this.next++ % this.writers.length]!;
-    return w;
+    const i = this.next++ % this.writers.length;
+    const w = this.writers[i]!;
+    if (w.status !== 'end' || this.closed || !this.makeWriter) return w;
+    const fresh = this.makeWriter();
+    this.writers[i] = fresh;
+    return fresh;
   }
 
   /**
@@ -291,29 +396,32 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
 
   private async ensureWriters(masterAddr: string): Promise<void> {
     const size = Math.max(1, this.opts.writePool ?? 4);
+    const watched = (make: () => Redis) => () => {
+      const w = defineScripts(make());
+      w.on('error', this.noteError);
+      return w;
+    };
     if (this.usesSentinel) {
       if (this.writers.length === 0) {
-        this.writers = Array.from({ length: size }, () => defineScripts(this.newSentinelClient()));
-        for (const w of this.writers) w.on('error', () => {});
+        this.makeWriter = watched(() => this.newSentinelClient());
+        this.writers = Array.from({ length: size }, this.makeWriter);
       }
       return;
     }
     if (masterAddr === this.writerTarget && this.writers.length > 0) return;
     const old = this.writers;
     const [host, port] = splitAddr(masterAddr);
-    const base = this.opts.url ? urlOptions(this.opts.url) : {};
-    this.writers = Array.from({ length: size }, () => {
-      const w = defineScripts(
+    const base = this.opts.url ? this.dataOptions(this.opts.url) : {};
+    this.makeWriter = watched(
+      () =>
         new Redis({
           ...baseOptions(this.waitTimeoutMs, this.opts.autoPipelining ?? true),
           ...base,
           host,
           port,
         }),
-      );
-      w.on('error', () => {});
-      return w;
-    });
+    );
+    this.writers = Array.from({ length: size }, this.makeWriter);
     this.writerTarget = masterAddr;
     for (const w of old) w.disconnect();
   }
@@ -323,7 +431,7 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     if (this.poll) clearInterval(this.poll);
     await this.polling?.catch(() => {});
     for (const w of this.writers) w.disconnect();
-    this.local.disconnect();
+    this.localConn.disconnect();
   }
 }
 

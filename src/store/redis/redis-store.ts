@@ -1,19 +1,30 @@
 import type { Redis } from 'ioredis';
 import {
   type AdminKey,
+  type AttemptPolicy,
+  type AttemptTicket,
   type AuditEvent,
+  adminKeyFromStored,
   type Challenge,
   type Client,
   type Group,
+  parseTombstoneKey,
+  type Reservation,
   type Settings,
+  STORE_UNAVAILABLE_MESSAGE,
   TesseraError,
   type Token,
   type TokenAdvance,
   type TokenState,
+  type Tombstone,
+  type TombstoneKind,
   type User,
   type UserAuthState,
 } from '../../model/index.ts';
+import { auditRetention } from '../audit-retention.ts';
 import type {
+  AuditRetention,
+  AuditStream,
   AuthView,
   FailurePolicy,
   ListOptions,
@@ -24,6 +35,7 @@ import type {
   StoreDump,
   StoreRole,
 } from '../types.ts';
+import { RedisAuditLog } from './audit-log.ts';
 import {
   decodeTokenState,
   decodeUserState,
@@ -33,8 +45,6 @@ import {
 } from './codec.ts';
 import { AcceptJournal } from './journal.ts';
 import { type RedisLinks, type ReplicationView, runScript, type ScriptName } from './links.ts';
-
-const AUDIT_CAP = 100_000;
 
 /**
  * The Redis store. Reads come from the node's own Redis (a replica on a slave); every write goes
@@ -53,15 +63,17 @@ export class RedisStore implements Store, ReplicationControl {
     clients: string;
     adminKeys: string;
     settings: string;
-    audit: string;
     nodes: string;
+    tombstones: string;
   };
   readonly journal = new AcceptJournal();
   private reconciling: Promise<void> | null = null;
+  private readonly audit: RedisAuditLog;
 
   constructor(
     readonly links: RedisLinks,
     readonly prefix: string,
+    auditOpts: { retention?: Partial<AuditRetention>; now?: () => number } = {},
   ) {
     const p = prefix;
     this.k = {
@@ -74,9 +86,15 @@ export class RedisStore implements Store, ReplicationControl {
       clients: `${p}clients`,
       adminKeys: `${p}adminkeys`,
       settings: `${p}settings`,
-      audit: `${p}audit`,
       nodes: `${p}nodes`,
+      tombstones: `${p}tombstones`,
     };
+    this.audit = new RedisAuditLog(
+      p,
+      { read: (fn) => this.read(fn), write: (fn) => this.stateWrite(fn, false) },
+      auditRetention(auditOpts.retention),
+      auditOpts.now ?? Date.now,
+    );
     // A node whose Redis was demoted or re-pointed pushes the codes it accepted to the new master
     // (max-merge) before it accepts again, so nothing it accepted while apart can be replayed.
     links.on('role-change', () => this.reconcile());
@@ -150,7 +168,7 @@ export class RedisStore implements Store, ReplicationControl {
         // The master moved (planned failover, rejoin): follow it once, then give up.
         await this.links.refresh().catch(() => {});
         if (retry) return this.stateWrite(fn, acknowledge, false);
-        throw new TesseraError('STORE_UNAVAILABLE', 'the Redis master moved; try again');
+        throw unavailable('the Redis master moved twice during one write');
       }
       throw unavailable(err);
     }
@@ -166,8 +184,7 @@ export class RedisStore implements Store, ReplicationControl {
       throw unavailable(err);
     }
     if (!ok && this.links.replicaAck === 'reject') {
-      throw new TesseraError(
-        'STORE_UNAVAILABLE',
+      throw unavailable(
         `no replica acknowledged the write within ${this.links.waitTimeoutMs} ms (TESSERA_REPLICA_ACK=reject)`,
       );
     }
@@ -186,7 +203,13 @@ export class RedisStore implements Store, ReplicationControl {
 
   async createUser(user: User): Promise<boolean> {
     const n = await this.configWrite((w) =>
-      this.script(w, 'tsCreateUser', [this.k.users, this.k.usernames, user.username, JSON.stringify(user)]),
+      this.script(w, 'tsCreateUser', [
+        this.k.users,
+        this.k.usernames,
+        this.k.tombstones,
+        user.username,
+        JSON.stringify(user),
+      ]),
     );
     return n === 1;
   }
@@ -207,10 +230,34 @@ export class RedisStore implements Store, ReplicationControl {
         k.tokens,
         k.tstates,
         k.ustates,
+        k.tombstones,
         this.prefix,
         username,
+        Date.now(),
       ]),
     );
+    return n === 1;
+  }
+
+  async renameUser(from: string, to: string): Promise<boolean> {
+    const k = this.k;
+    const n = await this.configWrite(async (w) => {
+      const raw = await w.hget(k.users, from);
+      if (!raw) return 0;
+      const user = { ...parseJson<User>(raw), username: to };
+      return this.script(w, 'tsRenameUser', [
+        k.users,
+        k.usernames,
+        k.tokens,
+        k.ustates,
+        k.tombstones,
+        this.prefix,
+        from,
+        to,
+        JSON.stringify(user),
+        Date.now(),
+      ]);
+    });
     return n === 1;
   }
 
@@ -273,6 +320,7 @@ export class RedisStore implements Store, ReplicationControl {
       this.script(w, 'tsPutToken', [
         this.k.users,
         this.k.tokens,
+        this.k.tombstones,
         this.prefix,
         token.serial,
         token.username,
@@ -284,7 +332,14 @@ export class RedisStore implements Store, ReplicationControl {
 
   async deleteToken(serial: string): Promise<boolean> {
     const n = await this.configWrite((w) =>
-      this.script(w, 'tsDeleteToken', [this.k.tokens, this.k.tstates, this.prefix, serial]),
+      this.script(w, 'tsDeleteToken', [
+        this.k.tokens,
+        this.k.tstates,
+        this.k.tombstones,
+        this.prefix,
+        serial,
+        Date.now(),
+      ]),
     );
     return n === 1;
   }
@@ -303,26 +358,50 @@ export class RedisStore implements Store, ReplicationControl {
     return raw ? parseJson<Client>(raw) : null;
   }
   async putClient(client: Client): Promise<void> {
-    await this.configWrite((w) => w.hset(this.k.clients, client.id, JSON.stringify(client)));
+    await this.putRecord(this.k.clients, 'client', client.id, client);
   }
   async deleteClient(id: string): Promise<boolean> {
-    return (await this.configWrite((w) => w.hdel(this.k.clients, id))) === 1;
+    return this.deleteRecord(this.k.clients, 'client', id);
   }
   async listClients(): Promise<Client[]> {
     return this.values<Client>(this.k.clients);
   }
   async getAdminKey(id: string): Promise<AdminKey | null> {
     const raw = await this.read((r) => r.hget(this.k.adminKeys, id));
-    return raw ? parseJson<AdminKey>(raw) : null;
+    return raw ? adminKeyFromStored(parseJson<AdminKey>(raw)) : null;
   }
   async putAdminKey(key: AdminKey): Promise<void> {
-    await this.configWrite((w) => w.hset(this.k.adminKeys, key.id, JSON.stringify(key)));
+    await this.putRecord(this.k.adminKeys, 'adminKey', key.id, key);
   }
   async deleteAdminKey(id: string): Promise<boolean> {
-    return (await this.configWrite((w) => w.hdel(this.k.adminKeys, id))) === 1;
+    return this.deleteRecord(this.k.adminKeys, 'adminKey', id);
+  }
+
+  private async putRecord(hash: string, kind: TombstoneKind, id: string, value: object): Promise<void> {
+    await this.configWrite((w) =>
+      this.script(w, 'tsPutRecord', [hash, this.k.tombstones, id, kind, JSON.stringify(value)]),
+    );
+  }
+
+  private async deleteRecord(hash: string, kind: TombstoneKind, id: string): Promise<boolean> {
+    const n = await this.configWrite((w) =>
+      this.script(w, 'tsDeleteRecord', [hash, this.k.tombstones, id, kind, Date.now()]),
+    );
+    return n === 1;
+  }
+
+  // --- tombstones
+
+  async listTombstones(since = 0): Promise<Tombstone[]> {
+    const flat = await this.read((r) => r.zrangebyscore(this.k.tombstones, since, '+inf', 'WITHSCORES'));
+    return tombstonesFrom(flat);
+  }
+
+  async pruneTombstones(before: number): Promise<number> {
+    return this.configWrite((w) => w.zremrangebyscore(this.k.tombstones, '-inf', `(${Math.trunc(before)}`));
   }
   async listAdminKeys(): Promise<AdminKey[]> {
-    return this.values<AdminKey>(this.k.adminKeys);
+    return (await this.values<AdminKey>(this.k.adminKeys)).flatMap((k) => adminKeyFromStored(k) ?? []);
   }
 
   async getSettings(): Promise<Settings | null> {
@@ -394,6 +473,50 @@ export class RedisStore implements Store, ReplicationControl {
     return state !== null;
   }
 
+  // Reservations and refunds are on every login's path and do not wait for a replica: a failover
+  // in the same moment may lose a few counted attempts. A lock (commitFailure) is acknowledged.
+  async reserveAttempt(username: string, now: number, policy: AttemptPolicy): Promise<Reservation> {
+    const reply = (await this.stateWrite(
+      (w) =>
+        this.script(w, 'tsReserveAttempt', [
+          this.k.ustates,
+          username,
+          Math.trunc(now),
+          policy.lockout.threshold,
+          policy.lockout.baseSeconds,
+          policy.lockout.maxSeconds,
+          Math.trunc(policy.windowMs),
+          policy.failuresPerWindow,
+        ]),
+      false,
+    )) as number[];
+    const state = userStateFromReply(reply.slice(1));
+    if (Number(reply[0]) === 1) {
+      const ticket = {
+        windowStart: state.windowStart,
+        lockCount: state.lockCount,
+        lastSuccess: state.lastSuccess,
+      };
+      return { granted: true, ticket, state };
+    }
+    return { granted: false, refusal: Number(reply[0]) === 3 ? 'throttled' : 'locked', state };
+  }
+
+  async refundAttempt(username: string, ticket: AttemptTicket): Promise<UserAuthState> {
+    const reply = await this.stateWrite(
+      (w) =>
+        this.script(w, 'tsRefundAttempt', [
+          this.k.ustates,
+          username,
+          Math.trunc(ticket.windowStart),
+          Math.trunc(ticket.lockCount),
+          Math.trunc(ticket.lastSuccess),
+        ]),
+      false,
+    );
+    return userStateFromReply(reply);
+  }
+
   async commitFailure(username: string, now: number, policy: FailurePolicy): Promise<UserAuthState> {
     const reply = await this.stateWrite((w) =>
       this.script(w, 'tsCommitFailure', [
@@ -403,7 +526,6 @@ export class RedisStore implements Store, ReplicationControl {
         policy.lockout.threshold,
         policy.lockout.baseSeconds,
         policy.lockout.maxSeconds,
-        Math.trunc(policy.windowMs),
       ]),
     );
     return userStateFromReply(reply);
@@ -452,22 +574,23 @@ export class RedisStore implements Store, ReplicationControl {
 
   // --- audit
 
-  async appendAudit(events: AuditEvent[]): Promise<void> {
+  async appendAudit(events: AuditEvent[], stream: AuditStream = 'admin'): Promise<void> {
     if (events.length === 0) return;
-    await this.stateWrite(
-      (w) =>
-        w
-          .multi()
-          .lpush(this.k.audit, ...events.map((e) => JSON.stringify(e)))
-          .ltrim(this.k.audit, 0, AUDIT_CAP - 1)
-          .exec(),
-      false,
-    );
+    await this.audit.append(events, stream);
   }
 
-  async listAudit(limit: number): Promise<AuditEvent[]> {
-    const raws = await this.read((r) => r.lrange(this.k.audit, 0, Math.max(0, limit - 1)));
-    return raws.map((x) => parseJson<AuditEvent>(x));
+  async listAudit(limit: number, stream?: AuditStream): Promise<AuditEvent[]> {
+    return this.audit.list(limit, stream);
+  }
+
+  async pruneAudit(): Promise<void> {
+    await this.audit.prune();
+  }
+
+  /** Moves the audit list of earlier versions into the streams; a no-op on a slave. */
+  async migrateAudit(): Promise<number> {
+    if ((await this.role()).role === 'slave') return 0;
+    return this.audit.migrate();
   }
 
   // --- whole-store cut
@@ -485,15 +608,16 @@ export class RedisStore implements Store, ReplicationControl {
         .get(k.settings)
         .hgetall(k.tstates)
         .hgetall(k.ustates)
+        .zrange(k.tombstones, '0', '-1', 'WITHSCORES')
         .exec(),
     );
-    if (!replies) throw new TesseraError('STORE_UNAVAILABLE', 'the Redis dump transaction was aborted');
-    const [users, groups, tokens, clients, adminKeys, settings, tstates, ustates] = replies.map(
+    if (!replies) throw unavailable('the Redis dump transaction was aborted');
+    const [users, groups, tokens, clients, adminKeys, settings, tstates, ustates, tombstones] = replies.map(
       ([err, v]) => {
         if (err) throw unavailable(err);
         return v;
       },
-    ) as [Hash, Hash, Hash, Hash, Hash, string | null, Hash, Hash];
+    ) as [Hash, Hash, Hash, Hash, Hash, string | null, Hash, Hash, string[]];
     const list = <T>(h: Hash): T[] =>
       Object.keys(h)
         .sort()
@@ -511,6 +635,7 @@ export class RedisStore implements Store, ReplicationControl {
       settings: settings ? parseJson<Settings>(settings) : null,
       tokenStates,
       userStates,
+      tombstones: tombstonesFrom(tombstones),
     };
   }
 
@@ -552,12 +677,29 @@ export class RedisStore implements Store, ReplicationControl {
 
 type Hash = Record<string, string>;
 
+/** A WITHSCORES reply (member, score, member, score, …) as tombstones. */
+function tombstonesFrom(flat: string[]): Tombstone[] {
+  const out: Tombstone[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const t = parseTombstoneKey(flat[i]!, Number(flat[i + 1]));
+    if (t) out.push(t);
+  }
+  return out;
+}
+
 function readOnly(master: string): TesseraError {
   return new TesseraError('READ_ONLY_REPLICA', `this node is a slave; write to the master at ${master}`);
 }
 
+/**
+ * Redis's own words (a refused connection, an OOM answer, a script error) stay out of the message
+ * every face shows its caller; they travel as `cause`, which the faces log. Only the first line,
+ * cut short: an error text is never a place for data.
+ */
 function unavailable(err: unknown): TesseraError {
   if (err instanceof TesseraError) return err;
-  const what = err instanceof Error ? err.message.split('\n')[0]!.slice(0, 160) : 'unknown error';
-  return new TesseraError('STORE_UNAVAILABLE', `the Redis store is unavailable (${what})`);
+  const what = err instanceof Error ? err.message.split('\n')[0]!.slice(0, 160) : String(err).slice(0, 160);
+  const e = new TesseraError('STORE_UNAVAILABLE', STORE_UNAVAILABLE_MESSAGE);
+  e.cause = `Redis: ${what}`;
+  return e;
 }

@@ -2,8 +2,10 @@
  * The Lua side of the Redis store. Each check-and-advance is one script, so Redis runs the compare
  * and the write with nothing in between: of N concurrent requests with the same code, one wins.
  *
- * The arithmetic mirrors src/model/state.ts (advances, applyAdvance, applySuccess, applyFailure,
- * mergeTokenState) line by line; src/store/redis/scripts.test.ts checks them against each other.
+ * The arithmetic mirrors src/model/state.ts (advances, applyAdvance, applySuccess, reserveAttempt,
+ * settleFailure, refundAttempt, acceptAllowed, mergeTokenState) line by line;
+ * src/store/redis/scripts.test.ts checks every script against written-down expectations and the
+ * state scripts also against the TypeScript model.
  *
  * Layout (P = key prefix, passed as ARGV[1] where a script derives keys from data):
  *   P.users     hash  username → User JSON        P.usernames  zset (score 0) for ordered listing
@@ -11,6 +13,7 @@
  *   P.ut:<user> set   serials of a user           P.tstates    hash serial → "counter,lastUsedStep,drift"
  *   P.ustates   hash  username → "failures,lockedUntil,lockCount,windowStart,windowFailures,lastSuccess"
  *   P.clients, P.adminkeys hashes; P.settings string; P.ch:<tx> challenge string with expiry; P.audit list.
+ *   P.tombstones zset  "kind:id" scored by deletedAt (ms): written by every delete, cleared by a re-create.
  * Keeping states in two hashes lets dump() take a consistent cut in one MULTI.
  */
 
@@ -28,8 +31,23 @@ end
 local function n(x) return string.format('%d', x) end
 `;
 
-/** KEYS: tstates, ustates. ARGV: serial, username, kind ('totp'|'hotp'), value, drift, now. → {1,c,s,d} | {0} */
+const LOCK = `
+local function lock(now, lc, baseSeconds, maxSeconds)
+  local seconds = math.min(maxSeconds, baseSeconds * math.pow(2, lc))
+  return now + seconds * 1000, lc + 1
+end
+local function put_ustate(key, field, f, lu, lc, ws, wf, ls)
+  redis.call('HSET', key, field, n(f) .. ',' .. n(lu) .. ',' .. n(lc) .. ',' .. n(ws) .. ',' .. n(wf) .. ',' .. n(ls))
+end
+`;
+
+/**
+ * KEYS: tstates, ustates. ARGV: serial, username, kind ('totp'|'hotp'), value, drift, now.
+ * → {1,c,s,d} accepted | {0} the code was used already | {2} the user is locked (nothing changed)
+ */
 export const COMMIT_ACCEPT = `${READ_STATE}
+local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', KEYS[2], ARGV[2]))
+if lu > tonumber(ARGV[6]) then return {2} end
 local c, s, d = tstate(redis.call('HGET', KEYS[1], ARGV[1]))
 local v = tonumber(ARGV[4])
 if ARGV[3] == 'totp' then
@@ -41,26 +59,60 @@ else
   c = v + 1
 end
 redis.call('HSET', KEYS[1], ARGV[1], n(c) .. ',' .. n(s) .. ',' .. n(d))
-local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', KEYS[2], ARGV[2]))
 redis.call('HSET', KEYS[2], ARGV[2], '0,0,0,' .. n(ws) .. ',0,' .. ARGV[6])
 return {1, c, s, d}
 `;
 
-/** KEYS: ustates. ARGV: username, now, threshold, baseSeconds, maxSeconds, windowMs. → the six fields */
-export const COMMIT_FAILURE = `${READ_STATE}
+/**
+ * KEYS: ustates. ARGV: username, now, threshold, baseSeconds, maxSeconds, windowMs, failuresPerWindow.
+ * → {status, the six fields}: status 1 granted (counted), 2 refused locked, 3 refused throttled.
+ * A refusal writes nothing, except when the counted attempts reached the threshold: that locks.
+ */
+export const RESERVE_ATTEMPT = `${READ_STATE}${LOCK}
 local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', KEYS[1], ARGV[1]))
 local now = tonumber(ARGV[2])
 local threshold = tonumber(ARGV[3])
+local perWindow = tonumber(ARGV[7])
+if lu > now then return {2, f, lu, lc, ws, wf, ls} end
 local inWindow = (now - ws) < tonumber(ARGV[6])
-f = f + 1
-if inWindow then wf = wf + 1 else ws = now; wf = 1 end
+local counted = 0
+if inWindow then counted = wf end
+if perWindow > 0 and counted >= perWindow then return {3, f, lu, lc, ws, wf, ls} end
 if threshold > 0 and f >= threshold then
-  local seconds = math.min(tonumber(ARGV[5]), tonumber(ARGV[4]) * math.pow(2, lc))
-  lu = now + seconds * 1000
-  lc = lc + 1
-  f = 0
+  lu, lc = lock(now, lc, tonumber(ARGV[4]), tonumber(ARGV[5]))
+  put_ustate(KEYS[1], ARGV[1], 0, lu, lc, ws, wf, ls)
+  return {2, 0, lu, lc, ws, wf, ls}
 end
-redis.call('HSET', KEYS[1], ARGV[1], n(f) .. ',' .. n(lu) .. ',' .. n(lc) .. ',' .. n(ws) .. ',' .. n(wf) .. ',' .. n(ls))
+f = f + 1
+if not inWindow then ws = now end
+wf = counted + 1
+put_ustate(KEYS[1], ARGV[1], f, lu, lc, ws, wf, ls)
+return {1, f, lu, lc, ws, wf, ls}
+`;
+
+/** KEYS: ustates. ARGV: username, ticket windowStart, ticket lockCount, ticket lastSuccess. → the six fields */
+export const REFUND_ATTEMPT = `${READ_STATE}${LOCK}
+local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', KEYS[1], ARGV[1]))
+if lc ~= tonumber(ARGV[3]) or ls ~= tonumber(ARGV[4]) then return {f, lu, lc, ws, wf, ls} end
+f = math.max(0, f - 1)
+if ws == tonumber(ARGV[2]) then wf = math.max(0, wf - 1) end
+put_ustate(KEYS[1], ARGV[1], f, lu, lc, ws, wf, ls)
+return {f, lu, lc, ws, wf, ls}
+`;
+
+/**
+ * KEYS: ustates. ARGV: username, now, threshold, baseSeconds, maxSeconds. → the six fields.
+ * The attempt was counted by RESERVE_ATTEMPT; this only decides the lock.
+ */
+export const COMMIT_FAILURE = `${READ_STATE}${LOCK}
+local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', KEYS[1], ARGV[1]))
+local now = tonumber(ARGV[2])
+local threshold = tonumber(ARGV[3])
+if threshold > 0 and f >= threshold and lu <= now then
+  lu, lc = lock(now, lc, tonumber(ARGV[4]), tonumber(ARGV[5]))
+  f = 0
+  put_ustate(KEYS[1], ARGV[1], f, lu, lc, ws, wf, ls)
+end
 return {f, lu, lc, ws, wf, ls}
 `;
 
@@ -83,11 +135,12 @@ redis.call('HSET', KEYS[1], ARGV[1], '0,0,0,' .. n(ws) .. ',0,' .. n(ls))
 return 1
 `;
 
-/** KEYS: users, usernames. ARGV: username, json. → 1 created | 0 exists */
+/** KEYS: users, usernames, tombstones. ARGV: username, json. → 1 created | 0 exists */
 export const CREATE_USER = `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('ZREM', KEYS[3], 'user:' .. ARGV[1])
 return 1
 `;
 
@@ -98,25 +151,60 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 `;
 
-/** KEYS: users, usernames, tokens, tstates, ustates. ARGV: prefix, username. → 1 | 0 */
+/** KEYS: users, usernames, tokens, tstates, ustates, tombstones. ARGV: prefix, username, now. → 1 | 0 */
 export const DELETE_USER = `
 if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 0 then return 0 end
 local set = ARGV[1] .. 'ut:' .. ARGV[2]
 local serials = redis.call('SMEMBERS', set)
 for _, serial in ipairs(serials) do
-  redis.call('HDEL', KEYS[3], serial)
+  if redis.call('HDEL', KEYS[3], serial) == 1 then
+    redis.call('ZADD', KEYS[6], ARGV[3], 'token:' .. serial)
+  end
   redis.call('HDEL', KEYS[4], serial)
 end
 redis.call('DEL', set)
 redis.call('HDEL', KEYS[1], ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[2])
 redis.call('HDEL', KEYS[5], ARGV[2])
+redis.call('ZADD', KEYS[6], ARGV[3], 'user:' .. ARGV[2])
 return 1
 `;
 
-/** KEYS: users, tokens. ARGV: prefix, serial, username, json. → 1 | 0 (no such user) */
+/**
+ * KEYS: users, usernames, tokens, ustates, tombstones. ARGV: prefix, from, to, user json (named to), now.
+ * → 1 renamed | 0 (no \`from\`, or \`to\` exists). Tokens and the failure state move with the user.
+ */
+export const RENAME_USER = `
+if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[1], ARGV[3]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+redis.call('ZADD', KEYS[2], 0, ARGV[3])
+local fromSet = ARGV[1] .. 'ut:' .. ARGV[2]
+local toSet = ARGV[1] .. 'ut:' .. ARGV[3]
+for _, serial in ipairs(redis.call('SMEMBERS', fromSet)) do
+  local raw = redis.call('HGET', KEYS[3], serial)
+  if raw then
+    local token = cjson.decode(raw)
+    token.username = ARGV[3]
+    redis.call('HSET', KEYS[3], serial, cjson.encode(token))
+    redis.call('SADD', toSet, serial)
+  end
+end
+redis.call('DEL', fromSet)
+local state = redis.call('HGET', KEYS[4], ARGV[2])
+if state then redis.call('HSET', KEYS[4], ARGV[3], state) end
+redis.call('HDEL', KEYS[4], ARGV[2])
+redis.call('HDEL', KEYS[1], ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[5], ARGV[5], 'user:' .. ARGV[2])
+redis.call('ZREM', KEYS[5], 'user:' .. ARGV[3])
+return 1
+`;
+
+/** KEYS: users, tokens, tombstones. ARGV: prefix, serial, username, json. → 1 | 0 (no such user) */
 export const PUT_TOKEN = `
 if redis.call('HEXISTS', KEYS[1], ARGV[3]) == 0 then return 0 end
+redis.call('ZREM', KEYS[3], 'token:' .. ARGV[2])
 local prev = redis.call('HGET', KEYS[2], ARGV[2])
 if prev then
   local owner = cjson.decode(prev).username
@@ -127,13 +215,28 @@ redis.call('SADD', ARGV[1] .. 'ut:' .. ARGV[3], ARGV[2])
 return 1
 `;
 
-/** KEYS: tokens, tstates. ARGV: prefix, serial. → 1 | 0 */
+/** KEYS: tokens, tstates, tombstones. ARGV: prefix, serial, now. → 1 | 0 */
 export const DELETE_TOKEN = `
 local prev = redis.call('HGET', KEYS[1], ARGV[2])
 if not prev then return 0 end
 redis.call('SREM', ARGV[1] .. 'ut:' .. cjson.decode(prev).username, ARGV[2])
 redis.call('HDEL', KEYS[1], ARGV[2])
 redis.call('HDEL', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], 'token:' .. ARGV[2])
+return 1
+`;
+
+/** KEYS: a hash (clients, adminkeys), tombstones. ARGV: id, kind, json. Writes and clears the tombstone. */
+export const PUT_RECORD = `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('ZREM', KEYS[2], ARGV[2] .. ':' .. ARGV[1])
+return 1
+`;
+
+/** KEYS: a hash (clients, adminkeys), tombstones. ARGV: id, kind, now. → 1 deleted (tombstone left) | 0 */
+export const DELETE_RECORD = `
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2] .. ':' .. ARGV[1])
 return 1
 `;
 

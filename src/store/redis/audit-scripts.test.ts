@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, test } from 'vitest';
+import { type RedisProcess, startRedis } from '../../../test/harness/redis.ts';
+import { openRedisStore, type RedisStore } from './index.ts';
+import { runScript } from './links.ts';
+
+// The audit scripts against written-down expectations, on a real Redis.
+let redis: RedisProcess;
+let store: RedisStore;
+let w: Redis;
+let c: Redis;
+const K = ['t:auth', 't:seq', 't:auth', 't:admin', 't:event'];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  store = await openRedisStore({ url: redis.url, prefix: 'unused:' });
+  w = store.links.writer();
+  c = redis.client();
+});
+afterAll(async () => {
+  c.disconnect();
+  await store.close();
+  await redis.stop();
+});
+
+test('APPEND_AUDIT: members are "<16-digit sequence>|<json>", scored by time; the cutoff is exclusive', async () => {
+  // cutoffs: auth 100 (cap 3), admin 0, event 0; events at times 99, 100, 101
+  const size = await runScript(w, 'tsAppendAudit', [...K, 100, 3, 0, 0, 0, 0, 99, 'a', 100, 'b', 101, 'c']);
+  assert.equal(size, 2, 'the event at 99 is older than the cutoff 100; the one at 100 is kept');
+  assert.deepEqual(await c.zrange('t:auth', '0', '-1', 'WITHSCORES'), [
+    '0000000000000002|b',
+    '100',
+    '0000000000000003|c',
+    '101',
+  ]);
+  assert.equal(await c.get('t:seq'), '3');
+});
+
+test('APPEND_AUDIT: the cap keeps the newest; every stream is trimmed on any append', async () => {
+  await c.zadd('t:admin', 5, 'x|old', 50, 'y|new');
+  await runScript(w, 'tsAppendAudit', [...K, 100, 3, 10, 0, 0, 0, 102, 'd', 103, 'e']);
+  assert.deepEqual(await c.zrange('t:auth', '0', '-1'), [
+    '0000000000000003|c',
+    '0000000000000004|d',
+    '0000000000000005|e',
+  ]);
+  assert.deepEqual(await c.zrange('t:admin', '0', '-1'), ['y|new'], 'admin trimmed by its own cutoff 10');
+});
+
+test('MIGRATE_AUDIT: the old list moves oldest first, validate to auth, the rest to admin; junk is dropped', async () => {
+  await c.del('m:auth', 'm:admin', 'm:seq');
+  await c.rpush(
+    'm:list',
+    JSON.stringify({ time: 30, type: 'validate' }),
+    'not json',
+    JSON.stringify({ time: 20, type: 'user.create' }),
+    JSON.stringify({ time: 10, type: 'validate' }),
+  );
+  assert.equal(await runScript(w, 'tsMigrateAudit', ['m:list', 'm:auth', 'm:admin', 'm:seq']), 3);
+  assert.deepEqual(await c.zrange('m:auth', '0', '-1', 'WITHSCORES'), [
+    `0000000000000001|${JSON.stringify({ time: 10, type: 'validate' })}`,
+    '10',
+    `0000000000000003|${JSON.stringify({ time: 30, type: 'validate' })}`,
+    '30',
+  ]);
+  assert.deepEqual(await c.zrange('m:admin', '0', '-1'), [
+    `0000000000000002|${JSON.stringify({ time: 20, type: 'user.create' })}`,
+  ]);
+  assert.equal(await c.exists('m:list'), 0);
+});
