@@ -13,6 +13,7 @@ import {
   errorReplies,
   failureDetail,
   forwardedClientIp,
+  link,
   noContent,
   publicMessage,
   requireCaller,
@@ -121,6 +122,19 @@ async function radiusFace(app: FastifyInstance, opts: RadiusFaceOptions): Promis
       },
       // Documented, not enforced: parseAuthBody judges the raw body and answers a reject (401).
       validatorCompiler: () => () => true,
+      // The second round echoes the State of the Access-Challenge.
+      links: {
+        200: {
+          answerChallenge: link(
+            'radiusAuth',
+            {},
+            {
+              'User-Name': '$request.body#/User-Name',
+              State: { type: 'octets', value: ['$response.body#/reply:State/value'] },
+            },
+          ),
+        },
+      },
     },
     async (request, reply) => {
       const client = callerClient(request);

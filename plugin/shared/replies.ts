@@ -77,7 +77,7 @@ export const SECURITY_SCHEMES = {
 export function link(
   operationId: string,
   parameters: Record<string, string>,
-  requestBody?: Record<string, string>,
+  requestBody?: Record<string, unknown>,
 ) {
   return { operationId, parameters, ...(requestBody ? { requestBody } : {}) };
 }

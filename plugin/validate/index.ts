@@ -12,6 +12,7 @@ import {
   forwardedClientIp,
   installErrorHandler,
   jsonBodiesOnly,
+  link,
   requireCaller,
 } from '../shared/index.ts';
 
@@ -73,6 +74,16 @@ async function validateFace(app: FastifyInstance, opts: ValidateFaceOptions): Pr
         security: CLIENT_KEY,
         body: ValidateBody,
         response: { 200: ValidateAnswer, ...errorReplies(400, 401, 403, 413, 415, 503) },
+      },
+      // A challenge is answered by the same call, with its transaction id and the code.
+      links: {
+        200: {
+          answerChallenge: link(
+            'validate',
+            {},
+            { user: '$request.body#/user', transactionId: '$response.body#/transactionId' },
+          ),
+        },
       },
     },
     async (request) => {

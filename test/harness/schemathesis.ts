@@ -130,18 +130,17 @@ export function runSchemathesis(
   });
 }
 
-/** The part of the output worth keeping in a test log: the summary, and the failures if there are any. */
+/**
+ * What goes into the test log: the phases (cases, stateful scenarios, links covered), the failures
+ * and warnings, and the summary; the middle is cut when failures run long.
+ */
 export function summaryOf(run: FuzzRun): string {
   const out = run.output;
-  const summaryAt = out.search(/^=+ SUMMARY =+$/m);
-  const warningsAt = out.search(/^=+ WARNINGS =+$/m);
-  const summary =
-    summaryAt < 0
-      ? out.slice(-4000)
-      : out.slice(warningsAt >= 0 && warningsAt < summaryAt ? warningsAt : summaryAt);
-  if (run.code === 0) return summary.trim();
-  const failuresAt = out.search(/^=+ (FAILURES|ERRORS) =+$/m);
-  const failures = failuresAt >= 0 ? out.slice(failuresAt, summaryAt >= 0 ? summaryAt : undefined) : '';
-  const cut = 20_000;
-  return `${failures.length > cut ? `${failures.slice(0, cut)}\n[... cut ...]\n` : failures}${summary}`.trim();
+  const phasesAt = out.search(/^ \S+ +(Examples|Coverage|Fuzzing|Stateful)\b/mu);
+  const kept = (phasesAt >= 0 ? out.slice(phasesAt) : out).trim();
+  const cut = 24_000;
+  if (kept.length <= cut) return kept;
+  const summaryAt = kept.search(/^=+ SUMMARY =+$/m);
+  const tail = summaryAt >= 0 ? kept.slice(summaryAt) : kept.slice(-4000);
+  return `${kept.slice(0, cut - tail.length)}\n[... cut ...]\n${tail}`;
 }
