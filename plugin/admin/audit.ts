@@ -1,17 +1,41 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { decodeCursor, searchAudit } from '../../src/audit/search.ts';
+import { errorBody } from '../shared/errors.ts';
 import { ADMIN_KEY } from '../shared/index.ts';
 import type { AdminFaceOptions } from './options.ts';
 import { AuditPage, adminErrors } from './replies.ts';
-import { limitOf, QueryLimit } from './schemas.ts';
 
 /** `auth`: validate decisions; `admin`: admin and CLI changes; `event`: node events. */
 const AuditStreamName = Type.Union([Type.Literal('auth'), Type.Literal('admin'), Type.Literal('event')]);
 
+/** Milliseconds since 1970, or an ISO 8601 date or time. */
+const Time = Type.String({
+  pattern: '^(\\d{1,15}|\\d{4}-\\d\\d-\\d\\d([T ][0-9:.]{5,18}(Z|[+-]\\d\\d:?\\d\\d)?)?)$',
+});
+
+/** A page holds at most this many events; more is a 400, not a silent cut. */
+export const AUDIT_PAGE_CAP = 1000;
+
 const AuditQuery = Type.Object(
-  { limit: Type.Optional(QueryLimit), stream: Type.Optional(AuditStreamName) },
+  {
+    limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,6}$' })),
+    stream: Type.Optional(AuditStreamName),
+    from: Type.Optional(Time),
+    to: Type.Optional(Time),
+    user: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    result: Type.Optional(Type.String({ pattern: '^[A-Za-z_-]{1,32}$' })),
+    reason: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
+    cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,512}$' })),
+  },
   { additionalProperties: false },
 );
+const FILTERS = Object.keys(AuditQuery.properties);
+
+function timeOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  return /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+}
 
 export async function auditRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   app.get<{ Querystring: Static<typeof AuditQuery> }>(
@@ -20,17 +44,59 @@ export async function auditRoutes(app: FastifyInstance, face: AdminFaceOptions):
       config: { permission: 'audit:read' },
       schema: {
         tags: ['audit'],
-        summary: 'Audit events, newest first: one stream, or all streams merged',
+        summary:
+          'Audit events, newest first: one stream or all merged, filtered by time, user, result and reason, a page at a time',
         operationId: 'listAudit',
         security: ADMIN_KEY,
         querystring: AuditQuery,
         response: { 200: AuditPage, ...adminErrors() },
       },
+      // an unknown filter is a mistake to name, not a parameter to drop silently
+      preValidation: async (request, reply) => {
+        const unknown = Object.keys((request.query ?? {}) as object).find((k) => !FILTERS.includes(k));
+        if (unknown !== undefined)
+          return reply
+            .code(400)
+            .send(
+              errorBody(
+                'BAD_REQUEST',
+                `querystring/${unknown.slice(0, 40)} is not a filter; use ${FILTERS.join(', ')}`,
+              ),
+            );
+      },
     },
-    async (request) => {
+    async (request, reply) => {
+      const q = request.query;
+      const limit = q.limit === undefined ? 100 : Number(q.limit);
+      if (limit > AUDIT_PAGE_CAP)
+        return reply
+          .code(400)
+          .send(errorBody('BAD_REQUEST', `querystring/limit must be at most ${AUDIT_PAGE_CAP}`));
+      const from = timeOf(q.from);
+      const to = timeOf(q.to);
+      for (const [name, t] of [
+        ['from', from],
+        ['to', to],
+      ] as const)
+        if (t !== undefined && !Number.isFinite(t))
+          return reply.code(400).send(errorBody('BAD_REQUEST', `querystring/${name} is not a time`));
+      if (from !== undefined && to !== undefined && from > to)
+        return reply.code(400).send(errorBody('BAD_REQUEST', 'querystring/to is before querystring/from'));
+      if (q.cursor !== undefined && !decodeCursor(q.cursor))
+        return reply
+          .code(400)
+          .send(errorBody('BAD_REQUEST', 'querystring/cursor is not a cursor this API gave out'));
       await face.audit.flush();
-      const limit = limitOf(request.query.limit, 100);
-      return { items: await face.store.listAudit(limit, request.query.stream) };
+      return searchAudit(face.store, {
+        limit,
+        ...(q.stream ? { stream: q.stream } : {}),
+        ...(from !== undefined ? { from } : {}),
+        ...(to !== undefined ? { to } : {}),
+        ...(q.user !== undefined ? { user: q.user } : {}),
+        ...(q.result !== undefined ? { result: q.result } : {}),
+        ...(q.reason !== undefined ? { reason: q.reason } : {}),
+        ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+      });
     },
   );
 }

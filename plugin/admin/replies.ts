@@ -153,7 +153,10 @@ const AuditEvent = Type.Object({
   ),
 });
 
-export const AuditPage = described('the latest events', items(AuditEvent));
+export const AuditPage = described(
+  'a page of events, newest first; `next` is the cursor of the following page (null at the end)',
+  Type.Object({ items: Type.Array(AuditEvent), next: Nullable(Type.String()) }),
+);
 
 const NodeRole = Type.Union([Type.Literal('standalone'), Type.Literal('master'), Type.Literal('slave')]);
 export const ClusterView = described(

@@ -18,6 +18,8 @@ export interface OpsFaceOptions {
   store: Pick<Store, 'ping' | 'role' | 'kind'>;
   /** The node's metrics, served at /metrics. */
   registry: Registry;
+  /** A reason this node must not take traffic although its store answers (503 with it). */
+  readiness?: () => Promise<{ code: string; message: string } | null>;
 }
 
 async function opsFace(app: FastifyInstance, opts: OpsFaceOptions): Promise<void> {
@@ -57,6 +59,8 @@ async function opsFace(app: FastifyInstance, opts: OpsFaceOptions): Promise<void
     try {
       await store.ping();
       const role = await store.role();
+      const problem = await opts.readiness?.();
+      if (problem) return reply.code(503).send(errorBody(problem.code, problem.message));
       return { status: 'ready', store: store.kind, role: role.role };
     } catch {
       return reply.code(503).send(errorBody('STORE_UNAVAILABLE', 'the store cannot be reached'));

@@ -1,4 +1,10 @@
 // The audit trail: every decision and admin action as a log line and a stored event, each in its
 // stream (auth, admin, event) with its own retention.
+
+export * from './chain.ts';
+export * from './keys.ts';
+export * from './outputs.ts';
+export * from './rfc5424.ts';
 export * from './sink.ts';
 export * from './streams.ts';
+export * from './verify.ts';

@@ -1,6 +1,7 @@
 import type { AuditSink } from '../auth/index.ts';
 import type { AuditEvent } from '../model/index.ts';
 import { AUDIT_STREAMS, type AuditStream, type Store } from '../store/index.ts';
+import type { AuditOutputs } from './outputs.ts';
 import { auditStreamOf } from './streams.ts';
 
 export interface AuditLogger {
@@ -24,6 +25,7 @@ export class BufferedAuditSink implements AuditSink {
     private readonly store: Store,
     private readonly log: AuditLogger,
     flushMs = 250,
+    private readonly outputs?: AuditOutputs,
   ) {
     this.timer = setInterval(() => void this.flush(), flushMs);
     this.timer.unref();
@@ -32,6 +34,7 @@ export class BufferedAuditSink implements AuditSink {
   record(event: AuditEvent): void {
     this.log.info({ audit: event }, `audit ${event.type}`);
     const stream = auditStreamOf(event);
+    this.outputs?.forward(event, stream);
     const buffer = this.buffers.get(stream) ?? [];
     buffer.push(event);
     this.buffers.set(stream, buffer);
@@ -58,5 +61,6 @@ export class BufferedAuditSink implements AuditSink {
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.flush();
+    await this.outputs?.close();
   }
 }

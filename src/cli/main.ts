@@ -25,6 +25,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'cluster status|failover [--to NODE]',
     load: async () => (await import('./commands/cluster.ts')).run,
   },
+  audit: {
+    summary: 'audit verify [--stream admin|event] [--from T] [--to T] | rotate-key',
+    load: async () => (await import('./commands/audit.ts')).run,
+  },
   keycloak: {
     summary: 'keycloak setup --keycloak-url URL --realm REALM ...',
     load: async () => (await import('./commands/keycloak.ts')).run,

@@ -4,4 +4,5 @@ export * from './hashing.ts';
 export * from './keyring.ts';
 export * from './passphrase.ts';
 export * from './sealed-box.ts';
+export * from './seed-check.ts';
 export * from './work-queue.ts';

@@ -87,6 +87,11 @@ export class KeyRing {
     return openBytes(key, Buffer.from(parts[2]!, 'base64url'), Buffer.from(aad));
   }
 
+  /** Whether the ring holds a key under this id (which says nothing about its material). */
+  hasKey(id: string): boolean {
+    return this.keys.has(id);
+  }
+
   keyIdOf(sealed: string): string | null {
     const parts = sealed.split(':');
     return parts.length === 3 ? (parts[1] ?? null) : null;

@@ -54,7 +54,11 @@ export async function buildApp(
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   await app.register(swagger, openapiOptions(VERSION));
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(opsPlugin, { store, registry: metrics.registry });
+  await app.register(opsPlugin, {
+    store,
+    registry: metrics.registry,
+    readiness: () => services.readiness(),
+  });
   await app.register(validatePlugin, { prefix: '/v1', validator, callers });
   await app.register(adminPlugin, {
     prefix: '/v1/admin',

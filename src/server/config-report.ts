@@ -1,4 +1,4 @@
-import { type Config, VARIABLES, type Variable } from './config.ts';
+import { type Config, SYSLOG_FACILITIES, VARIABLES, type Variable } from './config.ts';
 
 const MASK = '********';
 
@@ -43,6 +43,20 @@ const EFFECTIVE: Record<string, (c: Config) => string | number | boolean | undef
   TESSERA_AUDIT_RETENTION_EVENT_DAYS: (c) => c.auditRetention.event.maxAgeMs / 86_400_000,
   TESSERA_AUDIT_MAX_AUTH_EVENTS: (c) => c.auditRetention.auth.maxEvents,
   TESSERA_AUDIT_MAX_EVENT_EVENTS: (c) => c.auditRetention.event.maxEvents,
+  TESSERA_AUDIT_KEY_FILE: (c) => c.auditKeyFile,
+  TESSERA_AUDIT_SYSLOG: (c) => {
+    const s = c.auditOut.syslog;
+    return s ? `${s.protocol}://${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port}` : undefined;
+  },
+  TESSERA_AUDIT_SYSLOG_STREAMS: (c) => c.auditOut.syslog?.streams.join(','),
+  TESSERA_AUDIT_SYSLOG_FACILITY: (c) => {
+    const n = c.auditOut.syslog?.facility;
+    return Object.entries(SYSLOG_FACILITIES).find(([, v]) => v === n)?.[0];
+  },
+  TESSERA_AUDIT_SYSLOG_CA_FILE: (c) => c.auditOut.syslog?.caFile,
+  TESSERA_AUDIT_JSONL: (c) => c.auditOut.jsonl?.target,
+  TESSERA_AUDIT_JSONL_STREAMS: (c) => c.auditOut.jsonl?.streams.join(','),
+  TESSERA_AUDIT_OUT_QUEUE: (c) => c.auditOut.queueSize,
 };
 
 /** A URL without its secrets: the password and every query value are masked. */

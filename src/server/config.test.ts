@@ -48,6 +48,11 @@ const BAD: Record<string, string> = {
   TESSERA_AUDIT_RETENTION_EVENT_DAYS: 'forever',
   TESSERA_AUDIT_MAX_AUTH_EVENTS: '1.5',
   TESSERA_AUDIT_MAX_EVENT_EVENTS: '0',
+  TESSERA_AUDIT_SYSLOG: 'http://127.0.0.1:514',
+  TESSERA_AUDIT_SYSLOG_STREAMS: 'auth,logins',
+  TESSERA_AUDIT_SYSLOG_FACILITY: 'kern',
+  TESSERA_AUDIT_JSONL_STREAMS: 'everything',
+  TESSERA_AUDIT_OUT_QUEUE: '0',
 };
 
 /** Paths and secrets: any text is a value; empty means unset. */
@@ -62,9 +67,31 @@ const FREE_FORM = [
   'TESSERA_REDIS_CA_FILE',
   'TESSERA_REDIS_CERT_FILE',
   'TESSERA_REDIS_KEY_FILE',
+  'TESSERA_AUDIT_KEY_FILE',
+  'TESSERA_AUDIT_SYSLOG_CA_FILE',
+  'TESSERA_AUDIT_JSONL',
 ];
 
 describe('the configuration loader', () => {
+  test('audit outputs: a syslog URL per protocol, streams, facility; JSON lines to stdout or a file', () => {
+    assert.deepEqual(loadConfig({}).auditOut, { queueSize: 10_000 });
+    const c = loadConfig({
+      TESSERA_AUDIT_SYSLOG: 'tcp://[::1]:6514',
+      TESSERA_AUDIT_SYSLOG_STREAMS: 'admin, event',
+      TESSERA_AUDIT_SYSLOG_FACILITY: 'local3',
+      TESSERA_AUDIT_JSONL: 'stdout',
+      TESSERA_AUDIT_OUT_QUEUE: '50',
+    });
+    assert.deepEqual(c.auditOut, {
+      queueSize: 50,
+      syslog: { protocol: 'tcp', host: '::1', port: 6514, facility: 19, streams: ['admin', 'event'] },
+      jsonl: { target: 'stdout', streams: ['auth', 'admin', 'event'] },
+    });
+    assert.equal(loadConfig({ TESSERA_AUDIT_SYSLOG: 'udp://127.0.0.1:514' }).auditOut.syslog?.facility, 10);
+    assert.match(problemOf({ TESSERA_AUDIT_SYSLOG: 'udp://127.0.0.1' }), /TESSERA_AUDIT_SYSLOG: /);
+    assert.equal(loadConfig({ TESSERA_AUDIT_KEY_FILE: 'k/audit.key' }).auditKeyFile, resolve('k/audit.key'));
+  });
+
   test('Redis TLS files go with a rediss:// URL, and a client certificate with its key', () => {
     assert.throws(
       () => loadConfig({ TESSERA_REDIS_URL: 'redis://127.0.0.1:6379', TESSERA_REDIS_CA_FILE: '/ca.pem' }),
@@ -145,7 +172,7 @@ describe('the configuration loader', () => {
     assert.deepEqual(c.redis, {
       prefix: 'tessera:',
       autoPipelining: true,
-      replicaAck: 'accept',
+      replicaAck: 'reject',
       waitTimeoutMs: 1000,
       ackReplicas: 1,
     });
@@ -167,7 +194,7 @@ describe('the configuration loader', () => {
       TESSERA_SENTINELS: '127.0.0.1:26379,[::1]:26380',
       TESSERA_REDIS_URL: 'rediss://:pw@127.0.0.1:6380/2',
       TESSERA_REDIS_AUTOPIPELINE: 'false',
-      TESSERA_REPLICA_ACK: 'reject',
+      TESSERA_REPLICA_ACK: 'accept',
       TESSERA_REPLICA_WAIT_MS: '250',
       TESSERA_REPLICA_ACK_COUNT: '2',
       TESSERA_HEARTBEAT_SECONDS: '0.5',
@@ -190,7 +217,7 @@ describe('the configuration loader', () => {
     assert.deepEqual(c.redis, {
       prefix: 'tessera:',
       autoPipelining: false,
-      replicaAck: 'reject',
+      replicaAck: 'accept',
       waitTimeoutMs: 250,
       ackReplicas: 2,
     });

@@ -4,7 +4,12 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ClusterConfig } from '../cluster/index.ts';
 import { parseAddressList, TOMBSTONE_RETENTION_MS } from '../model/index.ts';
-import { type AuditRetention, DEFAULT_AUDIT_RETENTION } from '../store/index.ts';
+import {
+  AUDIT_STREAMS,
+  type AuditRetention,
+  type AuditStream,
+  DEFAULT_AUDIT_RETENTION,
+} from '../store/index.ts';
 import type { RedisStoreOptions, RedisTlsFiles } from '../store/redis/index.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -40,7 +45,42 @@ export interface Config {
   cluster: ClusterConfig;
   /** How long each audit stream keeps its events, and how many at most (both stores). */
   auditRetention: AuditRetention;
+  /** The audit chain's key file instead of `<dataDir>/audit.key` (one file for every node). */
+  auditKeyFile?: string;
+  /** Where audit events go besides the store: syslog and JSON lines, each for chosen streams. */
+  auditOut: AuditOutConfig;
 }
+
+export type SyslogProtocol = 'udp' | 'tcp' | 'tls';
+
+export interface AuditOutConfig {
+  syslog?: {
+    protocol: SyslogProtocol;
+    host: string;
+    port: number;
+    /** RFC 5424 facility number (authpriv 10 by default). */
+    facility: number;
+    streams: AuditStream[];
+    caFile?: string;
+  };
+  /** `stdout`, or a file appended to. */
+  jsonl?: { target: string; streams: AuditStream[] };
+  /** Events waiting to be sent; beyond it new ones are dropped and counted, never waited for. */
+  queueSize: number;
+}
+
+export const SYSLOG_FACILITIES: Readonly<Record<string, number>> = {
+  auth: 4,
+  authpriv: 10,
+  local0: 16,
+  local1: 17,
+  local2: 18,
+  local3: 19,
+  local4: 20,
+  local5: 21,
+  local6: 22,
+  local7: 23,
+};
 
 /** What `tessera config` shows and the loader enforces, one entry per variable. */
 export interface Variable {
@@ -100,6 +140,17 @@ export const VARIABLES: readonly Variable[] = [
   { name: 'TESSERA_AUDIT_RETENTION_EVENT_DAYS', allowed: 'a positive number of days' },
   { name: 'TESSERA_AUDIT_MAX_AUTH_EVENTS', allowed: 'a positive integer' },
   { name: 'TESSERA_AUDIT_MAX_EVENT_EVENTS', allowed: 'a positive integer' },
+  { name: 'TESSERA_AUDIT_KEY_FILE', allowed: 'a file path (the audit chain key, 0600)' },
+  { name: 'TESSERA_AUDIT_SYSLOG', allowed: 'udp://host:port, tcp://host:port or tls://host:port' },
+  { name: 'TESSERA_AUDIT_SYSLOG_STREAMS', allowed: 'a comma-separated list of auth, admin, event' },
+  {
+    name: 'TESSERA_AUDIT_SYSLOG_FACILITY',
+    allowed: `one of ${Object.keys(SYSLOG_FACILITIES).join(', ')}`,
+  },
+  { name: 'TESSERA_AUDIT_SYSLOG_CA_FILE', allowed: 'a PEM file of the CA(s) that sign the syslog server' },
+  { name: 'TESSERA_AUDIT_JSONL', allowed: 'stdout, or a file path' },
+  { name: 'TESSERA_AUDIT_JSONL_STREAMS', allowed: 'a comma-separated list of auth, admin, event' },
+  { name: 'TESSERA_AUDIT_OUT_QUEUE', allowed: 'a positive integer (events)' },
 ];
 
 const KNOWN = new Map(VARIABLES.map((v) => [v.name, v]));
@@ -236,7 +287,9 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
   const redis: RedisTuning = {
     prefix: r.text('TESSERA_REDIS_PREFIX', noSpaces) ?? 'tessera:',
     autoPipelining: r.flag('TESSERA_REDIS_AUTOPIPELINE') ?? true,
-    replicaAck: r.oneOf('TESSERA_REPLICA_ACK', ['accept', 'reject'] as const) ?? 'accept',
+    // Strict unless the operator chose otherwise: in a cluster no replica's ack means no accept.
+    // A standalone Redis (no replica ever seen, no Sentinel) never waits, so this costs it nothing.
+    replicaAck: r.oneOf('TESSERA_REPLICA_ACK', ['accept', 'reject'] as const) ?? 'reject',
     waitTimeoutMs: r.number('TESSERA_REPLICA_WAIT_MS', integer(1)) ?? 1000,
     ackReplicas: r.number('TESSERA_REPLICA_ACK_COUNT', integer(1)) ?? 1,
     ...(sentinelPassword ? { sentinelPassword } : {}),
@@ -245,6 +298,8 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
   };
   const cluster = clusterConfig(r, { host, port, dataDir, nodeId, publicUrl });
   const retention = auditRetentionOf(r);
+  const auditKeyFile = r.text('TESSERA_AUDIT_KEY_FILE');
+  const auditOut = auditOutOf(r);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return {
     host,
@@ -256,6 +311,8 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     redis,
     cluster,
     auditRetention: retention,
+    auditOut,
+    ...(auditKeyFile ? { auditKeyFile: resolve(auditKeyFile) } : {}),
     ...(redisUrl ? { redisUrl } : {}),
     ...(sentinels ? { sentinels } : {}),
     ...(masterKey ? { masterKey } : {}),
@@ -279,6 +336,47 @@ function redisTlsFiles(r: Reader, redisUrl: string | undefined): RedisTlsFiles |
     ...(certFile ? { certFile } : {}),
     ...(keyFile ? { keyFile } : {}),
   };
+}
+
+function streamList(r: Reader, name: string): AuditStream[] {
+  const v = r.raw(name);
+  if (v === undefined) return [...AUDIT_STREAMS];
+  const list = v.split(',').map((x) => x.trim());
+  if (list.length > 0 && list.every((x) => (AUDIT_STREAMS as readonly string[]).includes(x)))
+    return list as AuditStream[];
+  r.reject(name, v);
+  return [];
+}
+
+function auditOutOf(r: Reader): AuditOutConfig {
+  const queueSize = r.number('TESSERA_AUDIT_OUT_QUEUE', integer(1)) ?? 10_000;
+  const out: AuditOutConfig = { queueSize };
+  const target = r.text('TESSERA_AUDIT_SYSLOG', (v) => {
+    try {
+      const u = new URL(v);
+      return ['udp:', 'tcp:', 'tls:'].includes(u.protocol) && u.hostname !== '' && u.port !== '';
+    } catch {
+      return false;
+    }
+  });
+  const syslogStreams = streamList(r, 'TESSERA_AUDIT_SYSLOG_STREAMS');
+  const facility = r.oneOf('TESSERA_AUDIT_SYSLOG_FACILITY', Object.keys(SYSLOG_FACILITIES)) ?? 'authpriv';
+  const caFile = r.text('TESSERA_AUDIT_SYSLOG_CA_FILE');
+  if (target) {
+    const u = new URL(target);
+    out.syslog = {
+      protocol: u.protocol.slice(0, -1) as SyslogProtocol,
+      host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: Number(u.port),
+      facility: SYSLOG_FACILITIES[facility]!,
+      streams: syslogStreams,
+      ...(caFile ? { caFile } : {}),
+    };
+  }
+  const jsonl = r.text('TESSERA_AUDIT_JSONL');
+  const jsonlStreams = streamList(r, 'TESSERA_AUDIT_JSONL_STREAMS');
+  if (jsonl) out.jsonl = { target: jsonl === 'stdout' ? 'stdout' : resolve(jsonl), streams: jsonlStreams };
+  return out;
 }
 
 function auditRetentionOf(r: Reader): AuditRetention {

@@ -40,6 +40,12 @@ export class Metrics {
     help: 'Time of the last snapshot written',
     registers: [this.registry],
   });
+  readonly auditOutDropped = new Counter({
+    name: 'tessera_audit_out_dropped_total',
+    help: 'Audit events an output (syslog, jsonl) dropped because its queue was full',
+    labelNames: ['output'] as const,
+    registers: [this.registry],
+  });
   readonly role = new Gauge({
     name: 'tessera_node_role',
     help: "This node's role (1 for the current one)",

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AdminContext, createAdminKey, loadSettings, migrateUsernames } from '../admin/index.ts';
-import { BufferedAuditSink } from '../audit/index.ts';
+import { AuditOutputs, BufferedAuditSink } from '../audit/index.ts';
 import { Cached, CallerDirectory, Validator } from '../auth/index.ts';
 import { ClusterRuntime } from '../cluster/index.ts';
 import { KeyRing } from '../crypto/index.ts';
@@ -9,6 +9,7 @@ import { DEFAULT_GROUP, type Settings } from '../model/index.ts';
 import type { ReplicationControl, Store } from '../store/index.ts';
 import type { Config } from './config.ts';
 import { Metrics } from './metrics.ts';
+import { type ReadinessProblem, SeedKeyWatch } from './seed-key-watch.ts';
 
 export interface Logger {
   info(obj: object, msg: string): void;
@@ -28,6 +29,11 @@ export interface TesseraServices {
   audit: BufferedAuditSink;
   metrics: Metrics;
   callers: CallerDirectory;
+  /**
+   * Why this node must not take traffic now, or null: its Redis replica has not finished its first
+   * sync (it would refuse keys and users the master has), or its seed key cannot open its seeds.
+   */
+  readiness(): Promise<ReadinessProblem | null>;
   /** The node's cluster duties (heartbeat, failover watch, snapshots) and its cluster status. */
   cluster: ClusterRuntime;
   /** The admin operations' context, with `actor` in every audit event. */
@@ -50,8 +56,33 @@ export function createServices(
   const ring = keyring ?? KeyRing.loadOrCreate(keyFilePath(config.dataDir), config.masterKey);
   const settings = new Cached(() => loadSettings(store), 5_000);
   const metrics = new Metrics();
-  const audit = new BufferedAuditSink(store, log);
+  const outputs = new AuditOutputs(
+    config.auditOut,
+    { hostname: config.cluster.nodeId, appName: 'tessera', procId: String(process.pid) },
+    {
+      onDrop: (output) => metrics.auditOutDropped.inc({ output }),
+      onError: (output, message) => log.warn({ output }, `audit output: ${message}`),
+    },
+  );
+  const audit = new BufferedAuditSink(store, log, undefined, outputs.enabled ? outputs : undefined);
   const callers = new CallerDirectory(store);
+  const seedKeys = new SeedKeyWatch(store, ring, log);
+  let synced = false;
+  const firstSync = async (): Promise<ReadinessProblem | null> => {
+    const view = replication?.replication();
+    if (synced || !view) return null;
+    if (view.redisRole === 'slave' && !view.linkUp)
+      return {
+        code: 'REPLICA_SYNCING',
+        message: `this node's Redis has not finished its first sync from the master ${view.master}`,
+      };
+    synced = true;
+    // The replica now holds the master's keys and seeds: no refusal from before the sync may
+    // outlive it, and the seeds are checked before the first "ready".
+    callers.forget();
+    await seedKeys.check();
+    return null;
+  };
   const cluster = new ClusterRuntime(
     store,
     replication,
@@ -67,6 +98,7 @@ export function createServices(
       onApplied: () => {
         callers.forget();
         settings.invalidate();
+        void seedKeys.check();
       },
     },
   );
@@ -89,6 +121,7 @@ export function createServices(
     metrics,
     callers,
     cluster,
+    readiness: async () => (await firstSync()) ?? seedKeys.problem(),
     admin(actor, sourceIp) {
       return {
         store,
@@ -113,9 +146,14 @@ export function createServices(
       };
     },
     async start() {
+      await seedKeys.start();
+      // A node re-pointed at another master may now hold seeds sealed with another key.
+      for (const event of ['role-change', 'master-change'] as const)
+        replication?.onReplication(event, () => void seedKeys.check());
       await cluster.start();
     },
     async close() {
+      seedKeys.stop();
       await cluster.stop();
       await audit.close();
       await store.close();

@@ -71,6 +71,55 @@ export interface AuditStreamRetention {
 
 export type AuditRetention = Record<AuditStream, AuditStreamRetention>;
 
+/**
+ * The chain fields of an `admin` or `event` entry (src/audit/chain.ts): its place in the stream,
+ * the previous entry's hash, the time it sorts by (never before its predecessor's), the signing
+ * key's id and the signature over all of it.
+ */
+export interface AuditChainLink {
+  seq: number;
+  prev: string;
+  at: number;
+  kid: string;
+  sig: string;
+}
+
+/** An audit event as a chained stream stores it. */
+export type ChainedAuditEvent = AuditEvent & { chain?: AuditChainLink };
+
+/** Seals a batch onto a stream's last entry; the store calls it inside its atomic append. */
+export interface AuditSealer {
+  readonly streams: readonly AuditStream[];
+  seal(stream: AuditStream, head: ChainedAuditEvent | null, events: AuditEvent[]): ChainedAuditEvent[];
+}
+
+/** An event as a search pages through it: the time it sorts by and its place among equal times. */
+export interface AuditScanItem {
+  time: number;
+  order: string;
+  event: AuditEvent;
+}
+
+/** Where a newest-first scan of one stream starts and stops (times inclusive). */
+export interface AuditScanRange {
+  from?: number;
+  to?: number;
+  /** Only what sorts strictly after this item (older), for the next page. */
+  after?: { time: number; order: string };
+}
+
+/** A chained stream as stored, in storage order, for `tessera audit verify`. */
+export interface AuditChainView {
+  /** The last entry retention dropped (the kept chain continues from it), if any. */
+  anchor: ChainedAuditEvent | null;
+  /** The entry the store last appended (its own copy, to notice a dropped tail). */
+  head: ChainedAuditEvent | null;
+  /** The entry just before the range, when the range starts later than the oldest kept entry. */
+  before: ChainedAuditEvent | null;
+  /** `position`: the time the store sorts the entry by (LMDB key, Redis score). */
+  entries: { position: number; event: ChainedAuditEvent }[];
+}
+
 export type StoreRole = { role: 'standalone' } | { role: 'master' } | { role: 'slave'; master: string };
 
 /**
@@ -171,6 +220,12 @@ export interface Store {
    * clock. The stores also do it by themselves (a sweep, or a trim on append).
    */
   pruneAudit(): Promise<void>;
+  /** Chains and signs every later append to the sealer's streams (set once, at start). */
+  useAuditSealer?(sealer: AuditSealer): void;
+  /** One stream newest first, lazily: a search reads only as far as its page needs. */
+  scanAudit?(stream: AuditStream, range: AuditScanRange): AsyncIterable<AuditScanItem>;
+  /** A chained stream's entries with `from <= position <= to`, as stored. */
+  readAuditChain?(stream: AuditStream, range?: { from?: number; to?: number }): Promise<AuditChainView>;
 
   // whole-store cut, for snapshots, backups and restore
   dump(): Promise<StoreDump>;

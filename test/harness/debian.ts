@@ -10,6 +10,9 @@ export const REQUIRED_PACKAGES: Record<string, string> = {
   'freeradius-rest': '/usr/lib/freeradius/rlm_rest.so',
   'freeradius-utils': '/usr/bin/radclient',
   chromium: '/usr/bin/chromium',
+  rsyslog: '/usr/sbin/rsyslogd',
+  // its one file has an architecture in its path: the harness asks dpkg instead
+  'rsyslog-gnutls': '',
 };
 
 function missing(packages: string[]): string[] {

@@ -38,6 +38,8 @@ export interface StartOptions {
   port?: number;
   /** Wait for admin.key (false on a slave, which never creates one). */
   expectAdminKey?: boolean;
+  /** Wait for /readyz 200 (default); false waits for /healthz only, for a node meant to be unready. */
+  waitForReady?: boolean;
 }
 
 /** Starts a real Tessera node (`node bin/tessera.mjs serve`) on a free loopback port. */
@@ -71,7 +73,7 @@ export async function startTessera(opts: StartOptions = {}): Promise<TesseraHand
       async () => {
         if (child.exitCode !== null)
           throw new StopWaiting(`exited with ${child.exitCode}: ${out.slice(-2000)}`);
-        const res = await fetch(`${url}/readyz`);
+        const res = await fetch(`${url}/${opts.waitForReady === false ? 'healthz' : 'readyz'}`);
         return res.ok;
       },
       30_000,

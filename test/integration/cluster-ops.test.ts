@@ -35,6 +35,9 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
     TESSERA_HEARTBEAT_SECONDS: '0.5',
     TESSERA_SNAPSHOT_INTERVAL_MIN: '0.02',
     TESSERA_SNAPSHOT_KEEP: '3',
+    // The split-brain test below needs both sides to accept while apart: the explicit
+    // availability-first choice (the strict default refuses there, see cluster-traps.test.ts).
+    TESSERA_REPLICA_ACK: 'accept',
     TESSERA_FAILOVER_WEBHOOK: `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`,
     ...extra,
   });

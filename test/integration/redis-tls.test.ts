@@ -252,6 +252,8 @@ describe('Redis and Sentinel over TLS only', () => {
         tls: files,
         prefix: 'fo:',
         rolePollMs: 100,
+        // two data nodes: the promoted master has no replica left to acknowledge the lock below
+        replicaAck: 'accept',
       }),
     );
     await sentinelKnowsOneReplica('Sentinel to know the replica');

@@ -66,6 +66,10 @@ describe('Sentinel failover under load (SIGKILL of the master Redis)', () => {
       TESSERA_MASTER_KEY: randomBytes(32).toString('base64'),
       TESSERA_SENTINELS: sentinels.sentinels.map((s) => `${s.host}:${s.port}`).join(','),
       TESSERA_SENTINEL_NAME: 'tessera-ha',
+      // Two data nodes: after the kill the survivor has no replica to acknowledge, so the strict
+      // default would refuse every accept until the old master rejoins. This test measures the
+      // explicit availability-first choice.
+      TESSERA_REPLICA_ACK: 'accept',
     };
     nodeA = await startTessera({
       env: { ...shared, TESSERA_REDIS_URL: master.url, TESSERA_NODE_ID: 'node-a' },

@@ -16,7 +16,8 @@ import {
   parseBackupKey,
   type SnapshotSecret,
 } from '../../cluster/snapshot-format.ts';
-import { loadConfig } from '../../server/config.ts';
+import { checkSeedKeys, describeSeedKeyIds, KeyRing } from '../../crypto/index.ts';
+import { type Config, loadConfig } from '../../server/config.ts';
 import { keyFilePath } from '../../server/services.ts';
 import { parse, print, readSecretFile, withServices } from '../context.ts';
 
@@ -30,7 +31,11 @@ const USAGE =
   'backup was taken (the store keeps a record of deletions, TESSERA_TOMBSTONE_RETENTION_DAYS, 400 by\n' +
   'default). If the backup holds any, restore lists them, changes nothing and exits with 3.\n' +
   '  --allow-resurrect  restore them too (they work again)\n' +
-  '  --skip-deleted     restore everything except them\n';
+  '  --skip-deleted     restore everything except them\n' +
+  '\n' +
+  "A restore whose token seeds this node's seed key cannot open (another TESSERA_MASTER_KEY or\n" +
+  'master.key than the node that made the backup) is refused with exit code 4 and changes nothing.\n' +
+  '  --force            restore anyway (those tokens refuse every code until the key is brought)\n';
 
 const DEFAULT_COMPONENTS: Component[] = ['users', 'tokens', 'clients', 'settings'];
 
@@ -66,6 +71,7 @@ export async function run(argv: string[]): Promise<number> {
     components: { type: 'string' },
     'allow-resurrect': { type: 'boolean' },
     'skip-deleted': { type: 'boolean' },
+    force: { type: 'boolean' },
   });
   const action = positionals[0];
   if (action === 'create' && values.out) {
@@ -112,7 +118,16 @@ export async function run(argv: string[]): Promise<number> {
       : values['skip-deleted']
         ? 'skip'
         : 'refuse';
-    const retention = loadConfig().cluster.tombstoneRetentionMs;
+    const config = loadConfig();
+    const unreadable = seedKeyRefusal(snapshot, chosen, config);
+    if (unreadable && !values.force) {
+      process.stderr.write(
+        `tessera backup: refused: ${unreadable} Nothing was restored; --force restores anyway.\n`,
+      );
+      return 4;
+    }
+    if (unreadable) process.stderr.write(`warning (--force): ${unreadable}\n`);
+    const retention = config.cluster.tombstoneRetentionMs;
     if (olderThanTombstones(snapshot.manifest.time, Date.now(), retention))
       process.stderr.write(
         'warning: this backup is older than the kept record of deletions: something deleted long ago may come back; check the report\n',
@@ -136,4 +151,37 @@ export async function run(argv: string[]): Promise<number> {
   }
   process.stderr.write(USAGE);
   return 2;
+}
+
+type Opened = Awaited<ReturnType<typeof openSnapshot>>;
+
+/**
+ * Why the restored tokens would refuse every code on this node, or null: its seed key (with the
+ * backup's own keys when they are restored too) cannot open a sample of the backup's seeds.
+ * Decided before the store is opened, so a refusal changes nothing.
+ */
+function seedKeyRefusal(snapshot: Opened, chosen: readonly Component[], config: Config): string | null {
+  if (!chosen.includes('tokens')) return null;
+  const samples = (snapshot.payload.dump.tokens ?? [])
+    .slice(0, 16)
+    .map((t) => ({ sealed: t.secretSealed, aad: t.serial }));
+  if (samples.length === 0) return null;
+  const own = readSeedKeys(keyFilePath(config.dataDir), config.masterKey);
+  const brought = chosen.includes('keys') && !config.masterKey ? snapshot.payload.keys : undefined;
+  const current = own?.current ?? brought?.current;
+  let why = 'this node has no seed key yet';
+  if (current) {
+    const keys: Record<string, Buffer> = {};
+    for (const [id, b64] of Object.entries({ ...brought?.keys, ...own?.keys }))
+      keys[id] = Buffer.from(b64, 'base64');
+    const verdict = checkSeedKeys(KeyRing.fromKeys(current, keys), samples);
+    if (verdict.ok) return null;
+    why = `seed key ${describeSeedKeyIds(verdict)}`;
+  }
+  return (
+    `this node's seed key cannot open the token seeds in this backup (${why}): after the restore every ` +
+    'login with those tokens would fail. Bring the seed key of the node that made the backup: the same ' +
+    `TESSERA_MASTER_KEY, or a copy of its master.key in ${config.dataDir} (mode 0600), or a backup made ` +
+    'and restored with --components ...,keys.'
+  );
 }

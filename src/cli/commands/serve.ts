@@ -3,12 +3,14 @@ import { buildApp } from '../../server/app.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/logger.ts';
 import { bootstrap, createServices } from '../../server/services.ts';
+import { startWarnings } from '../../server/start-warnings.ts';
 import { openStore } from '../../server/store-factory.ts';
 
 export async function run(_argv: string[]): Promise<number> {
   const config = loadConfig();
   const opened = await openStore(config);
   const log = createLogger(config);
+  for (const w of startWarnings(config, opened.replication !== null)) log.warn(w.fields, w.message);
   const services = createServices(config, opened, log);
   const app = await buildApp(services, log);
   await bootstrap(services, log);

@@ -1,7 +1,15 @@
 import type { Database, RootDatabase } from 'lmdb';
 import type { AuditEvent } from '../../model/index.ts';
 import { AUDIT_STREAMS, mergeNewestFirst, type OrderedAuditEvent } from '../audit-retention.ts';
-import type { AuditRetention, AuditStream } from '../types.ts';
+import type {
+  AuditChainView,
+  AuditRetention,
+  AuditScanItem,
+  AuditScanRange,
+  AuditSealer,
+  AuditStream,
+  ChainedAuditEvent,
+} from '../types.ts';
 
 const TIME_DIGITS = 15;
 
@@ -19,6 +27,20 @@ function rangeOf(stream: AuditStream, before?: number): { start: string; end: st
   return { start: `${stream}:`, end };
 }
 
+/** Where a chained stream keeps its last appended entry and retention's anchor ('~' sorts last). */
+const headKey = (stream: AuditStream) => `~chain:${stream}:head`;
+const anchorKey = (stream: AuditStream) => `~chain:${stream}:anchor`;
+
+/** The time part of a stream key. */
+function timeOfKey(key: string): number {
+  return Number(key.slice(key.indexOf(':') + 1, key.indexOf('.')));
+}
+
+function withoutChain(e: ChainedAuditEvent): AuditEvent {
+  const { chain: _chain, ...event } = e;
+  return event;
+}
+
 /**
  * The audit streams in the `audit` database. Keys written before streams existed are a bare
  * `<time>.<seq>` (they sort before every stream); `migrate` moves them into their stream.
@@ -27,6 +49,7 @@ export class EmbeddedAuditLog {
   // Several processes (server, CLI) append to one file: start each at a random sequence so that
   // two events of the same millisecond do not take the same key.
   private seq = Math.floor(Math.random() * 1_000_000);
+  private sealer: AuditSealer | null = null;
 
   constructor(
     private readonly root: RootDatabase,
@@ -35,14 +58,44 @@ export class EmbeddedAuditLog {
     private readonly now: () => number,
   ) {}
 
+  useSealer(sealer: AuditSealer): void {
+    this.sealer = sealer;
+  }
+
+  /** The chained stream's head is read and moved in the same write transaction: LMDB has one
+   * writer at a time, across processes too, so two appends can never take the same sequence. */
   async append(events: AuditEvent[], stream: AuditStream): Promise<void> {
     if (events.length === 0) return;
+    const sealer = this.sealer?.streams.includes(stream) ? this.sealer : null;
     await this.root.transaction(() => {
-      for (const e of events) {
+      const chained = sealer
+        ? sealer.seal(stream, (this.db.get(headKey(stream)) as ChainedAuditEvent | undefined) ?? null, events)
+        : events;
+      for (const e of chained) {
         this.seq = (this.seq + 1) % 1_000_000;
-        this.db.putSync(keyOf(stream, e.time, this.seq), e);
+        this.db.putSync(keyOf(stream, (e as ChainedAuditEvent).chain?.at ?? e.time, this.seq), e);
       }
+      if (sealer) this.db.putSync(headKey(stream), chained[chained.length - 1]!);
     });
+  }
+
+  async readChain(stream: AuditStream, range: { from?: number; to?: number } = {}): Promise<AuditChainView> {
+    const all = rangeOf(stream);
+    const start = range.from === undefined ? all.start : rangeOf(stream, range.from).end;
+    const end = range.to === undefined ? all.end : rangeOf(stream, range.to + 1).end;
+    const entries: AuditChainView['entries'] = [];
+    for (const { key, value } of this.db.getRange({ start, end }))
+      entries.push({ position: timeOfKey(key), event: value as ChainedAuditEvent });
+    let before: ChainedAuditEvent | null = null;
+    if (range.from !== undefined)
+      for (const { value } of this.db.getRange({ start, end: all.start, reverse: true, limit: 1 }))
+        before = value as ChainedAuditEvent;
+    return {
+      anchor: (this.db.get(anchorKey(stream)) as ChainedAuditEvent | undefined) ?? null,
+      head: (this.db.get(headKey(stream)) as ChainedAuditEvent | undefined) ?? null,
+      before,
+      entries,
+    };
   }
 
   async list(limit: number, stream?: AuditStream): Promise<AuditEvent[]> {
@@ -52,23 +105,48 @@ export class EmbeddedAuditLog {
       const out: OrderedAuditEvent[] = [];
       // reverse ranges run from `start` down to `end`
       for (const { key, value } of this.db.getRange({ start: end, end: start, reverse: true, limit }))
-        out.push({ time: value.time, order: key, event: value });
+        out.push({ time: value.time, order: key, event: withoutChain(value) });
       return out;
     });
     return mergeNewestFirst(lists, limit);
   }
 
-  /** Drops what is older than each stream's retention, then what is beyond its maxEvents. */
+  /**
+   * Newest first by key (time, then append order), from `to` down to `from`. `after` is a place
+   * in the merged listing (its order may be another stream's key): what sorts at or above it is
+   * skipped, by time, then by key.
+   */
+  async *scan(stream: AuditStream, range: AuditScanRange): AsyncIterable<AuditScanItem> {
+    const all = rangeOf(stream);
+    const a = range.after;
+    const topTime = a && (range.to === undefined || a.time < range.to) ? a.time : range.to;
+    const top = topTime === undefined ? all.end : rangeOf(stream, topTime + 1).end;
+    const bottom = range.from === undefined ? all.start : rangeOf(stream, range.from).end;
+    for (const { key, value } of this.db.getRange({ start: top, end: bottom, reverse: true })) {
+      const time = timeOfKey(key);
+      if (a && time === a.time && key >= a.order) continue;
+      yield { time, order: key, event: withoutChain(value) };
+    }
+  }
+
+  /**
+   * Drops what is older than each stream's retention, then what is beyond its maxEvents. The last
+   * entry dropped from a stream stays as its anchor: the kept chain is verified from there.
+   */
   async prune(): Promise<void> {
     const now = this.now();
     await this.root.transaction(() => {
       for (const s of AUDIT_STREAMS) {
         const r = this.retention[s];
-        for (const key of [...this.db.getKeys(rangeOf(s, now - r.maxAgeMs))]) this.db.removeSync(key);
+        const drop = (keys: string[]) => {
+          const last = keys.length ? this.db.get(keys[keys.length - 1]!) : undefined;
+          if (last && (last as ChainedAuditEvent).chain) this.db.putSync(anchorKey(s), last);
+          for (const key of keys) this.db.removeSync(key);
+        };
+        drop([...this.db.getKeys(rangeOf(s, now - r.maxAgeMs))]);
         if (r.maxEvents === undefined) continue;
         const excess = this.db.getCount(rangeOf(s)) - r.maxEvents;
-        if (excess > 0)
-          for (const key of [...this.db.getKeys({ ...rangeOf(s), limit: excess })]) this.db.removeSync(key);
+        if (excess > 0) drop([...this.db.getKeys({ ...rangeOf(s), limit: excess })]);
       }
     });
   }

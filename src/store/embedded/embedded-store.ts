@@ -33,7 +33,11 @@ import {
 } from '../../model/index.ts';
 import { auditRetention } from '../audit-retention.ts';
 import type {
+  AuditChainView,
   AuditRetention,
+  AuditScanItem,
+  AuditScanRange,
+  AuditSealer,
   AuditStream,
   AuthView,
   FailurePolicy,
@@ -486,6 +490,18 @@ export class EmbeddedStore implements Store {
 
   async pruneAudit(): Promise<void> {
     await this.audit.prune();
+  }
+
+  scanAudit(stream: AuditStream, range: AuditScanRange): AsyncIterable<AuditScanItem> {
+    return this.audit.scan(stream, range);
+  }
+
+  useAuditSealer(sealer: AuditSealer): void {
+    this.audit.useSealer(sealer);
+  }
+
+  async readAuditChain(stream: AuditStream, range?: { from?: number; to?: number }): Promise<AuditChainView> {
+    return this.audit.readChain(stream, range);
   }
 
   /** Moves audit events written before streams existed into their streams (once, at open). */

@@ -10,7 +10,16 @@ let redis: RedisProcess;
 let store: RedisStore;
 let w: Redis;
 let c: Redis;
-const K = ['t:auth', 't:seq', 't:auth', 't:admin', 't:event'];
+const K = [
+  't:auth',
+  't:seq',
+  't:auth',
+  't:admin',
+  't:event',
+  't:auth:anchor',
+  't:admin:anchor',
+  't:event:anchor',
+];
 
 beforeAll(async () => {
   redis = await startRedis();

@@ -9,7 +9,7 @@ export { planTls, type RedisTlsFiles, type RedisTlsPlan } from './tls.ts';
 
 /**
  * Opens the Redis store and learns the node's role. Options not given keep their defaults:
- * replicaAck accept, waitTimeoutMs 1000, ackReplicas 1, prefix `tessera:`.
+ * replicaAck reject, waitTimeoutMs 1000, ackReplicas 1, prefix `tessera:`.
  */
 export async function openRedisStore(opts: RedisStoreOptions): Promise<RedisStore> {
   if (opts.ackReplicas !== undefined && !(Number.isInteger(opts.ackReplicas) && opts.ackReplicas >= 1)) {

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { AuditRetention, RedisRole, ReplicationEvents, ReplicationView } from '../types.ts';
-import { APPEND_AUDIT, MIGRATE_AUDIT } from './audit-scripts.ts';
+import { APPEND_AUDIT, APPEND_CHAINED, MIGRATE_AUDIT } from './audit-scripts.ts';
 import * as lua from './scripts.ts';
 import { explainConnectError, planTls, probeTls, type RedisTlsFiles, type RedisTlsPlan } from './tls.ts';
 
@@ -11,7 +11,7 @@ export interface RedisStoreOptions {
   /** With Sentinel: writes follow the master Sentinel names. */
   sentinels?: { host: string; port: number }[];
   sentinelName?: string;
-  /** What an accept does when no replica acknowledges the write in time (default accept + alarm). */
+  /** What an accept does when no replica acknowledges the write in time (default reject; both alarm). */
   replicaAck?: 'accept' | 'reject';
   /** How many replicas must acknowledge (WAIT n); default 1. */
   ackReplicas?: number;
@@ -56,7 +56,8 @@ const SCRIPTS: Record<string, { lua: string; keys: number }> = {
   tsDeleteRecord: { lua: lua.DELETE_RECORD, keys: 2 },
   tsLoadAuthView: { lua: lua.LOAD_AUTH_VIEW, keys: 5 },
   tsListTokens: { lua: lua.LIST_TOKENS, keys: 1 },
-  tsAppendAudit: { lua: APPEND_AUDIT, keys: 5 },
+  tsAppendAudit: { lua: APPEND_AUDIT, keys: 8 },
+  tsAppendChained: { lua: APPEND_CHAINED, keys: 9 },
   tsMigrateAudit: { lua: MIGRATE_AUDIT, keys: 4 },
 };
 
@@ -161,7 +162,7 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
   constructor(private readonly opts: RedisStoreOptions) {
     super();
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 1_000;
-    this.replicaAck = opts.replicaAck ?? 'accept';
+    this.replicaAck = opts.replicaAck ?? 'reject';
     this.expectReplicas = Boolean(opts.sentinels?.length);
     this.tls = planTls(opts);
     this.localConn = this.makeLocal();

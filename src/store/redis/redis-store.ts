@@ -23,7 +23,11 @@ import {
 } from '../../model/index.ts';
 import { auditRetention } from '../audit-retention.ts';
 import type {
+  AuditChainView,
   AuditRetention,
+  AuditScanItem,
+  AuditScanRange,
+  AuditSealer,
   AuditStream,
   AuthView,
   FailurePolicy,
@@ -585,6 +589,18 @@ export class RedisStore implements Store, ReplicationControl {
 
   async pruneAudit(): Promise<void> {
     await this.audit.prune();
+  }
+
+  scanAudit(stream: AuditStream, range: AuditScanRange): AsyncIterable<AuditScanItem> {
+    return this.audit.scan(stream, range);
+  }
+
+  useAuditSealer(sealer: AuditSealer): void {
+    this.audit.useSealer(sealer);
+  }
+
+  async readAuditChain(stream: AuditStream, range?: { from?: number; to?: number }): Promise<AuditChainView> {
+    return this.audit.readChain(stream, range);
   }
 
   /** Moves the audit list of earlier versions into the streams; a no-op on a slave. */

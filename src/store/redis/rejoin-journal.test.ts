@@ -17,7 +17,9 @@ beforeAll(async () => {
   m = await startRedis();
   r = await startRedis({ replicaOf: m.port });
   onMaster = await openRedisStore({ url: m.url, rolePollMs: 100 });
-  onReplica = await openRedisStore({ url: r.url, rolePollMs: 100 });
+  // The split-off side accepting without a replica is the case under test: an explicit `accept`
+  // (the default refuses it, see replica-ack.test.ts).
+  onReplica = await openRedisStore({ url: r.url, rolePollMs: 100, replicaAck: 'accept' });
   await onMaster.createUser(sampleUser('j'));
   await onMaster.putToken(sampleToken('J', 'j', { type: 'hotp' }));
 });
