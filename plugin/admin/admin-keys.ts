@@ -8,8 +8,10 @@ import {
   revokeAdminKey,
 } from '../../src/admin/index.ts';
 import { ADMIN_ROLES, TesseraError } from '../../src/model/index.ts';
+import { ADMIN_KEY, described, link, noContent, shownOnce } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
+import { adminErrors, NAMED, WRITE } from './replies.ts';
 import { KeyId, Name } from './schemas.ts';
 
 const Role = Type.Union(ADMIN_ROLES.map((r) => Type.Literal(r)));
@@ -25,7 +27,7 @@ const KeyBody = Type.Object(
 );
 const KeyParams = Type.Object({ id: KeyId });
 
-/** No secret and no hash in any answer: the response schemas drop whatever they do not name. */
+/** No secret and no hash in any answer: publicAdminKey (src/admin) names every field it shows. */
 const PublicKey = Type.Object({
   id: Type.String(),
   name: Type.String(),
@@ -45,7 +47,17 @@ export async function adminKeyRoutes(app: FastifyInstance, face: AdminFaceOption
     '/admin-keys',
     {
       config: { permission: 'admin-keys:write' },
-      schema: { tags, body: KeyBody, response: { 201: CreatedKey } },
+      schema: {
+        tags,
+        operationId: 'createAdminKey',
+        security: ADMIN_KEY,
+        body: KeyBody,
+        response: {
+          201: shownOnce(described('the admin key, its secret shown this once', CreatedKey)),
+          ...adminErrors(...WRITE),
+        },
+      },
+      links: { 201: { revokeAdminKey: link('revokeAdminKey', { id: '$response.body#/id' }) } },
     },
     async (request, reply) => {
       const { name, role, expiresAt: expiry } = request.body;
@@ -62,12 +74,33 @@ export async function adminKeyRoutes(app: FastifyInstance, face: AdminFaceOption
   );
   app.get(
     '/admin-keys',
-    { config: { permission: 'admin-keys:read' }, schema: { tags, response: { 200: Type.Array(PublicKey) } } },
+    {
+      config: { permission: 'admin-keys:read' },
+      schema: {
+        tags,
+        operationId: 'listAdminKeys',
+        security: ADMIN_KEY,
+        response: { 200: described('every admin key (no secrets)', Type.Array(PublicKey)), ...adminErrors() },
+      },
+    },
     async (request) => listAdminKeys(adminContext(face, request)),
   );
   app.delete<{ Params: Static<typeof KeyParams> }>(
     '/admin-keys/:id',
-    { config: { permission: 'admin-keys:write' }, schema: { tags, params: KeyParams } },
+    {
+      config: { permission: 'admin-keys:write' },
+      schema: {
+        tags,
+        operationId: 'revokeAdminKey',
+        description: 'The last usable superadmin key cannot be revoked (409).',
+        security: ADMIN_KEY,
+        params: KeyParams,
+        response: {
+          204: noContent('revoked: the key stops working on every node'),
+          ...adminErrors(...NAMED, ...WRITE),
+        },
+      },
+    },
     async (request, reply) => {
       await revokeAdminKey(adminContext(face, request), request.params.id);
       return reply.code(204).send();

@@ -2,7 +2,9 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { decodeCursor, searchAudit } from '../../src/audit/search.ts';
 import { errorBody } from '../shared/errors.ts';
+import { ADMIN_KEY } from '../shared/index.ts';
 import type { AdminFaceOptions } from './options.ts';
+import { AuditPage, adminErrors } from './replies.ts';
 
 /** `auth`: validate decisions; `admin`: admin and CLI changes; `event`: node events. */
 const AuditStreamName = Type.Union([Type.Literal('auth'), Type.Literal('admin'), Type.Literal('event')]);
@@ -44,7 +46,10 @@ export async function auditRoutes(app: FastifyInstance, face: AdminFaceOptions):
         tags: ['audit'],
         summary:
           'Audit events, newest first: one stream or all merged, filtered by time, user, result and reason, a page at a time',
+        operationId: 'listAudit',
+        security: ADMIN_KEY,
         querystring: AuditQuery,
+        response: { 200: AuditPage, ...adminErrors() },
       },
       // an unknown filter is a mistake to name, not a parameter to drop silently
       preValidation: async (request, reply) => {

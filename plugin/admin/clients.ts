@@ -2,11 +2,18 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { createClient, deleteClient, publicClient, updateClient } from '../../src/admin/index.ts';
 import { CLIENT_KINDS, TesseraError } from '../../src/model/index.ts';
+import { ADMIN_KEY, described, link, noContent } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
+import { adminErrors, ClientList, ClientView, CreatedClient, NAMED, WRITE } from './replies.ts';
 import { IdParams, Name } from './schemas.ts';
 
-const Cidr = Type.String({ maxLength: 64, pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$' });
+const Cidr = Type.String({
+  maxLength: 64,
+  pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$',
+  description:
+    'an IPv4 or IPv6 address or network (10.0.0.0/8, 2001:db8::/32); anything else is a 400 INVALID_CIDR',
+});
 const ClientFields = {
   allowedCidrs: Type.Optional(Type.Array(Cidr, { maxItems: 64 })),
   challengeText: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -28,23 +35,53 @@ const ClientPatch = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
+/** Where a created client leads. */
+const clientLinks = Object.fromEntries(
+  ['getClient', 'updateClient', 'deleteClient'].map((op) => [op, link(op, { id: '$response.body#/id' })]),
+);
+
 export async function clientRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   const tags = ['clients'];
   app.post<{ Body: Static<typeof ClientBody> }>(
     '/clients',
-    { config: { permission: 'clients:write' }, schema: { tags, body: ClientBody } },
+    {
+      config: { permission: 'clients:write' },
+      schema: {
+        tags,
+        operationId: 'createClient',
+        security: ADMIN_KEY,
+        body: ClientBody,
+        response: { 201: CreatedClient, ...adminErrors(...WRITE) },
+      },
+      links: { 201: clientLinks },
+    },
     async (request, reply) => {
       const { client, apiKey } = await createClient(adminContext(face, request), request.body);
       reply.header('cache-control', 'no-store');
       return reply.code(201).send({ ...publicClient(client), apiKey });
     },
   );
-  app.get('/clients', { config: { permission: 'clients:read' }, schema: { tags } }, async () => ({
+  const listSchema = {
+    tags,
+    operationId: 'listClients',
+    security: ADMIN_KEY,
+    response: { 200: ClientList, ...adminErrors() },
+  };
+  app.get('/clients', { config: { permission: 'clients:read' }, schema: listSchema }, async () => ({
     items: (await face.store.listClients()).map(publicClient),
   }));
   app.get<{ Params: Static<typeof IdParams> }>(
     '/clients/:id',
-    { config: { permission: 'clients:read' }, schema: { tags, params: IdParams } },
+    {
+      config: { permission: 'clients:read' },
+      schema: {
+        tags,
+        operationId: 'getClient',
+        security: ADMIN_KEY,
+        params: IdParams,
+        response: { 200: described('the client (never its key)', ClientView), ...adminErrors(...NAMED) },
+      },
+    },
     async (request) => {
       const client = await face.store.getClient(request.params.id);
       if (!client) throw new TesseraError('NOT_FOUND', `client "${request.params.id}" does not exist`);
@@ -53,13 +90,32 @@ export async function clientRoutes(app: FastifyInstance, face: AdminFaceOptions)
   );
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof ClientPatch> }>(
     '/clients/:id',
-    { config: { permission: 'clients:write' }, schema: { tags, params: IdParams, body: ClientPatch } },
+    {
+      config: { permission: 'clients:write' },
+      schema: {
+        tags,
+        operationId: 'updateClient',
+        security: ADMIN_KEY,
+        params: IdParams,
+        body: ClientPatch,
+        response: { 200: described('the client, changed', ClientView), ...adminErrors(...NAMED, ...WRITE) },
+      },
+    },
     async (request) =>
       publicClient(await updateClient(adminContext(face, request), request.params.id, request.body)),
   );
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/clients/:id',
-    { config: { permission: 'clients:write' }, schema: { tags, params: IdParams } },
+    {
+      config: { permission: 'clients:write' },
+      schema: {
+        tags,
+        operationId: 'deleteClient',
+        security: ADMIN_KEY,
+        params: IdParams,
+        response: { 204: noContent('deleted; its key stops working'), ...adminErrors(...NAMED, ...WRITE) },
+      },
+    },
     async (request, reply) => {
       await deleteClient(adminContext(face, request), request.params.id);
       return reply.code(204).send();

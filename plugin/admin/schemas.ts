@@ -12,7 +12,13 @@ export const ROUTER_MAX_PARAM_LENGTH = 2 * MAX_PATH_PARAM;
 /** No lone UTF-16 surrogate: it has no UTF-8 form, so no URL could name the record afterwards. */
 const WHOLE_CODE_POINTS = '[^\\uD800-\\uDFFF]';
 
-export const Username = Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\s/%{}\\x00-\\x1f]+$' });
+export const Username = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[^\\s/%{}\\x00-\\x1f]+$',
+  description:
+    'kept in one canonical form (NFKC, case-folded); a name without one (control, format or unassigned characters) is a 400 INVALID_USERNAME',
+});
 export const Serial = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
 /** Group, client and key names; a group name is also a path parameter. */
 export const Name = Type.String({

@@ -2,8 +2,10 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { loadSettings, updateSettings } from '../../src/admin/index.ts';
 import { MAX_HOTP_LOOKAHEAD, MAX_TOTP_WINDOW } from '../../src/model/index.ts';
+import { ADMIN_KEY, described } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
+import { adminErrors, SettingsView, WRITE } from './replies.ts';
 
 const Switch = Type.Union([Type.Literal('enabled'), Type.Literal('disabled')]);
 const PositiveInt = (max: number) => Type.Integer({ minimum: 0, maximum: max });
@@ -59,12 +61,27 @@ const SettingsPatch = Type.Object(
 
 export async function settingsRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   const tags = ['settings'];
-  app.get('/settings', { config: { permission: 'settings:read' }, schema: { tags } }, async () =>
+  const getSchema = {
+    tags,
+    operationId: 'getSettings',
+    security: ADMIN_KEY,
+    response: { 200: described('the settings in force', SettingsView), ...adminErrors() },
+  };
+  app.get('/settings', { config: { permission: 'settings:read' }, schema: getSchema }, async () =>
     loadSettings(face.store),
   );
   app.patch<{ Body: Static<typeof SettingsPatch> }>(
     '/settings',
-    { config: { permission: 'settings:write' }, schema: { tags, body: SettingsPatch } },
+    {
+      config: { permission: 'settings:write' },
+      schema: {
+        tags,
+        operationId: 'updateSettings',
+        security: ADMIN_KEY,
+        body: SettingsPatch,
+        response: { 200: described('the settings, changed', SettingsView), ...adminErrors(...WRITE) },
+      },
+    },
     async (request) => updateSettings(adminContext(face, request), request.body),
   );
 }

@@ -3,8 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import QRCode from 'qrcode';
 import { deleteToken, enrolToken, publicToken, resyncToken, updateToken } from '../../src/admin/index.ts';
 import { requireCanonicalUsername, TesseraError } from '../../src/model/index.ts';
+import { ADMIN_KEY, described, link, noContent } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
+import { adminErrors, Enrolment, NAMED, TokenList, TokenView, WRITE } from './replies.ts';
 import { Base32Secret, Serial, TokenParams, UserParams } from './schemas.ts';
 
 const TokenBody = Type.Object(
@@ -43,12 +45,34 @@ const TokenPatch = Type.Object(
 const Code = Type.String({ minLength: 6, maxLength: 8, pattern: '^[0-9]+$' });
 const ResyncBody = Type.Object({ code1: Code, code2: Code }, { additionalProperties: false });
 
+/** Where an enrolled token leads: its changes, switches, resync and deletion. */
+const tokenLinks = Object.fromEntries(
+  ['updateToken', 'disableToken', 'enableToken', 'resyncToken', 'deleteToken', 'getUser'].map((op) => [
+    op,
+    link(op, {
+      username: '$response.body#/username',
+      ...(op === 'getUser' ? {} : { serial: '$response.body#/serial' }),
+    }),
+  ]),
+);
+
 export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   const tags = ['tokens'];
 
   app.post<{ Params: Static<typeof UserParams>; Body: Static<typeof TokenBody> }>(
     '/users/:username/tokens',
-    { config: { permission: 'tokens:write' }, schema: { tags, params: UserParams, body: TokenBody } },
+    {
+      config: { permission: 'tokens:write' },
+      schema: {
+        tags,
+        operationId: 'enrolToken',
+        security: ADMIN_KEY,
+        params: UserParams,
+        body: TokenBody,
+        response: { 201: Enrolment, ...adminErrors(...NAMED, ...WRITE) },
+      },
+      links: { 201: tokenLinks },
+    },
     async (request, reply) => {
       const { token, otpauthUri } = await enrolToken(
         adminContext(face, request),
@@ -63,7 +87,16 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
 
   app.get<{ Params: Static<typeof UserParams> }>(
     '/users/:username/tokens',
-    { config: { permission: 'tokens:read' }, schema: { tags, params: UserParams } },
+    {
+      config: { permission: 'tokens:read' },
+      schema: {
+        tags,
+        operationId: 'listTokens',
+        security: ADMIN_KEY,
+        params: UserParams,
+        response: { 200: TokenList, ...adminErrors(...NAMED) },
+      },
+    },
     async (request) => {
       const username = requireCanonicalUsername(request.params.username);
       if (!(await face.store.getUser(username))) {
@@ -75,7 +108,17 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
 
   app.patch<{ Params: Static<typeof TokenParams>; Body: Static<typeof TokenPatch> }>(
     '/users/:username/tokens/:serial',
-    { config: { permission: 'tokens:write' }, schema: { tags, params: TokenParams, body: TokenPatch } },
+    {
+      config: { permission: 'tokens:write' },
+      schema: {
+        tags,
+        operationId: 'updateToken',
+        security: ADMIN_KEY,
+        params: TokenParams,
+        body: TokenPatch,
+        response: { 200: described('the token, changed', TokenView), ...adminErrors(...NAMED, ...WRITE) },
+      },
+    },
     async (request) =>
       publicToken(
         await updateToken(
@@ -93,7 +136,19 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
   ] as const) {
     app.post<{ Params: Static<typeof TokenParams> }>(
       `/users/:username/tokens/:serial/${action}`,
-      { config: { permission: 'tokens:write' }, schema: { tags, params: TokenParams } },
+      {
+        config: { permission: 'tokens:write' },
+        schema: {
+          tags,
+          operationId: `${action}Token`,
+          security: ADMIN_KEY,
+          params: TokenParams,
+          response: {
+            200: described(`the token, ${action}d`, TokenView),
+            ...adminErrors(...NAMED, ...WRITE),
+          },
+        },
+      },
       async (request) =>
         publicToken(
           await updateToken(adminContext(face, request), request.params.username, request.params.serial, {
@@ -105,7 +160,16 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
 
   app.delete<{ Params: Static<typeof TokenParams> }>(
     '/users/:username/tokens/:serial',
-    { config: { permission: 'tokens:write' }, schema: { tags, params: TokenParams } },
+    {
+      config: { permission: 'tokens:write' },
+      schema: {
+        tags,
+        operationId: 'deleteToken',
+        security: ADMIN_KEY,
+        params: TokenParams,
+        response: { 204: noContent('deleted'), ...adminErrors(...NAMED, ...WRITE) },
+      },
+    },
     async (request, reply) => {
       await deleteToken(adminContext(face, request), request.params.username, request.params.serial);
       return reply.code(204).send();
@@ -114,7 +178,22 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
 
   app.post<{ Params: Static<typeof TokenParams>; Body: Static<typeof ResyncBody> }>(
     '/users/:username/tokens/:serial/resync',
-    { config: { permission: 'tokens:write' }, schema: { tags, params: TokenParams, body: ResyncBody } },
+    {
+      config: { permission: 'tokens:write' },
+      schema: {
+        tags,
+        operationId: 'resyncToken',
+        description:
+          'Two consecutive codes find the counter (HOTP) or drift (TOTP) again; 400 RESYNC_FAILED when they do not.',
+        security: ADMIN_KEY,
+        params: TokenParams,
+        body: ResyncBody,
+        response: {
+          200: described('the token, found again', TokenView),
+          ...adminErrors(...NAMED, ...WRITE),
+        },
+      },
+    },
     async (request) =>
       publicToken(
         await resyncToken(

@@ -9,8 +9,10 @@ import {
   updateUser,
 } from '../../src/admin/index.ts';
 import { canonicalUsername, requireCanonicalUsername, TesseraError } from '../../src/model/index.ts';
+import { ADMIN_KEY, described, link, noContent } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
+import { adminErrors, CreatedUser, NAMED, UserDetail, UserPage, UserView, WRITE } from './replies.ts';
 import { limitOf, Methods, Name, QueryLimit, Username, UserParams } from './schemas.ts';
 
 const Pin = Type.String({ minLength: 4, maxLength: 64 });
@@ -47,13 +49,37 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** Where a created user leads: its view, changes, tokens, lock and deletion. */
+const userLinks = Object.fromEntries(
+  [
+    'getUser',
+    'updateUser',
+    'deleteUser',
+    'unlockUser',
+    'disableUser',
+    'enableUser',
+    'enrolToken',
+    'listTokens',
+  ].map((op) => [op, link(op, { username: '$response.body#/username' })]),
+);
+
 export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   const store = face.store;
   const tags = ['users'];
 
   app.post<{ Body: Static<typeof UserBody> }>(
     '/users',
-    { config: { permission: 'users:write' }, schema: { tags, body: UserBody } },
+    {
+      config: { permission: 'users:write' },
+      schema: {
+        tags,
+        operationId: 'createUser',
+        security: ADMIN_KEY,
+        body: UserBody,
+        response: { 201: CreatedUser, ...adminErrors(...WRITE) },
+      },
+      links: { 201: userLinks },
+    },
     async (request, reply) => {
       const user = await createUser(adminContext(face, request), request.body);
       return reply.code(201).send({ ...publicUser(user), tokens: [] });
@@ -62,7 +88,16 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/users',
-    { config: { permission: 'users:read' }, schema: { tags, querystring: ListQuery } },
+    {
+      config: { permission: 'users:read' },
+      schema: {
+        tags,
+        operationId: 'listUsers',
+        security: ADMIN_KEY,
+        querystring: ListQuery,
+        response: { 200: UserPage, ...adminErrors() },
+      },
+    },
     async (request) => {
       const { limit, prefix, ...rest } = request.query;
       // A prefix is matched against canonical names; one that has no canonical form matches none.
@@ -79,7 +114,16 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
 
   app.get<{ Params: Static<typeof UserParams> }>(
     '/users/:username',
-    { config: { permission: 'users:read' }, schema: { tags, params: UserParams } },
+    {
+      config: { permission: 'users:read' },
+      schema: {
+        tags,
+        operationId: 'getUser',
+        security: ADMIN_KEY,
+        params: UserParams,
+        response: { 200: UserDetail, ...adminErrors(...NAMED) },
+      },
+    },
     async (request) => {
       const username = requireCanonicalUsername(request.params.username);
       const view = await store.loadAuthView(username);
@@ -98,14 +142,33 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
 
   app.patch<{ Params: Static<typeof UserParams>; Body: Static<typeof UserPatchBody> }>(
     '/users/:username',
-    { config: { permission: 'users:write' }, schema: { tags, params: UserParams, body: UserPatchBody } },
+    {
+      config: { permission: 'users:write' },
+      schema: {
+        tags,
+        operationId: 'updateUser',
+        security: ADMIN_KEY,
+        params: UserParams,
+        body: UserPatchBody,
+        response: { 200: described('the user, changed', UserView), ...adminErrors(...NAMED, ...WRITE) },
+      },
+    },
     async (request) =>
       publicUser(await updateUser(adminContext(face, request), request.params.username, request.body)),
   );
 
   app.delete<{ Params: Static<typeof UserParams> }>(
     '/users/:username',
-    { config: { permission: 'users:write' }, schema: { tags, params: UserParams } },
+    {
+      config: { permission: 'users:write' },
+      schema: {
+        tags,
+        operationId: 'deleteUser',
+        security: ADMIN_KEY,
+        params: UserParams,
+        response: { 204: noContent('deleted, with its tokens'), ...adminErrors(...NAMED, ...WRITE) },
+      },
+    },
     async (request, reply) => {
       await deleteUser(adminContext(face, request), request.params.username);
       return reply.code(204).send();
@@ -114,7 +177,16 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
 
   app.post<{ Params: Static<typeof UserParams> }>(
     '/users/:username/unlock',
-    { config: { permission: 'users:write' }, schema: { tags, params: UserParams } },
+    {
+      config: { permission: 'users:write' },
+      schema: {
+        tags,
+        operationId: 'unlockUser',
+        security: ADMIN_KEY,
+        params: UserParams,
+        response: { 204: noContent('unlocked, failures reset'), ...adminErrors(...NAMED, ...WRITE) },
+      },
+    },
     async (request, reply) => {
       await unlockUser(adminContext(face, request), request.params.username);
       return reply.code(204).send();
@@ -127,7 +199,16 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
   ] as const) {
     app.post<{ Params: Static<typeof UserParams> }>(
       `/users/:username/${action}`,
-      { config: { permission: 'users:write' }, schema: { tags, params: UserParams } },
+      {
+        config: { permission: 'users:write' },
+        schema: {
+          tags,
+          operationId: `${action}User`,
+          security: ADMIN_KEY,
+          params: UserParams,
+          response: { 200: described(`the user, ${action}d`, UserView), ...adminErrors(...NAMED, ...WRITE) },
+        },
+      },
       async (request) =>
         publicUser(await updateUser(adminContext(face, request), request.params.username, { enabled })),
     );

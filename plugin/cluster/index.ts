@@ -1,15 +1,19 @@
 // The cluster face (node to node): a standby pulls the master's latest sealed snapshot.
 // The node's cluster duties themselves (heartbeat, failover watch, snapshot schedule) are a service in src/cluster.
 import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { roleAllows } from '../../src/auth/index.ts';
 import { type ClusterRuntime, peekManifest } from '../../src/cluster/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
 import {
+  ADMIN_KEY,
   type Caller,
   type CallerLookup,
+  CLIENT_KEY,
   checkOptions,
+  errorReplies,
   installErrorHandler,
   requireCaller,
 } from '../shared/index.ts';
@@ -46,7 +50,21 @@ async function clusterFace(app: FastifyInstance, opts: ClusterFaceOptions): Prom
   const { callers, snapshots } = opts;
   installErrorHandler(app);
   app.addHook('onRequest', requireCaller(callers, 'any'));
-  app.get('/snapshot/latest', { schema: { tags: ['cluster'], hide: true } }, async (request, reply) => {
+  const schema = {
+    tags: ['cluster'],
+    summary: "The node's latest sealed snapshot, for a standby to pull (node clients and superadmin keys)",
+    operationId: 'getLatestSnapshot',
+    security: [...CLIENT_KEY, ...ADMIN_KEY],
+    response: {
+      200: {
+        description: 'the sealed snapshot file',
+        headers: { 'x-tessera-snapshot-time': Type.String({ format: 'date-time' }) },
+        content: { 'application/octet-stream': { schema: Type.String({ format: 'binary' }) } },
+      },
+      ...errorReplies(401, 403, 404),
+    },
+  };
+  app.get('/snapshot/latest', { schema }, async (request, reply) => {
     mayPullSnapshots(request.caller);
     const path = snapshots.latestSnapshotFile();
     if (!path) throw new TesseraError('NOT_FOUND', 'this node has no snapshot yet');

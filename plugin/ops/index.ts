@@ -1,9 +1,17 @@
 // The operations face: liveness, readiness and metrics. No caller key, nothing secret.
-import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifySchema } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Registry } from 'prom-client';
 import type { Store } from '../../src/store/index.ts';
-import { checkOptions, errorBody, installErrorHandler } from '../shared/index.ts';
+import {
+  checkOptions,
+  described,
+  errorBody,
+  errorReplies,
+  installErrorHandler,
+  NO_KEY,
+} from '../shared/index.ts';
 
 export interface OpsFaceOptions {
   /** Readiness asks the store. */
@@ -21,9 +29,33 @@ async function opsFace(app: FastifyInstance, opts: OpsFaceOptions): Promise<void
   });
   const { store, registry } = opts;
   installErrorHandler(app);
-  const hidden = { schema: { hide: true } };
-  app.get('/healthz', hidden, async () => ({ status: 'ok' }));
-  app.get('/readyz', hidden, async (_request, reply) => {
+  const tags = ['operations'];
+  const health = {
+    tags,
+    operationId: 'health',
+    summary: 'The process is up',
+    security: NO_KEY,
+    response: { 200: described('up', Type.Object({ status: Type.Literal('ok') })) },
+  };
+  app.get('/healthz', { schema: health }, async () => ({ status: 'ok' }));
+  const readiness: FastifySchema = {
+    tags,
+    operationId: 'readiness',
+    summary: 'The store answers and the role is known',
+    security: NO_KEY,
+    response: {
+      200: described(
+        'ready',
+        Type.Object({
+          status: Type.Literal('ready'),
+          store: Type.Union([Type.Literal('embedded'), Type.Literal('redis')]),
+          role: Type.Union([Type.Literal('standalone'), Type.Literal('master'), Type.Literal('slave')]),
+        }),
+      ),
+      ...errorReplies(503),
+    },
+  };
+  app.get('/readyz', { schema: readiness }, async (_request, reply) => {
     try {
       await store.ping();
       const role = await store.role();
@@ -34,7 +66,19 @@ async function opsFace(app: FastifyInstance, opts: OpsFaceOptions): Promise<void
       return reply.code(503).send(errorBody('STORE_UNAVAILABLE', 'the store cannot be reached'));
     }
   });
-  app.get('/metrics', hidden, async (_request, reply) => {
+  const metrics = {
+    tags,
+    operationId: 'metrics',
+    summary: 'Prometheus metrics',
+    security: NO_KEY,
+    response: {
+      200: {
+        description: 'Prometheus text exposition format',
+        content: { 'text/plain': { schema: Type.String() } },
+      },
+    },
+  };
+  app.get('/metrics', { schema: metrics }, async (_request, reply) => {
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });

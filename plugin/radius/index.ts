@@ -6,11 +6,15 @@ import type { AuditSink, Validator } from '../../src/auth/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
 import {
   type CallerLookup,
+  CLIENT_KEY,
   callerClient,
   checkOptions,
   errorBody,
+  errorReplies,
   failureDetail,
   forwardedClientIp,
+  link,
+  noContent,
   publicMessage,
   requireCaller,
 } from '../shared/index.ts';
@@ -21,6 +25,7 @@ import {
   renderDecision,
   renderReject,
 } from './rlm-rest.ts';
+import { AccessRequest, ChallengeReply, RejectOrUnauthorized } from './schemas.ts';
 
 export * from './rlm-rest.ts';
 
@@ -104,6 +109,31 @@ async function radiusFace(app: FastifyInstance, opts: RadiusFaceOptions): Promis
       schema: {
         tags: ['radius'],
         summary: 'FreeRADIUS rlm_rest authenticate (body = json): 204 accept, 200 challenge, 401 reject',
+        operationId: 'radiusAuth',
+        security: CLIENT_KEY,
+        consumes: ['application/json'],
+        body: AccessRequest,
+        response: {
+          200: ChallengeReply,
+          204: noContent('accept'),
+          401: RejectOrUnauthorized,
+          ...errorReplies(403, 503),
+        },
+      },
+      // Documented, not enforced: parseAuthBody judges the raw body and answers a reject (401).
+      validatorCompiler: () => () => true,
+      // The second round echoes the State of the Access-Challenge.
+      links: {
+        200: {
+          answerChallenge: link(
+            'radiusAuth',
+            {},
+            {
+              'User-Name': '$request.body#/User-Name',
+              State: { type: 'octets', value: ['$response.body#/reply:State/value'] },
+            },
+          ),
+        },
       },
     },
     async (request, reply) => {
@@ -128,7 +158,15 @@ async function radiusFace(app: FastifyInstance, opts: RadiusFaceOptions): Promis
   // Optional post-auth hook for sites that call the module there; the validator already audited.
   app.post(
     '/post-auth',
-    { schema: { tags: ['radius'], summary: 'FreeRADIUS rlm_rest post-auth (no-op)' } },
+    {
+      schema: {
+        tags: ['radius'],
+        summary: 'FreeRADIUS rlm_rest post-auth (no-op)',
+        operationId: 'radiusPostAuth',
+        security: CLIENT_KEY,
+        response: { 204: noContent('nothing to do'), 401: RejectOrUnauthorized, ...errorReplies(403) },
+      },
+    },
     async (_request, reply) => reply.code(204).send(),
   );
 }

@@ -5,4 +5,5 @@ export * from './client-ip.ts';
 export * from './errors.ts';
 export * from './http-edge.ts';
 export * from './options.ts';
+export * from './replies.ts';
 export * from './source-allowed.ts';

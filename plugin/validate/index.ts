@@ -5,11 +5,14 @@ import fp from 'fastify-plugin';
 import type { Validator } from '../../src/auth/index.ts';
 import {
   type CallerLookup,
+  CLIENT_KEY,
   callerClient,
   checkOptions,
+  errorReplies,
   forwardedClientIp,
   installErrorHandler,
   jsonBodiesOnly,
+  link,
   requireCaller,
 } from '../shared/index.ts';
 
@@ -26,15 +29,26 @@ const ValidateBody = Type.Object(
     pass: Type.Optional(Type.String({ maxLength: 256 })),
     transactionId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      { user: 'alice', pass: '' },
+      { user: 'alice', pass: '123456' },
+    ],
+  },
 );
 
-const ValidateAnswer = Type.Object({
-  result: Type.Union([Type.Literal('accept'), Type.Literal('reject'), Type.Literal('challenge')]),
-  reason: Type.Optional(Type.String()),
-  message: Type.Optional(Type.String()),
-  transactionId: Type.Optional(Type.String()),
-});
+const ValidateAnswer = Type.Object(
+  {
+    result: Type.Union([Type.Literal('accept'), Type.Literal('reject'), Type.Literal('challenge')]),
+    reason: Type.Optional(Type.String({ description: 'stable code: OTP_INVALID, USER_LOCKED, ...' })),
+    message: Type.Optional(Type.String()),
+    transactionId: Type.Optional(
+      Type.String({ description: 'with a challenge: send it back with the code' }),
+    ),
+  },
+  { description: 'the decision (a reject is a 200 too: the call itself worked)' },
+);
 
 /** The end user's address: what the relying system forwards, else the connection's. */
 function endUserIp(request: FastifyRequest): string {
@@ -56,8 +70,20 @@ async function validateFace(app: FastifyInstance, opts: ValidateFaceOptions): Pr
       schema: {
         tags: ['validate'],
         summary: 'Check a one-time code, or start / answer a challenge',
+        operationId: 'validate',
+        security: CLIENT_KEY,
         body: ValidateBody,
-        response: { 200: ValidateAnswer },
+        response: { 200: ValidateAnswer, ...errorReplies(400, 401, 403, 413, 415, 503) },
+      },
+      // A challenge is answered by the same call, with its transaction id and the code.
+      links: {
+        200: {
+          answerChallenge: link(
+            'validate',
+            {},
+            { user: '$request.body#/user', transactionId: '$response.body#/transactionId' },
+          ),
+        },
       },
     },
     async (request) => {

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { generateSync } from '@otplib/hotp';
+import { createGuardrails } from 'otplib';
 import { nodeCrypto, type OtpAlgorithm, type OtpDigits, otplibAlgorithm } from './algorithms.ts';
 
 export interface OtpParams {
@@ -8,9 +9,18 @@ export interface OtpParams {
   readonly digits: OtpDigits;
 }
 
+/**
+ * Tokens are enrolled with secrets of 10 to 128 bytes (80 bits is what many authenticator apps and
+ * imported tokens carry). otplib's default floor of 16 bytes made every code check of such a token
+ * throw (a 500 on resync), so the floor here is the enrolment's.
+ */
+export const MIN_SECRET_BYTES = 10;
+const GUARDRAILS = createGuardrails({ MIN_SECRET_BYTES });
+
 /** RFC 4226 HOTP value for one counter. */
 export function hotp(params: OtpParams, counter: number): string {
   return generateSync({
+    guardrails: GUARDRAILS,
     secret: params.secret,
     counter,
     algorithm: otplibAlgorithm(params.algorithm),

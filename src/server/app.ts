@@ -16,6 +16,7 @@ import {
 import { validatePlugin } from '../../plugin/validate/index.ts';
 import { VERSION } from '../version.ts';
 import type { Config } from './config.ts';
+import { openapiOptions } from './openapi.ts';
 import type { TesseraServices } from './services.ts';
 
 export function fastifyOptions(config: Config): FastifyServerOptions {
@@ -47,13 +48,11 @@ export async function buildApp(
   const { store, validator, callers, audit, metrics, cluster } = services;
   installErrorHandling(app);
   jsonBodiesOnly(app);
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Tessera', version: VERSION, description: 'Second-factor (OTP) backend' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-  });
+  // Response schemas document the answers (and the fuzz test checks them); they do not shape them:
+  // fast-json-stringify would drop undeclared fields and coerce wrong types, hiding the very
+  // mismatches the check is there to find. The faces send public views built in src/admin.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  await app.register(swagger, openapiOptions(VERSION));
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(opsPlugin, {
     store,
