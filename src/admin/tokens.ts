@@ -10,7 +10,7 @@ import {
   recommendedSecretBytes,
   timeStep,
 } from '../otp/index.ts';
-import type { AdminContext } from './context.ts';
+import { type AdminContext, auditChange } from './context.ts';
 
 export interface TokenInput {
   type: 'totp' | 'hotp';
@@ -115,7 +115,7 @@ export async function updateToken(
   const token = await ownedToken(ctx, username, serial);
   const next: Token = { ...token, ...patch, updatedAt: Date.now() };
   await ctx.store.putToken(next);
-  ctx.audit('token.update', { username: token.username, serial, fields: Object.keys(patch).join(',') });
+  auditChange(ctx, 'token.update', { username: token.username, serial }, token, next);
   return next;
 }
 
