@@ -4,6 +4,7 @@
 export * from './auth-event.ts';
 export * from './chain.ts';
 export * from './diff.ts';
+export * from './export.ts';
 export * from './keys.ts';
 export * from './node-events.ts';
 export * from './outputs.ts';
