@@ -93,7 +93,7 @@ export async function enrolToken(ctx: AdminContext, name: string, input: TokenIn
     period: token.period,
     counter: input.counter ?? 0,
   });
-  ctx.audit('token.enrol', { username, serial });
+  auditChange(ctx, 'token.enrol', { username, serial }, null, token);
   return { token, otpauthUri: uri };
 }
 
@@ -122,7 +122,7 @@ export async function updateToken(
 export async function deleteToken(ctx: AdminContext, username: string, serial: string): Promise<void> {
   const token = await ownedToken(ctx, username, serial);
   await ctx.store.deleteToken(serial);
-  ctx.audit('token.delete', { username: token.username, serial });
+  auditChange(ctx, 'token.delete', { username: token.username, serial }, token, null);
 }
 
 /**

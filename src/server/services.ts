@@ -146,7 +146,7 @@ export function createServices(
         audit: (type, detail) => {
           if (type.startsWith('settings.')) settings.invalidate();
           if (type.startsWith('client.') || type.startsWith('admin-key.')) callers.forget();
-          const { username, serial, result, ...rest } = detail;
+          const { username, serial, result, reason, ...rest } = detail;
           const extra: Record<string, string> = {};
           for (const [k, v] of Object.entries(rest)) if (v !== undefined) extra[k] = v;
           audit.record({
@@ -155,6 +155,7 @@ export function createServices(
             actor,
             // an operation that failed throws before its audit call: what is recorded succeeded
             result: result ?? 'ok',
+            ...(reason ? { reason } : {}),
             ...(username ? { username } : {}),
             ...(serial ? { serial } : {}),
             ...(sourceIp ? { sourceIp } : {}),

@@ -145,6 +145,32 @@ describe('the audit streams carry every field an auditor needs', () => {
     assert.equal(client.detail['after.auditSuccessRate'], '1');
   });
 
+  test('a refused change is in the trail with its error; groups and tokens show their changes', async () => {
+    assert.equal((await admin.call('PATCH', '/v1/admin/users/nobody-here', { email: 'x@y.z' })).status, 404);
+    assert.equal((await admin.call('POST', '/v1/admin/users', { username: 'dora' })).status, 409);
+    await admin.ok('POST', '/v1/admin/groups', { name: 'ops', description: 'first' });
+    await admin.ok('PATCH', '/v1/admin/groups/ops', { description: 'second' });
+    const items = await stream('admin');
+    const failed = items.filter((e) => e.type === 'admin.failed');
+    assert.deepEqual(
+      failed.map((e) => [e.detail.route, e.result, e.reason]),
+      [
+        ['POST /v1/admin/users', 'error', 'CONFLICT'],
+        ['PATCH /v1/admin/users/:username', 'error', 'NOT_FOUND'],
+        // the out-of-range auditSuccessRate above
+        ['PATCH /v1/admin/clients/:id', 'error', 'BAD_REQUEST'],
+      ],
+    );
+    assert.equal(failed[0]?.detail.role, 'superadmin');
+    const group = items.find((e) => e.type === 'group.update');
+    assert.equal(group?.detail['before.description'], 'first');
+    assert.equal(group?.detail['after.description'], 'second');
+    const enrol = items.find((e) => e.type === 'token.enrol' && e.username === 'alice@corp.example');
+    assert.equal(enrol?.detail.secret, 'changed');
+    assert.equal(enrol?.detail['after.type'], 'totp');
+    assert.ok(!JSON.stringify(items).includes(secret), 'the seed is never in the trail');
+  });
+
   test('the event stream holds the node start, snapshot runs and the stop', async () => {
     const deadline = Date.now() + 20_000;
     let events = await stream('event');
