@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { loadSettings, updateSettings } from '../../src/admin/index.ts';
-import { MAX_HOTP_LOOKAHEAD, MAX_TOTP_WINDOW } from '../../src/model/index.ts';
+import { MAX_HOTP_LOOKAHEAD, MAX_TOTP_WINDOW, type Settings } from '../../src/model/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
 
@@ -57,14 +57,20 @@ const SettingsPatch = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
+/** Directory sources have their own routes, which never show the sealed bind passwords. */
+function shown(settings: Settings): Omit<Settings, 'directorySources'> {
+  const { directorySources: _sources, ...rest } = settings;
+  return rest;
+}
+
 export async function settingsRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   const tags = ['settings'];
   app.get('/settings', { config: { permission: 'settings:read' }, schema: { tags } }, async () =>
-    loadSettings(face.store),
+    shown(await loadSettings(face.store)),
   );
   app.patch<{ Body: Static<typeof SettingsPatch> }>(
     '/settings',
     { config: { permission: 'settings:write' }, schema: { tags, body: SettingsPatch } },
-    async (request) => updateSettings(adminContext(face, request), request.body),
+    async (request) => shown(await updateSettings(adminContext(face, request), request.body)),
   );
 }

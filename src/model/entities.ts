@@ -16,8 +16,22 @@ export interface User {
   /** scrypt hash of the PIN (`scrypt$N$r$p$salt$hash`), never the PIN. */
   pinHash?: string;
   methods: Partial<Record<Method, MethodSwitch>>;
+  /** Set for users a directory sync brought in: which source, and the entry's stable id there. */
+  directory?: DirectoryLink;
   createdAt: number;
   updatedAt: number;
+}
+
+/**
+ * A user's tie to its directory entry. `id` is entryUUID (OpenLDAP) or objectGUID (AD), which
+ * survive a rename; `dn` is where the entry was last seen (the bind target for `firstFactor: "ldap"`).
+ */
+export interface DirectoryLink {
+  source: string;
+  id: string;
+  dn: string;
+  /** The sync disabled this user (gone or disabled in the directory): it may enable it again. */
+  disabledBySync?: boolean;
 }
 
 export interface Group {
