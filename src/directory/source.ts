@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { KeyRing } from '../crypto/index.ts';
 import { type StoredDirectorySource, TesseraError } from '../model/index.ts';
+import { checkFilter } from './fetch.ts';
 import { PRESETS, type Preset } from './presets.ts';
 
 /** What an admin sends to add a source; the bind password arrives in clear and is sealed at once. */
@@ -55,6 +56,9 @@ export function sealSource(input: SourceInput, ring: KeyRing, now: number): Stor
   if (input.caFile !== undefined && !existsSync(input.caFile)) {
     throw new TesseraError('BAD_REQUEST', 'caFile does not exist on this node');
   }
+  // a filter that cannot parse is refused here, not at the first sync
+  if (input.userFilter !== undefined) checkFilter(input.userFilter);
+  if (input.groupFilter !== undefined) checkFilter(input.groupFilter);
   const fraction = input.maxDisableFraction ?? DEFAULTS.maxDisableFraction;
   if (!(fraction >= 0 && fraction <= 1))
     throw new TesseraError('BAD_REQUEST', 'maxDisableFraction must be 0..1');

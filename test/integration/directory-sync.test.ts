@@ -109,7 +109,9 @@ describe('directory source against slapd', () => {
       probeSource(variant({ baseDn: `ou=nowhere,${slapd.suffix}` }), ring),
       'DIRECTORY_BAD_BASE_DN',
     );
-    await rejects(probeSource(variant({ userFilter: '(uid=alice' }), ring), 'DIRECTORY_BAD_FILTER');
+    assert.throws(() => variant({ userFilter: '(uid=alice' }), { code: 'DIRECTORY_BAD_FILTER' });
+    // a stored filter that does not parse (an older version's, or edited by hand) fails the probe
+    await rejects(probeSource({ ...good, userFilter: '(uid=alice' }, ring), 'DIRECTORY_BAD_FILTER');
     await rejects(probeSource(variant({ url: 'ldap://127.0.0.1:1' }), ring), 'DIRECTORY_UNREACHABLE');
     // a plain LDAP port spoken to with TLS fails the handshake
     await rejects(probeSource(variant({ url: slapd.url.replace('ldap:', 'ldaps:') }), ring), 'DIRECTORY_TLS');
