@@ -13,7 +13,9 @@ const ClientFields = {
   enabled: Type.Optional(Type.Boolean()),
   unknownUserPolicy: Type.Optional(Type.Union([Type.Literal('reject'), Type.Literal('passthrough')])),
   rejectDetail: Type.Optional(Type.Union([Type.Literal('generic'), Type.Literal('reason')])),
-  firstFactor: Type.Optional(Type.Union([Type.Literal('pin'), Type.Literal('upstream')])),
+  firstFactor: Type.Optional(
+    Type.Union([Type.Literal('pin'), Type.Literal('upstream'), Type.Literal('ldap')]),
+  ),
 };
 const ClientBody = Type.Object(
   {

@@ -3,6 +3,7 @@
 export * from './connect.ts';
 export * from './fetch.ts';
 export * from './mapping.ts';
+export * from './password.ts';
 export * from './presets.ts';
 export * from './probe.ts';
 export * from './source.ts';

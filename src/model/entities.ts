@@ -87,7 +87,8 @@ export interface Client {
   /** What a reject tells the end user: a generic text, or the reason. */
   rejectDetail: 'generic' | 'reason';
   /** How the first round of a two-step login is checked: the Tessera PIN, or a password checked upstream. */
-  firstFactor: 'pin' | 'upstream';
+  /** `ldap`: the user's directory password, checked by a bind against the user's source. */
+  firstFactor: 'pin' | 'upstream' | 'ldap';
   createdAt: number;
 }
 
@@ -122,7 +123,7 @@ export type UnknownUserPolicy = 'reject' | 'passthrough';
  * How the first round of a two-step login was proved: the user's PIN, a password the client
  * checked before calling us (`upstream`), or nothing (a user without a PIN).
  */
-export type FirstFactorProof = 'pin' | 'upstream' | 'none';
+export type FirstFactorProof = 'pin' | 'upstream' | 'ldap' | 'none';
 
 export interface Challenge {
   transactionId: string;

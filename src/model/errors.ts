@@ -25,6 +25,10 @@ export type ReasonCode =
   | 'SEED_UNREADABLE'
   /** Too many PIN checks waiting on this node: refused unevaluated, nothing counted. */
   | 'SERVER_BUSY'
+  /** `firstFactor: "ldap"`: the directory refused the password. */
+  | 'PASSWORD_INVALID'
+  /** `firstFactor: "ldap"`: the user's directory did not answer; nothing counted. */
+  | 'DIRECTORY_UNAVAILABLE'
   | 'OK';
 
 export type ErrorCode =

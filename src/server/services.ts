@@ -5,6 +5,7 @@ import { AuditOutputs, BufferedAuditSink } from '../audit/index.ts';
 import { Cached, CallerDirectory, Validator } from '../auth/index.ts';
 import { ClusterRuntime } from '../cluster/index.ts';
 import { KeyRing } from '../crypto/index.ts';
+import { directoryPasswords } from '../directory/index.ts';
 import { DEFAULT_GROUP, type Settings } from '../model/index.ts';
 import type { ReplicationControl, Store } from '../store/index.ts';
 import type { Config } from './config.ts';
@@ -109,6 +110,7 @@ export function createServices(
     audit,
     observe: (outcome, seconds) => metrics.observeValidate(outcome, seconds),
     log,
+    directory: directoryPasswords(store),
   });
   return {
     config,
