@@ -25,7 +25,7 @@ const SourceBody = Type.Object(
     url: Type.String({
       minLength: 8,
       maxLength: 512,
-      pattern: '^ldaps?://',
+      pattern: '^ldaps?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$',
       description: 'ldap:// or ldaps://, host and port only',
     }),
     startTls: Type.Optional(Type.Boolean({ description: 'upgrade an ldap:// connection with StartTLS' })),
@@ -92,9 +92,15 @@ const ErrorEnvelope = Type.Object({
 const NoContent = Type.Null({ description: 'removed' });
 
 /** The answers every directory route can give besides its success. */
-const ERRORS = { 400: ErrorEnvelope, 401: ErrorEnvelope, 403: ErrorEnvelope, 503: ErrorEnvelope };
-/** Routes that talk to the directory: one code per failure (DIRECTORY_UNREACHABLE, _TLS, ...). */
-const DIRECTORY_ERRORS = { ...ERRORS, 404: ErrorEnvelope, 409: ErrorEnvelope, 502: ErrorEnvelope };
+const ERRORS = Object.fromEntries(
+  [400, 401, 403, 408, 413, 414, 415, 429, 431, 503].map((status) => [status, ErrorEnvelope]),
+) as Record<number, typeof ErrorEnvelope>;
+/**
+ * Routes that talk to the directory: 422 with one code per failure (DIRECTORY_UNREACHABLE,
+ * DIRECTORY_TLS, DIRECTORY_BAD_CREDENTIALS, DIRECTORY_BAD_BASE_DN); a bad filter is a 400
+ * DIRECTORY_BAD_FILTER; a sync over its disable limit is a 409 DIRECTORY_SYNC_LIMIT.
+ */
+const DIRECTORY_ERRORS = { ...ERRORS, 404: ErrorEnvelope, 409: ErrorEnvelope, 422: ErrorEnvelope };
 
 export async function directoryRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   const tags = ['directory'];
@@ -102,7 +108,12 @@ export async function directoryRoutes(app: FastifyInstance, face: AdminFaceOptio
     '/directory/sources',
     {
       config: { permission: 'directory:write' },
-      schema: { tags, body: SourceBody, response: { 201: PublicSource, ...ERRORS, 409: ErrorEnvelope } },
+      schema: {
+        tags,
+        operationId: 'createDirectorySource',
+        body: SourceBody,
+        response: { 201: PublicSource, ...ERRORS, 409: ErrorEnvelope },
+      },
     },
     async (request, reply) => {
       const ctx = adminContext(face, request);
@@ -116,7 +127,11 @@ export async function directoryRoutes(app: FastifyInstance, face: AdminFaceOptio
     '/directory/sources',
     {
       config: { permission: 'directory:read' },
-      schema: { tags, response: { 200: Type.Object({ items: Type.Array(PublicSource) }), ...ERRORS } },
+      schema: {
+        tags,
+        operationId: 'listDirectorySources',
+        response: { 200: Type.Object({ items: Type.Array(PublicSource) }), ...ERRORS },
+      },
     },
     async () => ({ items: (await listSources(face.store)).map(publicSource) }),
   );
@@ -124,7 +139,12 @@ export async function directoryRoutes(app: FastifyInstance, face: AdminFaceOptio
     '/directory/sources/:name',
     {
       config: { permission: 'directory:write' },
-      schema: { tags, params: SourceParams, response: { 204: NoContent, ...ERRORS, 404: ErrorEnvelope } },
+      schema: {
+        tags,
+        operationId: 'deleteDirectorySource',
+        params: SourceParams,
+        response: { 204: NoContent, ...ERRORS, 404: ErrorEnvelope },
+      },
     },
     async (request, reply) => {
       const ctx = adminContext(face, request);
@@ -139,7 +159,12 @@ export async function directoryRoutes(app: FastifyInstance, face: AdminFaceOptio
     '/directory/sources/:name/test',
     {
       config: { permission: 'directory:write' },
-      schema: { tags, params: SourceParams, response: { 200: ProbeResult, ...DIRECTORY_ERRORS } },
+      schema: {
+        tags,
+        operationId: 'testDirectorySource',
+        params: SourceParams,
+        response: { 200: ProbeResult, ...DIRECTORY_ERRORS },
+      },
     },
     async (request) => {
       const ctx = adminContext(face, request);
@@ -152,6 +177,7 @@ export async function directoryRoutes(app: FastifyInstance, face: AdminFaceOptio
       config: { permission: 'directory:sync' },
       schema: {
         tags,
+        operationId: 'syncDirectorySource',
         params: SourceParams,
         querystring: SyncQuery,
         response: { 200: SyncResult, ...DIRECTORY_ERRORS },

@@ -91,11 +91,13 @@ function statusFor(code: ErrorCode): number {
       return 400;
     case 'DIRECTORY_SYNC_LIMIT':
       return 409;
+    // The source as configured does not work (or its server is down): the admin's request was
+    // fine but cannot be done; a 4xx, since this node did not fail. The code says which part.
     case 'DIRECTORY_UNREACHABLE':
     case 'DIRECTORY_TLS':
     case 'DIRECTORY_BAD_CREDENTIALS':
     case 'DIRECTORY_BAD_BASE_DN':
-      return 502;
+      return 422;
     case 'UNAUTHORIZED':
       return 401;
     case 'FORBIDDEN':

@@ -68,10 +68,10 @@ describe('directory sources and sync over the admin API (real node, real slapd)'
 
   test('test gives a stable code per failure', async () => {
     const cases: [Record<string, unknown>, number, string][] = [
-      [{ name: 'badpw', bindPassword: 'nope' }, 502, 'DIRECTORY_BAD_CREDENTIALS'],
-      [{ name: 'badbase', baseDn: 'ou=missing,dc=example,dc=org' }, 502, 'DIRECTORY_BAD_BASE_DN'],
-      [{ name: 'down', url: 'ldap://127.0.0.1:1', connectTimeoutMs: 1000 }, 502, 'DIRECTORY_UNREACHABLE'],
-      [{ name: 'tls', url: slapd.url.replace('ldap:', 'ldaps:') }, 502, 'DIRECTORY_TLS'],
+      [{ name: 'badpw', bindPassword: 'nope' }, 422, 'DIRECTORY_BAD_CREDENTIALS'],
+      [{ name: 'badbase', baseDn: 'ou=missing,dc=example,dc=org' }, 422, 'DIRECTORY_BAD_BASE_DN'],
+      [{ name: 'down', url: 'ldap://127.0.0.1:1', connectTimeoutMs: 1000 }, 422, 'DIRECTORY_UNREACHABLE'],
+      [{ name: 'tls', url: slapd.url.replace('ldap:', 'ldaps:') }, 422, 'DIRECTORY_TLS'],
     ];
     for (const [over, status, code] of cases) {
       await admin.ok('POST', '/v1/admin/directory/sources', body(over));
