@@ -110,7 +110,12 @@ export async function syncSource(
       continue;
     }
     claimed.add(d.username);
-    if (d.disabled) continue; // handled with the gone users below
+    if (d.disabled) {
+      // a linked user is disabled with the gone ones below; an unknown one is not brought in
+      if (!linked.has(d.id))
+        changes.push({ kind: 'skip', name: d.username, reason: 'disabled in the directory' });
+      continue;
+    }
     present.add(d.id);
     const group = tesseraGroupFor(d.groups, tesseraGroups, DEFAULT_GROUP);
     const current = linked.get(d.id);
