@@ -133,7 +133,9 @@ export async function syncSource(
       if (fields.length > 0) changes.push({ kind: 'update', from: current.username, user: next, fields });
       continue;
     }
-    const holder = await ctx.store.getUser(d.username);
+    // A real run learns that a name is taken from createUser itself (one store call per new user,
+    // not two); a dry run must ask.
+    const holder = opts.dryRun ? await ctx.store.getUser(d.username) : null;
     if (holder) {
       changes.push({
         kind: 'skip',
@@ -183,11 +185,21 @@ export async function syncSource(
 }
 
 async function apply(ctx: AdminContext, source: string, changes: SyncChange[]): Promise<void> {
-  for (const c of changes) {
+  for (const [i, c] of changes.entries()) {
     if (c.kind === 'create') {
-      // a user created by hand since the plan was made keeps its name: the next sync reports it
-      if (await ctx.store.createUser(c.user))
+      // a name taken (by a local user, or another source's) is never taken over
+      if (await ctx.store.createUser(c.user)) {
         ctx.audit('directory.user.create', { username: c.user.username, source });
+        continue;
+      }
+      const holder = await ctx.store.getUser(c.user.username);
+      changes[i] = {
+        kind: 'skip',
+        name: c.user.username,
+        reason: holder?.directory
+          ? `linked to directory source "${holder.directory.source}"`
+          : 'a local user has this name',
+      };
     } else if (c.kind === 'update') {
       if (c.from !== c.user.username && !(await ctx.store.renameUser(c.from, c.user.username))) {
         throw new TesseraError('CONFLICT', `could not rename "${c.from}": the new name is taken`);
