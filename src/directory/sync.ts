@@ -184,23 +184,24 @@ export async function syncSource(
   return { ...count(changes), changes };
 }
 
+/** New users are written this many at a time: each is its own store transaction. */
+const CREATE_CONCURRENCY = 32;
+
 async function apply(ctx: AdminContext, source: string, changes: SyncChange[]): Promise<void> {
-  for (const [i, c] of changes.entries()) {
-    if (c.kind === 'create') {
-      // a name taken (by a local user, or another source's) is never taken over
-      if (await ctx.store.createUser(c.user)) {
-        ctx.audit('directory.user.create', { username: c.user.username, source });
-        continue;
-      }
-      const holder = await ctx.store.getUser(c.user.username);
-      changes[i] = {
-        kind: 'skip',
-        name: c.user.username,
-        reason: holder?.directory
-          ? `linked to directory source "${holder.directory.source}"`
-          : 'a local user has this name',
-      };
-    } else if (c.kind === 'update') {
+  // Creates touch distinct names (two entries never claim one), so they can overlap; renames and
+  // disables run after them, one at a time, in plan order.
+  const creates = [...changes.keys()].filter((i) => changes[i]?.kind === 'create');
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < creates.length) {
+      const i = creates[next++]!;
+      const c = changes[i];
+      if (c?.kind === 'create') changes[i] = await create(ctx, source, c.user);
+    }
+  };
+  await Promise.all(Array.from({ length: CREATE_CONCURRENCY }, worker));
+  for (const c of changes) {
+    if (c.kind === 'update') {
       if (c.from !== c.user.username && !(await ctx.store.renameUser(c.from, c.user.username))) {
         throw new TesseraError('CONFLICT', `could not rename "${c.from}": the new name is taken`);
       }
@@ -211,6 +212,22 @@ async function apply(ctx: AdminContext, source: string, changes: SyncChange[]): 
       ctx.audit('directory.user.disable', { username: c.user.username, source });
     }
   }
+}
+
+/** A name taken (by a local user, or another source's) is never taken over: a skip. */
+async function create(ctx: AdminContext, source: string, user: User): Promise<SyncChange> {
+  if (await ctx.store.createUser(user)) {
+    ctx.audit('directory.user.create', { username: user.username, source });
+    return { kind: 'create', user };
+  }
+  const holder = await ctx.store.getUser(user.username);
+  return {
+    kind: 'skip',
+    name: user.username,
+    reason: holder?.directory
+      ? `linked to directory source "${holder.directory.source}"`
+      : 'a local user has this name',
+  };
 }
 
 function count(changes: SyncChange[]): SyncCounts {
