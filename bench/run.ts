@@ -13,6 +13,7 @@ for (const [name, file, fn] of [
   ['pinFlood', './pin-flood.ts', 'benchPinFlood'],
   ['radius', './radius.ts', 'benchRadius'],
   ['redis', './redis.ts', 'benchRedis'],
+  ['directory', './directory.ts', 'benchDirectory'],
 ] as const) {
   if (!existsSync(new URL(file, import.meta.url))) continue;
   try {

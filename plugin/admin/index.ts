@@ -8,6 +8,7 @@ import { adminKeyRoutes } from './admin-keys.ts';
 import { auditRoutes } from './audit.ts';
 import { clientRoutes } from './clients.ts';
 import { clusterRoutes } from './cluster.ts';
+import { directoryRoutes } from './directory.ts';
 import { auditFailedChanges } from './failures.ts';
 import { groupRoutes } from './groups.ts';
 import type { AdminFaceOptions } from './options.ts';
@@ -48,6 +49,7 @@ async function adminFace(app: FastifyInstance, opts: AdminFaceOptions): Promise<
     settingsRoutes,
     auditRoutes,
     clusterRoutes,
+    directoryRoutes,
   ]) {
     await routes(app, opts);
   }

@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { loadSettings, updateSettings } from '../../src/admin/index.ts';
-import { MAX_HOTP_LOOKAHEAD, MAX_TOTP_WINDOW } from '../../src/model/index.ts';
+import { MAX_HOTP_LOOKAHEAD, MAX_TOTP_WINDOW, type Settings } from '../../src/model/index.ts';
 import { ADMIN_KEY, described } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
@@ -59,6 +59,12 @@ const SettingsPatch = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
+/** Directory sources have their own routes, which never show the sealed bind passwords. */
+function shown(settings: Settings): Omit<Settings, 'directorySources'> {
+  const { directorySources: _sources, ...rest } = settings;
+  return rest;
+}
+
 export async function settingsRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   const tags = ['settings'];
   const getSchema = {
@@ -68,7 +74,7 @@ export async function settingsRoutes(app: FastifyInstance, face: AdminFaceOption
     response: { 200: described('the settings in force', SettingsView), ...adminErrors() },
   };
   app.get('/settings', { config: { permission: 'settings:read' }, schema: getSchema }, async () =>
-    loadSettings(face.store),
+    shown(await loadSettings(face.store)),
   );
   app.patch<{ Body: Static<typeof SettingsPatch> }>(
     '/settings',
@@ -82,6 +88,6 @@ export async function settingsRoutes(app: FastifyInstance, face: AdminFaceOption
         response: { 200: described('the settings, changed', SettingsView), ...adminErrors(...WRITE) },
       },
     },
-    async (request) => updateSettings(adminContext(face, request), request.body),
+    async (request) => shown(await updateSettings(adminContext(face, request), request.body)),
   );
 }

@@ -17,7 +17,7 @@ export interface ClientInput {
   enabled?: boolean;
   unknownUserPolicy?: UnknownUserPolicy;
   rejectDetail?: 'generic' | 'reason';
-  firstFactor?: 'pin' | 'upstream';
+  firstFactor?: 'pin' | 'upstream' | 'ldap';
   auditSuccessRate?: number;
 }
 

@@ -29,12 +29,15 @@ export function requiredProof(
   user: Pick<User, 'pinHash'>,
 ): FirstFactorProof {
   if (client.firstFactor === 'upstream') return 'upstream';
+  if (client.firstFactor === 'ldap') return 'ldap';
   return user.pinHash ? 'pin' : 'none';
 }
 
-/** A proved PIN also stands in for an upstream check; nothing else stands in for a PIN. */
+/** A proved PIN or directory password also stands in for an upstream check; nothing else stands in for a PIN. */
 export function proofSatisfies(have: FirstFactorProof | undefined, need: FirstFactorProof): boolean {
   if (need === 'none') return true;
-  if (need === 'upstream') return have === 'upstream' || have === 'pin';
+  if (need === 'upstream') return have === 'upstream' || have === 'pin' || have === 'ldap';
+  // only a directory bind proves a directory password
+  if (need === 'ldap') return have === 'ldap';
   return have === 'pin';
 }

@@ -22,6 +22,11 @@ export const PERMISSIONS = [
   'admin-keys:write',
   /** The master's sealed snapshot: the whole configuration, for another node. */
   'cluster:snapshot',
+  /** Directory sources: add, remove, test (superadmin); the list shows no secret (every read role). */
+  'directory:read',
+  'directory:write',
+  /** Running a sync creates, changes and disables users in bulk: superadmin only. */
+  'directory:sync',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

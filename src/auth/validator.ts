@@ -11,6 +11,7 @@ import {
   type ReasonCode,
   type Settings,
   type Token,
+  type User,
   type UserAuthState,
 } from '../model/index.ts';
 import type { AuthView, Store } from '../store/index.ts';
@@ -57,6 +58,8 @@ export interface ValidatorDeps {
   node?: string;
   /** Share of accepts and challenges logged when the client sets none (0..1; default 1). */
   successSampleRate?: number;
+  /** Checks directory passwords for `firstFactor: "ldap"` clients (src/directory/password.ts). */
+  directory?: { verify(user: User, password: string): Promise<'ok' | 'wrong' | 'unavailable'> };
 }
 
 const MESSAGES: Partial<Record<ReasonCode, string>> = {
@@ -76,6 +79,8 @@ const MESSAGES: Partial<Record<ReasonCode, string>> = {
   USER_INVALID: 'Unknown user.',
   SEED_UNREADABLE: 'The code cannot be checked on this server; try again later.',
   SERVER_BUSY: 'The server is busy; try again in a moment.',
+  PASSWORD_INVALID: 'The password or code is not valid.',
+  DIRECTORY_UNAVAILABLE: 'The directory cannot be reached; try again later.',
 };
 
 /**
@@ -126,6 +131,11 @@ export class Validator {
     const pass = req.pass ?? '';
     const proof = requiredProof(req.client, view.user);
     if (proof === 'upstream') return this.challenge(req, settings, now, 'upstream');
+    if (proof === 'ldap') {
+      return this.attempt(view, settings, now, (ticket) =>
+        this.directoryFirst(req, view, tokens, pass, settings, now, ticket),
+      );
+    }
     if (proof === 'none') {
       if (pass === '') return this.challenge(req, settings, now, 'none');
       return this.attempt(view, settings, now, (ticket) =>
@@ -156,6 +166,52 @@ export class Validator {
         ticket,
       );
     });
+  }
+
+  /**
+   * `firstFactor: "ldap"`: the directory password followed by the code, or the password alone for a
+   * challenge. A pass ending in digits is first tried as password + code, then whole. The code is
+   * checked only after the directory accepted the password, so a wrong password spends no code.
+   */
+  private async directoryFirst(
+    req: ValidateRequest,
+    view: AuthView,
+    tokens: Token[],
+    pass: string,
+    settings: Settings,
+    now: number,
+    ticket: AttemptTicket,
+  ): Promise<ValidateOutcome> {
+    const tries: { password: string; digits?: number }[] = [];
+    for (const digits of new Set(tokens.map((t) => t.digits))) {
+      if (pass.length > digits && /^[0-9]+$/.test(pass.slice(-digits))) {
+        tries.push({ password: pass.slice(0, -digits), digits });
+      }
+    }
+    tries.push({ password: pass });
+    for (const t of tries) {
+      const verdict = this.deps.directory
+        ? await this.deps.directory.verify(view.user, t.password)
+        : 'unavailable';
+      if (verdict === 'wrong') continue;
+      if (verdict === 'unavailable' || t.digits === undefined) {
+        // Not the user's fault, or a proved password: the attempt is given back either way.
+        await this.deps.store.refundAttempt(view.user.username, ticket);
+        return verdict === 'ok'
+          ? this.challenge(req, settings, now, 'ldap')
+          : reject('DIRECTORY_UNAVAILABLE');
+      }
+      const digits = t.digits;
+      return this.checkCode(
+        view,
+        tokens.filter((k) => k.digits === digits),
+        pass.slice(-digits),
+        settings,
+        now,
+        ticket,
+      );
+    }
+    return this.fail(view, 'PASSWORD_INVALID', settings, now);
   }
 
   private async answerChallenge(

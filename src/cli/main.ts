@@ -30,6 +30,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
       'audit verify [--stream admin|event] [--from T] [--to T] | rotate-key | export --format csv|jsonl',
     load: async () => (await import('./commands/audit.ts')).run,
   },
+  directory: {
+    summary: 'directory add|list|test|remove | sync [--source NAME] [--dry-run] [--force]',
+    load: async () => (await import('./commands/directory.ts')).run,
+  },
   keycloak: {
     summary: 'keycloak setup --keycloak-url URL --realm REALM ...',
     load: async () => (await import('./commands/keycloak.ts')).run,

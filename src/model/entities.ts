@@ -16,8 +16,22 @@ export interface User {
   /** scrypt hash of the PIN (`scrypt$N$r$p$salt$hash`), never the PIN. */
   pinHash?: string;
   methods: Partial<Record<Method, MethodSwitch>>;
+  /** Set for users a directory sync brought in: which source, and the entry's stable id there. */
+  directory?: DirectoryLink;
   createdAt: number;
   updatedAt: number;
+}
+
+/**
+ * A user's tie to its directory entry. `id` is entryUUID (OpenLDAP) or objectGUID (AD), which
+ * survive a rename; `dn` is where the entry was last seen (the bind target for `firstFactor: "ldap"`).
+ */
+export interface DirectoryLink {
+  source: string;
+  id: string;
+  dn: string;
+  /** The sync disabled this user (gone or disabled in the directory): it may enable it again. */
+  disabledBySync?: boolean;
 }
 
 export interface Group {
@@ -73,7 +87,8 @@ export interface Client {
   /** What a reject tells the end user: a generic text, or the reason. */
   rejectDetail: 'generic' | 'reason';
   /** How the first round of a two-step login is checked: the Tessera PIN, or a password checked upstream. */
-  firstFactor: 'pin' | 'upstream';
+  /** `ldap`: the user's directory password, checked by a bind against the user's source. */
+  firstFactor: 'pin' | 'upstream' | 'ldap';
   createdAt: number;
   /**
    * Share (0..1) of this client's accepts and challenges kept in the authentication log; refusals
@@ -113,7 +128,7 @@ export type UnknownUserPolicy = 'reject' | 'passthrough';
  * How the first round of a two-step login was proved: the user's PIN, a password the client
  * checked before calling us (`upstream`), or nothing (a user without a PIN).
  */
-export type FirstFactorProof = 'pin' | 'upstream' | 'none';
+export type FirstFactorProof = 'pin' | 'upstream' | 'ldap' | 'none';
 
 export interface Challenge {
   transactionId: string;

@@ -25,6 +25,10 @@ export type ReasonCode =
   | 'SEED_UNREADABLE'
   /** Too many PIN checks waiting on this node: refused unevaluated, nothing counted. */
   | 'SERVER_BUSY'
+  /** `firstFactor: "ldap"`: the directory refused the password. */
+  | 'PASSWORD_INVALID'
+  /** `firstFactor: "ldap"`: the user's directory did not answer; nothing counted. */
+  | 'DIRECTORY_UNAVAILABLE'
   | 'OK';
 
 export type ErrorCode =
@@ -49,6 +53,14 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'RESYNC_FAILED'
   | 'STORE_UNAVAILABLE'
+  /** Directory source checks (src/directory): each failure of a bind or search has its own code. */
+  | 'DIRECTORY_UNREACHABLE'
+  | 'DIRECTORY_TLS'
+  | 'DIRECTORY_BAD_CREDENTIALS'
+  | 'DIRECTORY_BAD_BASE_DN'
+  | 'DIRECTORY_BAD_FILTER'
+  /** A sync would disable or delete more than the allowed fraction of a source's users. */
+  | 'DIRECTORY_SYNC_LIMIT'
   | 'INTERNAL';
 
 /** What any caller is told when the store fails; the reason travels as the error's `cause`, for the log. */
@@ -75,7 +87,17 @@ function statusFor(code: ErrorCode): number {
     case 'INVALID_USERNAME':
     case 'INVALID_UNICODE':
     case 'RESYNC_FAILED':
+    case 'DIRECTORY_BAD_FILTER':
       return 400;
+    case 'DIRECTORY_SYNC_LIMIT':
+      return 409;
+    // The source as configured does not work (or its server is down): the admin's request was
+    // fine but cannot be done; a 4xx, since this node did not fail. The code says which part.
+    case 'DIRECTORY_UNREACHABLE':
+    case 'DIRECTORY_TLS':
+    case 'DIRECTORY_BAD_CREDENTIALS':
+    case 'DIRECTORY_BAD_BASE_DN':
+      return 422;
     case 'UNAUTHORIZED':
       return 401;
     case 'FORBIDDEN':

@@ -29,6 +29,29 @@ export interface Settings {
   hotp: { lookAhead: number };
   resyncWindow: number;
   challengeTtlSeconds: number;
+  /** Directory sources (src/directory), bind passwords sealed with the seed key ring. */
+  directorySources?: StoredDirectorySource[];
+}
+
+/** A directory source as stored; see src/directory/source.ts for what each field means. */
+export interface StoredDirectorySource {
+  name: string;
+  url: string;
+  startTls: boolean;
+  bindDn: string;
+  /** Sealed with the seed key ring, the source name as associated data. Never returned. */
+  bindPasswordSealed: string;
+  baseDn: string;
+  preset: 'openldap' | 'ad';
+  userFilter?: string;
+  groupFilter?: string;
+  caFile?: string;
+  connectTimeoutMs: number;
+  timeoutMs: number;
+  pageSize: number;
+  /** Largest fraction of a source's users one sync may disable without force. */
+  maxDisableFraction: number;
+  createdAt: number;
 }
 
 export const MAX_TOTP_WINDOW = 10;

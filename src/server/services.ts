@@ -5,6 +5,7 @@ import { AuditOutputs, BufferedAuditSink, NodeEvents } from '../audit/index.ts';
 import { Cached, CallerDirectory, Validator } from '../auth/index.ts';
 import { ClusterRuntime } from '../cluster/index.ts';
 import { KeyRing } from '../crypto/index.ts';
+import { directoryPasswords } from '../directory/index.ts';
 import { DEFAULT_GROUP, type Settings } from '../model/index.ts';
 import type { ReplicationControl, Store } from '../store/index.ts';
 import type { Config } from './config.ts';
@@ -124,6 +125,7 @@ export function createServices(
     log,
     node: config.cluster.nodeId,
     ...(config.auditSuccessRate !== undefined ? { successSampleRate: config.auditSuccessRate } : {}),
+    directory: directoryPasswords(store),
   });
   return {
     config,

@@ -51,6 +51,14 @@ export function storeContract(
       assert.equal((await store.getUser('c-alice'))?.email, 'a@x');
     });
 
+    test("a user's directory link survives a write, a read and a rename", async () => {
+      const directory = { source: 'corp', id: '6a8e1c9e-0000-1000-8000-00000000abcd', dn: 'uid=d,ou=p,dc=x' };
+      await store.createUser(sampleUser('c-dir', { directory }));
+      assert.deepEqual((await store.getUser('c-dir'))?.directory, directory);
+      assert.equal(await store.renameUser('c-dir', 'c-dir2'), true);
+      assert.deepEqual((await store.getUser('c-dir2'))?.directory, directory);
+    });
+
     test('updateUser changes only existing users', async () => {
       assert.equal(await store.updateUser(sampleUser('c-nobody')), false);
       assert.equal(await store.getUser('c-nobody'), null);

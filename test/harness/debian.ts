@@ -11,6 +11,8 @@ export const REQUIRED_PACKAGES: Record<string, string> = {
   'freeradius-utils': '/usr/bin/radclient',
   chromium: '/usr/bin/chromium',
   rsyslog: '/usr/sbin/rsyslogd',
+  slapd: '/usr/sbin/slapd',
+  'ldap-utils': '/usr/bin/ldapadd',
   // its one file has an architecture in its path: the harness asks dpkg instead
   'rsyslog-gnutls': '',
 };

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import { hotpAt } from '../harness/codes.ts';
 import { waitFor } from '../harness/ports.ts';
 import { type RedisProcess, startRedis, waitForReplicaLink } from '../harness/redis.ts';
+import { personLdif, type SlapdProcess, startSlapd } from '../harness/slapd.ts';
 import { Api, type Json, randomBase32, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
 type Role = 'superadmin' | 'helpdesk' | 'auditor';
@@ -15,8 +16,21 @@ interface Fixture {
   client: string;
   group: string;
   key: string;
+  /** A directory source pointing at this file's slapd. */
+  source: string;
   tag: string;
 }
+
+let slapd: SlapdProcess;
+const sourceBody = (name: string) => ({
+  name,
+  url: slapd.url,
+  bindDn: slapd.rootDn,
+  bindPassword: slapd.rootPassword,
+  baseDn: slapd.suffix,
+  preset: 'openldap',
+});
+const DS = (f: Fixture) => `/v1/admin/directory/sources/${f.source}`;
 
 interface Case {
   method: string;
@@ -233,6 +247,45 @@ const CASES: Case[] = [
     ok: 200,
   },
   { method: 'GET', route: '/v1/admin/cluster', path: () => '/v1/admin/cluster', who: 'sha', ok: 200 },
+  {
+    method: 'POST',
+    route: '/v1/admin/directory/sources',
+    path: () => '/v1/admin/directory/sources',
+    body: (f) => sourceBody(`n-${f.tag}`),
+    who: 's',
+    ok: 201,
+    witness: () => '/v1/admin/directory/sources',
+  },
+  {
+    method: 'GET',
+    route: '/v1/admin/directory/sources',
+    path: () => '/v1/admin/directory/sources',
+    who: 'sa',
+    ok: 200,
+  },
+  {
+    method: 'DELETE',
+    route: '/v1/admin/directory/sources/{name}',
+    path: DS,
+    who: 's',
+    ok: 204,
+    witness: () => '/v1/admin/directory/sources',
+  },
+  {
+    method: 'POST',
+    route: '/v1/admin/directory/sources/{name}/test',
+    path: (f) => `${DS(f)}/test`,
+    who: 's',
+    ok: 200,
+  },
+  {
+    method: 'POST',
+    route: '/v1/admin/directory/sources/{name}/sync',
+    path: (f) => `${DS(f)}/sync?dryRun=true`,
+    who: 's',
+    ok: 200,
+    witness: () => '/v1/admin/users?limit=1000',
+  },
 ];
 
 const SECRET = randomBase32();
@@ -245,6 +298,8 @@ describe('admin roles on every admin route (real node)', () => {
   let n = 0;
 
   beforeAll(async () => {
+    slapd = await startSlapd();
+    slapd.ldif(personLdif({ uid: 'dir-only', cn: 'Only In Directory' }));
     node = await startTessera();
     root = new Api(node.url, node.adminKey);
     for (const role of ROLES) {
@@ -253,7 +308,10 @@ describe('admin roles on every admin route (real node)', () => {
       keys[role] = { api: new Api(node.url, k.apiKey), id: k.id };
     }
   });
-  afterAll(async () => node?.stop());
+  afterAll(async () => {
+    await node?.stop();
+    await slapd?.stop();
+  });
 
   async function fixture(role: Role): Promise<Fixture> {
     const tag = `${role[0]}${++n}`;
@@ -264,7 +322,8 @@ describe('admin roles on every admin route (real node)', () => {
     const group = `g-${tag}`;
     await root.ok('POST', '/v1/admin/groups', { name: group });
     const key = (await root.ok('POST', '/v1/admin/admin-keys', { name: `k-${tag}`, role: 'auditor' })).id;
-    return { user, serial: token.serial, client, group, key, tag };
+    const source = (await root.ok('POST', '/v1/admin/directory/sources', sourceBody(`s-${tag}`))).name;
+    return { user, serial: token.serial, client, group, key, source, tag };
   }
 
   test('the table names every admin route of the OpenAPI document', async () => {

@@ -1,0 +1,11 @@
+// Directory sources (LDAP, Active Directory): their settings, checks, and the sync of their users.
+
+export * from './connect.ts';
+export * from './fetch.ts';
+export * from './mapping.ts';
+export * from './password.ts';
+export * from './presets.ts';
+export * from './probe.ts';
+export * from './source.ts';
+export * from './sources.ts';
+export * from './sync.ts';
