@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
+import { waitFor } from '../../../test/harness/ports.ts';
 import { type RedisProcess, startRedis, waitForReplicaLink } from '../../../test/harness/redis.ts';
 import { STORE_UNAVAILABLE_MESSAGE } from '../../model/index.ts';
 import { sampleToken, sampleUser } from '../fixtures.ts';
@@ -60,6 +61,15 @@ describe('replica acknowledgement policy', () => {
   });
 
   test('no acknowledgement: "accept" accepts and raises the alarm, "reject" refuses and raises it', async () => {
+    // Both stores must know the replica (their ROLE view) before it stops answering: a store that
+    // has seen none has nothing to WAIT for.
+    for (const store of [accepting, rejecting]) {
+      await store.links.refresh();
+      await waitFor(
+        'the store to list the replica',
+        async () => (store.replication()?.replicas.length ?? 0) > 0,
+      );
+    }
     replica.proc.kill('SIGSTOP');
     try {
       const started = Date.now();
