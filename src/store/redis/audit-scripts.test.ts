@@ -78,3 +78,25 @@ test('MIGRATE_AUDIT: the old list moves oldest first, validate to auth, the rest
   ]);
   assert.equal(await c.exists('m:list'), 0);
 });
+
+test('APPEND_CHAINED: appends only onto the head the batch was sealed onto, then moves the head', async () => {
+  await c.del('h:admin', 'h:seq', 'h:head', 'h:auth', 'h:event');
+  const keys = ['h:admin', 'h:seq', 'h:auth', 'h:admin', 'h:event', 'h:head', 'h:a1', 'h:a2', 'h:a3'];
+  const noTrim = [0, 0, 0, 0, 0, 0];
+  // the first batch is sealed onto no head
+  assert.deepEqual(
+    await runScript(w, 'tsAppendChained', [...keys, '', 'H1', ...noTrim, 10, 'e1', 11, 'e2']),
+    [1],
+  );
+  assert.equal(await c.get('h:head'), 'H1');
+  assert.deepEqual(await c.zrange('h:admin', '0', '-1'), ['0000000000000001|e1', '0000000000000002|e2']);
+  // a batch sealed onto a stale head (another node appended first) changes nothing and learns the head
+  assert.deepEqual(await runScript(w, 'tsAppendChained', [...keys, '', 'H9', ...noTrim, 12, 'x']), [0, 'H1']);
+  assert.equal(await c.get('h:head'), 'H1');
+  assert.equal(await c.zcard('h:admin'), 2);
+  assert.equal(await c.get('h:seq'), '2', 'a refused batch takes no sequence numbers');
+  // sealed again onto H1, it goes on
+  assert.deepEqual(await runScript(w, 'tsAppendChained', [...keys, 'H1', 'H2', ...noTrim, 12, 'e3']), [1]);
+  assert.equal(await c.get('h:head'), 'H2');
+  assert.deepEqual(await c.zrange('h:admin', '-1', '-1', 'WITHSCORES'), ['0000000000000003|e3', '12']);
+});
