@@ -13,6 +13,21 @@ import { Api, randomBase32, runCli, startTessera, type TesseraHandle } from '../
 // Cluster operations over real nodes and Redis without Sentinel: status, periodic snapshots and
 // the pull path, seeding a new node, a planned failover with its event, and a partitioned Redis
 // rejoining without a replay window.
+/** Times of the snapshots a standby says it applied (its info log, one JSON object a line). */
+function appliedSnapshotTimes(log: string): number[] {
+  const times: number[] = [];
+  for (const line of log.split('\n')) {
+    if (!line.includes('applied the master snapshot')) continue;
+    try {
+      const t = Number(JSON.parse(line).snapshotTime);
+      if (Number.isFinite(t)) times.push(t);
+    } catch {
+      // not a JSON log line
+    }
+  }
+  return times;
+}
+
 describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
   let m: RedisProcess;
   let r: RedisProcess;
@@ -123,8 +138,11 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
       async () => existsSync(dirA) && readdirSync(dirA).length >= 3,
       20_000,
     );
-    await new Promise((res) => setTimeout(res, 2_500));
-    assert.equal(readdirSync(dirA).filter((f) => f.endsWith('.tsnap')).length, 3, 'keeps the last 3');
+    // one more snapshot after the third: the oldest must go, not pile up
+    const snapshots = () => readdirSync(dirA).filter((f) => f.endsWith('.tsnap'));
+    const third = snapshots().sort().at(-1);
+    await waitFor('a fourth snapshot on the master', async () => snapshots().sort().at(-1) !== third, 20_000);
+    assert.equal(snapshots().length, 3, 'keeps the last 3');
     await waitFor(
       'a pulled snapshot on the slave',
       async () => existsSync(dirB) && readdirSync(dirB).length > 0,
@@ -175,6 +193,7 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
         TESSERA_SNAPSHOT_PULL_KEY_FILE: join(work, 'client.key'),
         TESSERA_SNAPSHOT_PULL_INTERVAL_MIN: '0.02',
         TESSERA_SNAPSHOT_PULL_APPLY: 'true',
+        TESSERA_LOG_LEVEL: 'info',
       },
     });
     try {
@@ -195,9 +214,14 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
         (await clientA.ok('POST', '/v1/validate', { user: 'k-standby', pass: hotpAt(secret, 3) })).result,
         'accept',
       );
-      // after the next snapshot and pull (1.2 s each), the master's counter is max-merged: a code
-      // below it (that the standby alone would still accept) is refused there
-      await new Promise((res) => setTimeout(res, 5_000));
+      const acceptedAt = Date.now();
+      // once a snapshot taken after that accept is applied there, the master's counter is
+      // max-merged: a code below it (that the standby alone would still accept) is refused there
+      await waitFor(
+        'the standby to apply a snapshot taken after the accept on the master',
+        async () => appliedSnapshotTimes(standby.output()).some((t) => t > acceptedAt),
+        20_000,
+      );
       const below = await onStandby.ok('POST', '/v1/validate', {
         user: 'k-standby',
         pass: hotpAt(secret, 2),
@@ -356,6 +380,7 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
     assert.ok(hookEvents.some((e) => e.node === 'node-a' && e.to === 'slave'));
     const metricsB = String((await new Api(nodeB.url, '').call('GET', '/metrics')).body);
     assert.match(metricsB, /tessera_failover_total\{change="role"\} 1/);
+    // an absence, not an event: give a failback the time it would take, then check it did not happen
     await new Promise((res) => setTimeout(res, 2_000));
     assert.equal(
       (await new Api(nodeB.url, '').call('GET', '/readyz')).body.role,
