@@ -9,6 +9,7 @@ const results: Record<string, unknown> = {
 results.validateEmbedded = await benchValidate();
 
 for (const [name, file, fn] of [
+  ['auditCost', './audit-cost.ts', 'benchAuditCost'],
   ['pinFlood', './pin-flood.ts', 'benchPinFlood'],
   ['radius', './radius.ts', 'benchRadius'],
   ['redis', './redis.ts', 'benchRedis'],

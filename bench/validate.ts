@@ -29,11 +29,19 @@ export async function validateOn(
   store: Store,
   seconds: number,
   concurrency: number,
+  opts: { authLog?: boolean } = {},
 ): Promise<ValidateFigures> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
   const config = loadConfig({ TESSERA_DATA_DIR: dataDir, TESSERA_PORT: '0', TESSERA_LOG_LEVEL: 'warn' });
   const log = createLogger(config);
   const services = createServices(config, { store, replication: null }, log);
+  if (opts.authLog === false) {
+    // the baseline of the audit cost: decisions are not recorded at all (admin events still are)
+    const record = services.audit.record.bind(services.audit);
+    services.audit.record = (event) => {
+      if (event.type !== 'validate') record(event);
+    };
+  }
   const app = await buildApp(services, log);
   app.get('/noop', async () => ({ ok: true }));
   const admin = services.admin('bench');

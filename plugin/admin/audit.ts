@@ -1,5 +1,7 @@
+import { Readable } from 'node:stream';
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { EXPORT_FORMATS, exportAudit } from '../../src/audit/export.ts';
 import { decodeCursor, searchAudit } from '../../src/audit/search.ts';
 import { errorBody } from '../shared/errors.ts';
 import { ADMIN_KEY } from '../shared/index.ts';
@@ -32,6 +34,50 @@ const AuditQuery = Type.Object(
 );
 const FILTERS = Object.keys(AuditQuery.properties);
 
+const ExportQuery = Type.Object(
+  {
+    format: Type.Union(EXPORT_FORMATS.map((f) => Type.Literal(f))),
+    stream: Type.Optional(AuditStreamName),
+    from: Type.Optional(Time),
+    to: Type.Optional(Time),
+  },
+  { additionalProperties: false },
+);
+const EXPORT_FILTERS = Object.keys(ExportQuery.properties);
+
+const ErrorAnswer = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String() }),
+});
+
+/** An unknown filter is a mistake to name, not a parameter to drop silently. */
+function refuseUnknown(filters: string[]) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const unknown = Object.keys((request.query ?? {}) as object).find((k) => !filters.includes(k));
+    if (unknown !== undefined)
+      return reply
+        .code(400)
+        .send(
+          errorBody(
+            'BAD_REQUEST',
+            `querystring/${unknown.slice(0, 40)} is not a filter; use ${filters.join(', ')}`,
+          ),
+        );
+  };
+}
+
+/** The time range asked for, or the message of the 400 naming what is wrong with it. */
+function rangeOf(q: { from?: string; to?: string }): { from?: number; to?: number } | string {
+  const from = timeOf(q.from);
+  const to = timeOf(q.to);
+  for (const [name, t] of [
+    ['from', from],
+    ['to', to],
+  ] as const)
+    if (t !== undefined && !Number.isFinite(t)) return `querystring/${name} is not a time`;
+  if (from !== undefined && to !== undefined && from > to) return 'querystring/to is before querystring/from';
+  return { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
+}
+
 function timeOf(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   return /^\d+$/.test(text) ? Number(text) : Date.parse(text);
@@ -51,19 +97,7 @@ export async function auditRoutes(app: FastifyInstance, face: AdminFaceOptions):
         querystring: AuditQuery,
         response: { 200: AuditPage, ...adminErrors() },
       },
-      // an unknown filter is a mistake to name, not a parameter to drop silently
-      preValidation: async (request, reply) => {
-        const unknown = Object.keys((request.query ?? {}) as object).find((k) => !FILTERS.includes(k));
-        if (unknown !== undefined)
-          return reply
-            .code(400)
-            .send(
-              errorBody(
-                'BAD_REQUEST',
-                `querystring/${unknown.slice(0, 40)} is not a filter; use ${FILTERS.join(', ')}`,
-              ),
-            );
-      },
+      preValidation: refuseUnknown(FILTERS),
     },
     async (request, reply) => {
       const q = request.query;
@@ -72,16 +106,8 @@ export async function auditRoutes(app: FastifyInstance, face: AdminFaceOptions):
         return reply
           .code(400)
           .send(errorBody('BAD_REQUEST', `querystring/limit must be at most ${AUDIT_PAGE_CAP}`));
-      const from = timeOf(q.from);
-      const to = timeOf(q.to);
-      for (const [name, t] of [
-        ['from', from],
-        ['to', to],
-      ] as const)
-        if (t !== undefined && !Number.isFinite(t))
-          return reply.code(400).send(errorBody('BAD_REQUEST', `querystring/${name} is not a time`));
-      if (from !== undefined && to !== undefined && from > to)
-        return reply.code(400).send(errorBody('BAD_REQUEST', 'querystring/to is before querystring/from'));
+      const range = rangeOf(q);
+      if (typeof range === 'string') return reply.code(400).send(errorBody('BAD_REQUEST', range));
       if (q.cursor !== undefined && !decodeCursor(q.cursor))
         return reply
           .code(400)
@@ -90,13 +116,50 @@ export async function auditRoutes(app: FastifyInstance, face: AdminFaceOptions):
       return searchAudit(face.store, {
         limit,
         ...(q.stream ? { stream: q.stream } : {}),
-        ...(from !== undefined ? { from } : {}),
-        ...(to !== undefined ? { to } : {}),
+        ...range,
         ...(q.user !== undefined ? { user: q.user } : {}),
         ...(q.result !== undefined ? { result: q.result } : {}),
         ...(q.reason !== undefined ? { reason: q.reason } : {}),
         ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
       });
+    },
+  );
+  app.get<{ Querystring: Static<typeof ExportQuery> }>(
+    '/audit/export',
+    {
+      config: { permission: 'audit:read' },
+      schema: {
+        tags: ['audit'],
+        summary:
+          'The audit trail as CSV (a header line first) or JSON lines, newest first, streamed a page at a time',
+        querystring: ExportQuery,
+        response: {
+          200: {
+            description: 'CSV (text/csv) or JSON lines (application/x-ndjson), one event a line',
+            content: {
+              'text/csv': { schema: Type.String() },
+              'application/x-ndjson': { schema: Type.String() },
+            },
+          },
+          400: ErrorAnswer,
+        },
+      },
+      preValidation: refuseUnknown(EXPORT_FILTERS),
+    },
+    async (request, reply) => {
+      const q = request.query;
+      const range = rangeOf(q);
+      if (typeof range === 'string') return reply.code(400).send(errorBody('BAD_REQUEST', range));
+      await face.audit.flush();
+      const lines = exportAudit(
+        face.store,
+        { ...(q.stream ? { stream: q.stream } : {}), ...range },
+        q.format,
+      );
+      return reply
+        .type(q.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+        .header('content-disposition', `attachment; filename="tessera-audit.${q.format}"`)
+        .send(Readable.from(lines));
     },
   );
 }

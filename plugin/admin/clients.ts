@@ -21,6 +21,8 @@ const ClientFields = {
   unknownUserPolicy: Type.Optional(Type.Union([Type.Literal('reject'), Type.Literal('passthrough')])),
   rejectDetail: Type.Optional(Type.Union([Type.Literal('generic'), Type.Literal('reason')])),
   firstFactor: Type.Optional(Type.Union([Type.Literal('pin'), Type.Literal('upstream')])),
+  /** Share of accepts and challenges kept in the authentication log (0 = none); refusals always. */
+  auditSuccessRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
 };
 const ClientBody = Type.Object(
   {

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { auditChange } from '../../src/admin/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
 import { ADMIN_KEY, described, ErrorReply, link, noContent } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
@@ -50,7 +51,7 @@ export async function groupRoutes(app: FastifyInstance, face: AdminFaceOptions):
         throw new TesseraError('CONFLICT', `group "${request.body.name}" exists`);
       const group = { ...request.body, methods: request.body.methods ?? {}, permanent: false };
       await store.putGroup(group);
-      adminContext(face, request).audit('group.create', { group: group.name });
+      auditChange(adminContext(face, request), 'group.create', { group: group.name }, null, group);
       return reply.code(201).send(group);
     },
   );
@@ -81,7 +82,7 @@ export async function groupRoutes(app: FastifyInstance, face: AdminFaceOptions):
       if (!current) throw new TesseraError('NOT_FOUND', `group "${request.params.name}" does not exist`);
       const next = { ...current, ...request.body, methods: { ...current.methods, ...request.body.methods } };
       await store.putGroup(next);
-      adminContext(face, request).audit('group.update', { group: next.name });
+      auditChange(adminContext(face, request), 'group.update', { group: next.name }, current, next);
       return next;
     },
   );

@@ -8,6 +8,7 @@ import { adminKeyRoutes } from './admin-keys.ts';
 import { auditRoutes } from './audit.ts';
 import { clientRoutes } from './clients.ts';
 import { clusterRoutes } from './cluster.ts';
+import { auditFailedChanges } from './failures.ts';
 import { groupRoutes } from './groups.ts';
 import type { AdminFaceOptions } from './options.ts';
 import { enforcePermissions } from './permissions.ts';
@@ -37,6 +38,7 @@ async function adminFace(app: FastifyInstance, opts: AdminFaceOptions): Promise<
       );
   });
   enforcePermissions(app, opts);
+  auditFailedChanges(app, opts);
   for (const routes of [
     adminKeyRoutes,
     userRoutes,

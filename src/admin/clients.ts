@@ -7,7 +7,7 @@ import {
   TesseraError,
   type UnknownUserPolicy,
 } from '../model/index.ts';
-import type { AdminContext } from './context.ts';
+import { type AdminContext, auditChange } from './context.ts';
 
 export interface ClientInput {
   name: string;
@@ -18,6 +18,7 @@ export interface ClientInput {
   unknownUserPolicy?: UnknownUserPolicy;
   rejectDetail?: 'generic' | 'reason';
   firstFactor?: 'pin' | 'upstream';
+  auditSuccessRate?: number;
 }
 
 export type PublicClient = Omit<Client, 'keyHash'>;
@@ -60,9 +61,10 @@ export async function createClient(
     firstFactor: input.firstFactor ?? 'pin',
     createdAt: Date.now(),
     ...(input.unknownUserPolicy ? { unknownUserPolicy: input.unknownUserPolicy } : {}),
+    ...(input.auditSuccessRate !== undefined ? { auditSuccessRate: input.auditSuccessRate } : {}),
   };
   await ctx.store.putClient(client);
-  ctx.audit('client.create', { client: client.id });
+  auditChange(ctx, 'client.create', { client: client.id }, null, client);
   return { client, apiKey: minted.key };
 }
 
@@ -76,7 +78,7 @@ export async function updateClient(
   if (!current) throw new TesseraError('NOT_FOUND', `client "${id}" does not exist`);
   const next: Client = { ...current, ...patch };
   await ctx.store.putClient(next);
-  ctx.audit('client.update', { client: id, fields: Object.keys(patch).join(',') });
+  auditChange(ctx, 'client.update', { client: id }, current, next);
   return next;
 }
 

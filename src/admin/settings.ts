@@ -6,7 +6,7 @@ import {
   TesseraError,
 } from '../model/index.ts';
 import type { Store } from '../store/index.ts';
-import type { AdminContext } from './context.ts';
+import { type AdminContext, auditChange } from './context.ts';
 
 export async function loadSettings(store: Store): Promise<Settings> {
   const stored = await store.getSettings();
@@ -29,7 +29,8 @@ export function mergeSettings(base: Settings, patch: SettingsPatch): Settings {
 }
 
 export async function updateSettings(ctx: AdminContext, patch: SettingsPatch): Promise<Settings> {
-  const next = mergeSettings(await loadSettings(ctx.store), patch);
+  const before = await loadSettings(ctx.store);
+  const next = mergeSettings(before, patch);
   if (next.totp.window > MAX_TOTP_WINDOW) {
     throw new TesseraError('BAD_REQUEST', `totp.window is capped at ${MAX_TOTP_WINDOW} steps`);
   }
@@ -37,6 +38,6 @@ export async function updateSettings(ctx: AdminContext, patch: SettingsPatch): P
     throw new TesseraError('BAD_REQUEST', `hotp.lookAhead is capped at ${MAX_HOTP_LOOKAHEAD}`);
   }
   await ctx.store.putSettings(next);
-  ctx.audit('settings.update', { fields: Object.keys(patch).join(',') });
+  auditChange(ctx, 'settings.update', {}, before, next);
   return next;
 }

@@ -10,7 +10,7 @@ import {
   recommendedSecretBytes,
   timeStep,
 } from '../otp/index.ts';
-import type { AdminContext } from './context.ts';
+import { type AdminContext, auditChange } from './context.ts';
 
 export interface TokenInput {
   type: 'totp' | 'hotp';
@@ -93,7 +93,7 @@ export async function enrolToken(ctx: AdminContext, name: string, input: TokenIn
     period: token.period,
     counter: input.counter ?? 0,
   });
-  ctx.audit('token.enrol', { username, serial });
+  auditChange(ctx, 'token.enrol', { username, serial }, null, token);
   return { token, otpauthUri: uri };
 }
 
@@ -115,14 +115,14 @@ export async function updateToken(
   const token = await ownedToken(ctx, username, serial);
   const next: Token = { ...token, ...patch, updatedAt: Date.now() };
   await ctx.store.putToken(next);
-  ctx.audit('token.update', { username: token.username, serial, fields: Object.keys(patch).join(',') });
+  auditChange(ctx, 'token.update', { username: token.username, serial }, token, next);
   return next;
 }
 
 export async function deleteToken(ctx: AdminContext, username: string, serial: string): Promise<void> {
   const token = await ownedToken(ctx, username, serial);
   await ctx.store.deleteToken(serial);
-  ctx.audit('token.delete', { username: token.username, serial });
+  auditChange(ctx, 'token.delete', { username: token.username, serial }, token, null);
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   type User,
 } from '../model/index.ts';
 import type { Store } from '../store/index.ts';
-import type { AdminContext } from './context.ts';
+import { type AdminContext, auditChange } from './context.ts';
 
 export interface UserInput {
   username: string;
@@ -61,7 +61,7 @@ export async function createUser(ctx: AdminContext, input: UserInput): Promise<U
   if (!(await ctx.store.createUser(user))) {
     throw new TesseraError('CONFLICT', `user "${username}" exists already`);
   }
-  ctx.audit(`user.create`, { username: user.username });
+  auditChange(ctx, 'user.create', { username: user.username }, null, user);
   return user;
 }
 
@@ -76,7 +76,7 @@ export async function updateUser(ctx: AdminContext, name: string, patch: UserPat
   else if (pin !== undefined) next.pinHash = await hashPin(pin);
   if (!(await ctx.store.updateUser(next)))
     throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
-  ctx.audit('user.update', { username, fields: Object.keys(patch).join(',') });
+  auditChange(ctx, 'user.update', { username }, current, next);
   return next;
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { authEvent, keepAuthEvent } from '../audit/auth-event.ts';
 import { type KeyRing, WorkQueueFull } from '../crypto/index.ts';
 import {
   type AttemptPolicy,
@@ -34,6 +35,8 @@ export interface ValidateOutcome {
   transactionId?: string;
   challengeTtlSeconds?: number;
   serial?: string;
+  /** The type of the token that matched, for the authentication log. */
+  method?: string;
 }
 
 export interface AuditSink {
@@ -50,6 +53,10 @@ export interface ValidatorDeps {
   observe?: (outcome: ValidateOutcome, seconds: number) => void;
   /** Operator-facing faults (a seed this node cannot open). Never given a secret. */
   log?: { error(obj: object, msg: string): void };
+  /** This node's id, in every authentication log entry. */
+  node?: string;
+  /** Share of accepts and challenges logged when the client sets none (0..1; default 1). */
+  successSampleRate?: number;
 }
 
 const MESSAGES: Partial<Record<ReasonCode, string>> = {
@@ -91,19 +98,12 @@ export class Validator {
     const user = canonicalUsername(raw.user);
     const req = { ...raw, user: user ?? raw.user.slice(0, 256).replace(/[\ud800-\udfff]/gu, '\ufffd') };
     const outcome = user === null ? reject('USER_INVALID') : await this.decide(req);
-    this.deps.observe?.(outcome, Number(process.hrtime.bigint() - started) / 1e9);
-    this.deps.audit.record({
-      time: this.now(),
-      type: 'validate',
-      actor: `client:${req.client.id}`,
-      username: req.user,
-      result: outcome.result,
-      reason: outcome.reason,
-      ...(outcome.serial ? { serial: outcome.serial } : {}),
-      ...(req.sourceIp ? { sourceIp: req.sourceIp } : {}),
-      ...(req.nasIdentifier ? { nasIdentifier: req.nasIdentifier } : {}),
-      ...(req.nasIpAddress ? { nasIpAddress: req.nasIpAddress } : {}),
-    });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.deps.observe?.(outcome, seconds);
+    if (keepAuthEvent(outcome.result, req.client, this.deps.successSampleRate ?? 1))
+      this.deps.audit.record(
+        authEvent({ ...req, ...outcome, time: this.now(), node: this.deps.node, latencyMs: seconds * 1000 }),
+      );
     return outcome;
   }
 
@@ -245,7 +245,7 @@ export class Validator {
         match.advance,
         now,
       );
-      if (fresh) return { ...accept('OK'), serial: match.token.serial };
+      if (fresh) return { ...accept('OK'), serial: match.token.serial, method: match.token.type };
       // Used already, or locked by parallel failures since the reservation: never an accept.
       const state = await this.settle(view, settings, now);
       if (state.lockedUntil > now) return { ...reject('USER_LOCKED'), serial: match.token.serial };

@@ -26,7 +26,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import('./commands/cluster.ts')).run,
   },
   audit: {
-    summary: 'audit verify [--stream admin|event] [--from T] [--to T] | rotate-key',
+    summary:
+      'audit verify [--stream admin|event] [--from T] [--to T] | rotate-key | export --format csv|jsonl',
     load: async () => (await import('./commands/audit.ts')).run,
   },
   keycloak: {

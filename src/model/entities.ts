@@ -75,6 +75,11 @@ export interface Client {
   /** How the first round of a two-step login is checked: the Tessera PIN, or a password checked upstream. */
   firstFactor: 'pin' | 'upstream';
   createdAt: number;
+  /**
+   * Share (0..1) of this client's accepts and challenges kept in the authentication log; refusals
+   * are always kept. Absent: the node's default (TESSERA_AUDIT_SUCCESS_RATE, 1).
+   */
+  auditSuccessRate?: number;
 }
 
 /** What an admin key may do (src/auth/roles.ts holds each role's permissions). */

@@ -57,6 +57,7 @@ const EFFECTIVE: Record<string, (c: Config) => string | number | boolean | undef
   TESSERA_AUDIT_JSONL: (c) => c.auditOut.jsonl?.target,
   TESSERA_AUDIT_JSONL_STREAMS: (c) => c.auditOut.jsonl?.streams.join(','),
   TESSERA_AUDIT_OUT_QUEUE: (c) => c.auditOut.queueSize,
+  TESSERA_AUDIT_SUCCESS_RATE: (c) => c.auditSuccessRate,
 };
 
 /** A URL without its secrets: the password and every query value are masked. */

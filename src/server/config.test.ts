@@ -53,6 +53,7 @@ const BAD: Record<string, string> = {
   TESSERA_AUDIT_SYSLOG_FACILITY: 'kern',
   TESSERA_AUDIT_JSONL_STREAMS: 'everything',
   TESSERA_AUDIT_OUT_QUEUE: '0',
+  TESSERA_AUDIT_SUCCESS_RATE: '1.5',
 };
 
 /** Paths and secrets: any text is a value; empty means unset. */
@@ -90,6 +91,8 @@ describe('the configuration loader', () => {
     assert.equal(loadConfig({ TESSERA_AUDIT_SYSLOG: 'udp://127.0.0.1:514' }).auditOut.syslog?.facility, 10);
     assert.match(problemOf({ TESSERA_AUDIT_SYSLOG: 'udp://127.0.0.1' }), /TESSERA_AUDIT_SYSLOG: /);
     assert.equal(loadConfig({ TESSERA_AUDIT_KEY_FILE: 'k/audit.key' }).auditKeyFile, resolve('k/audit.key'));
+    assert.equal(loadConfig({ TESSERA_AUDIT_SUCCESS_RATE: '0.25' }).auditSuccessRate, 0.25);
+    assert.equal(loadConfig({}).auditSuccessRate, undefined);
   });
 
   test('Redis TLS files go with a rediss:// URL, and a client certificate with its key', () => {

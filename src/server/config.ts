@@ -49,6 +49,8 @@ export interface Config {
   auditKeyFile?: string;
   /** Where audit events go besides the store: syslog and JSON lines, each for chosen streams. */
   auditOut: AuditOutConfig;
+  /** Share (0..1) of accepts and challenges kept in the authentication log by default; refusals always. */
+  auditSuccessRate?: number;
 }
 
 export type SyslogProtocol = 'udp' | 'tcp' | 'tls';
@@ -151,6 +153,7 @@ export const VARIABLES: readonly Variable[] = [
   { name: 'TESSERA_AUDIT_JSONL', allowed: 'stdout, or a file path' },
   { name: 'TESSERA_AUDIT_JSONL_STREAMS', allowed: 'a comma-separated list of auth, admin, event' },
   { name: 'TESSERA_AUDIT_OUT_QUEUE', allowed: 'a positive integer (events)' },
+  { name: 'TESSERA_AUDIT_SUCCESS_RATE', allowed: 'a number from 0 to 1 (share of accepts logged)' },
 ];
 
 const KNOWN = new Map(VARIABLES.map((v) => [v.name, v]));
@@ -300,6 +303,7 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
   const retention = auditRetentionOf(r);
   const auditKeyFile = r.text('TESSERA_AUDIT_KEY_FILE');
   const auditOut = auditOutOf(r);
+  const auditSuccessRate = r.number('TESSERA_AUDIT_SUCCESS_RATE', (n) => n >= 0 && n <= 1);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return {
     host,
@@ -312,6 +316,7 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     cluster,
     auditRetention: retention,
     auditOut,
+    ...(auditSuccessRate !== undefined ? { auditSuccessRate } : {}),
     ...(auditKeyFile ? { auditKeyFile: resolve(auditKeyFile) } : {}),
     ...(redisUrl ? { redisUrl } : {}),
     ...(sentinels ? { sentinels } : {}),

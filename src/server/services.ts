@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AdminContext, createAdminKey, loadSettings, migrateUsernames } from '../admin/index.ts';
-import { AuditOutputs, BufferedAuditSink } from '../audit/index.ts';
+import { AuditOutputs, BufferedAuditSink, NodeEvents } from '../audit/index.ts';
 import { Cached, CallerDirectory, Validator } from '../auth/index.ts';
 import { ClusterRuntime } from '../cluster/index.ts';
 import { KeyRing } from '../crypto/index.ts';
@@ -27,6 +27,8 @@ export interface TesseraServices {
   settings: Cached<Settings>;
   validator: Validator;
   audit: BufferedAuditSink;
+  /** The node's own events (start, stop, role, failover, snapshot and backup runs) for the event stream. */
+  events: NodeEvents;
   metrics: Metrics;
   callers: CallerDirectory;
   /**
@@ -65,6 +67,8 @@ export function createServices(
     },
   );
   const audit = new BufferedAuditSink(store, log, undefined, outputs.enabled ? outputs : undefined);
+  const events = new NodeEvents(audit, config.cluster.nodeId);
+  let started = false;
   const callers = new CallerDirectory(store);
   const seedKeys = new SeedKeyWatch(store, ring, log);
   let synced = false;
@@ -90,10 +94,19 @@ export function createServices(
     { keyFile: keyFilePath(config.dataDir), ...(config.masterKey ? { masterKey: config.masterKey } : {}) },
     {
       log,
-      onFailover: (e) => metrics.failovers.inc({ change: e.change }),
+      onFailover: (e) => {
+        metrics.failovers.inc({ change: e.change });
+        events.failover(e);
+      },
       onReplicaAckMissing: () => metrics.replicaAckMissing.inc(),
-      onSnapshot: (r) => metrics.observeSnapshot(r),
-      onRole: (role) => metrics.observeRole(role),
+      onSnapshot: (r) => {
+        metrics.observeSnapshot(r);
+        events.run('snapshot', r);
+      },
+      onRole: (role) => {
+        metrics.observeRole(role);
+        events.roleSeen(role);
+      },
       // Deleted clients and admin keys stop at once, not after the caller cache's few seconds.
       onApplied: () => {
         callers.forget();
@@ -109,6 +122,8 @@ export function createServices(
     audit,
     observe: (outcome, seconds) => metrics.observeValidate(outcome, seconds),
     log,
+    node: config.cluster.nodeId,
+    ...(config.auditSuccessRate !== undefined ? { successSampleRate: config.auditSuccessRate } : {}),
   });
   return {
     config,
@@ -118,6 +133,7 @@ export function createServices(
     settings,
     validator,
     audit,
+    events,
     metrics,
     callers,
     cluster,
@@ -130,13 +146,16 @@ export function createServices(
         audit: (type, detail) => {
           if (type.startsWith('settings.')) settings.invalidate();
           if (type.startsWith('client.') || type.startsWith('admin-key.')) callers.forget();
-          const { username, serial, ...rest } = detail;
+          const { username, serial, result, reason, ...rest } = detail;
           const extra: Record<string, string> = {};
           for (const [k, v] of Object.entries(rest)) if (v !== undefined) extra[k] = v;
           audit.record({
             time: Date.now(),
             type,
             actor,
+            // an operation that failed throws before its audit call: what is recorded succeeded
+            result: result ?? 'ok',
+            ...(reason ? { reason } : {}),
             ...(username ? { username } : {}),
             ...(serial ? { serial } : {}),
             ...(sourceIp ? { sourceIp } : {}),
@@ -151,10 +170,16 @@ export function createServices(
       for (const event of ['role-change', 'master-change'] as const)
         replication?.onReplication(event, () => void seedKeys.check());
       await cluster.start();
+      started = true;
+      events.started({ pid: process.pid });
+      // the role it starts in is its first role event; later ones come with the heartbeat
+      events.roleSeen((await store.role()).role);
     },
     async close() {
       seedKeys.stop();
       await cluster.stop();
+      // the CLI builds services without starting them: only a node that started records a stop
+      if (started) events.stopped();
       await audit.close();
       await store.close();
     },

@@ -225,6 +225,13 @@ const CASES: Case[] = [
     witness: () => '/v1/admin/settings',
   },
   { method: 'GET', route: '/v1/admin/audit', path: () => '/v1/admin/audit', who: 'sa', ok: 200 },
+  {
+    method: 'GET',
+    route: '/v1/admin/audit/export',
+    path: () => '/v1/admin/audit/export?format=jsonl&stream=admin',
+    who: 'sa',
+    ok: 200,
+  },
   { method: 'GET', route: '/v1/admin/cluster', path: () => '/v1/admin/cluster', who: 'sha', ok: 200 },
 ];
 

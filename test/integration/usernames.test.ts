@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, test } from 'vitest';
+import { KeyRing } from '../../src/crypto/index.ts';
 import { sampleToken, sampleUser } from '../../src/store/fixtures.ts';
 import { openEmbeddedStore } from '../../src/store/index.ts';
 import { openRedisStore } from '../../src/store/redis/index.ts';
@@ -183,7 +185,10 @@ for (const kind of ['embedded', 'redis'] as const) {
       const store = kind === 'redis' ? await openRedisStore({ url: redis!.url }) : openEmbeddedStore(dataDir);
       try {
         await store.createUser(sampleUser('Dave', { createdAt: 1 }));
-        await store.putToken(sampleToken('T-OLD-DAVE', 'Dave'));
+        // sealed with the node's key, as a real enrolment was: a node that cannot open its seeds is not ready
+        const ring = KeyRing.loadOrCreate(join(dataDir, 'master.key'), masterKey);
+        const secretSealed = ring.seal(randomBytes(20), 'T-OLD-DAVE');
+        await store.putToken(sampleToken('T-OLD-DAVE', 'Dave', { secretSealed }));
         const lock = { lockout: { threshold: 1, baseSeconds: 600, maxSeconds: 600 }, windowMs: 60_000 };
         await store.reserveAttempt('Dave', Date.now(), { ...lock, failuresPerWindow: 0 });
         await store.commitFailure('Dave', Date.now(), lock);

@@ -2,10 +2,12 @@ import { existsSync } from 'node:fs';
 import { AuditKeys, auditKeyPath, CHAINED_STREAMS, describeResult, verifyStream } from '../../audit/index.ts';
 import type { AuditStream } from '../../store/index.ts';
 import { cliConfig, parse, print, withServices } from '../context.ts';
+import { EXPORT_USAGE, runExport } from './audit-export.ts';
 
 const USAGE =
   'usage: tessera audit verify [--stream admin|event] [--from TIME] [--to TIME]\n' +
   '       tessera audit rotate-key\n' +
+  EXPORT_USAGE +
   'TIME: an ISO 8601 time or milliseconds since 1970\n';
 
 /** An ISO time or epoch milliseconds; undefined when not given, NaN when not a time. */
@@ -21,6 +23,8 @@ export async function run(argv: string[]): Promise<number> {
     stream: { type: 'string' },
     from: { type: 'string' },
     to: { type: 'string' },
+    format: { type: 'string' },
+    out: { type: 'string' },
   });
   const [sub] = positionals;
   const keyPath = auditKeyPath(cliConfig().dataDir, cliConfig().auditKeyFile);
@@ -29,14 +33,14 @@ export async function run(argv: string[]): Promise<number> {
     print(`new audit key: ${AuditKeys.rotate(keyPath)} (every node must get the new file)`);
     return 0;
   }
-  if (sub !== 'verify' || positionals.length !== 1) {
+  if ((sub !== 'verify' && sub !== 'export') || positionals.length !== 1) {
     process.stderr.write(USAGE);
     return 2;
   }
   const from = timeOf(values.from);
   const to = timeOf(values.to);
   const stream = values.stream;
-  if (stream !== undefined && !(CHAINED_STREAMS as readonly string[]).includes(stream)) {
+  if (sub === 'verify' && stream !== undefined && !(CHAINED_STREAMS as readonly string[]).includes(stream)) {
     process.stderr.write(`tessera audit verify: --stream must be one of ${CHAINED_STREAMS.join(', ')}\n`);
     return 2;
   }
@@ -45,13 +49,21 @@ export async function run(argv: string[]): Promise<number> {
     ['--to', to],
   ] as const)
     if (Number.isNaN(t)) {
-      process.stderr.write(`tessera audit verify: ${name} is not a time\n${USAGE}`);
+      process.stderr.write(`tessera audit ${sub}: ${name} is not a time\n${USAGE}`);
       return 2;
     }
   if (from !== undefined && to !== undefined && from > to) {
-    process.stderr.write('tessera audit verify: --from is after --to\n');
+    process.stderr.write(`tessera audit ${sub}: --from is after --to\n`);
     return 2;
   }
+  if (sub === 'export')
+    return runExport({
+      ...(values.format !== undefined ? { format: values.format } : {}),
+      ...(values.stream !== undefined ? { stream: values.stream } : {}),
+      ...(values.out !== undefined ? { out: values.out } : {}),
+      ...(from !== undefined ? { from } : {}),
+      ...(to !== undefined ? { to } : {}),
+    });
   if (!existsSync(keyPath)) {
     process.stderr.write(`tessera audit verify: no audit key at ${keyPath}\n`);
     return 1;

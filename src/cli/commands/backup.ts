@@ -90,6 +90,7 @@ export async function run(argv: string[]): Promise<number> {
       });
       writeFileSync(`${out}.tmp`, bytes, { mode: 0o600 });
       renameSync(`${out}.tmp`, out);
+      s.events.run('backup', { path: out, ms: Date.now() - manifest.time });
       return manifest;
     });
     print(`wrote ${out}: ${new Date(manifest.time).toISOString()} from ${manifest.node}`);
