@@ -11,6 +11,7 @@ import {
   syncSource,
 } from '../../src/directory/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
+import { ADMIN_KEY, link } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
 
@@ -111,8 +112,13 @@ export async function directoryRoutes(app: FastifyInstance, face: AdminFaceOptio
       schema: {
         tags,
         operationId: 'createDirectorySource',
+        security: ADMIN_KEY,
         body: SourceBody,
         response: { 201: PublicSource, ...ERRORS, 409: ErrorEnvelope },
+      },
+      // test and sync connect to the source's host: no link leads a fuzzer there
+      links: {
+        201: { deleteDirectorySource: link('deleteDirectorySource', { name: '$response.body#/name' }) },
       },
     },
     async (request, reply) => {
@@ -130,6 +136,7 @@ export async function directoryRoutes(app: FastifyInstance, face: AdminFaceOptio
       schema: {
         tags,
         operationId: 'listDirectorySources',
+        security: ADMIN_KEY,
         response: { 200: Type.Object({ items: Type.Array(PublicSource) }), ...ERRORS },
       },
     },
@@ -142,6 +149,7 @@ export async function directoryRoutes(app: FastifyInstance, face: AdminFaceOptio
       schema: {
         tags,
         operationId: 'deleteDirectorySource',
+        security: ADMIN_KEY,
         params: SourceParams,
         response: { 204: NoContent, ...ERRORS, 404: ErrorEnvelope },
       },
@@ -162,6 +170,7 @@ export async function directoryRoutes(app: FastifyInstance, face: AdminFaceOptio
       schema: {
         tags,
         operationId: 'testDirectorySource',
+        security: ADMIN_KEY,
         params: SourceParams,
         response: { 200: ProbeResult, ...DIRECTORY_ERRORS },
       },
@@ -178,6 +187,7 @@ export async function directoryRoutes(app: FastifyInstance, face: AdminFaceOptio
       schema: {
         tags,
         operationId: 'syncDirectorySource',
+        security: ADMIN_KEY,
         params: SourceParams,
         querystring: SyncQuery,
         response: { 200: SyncResult, ...DIRECTORY_ERRORS },

@@ -93,7 +93,8 @@ export const ClientView = Type.Object({
   enabled: Type.Boolean(),
   unknownUserPolicy: Type.Optional(Type.Union([Type.Literal('reject'), Type.Literal('passthrough')])),
   rejectDetail: Type.Union([Type.Literal('generic'), Type.Literal('reason')]),
-  firstFactor: Type.Union([Type.Literal('pin'), Type.Literal('upstream')]),
+  firstFactor: Type.Union([Type.Literal('pin'), Type.Literal('upstream'), Type.Literal('ldap')]),
+  auditSuccessRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   createdAt: EpochMs,
 });
 

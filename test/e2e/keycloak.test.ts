@@ -373,11 +373,11 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
       await assertRefused(page, MSG_LOCKED);
       await page.close();
       // The right code never reached Tessera.
-      const audit = (await api.ok('GET', '/v1/admin/audit?limit=100')) as {
-        items: { username?: string; result?: string }[];
+      const audit = (await api.ok('GET', '/v1/admin/audit?stream=auth&limit=100')) as {
+        items: { type: string; username?: string; result?: string }[];
       };
-      assert.equal(audit.items.filter((e) => e.username === GUESSER && e.result === 'accept').length, 0);
-      const checks = audit.items.filter((e) => e.username === GUESSER && e.result !== undefined);
+      const checks = audit.items.filter((e) => e.type === 'validate' && e.username === GUESSER);
+      assert.equal(checks.filter((e) => e.result === 'accept').length, 0);
       assert.deepEqual(
         checks.map((e) => e.result),
         ['reject', 'reject'],

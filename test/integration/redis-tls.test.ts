@@ -58,11 +58,17 @@ describe('Redis and Sentinel over TLS only', () => {
   let sentinels: SentinelGroup;
   let files: { caFile: string; certFile: string; keyFile: string };
   const open: RedisStore[] = [];
+  /** Sentinel lists one replica, and one it would promote: linked to its master, not down. */
   const sentinelKnowsOneReplica = (what: string) =>
     waitFor(what, async () => {
       const c = sentinels.client();
       try {
-        return ((await c.call('SENTINEL', 'replicas', NAME)) as unknown[]).length === 1;
+        const replicas = (await c.call('SENTINEL', 'replicas', NAME)) as string[][];
+        if (replicas.length !== 1) return false;
+        const fields = replicas[0] ?? [];
+        const rec: Record<string, string> = {};
+        for (let i = 0; i + 1 < fields.length; i += 2) rec[fields[i]!] = fields[i + 1]!;
+        return rec.flags === 'slave' && rec['master-link-status'] === 'ok';
       } finally {
         c.disconnect();
       }
