@@ -45,10 +45,6 @@ const ExportQuery = Type.Object(
 );
 const EXPORT_FILTERS = Object.keys(ExportQuery.properties);
 
-const ErrorAnswer = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String() }),
-});
-
 /** An unknown filter is a mistake to name, not a parameter to drop silently. */
 function refuseUnknown(filters: string[]) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
@@ -132,6 +128,8 @@ export async function auditRoutes(app: FastifyInstance, face: AdminFaceOptions):
         tags: ['audit'],
         summary:
           'The audit trail as CSV (a header line first) or JSON lines, newest first, streamed a page at a time',
+        operationId: 'exportAudit',
+        security: ADMIN_KEY,
         querystring: ExportQuery,
         response: {
           200: {
@@ -141,7 +139,7 @@ export async function auditRoutes(app: FastifyInstance, face: AdminFaceOptions):
               'application/x-ndjson': { schema: Type.String() },
             },
           },
-          400: ErrorAnswer,
+          ...adminErrors(),
         },
       },
       preValidation: refuseUnknown(EXPORT_FILTERS),
