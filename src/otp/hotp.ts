@@ -11,11 +11,12 @@ export interface OtpParams {
 
 /**
  * Tokens are enrolled with secrets of 10 to 128 bytes (80 bits is what many authenticator apps and
- * imported tokens carry). otplib's default floor of 16 bytes made every code check of such a token
- * throw (a 500 on resync), so the floor here is the enrolment's.
+ * imported tokens carry). otplib's defaults (16 to 64 bytes) made every code check of a token
+ * outside them throw (a 500 on resync), so the bounds here are the enrolment's.
  */
 export const MIN_SECRET_BYTES = 10;
-const GUARDRAILS = createGuardrails({ MIN_SECRET_BYTES });
+export const MAX_SECRET_BYTES = 128;
+const GUARDRAILS = createGuardrails({ MIN_SECRET_BYTES, MAX_SECRET_BYTES });
 
 /** RFC 4226 HOTP value for one counter. */
 export function hotp(params: OtpParams, counter: number): string {
