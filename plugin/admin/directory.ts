@@ -11,7 +11,7 @@ import {
   syncSource,
 } from '../../src/directory/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
-import { ADMIN_KEY, link } from '../shared/index.ts';
+import { ADMIN_KEY, described, ErrorReply, errorReplies, link, noContent } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
 
@@ -87,21 +87,21 @@ const ProbeResult = Type.Object({
   sampleCount: Type.Integer(),
   elapsedMs: Type.Integer(),
 });
-const ErrorEnvelope = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String() }),
-});
-const NoContent = Type.Null({ description: 'removed' });
+const NoContent = noContent('removed');
 
 /** The answers every directory route can give besides its success. */
-const ERRORS = Object.fromEntries(
-  [400, 401, 403, 408, 413, 414, 415, 429, 431, 503].map((status) => [status, ErrorEnvelope]),
-) as Record<number, typeof ErrorEnvelope>;
+const ERRORS = errorReplies(400, 401, 403, 408, 413, 414, 415, 429, 431, 503);
+
 /**
  * Routes that talk to the directory: 422 with one code per failure (DIRECTORY_UNREACHABLE,
  * DIRECTORY_TLS, DIRECTORY_BAD_CREDENTIALS, DIRECTORY_BAD_BASE_DN); a bad filter is a 400
  * DIRECTORY_BAD_FILTER; a sync over its disable limit is a 409 DIRECTORY_SYNC_LIMIT.
  */
-const DIRECTORY_ERRORS = { ...ERRORS, 404: ErrorEnvelope, 409: ErrorEnvelope, 422: ErrorEnvelope };
+const DIRECTORY_ERRORS = {
+  ...ERRORS,
+  ...errorReplies(404, 409),
+  422: described('the directory could not be reached or refused the bind or search', ErrorReply),
+};
 
 export async function directoryRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   const tags = ['directory'];
@@ -114,7 +114,11 @@ export async function directoryRoutes(app: FastifyInstance, face: AdminFaceOptio
         operationId: 'createDirectorySource',
         security: ADMIN_KEY,
         body: SourceBody,
-        response: { 201: PublicSource, ...ERRORS, 409: ErrorEnvelope },
+        response: {
+          201: described('the source, without its bind password', PublicSource),
+          ...ERRORS,
+          ...errorReplies(409),
+        },
       },
       // test and sync connect to the source's host: no link leads a fuzzer there
       links: {
@@ -137,7 +141,13 @@ export async function directoryRoutes(app: FastifyInstance, face: AdminFaceOptio
         tags,
         operationId: 'listDirectorySources',
         security: ADMIN_KEY,
-        response: { 200: Type.Object({ items: Type.Array(PublicSource) }), ...ERRORS },
+        response: {
+          200: described(
+            'every source, without bind passwords',
+            Type.Object({ items: Type.Array(PublicSource) }),
+          ),
+          ...ERRORS,
+        },
       },
     },
     async () => ({ items: (await listSources(face.store)).map(publicSource) }),
@@ -151,7 +161,7 @@ export async function directoryRoutes(app: FastifyInstance, face: AdminFaceOptio
         operationId: 'deleteDirectorySource',
         security: ADMIN_KEY,
         params: SourceParams,
-        response: { 204: NoContent, ...ERRORS, 404: ErrorEnvelope },
+        response: { 204: NoContent, ...ERRORS, ...errorReplies(404) },
       },
     },
     async (request, reply) => {
@@ -172,7 +182,7 @@ export async function directoryRoutes(app: FastifyInstance, face: AdminFaceOptio
         operationId: 'testDirectorySource',
         security: ADMIN_KEY,
         params: SourceParams,
-        response: { 200: ProbeResult, ...DIRECTORY_ERRORS },
+        response: { 200: described('the bind and a sample search worked', ProbeResult), ...DIRECTORY_ERRORS },
       },
     },
     async (request) => {
@@ -190,7 +200,10 @@ export async function directoryRoutes(app: FastifyInstance, face: AdminFaceOptio
         security: ADMIN_KEY,
         params: SourceParams,
         querystring: SyncQuery,
-        response: { 200: SyncResult, ...DIRECTORY_ERRORS },
+        response: {
+          200: described('what the sync changed (or would change, on a dry run)', SyncResult),
+          ...DIRECTORY_ERRORS,
+        },
       },
     },
     async (request) => {
