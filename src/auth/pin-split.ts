@@ -5,6 +5,27 @@ export type PinSplit =
   | { kind: 'pin-only' }
   | { kind: 'wrong-pin' };
 
+/** A pass read as `secret ‖ code` for one token length; `secret` is null where it cannot be. */
+export interface PassSplit {
+  digits: number;
+  otp: string;
+  secret: string | null;
+}
+
+/**
+ * The ways a pass can end in a code of one of the token lengths (longest first): the first factor
+ * (PIN or directory password) is what comes before. Shared by every first factor sent in one pass.
+ */
+export function codeSplits(pass: string, digitLengths: number[]): PassSplit[] {
+  return [...new Set(digitLengths)]
+    .sort((a, b) => b - a)
+    .map((digits) => {
+      const otp = pass.slice(-digits);
+      const usable = pass.length > digits && /^[0-9]+$/.test(otp);
+      return { digits, otp, secret: usable ? pass.slice(0, -digits) : null };
+    });
+}
+
 /**
  * Splits `PIN ‖ OTP` for a user with a PIN. The OTP is the trailing `digits` characters for one of
  * the user's token lengths; a pass that is the PIN alone asks for a challenge.
@@ -19,16 +40,11 @@ export async function splitPinAndOtp(
   pinHash: string,
   digitLengths: number[],
 ): Promise<PinSplit> {
-  const lengths = [...new Set(digitLengths)].sort((a, b) => b - a);
-  const splits = lengths.map((digits) => {
-    const otp = pass.slice(-digits);
-    const usable = pass.length > digits && /^[0-9]+$/.test(otp);
-    return { digits, otp, pin: usable ? pass.slice(0, -digits) : null };
-  });
-  const results = await verifyPinCandidates([...splits.map((s) => s.pin ?? pass), pass], pinHash);
+  const splits = codeSplits(pass, digitLengths);
+  const results = await verifyPinCandidates([...splits.map((s) => s.secret ?? pass), pass], pinHash);
   let found: PinSplit = results[splits.length] ? { kind: 'pin-only' } : { kind: 'wrong-pin' };
   splits.forEach((s, i) => {
-    if (s.pin !== null && results[i]) found = { kind: 'pin+otp', otp: s.otp, digits: s.digits };
+    if (s.secret !== null && results[i]) found = { kind: 'pin+otp', otp: s.otp, digits: s.digits };
   });
   return found;
 }

@@ -16,7 +16,7 @@ import {
 } from '../model/index.ts';
 import type { AuthView, Store } from '../store/index.ts';
 import { matchCode } from './code-check.ts';
-import { splitPinAndOtp } from './pin-split.ts';
+import { codeSplits, splitPinAndOtp } from './pin-split.ts';
 import { proofSatisfies, requiredProof, usableTokens } from './policy.ts';
 
 export interface ValidateRequest {
@@ -182,12 +182,10 @@ export class Validator {
     now: number,
     ticket: AttemptTicket,
   ): Promise<ValidateOutcome> {
-    const tries: { password: string; digits?: number }[] = [];
-    for (const digits of new Set(tokens.map((t) => t.digits))) {
-      if (pass.length > digits && /^[0-9]+$/.test(pass.slice(-digits))) {
-        tries.push({ password: pass.slice(0, -digits), digits });
-      }
-    }
+    const tries: { password: string; digits?: number }[] = codeSplits(
+      pass,
+      tokens.map((t) => t.digits),
+    ).flatMap((s) => (s.secret === null ? [] : [{ password: s.secret, digits: s.digits }]));
     tries.push({ password: pass });
     for (const t of tries) {
       const verdict = this.deps.directory
