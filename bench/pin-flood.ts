@@ -3,16 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, createUser, enrolToken, updateSettings } from '../src/admin/index.ts';
 import { pinHashing } from '../src/crypto/index.ts';
-import { base32Decode, timeStep, totpAt } from '../src/otp/index.ts';
+import { timeStep } from '../src/otp/index.ts';
 import { buildApp } from '../src/server/app.ts';
 import { loadConfig } from '../src/server/config.ts';
 import { createLogger } from '../src/server/logger.ts';
 import { createServices } from '../src/server/services.ts';
 import { openEmbeddedStore } from '../src/store/index.ts';
+import { BENCH_SECRET, benchCodes } from './codes.ts';
 import { type LoadResult, load } from './load.ts';
 
 const USERS_PER_PHASE = 400;
-const SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
+const SECRET = BENCH_SECRET;
 
 interface Phase {
   name: string;
@@ -77,21 +78,7 @@ export async function benchPinFlood(
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1/validate`;
   const headers = { authorization: `Bearer ${apiKey}` };
-  const params = {
-    secret: base32Decode(SECRET)!,
-    algorithm: 'SHA1' as const,
-    digits: 6 as const,
-    period: 30 as const,
-  };
-  const codes = new Map<number, string>();
-  const codeAt = (step: number) => {
-    let c = codes.get(step);
-    if (c === undefined) {
-      c = totpAt(params, step);
-      codes.set(step, c);
-    }
-    return c;
-  };
+  const codeAt = benchCodes();
   const limits = pinHashing.limits;
   const results: Record<string, unknown> = {};
   let baselineP99 = 0;

@@ -2,16 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, createUser, enrolToken } from '../src/admin/index.ts';
-import { base32Decode, timeStep, totpAt } from '../src/otp/index.ts';
+import { timeStep } from '../src/otp/index.ts';
 import { buildApp } from '../src/server/app.ts';
 import { loadConfig } from '../src/server/config.ts';
 import { createLogger } from '../src/server/logger.ts';
 import { createServices } from '../src/server/services.ts';
 import { openEmbeddedStore, type Store } from '../src/store/index.ts';
+import { BENCH_SECRET, benchCodes } from './codes.ts';
 import { type LoadResult, load } from './load.ts';
 
 const USERS = 2000;
-const SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
+const SECRET = BENCH_SECRET;
 
 export interface ValidateFigures {
   noop: LoadResult;
@@ -54,12 +55,6 @@ export async function validateOn(
   const address = app.server.address();
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const headers = { authorization: `Bearer ${apiKey}` };
-  const params = {
-    secret: base32Decode(SECRET)!,
-    algorithm: 'SHA1' as const,
-    digits: 6 as const,
-    period: 30 as const,
-  };
   try {
     const noop = await load({
       url: `${base}/noop`,
@@ -72,16 +67,7 @@ export async function validateOn(
     // Request i goes to user (i mod USERS) with the code of step (now - 1 + i div USERS): the next
     // unused step inside the ±1 window, later ones are refused as expected; only accepts count.
     let accepts = 0;
-    // The load generator shares the CPU with the server: compute each step's code once.
-    const codes = new Map<number, string>();
-    const codeAt = (step: number) => {
-      let c = codes.get(step);
-      if (c === undefined) {
-        c = totpAt(params, step);
-        codes.set(step, c);
-      }
-      return c;
-    };
+    const codeAt = benchCodes();
     const step0 = timeStep(Date.now(), 30);
     const validate = await load({
       url: `${base}/v1/validate`,
