@@ -135,6 +135,26 @@ describe('firstFactor "ldap": directory password + code over /v1/validate (real 
     spent('hal');
   });
 
+  test('parallel wrong passwords: only the throttle window reaches the directory, the rest are refused unevaluated', async () => {
+    await admin.ok('PATCH', '/v1/admin/settings', { throttle: { failuresPerWindow: 5 } });
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          validate(client, { user: 'ivy', pass: `guess-${i}${next('ivy')}` }),
+        ),
+      );
+      const reasons = answers.map((a) => a.reason as string);
+      assert.equal(reasons.filter((r) => r === 'PASSWORD_INVALID').length, 5, reasons.join(','));
+      assert.equal(reasons.filter((r) => r === 'USER_THROTTLED').length, 55);
+      // the right password and code are refused too while the window is full
+      const right = await validate(client, { user: 'ivy', pass: `${DIGIT_PW}${next('ivy')}` });
+      assert.equal(right.reason, 'USER_THROTTLED');
+    } finally {
+      await admin.ok('PATCH', '/v1/admin/settings', { throttle: { failuresPerWindow: 0 } });
+      await admin.ok('POST', '/v1/admin/users/ivy/unlock');
+    }
+  });
+
   test('a directory that is down is DIRECTORY_UNAVAILABLE, never a wrong password, and counts no failure', async () => {
     await admin.ok('PATCH', '/v1/admin/settings', {
       throttle: { failuresPerWindow: 5 },
