@@ -56,3 +56,32 @@ describe('the sink keeps the admin trail apart from login traffic', () => {
     assert.equal((await store.listAudit(1))[0]?.type, 'validate');
   });
 });
+
+test('a flush called while an earlier write is still running ends only after that write is stored', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-audit-'));
+  const store = openEmbeddedStore(dir);
+  const slow = new Proxy(store, {
+    get(target, key, receiver) {
+      if (key !== 'appendAudit') return Reflect.get(target, key, receiver);
+      return async (...args: Parameters<EmbeddedStore['appendAudit']>) => {
+        await new Promise((r) => setTimeout(r, 100));
+        return target.appendAudit(...args);
+      };
+    },
+  });
+  const sink = new BufferedAuditSink(slow, quiet, 60_000);
+  try {
+    sink.record({ time: Date.now(), type: 'validate', actor: 'client:c', username: 'early', result: 'reject' });
+    const timerFlush = sink.flush(); // what the interval would start
+    await sink.flush(); // what the audit view calls: nothing waiting, but a write is in flight
+    assert.deepEqual(
+      (await store.listAudit(10, 'auth')).map((e) => e.username),
+      ['early'],
+    );
+    await timerFlush;
+  } finally {
+    await sink.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -20,6 +20,8 @@ const FLUSH_AT = 1000;
 export class BufferedAuditSink implements AuditSink {
   private buffers = new Map<AuditStream, AuditEvent[]>();
   private readonly timer: NodeJS.Timeout;
+  /** The writes started so far; a flush ends only after every earlier one has. */
+  private written: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -41,9 +43,19 @@ export class BufferedAuditSink implements AuditSink {
     if (buffer.length >= FLUSH_AT) void this.flush();
   }
 
-  async flush(): Promise<void> {
+  /**
+   * Writes what is waiting, and resolves once it and every write started before it are stored,
+   * so a reader that flushes first sees every event recorded before its call.
+   */
+  flush(): Promise<void> {
     const batches = this.buffers;
     this.buffers = new Map();
+    const write = this.written.then(() => this.write(batches));
+    this.written = write;
+    return write;
+  }
+
+  private async write(batches: Map<AuditStream, AuditEvent[]>): Promise<void> {
     await Promise.all(
       AUDIT_STREAMS.map(async (stream) => {
         const batch = batches.get(stream);
