@@ -71,7 +71,13 @@ test('a flush called while an earlier write is still running ends only after tha
   });
   const sink = new BufferedAuditSink(slow, quiet, 60_000);
   try {
-    sink.record({ time: Date.now(), type: 'validate', actor: 'client:c', username: 'early', result: 'reject' });
+    sink.record({
+      time: Date.now(),
+      type: 'validate',
+      actor: 'client:c',
+      username: 'early',
+      result: 'reject',
+    });
     const timerFlush = sink.flush(); // what the interval would start
     await sink.flush(); // what the audit view calls: nothing waiting, but a write is in flight
     assert.deepEqual(
