@@ -1,14 +1,11 @@
 // End to end: the tessera-otp jar in a real Keycloak, set up by `tessera keycloak setup`, driven by Chromium.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { launchBrowser, type TestBrowser } from '../harness/browser.ts';
 import { awaitFreshStep, totpNow } from '../harness/codes.ts';
-import { ensureDebianPackages } from '../harness/debian.ts';
 import {
   buildExtension,
   type ExtensionBuild,
@@ -29,7 +26,6 @@ const PASSWORD = 'correct horse battery staple';
 // The browser claims this address; Keycloak (trusting X-Forwarded-For) must pass it on to Tessera.
 const BROWSER_IP = '203.0.113.9';
 const CHALLENGE_TEXT = 'Code from your app <b>now</b>';
-const CHROMIUM = '/usr/bin/chromium';
 
 // Texts from keycloak-extension/src/main/resources/theme-resources/messages/messages_en.properties.
 const MSG_INVALID = 'The one-time code is not valid';
@@ -52,7 +48,7 @@ let api: Api;
 let app: Server | undefined;
 let appUrl = '';
 let browser: BrowserContext | undefined;
-let profileDir = '';
+let testBrowser: TestBrowser | undefined;
 
 /** Runs `tessera keycloak setup` as an operator would. */
 function setup(extra: string[] = []): Promise<CliResult> {
@@ -170,7 +166,6 @@ async function assertRefused(page: Page, text: string): Promise<void> {
 
 describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { timeout: 600_000 }, () => {
   beforeAll(async () => {
-    ensureDebianPackages(['chromium']);
     build = buildExtension();
     [kc, tessera] = await Promise.all([
       startKeycloak({ providers: [build.jar], args: ['--proxy-headers=xforwarded'] }),
@@ -233,27 +228,12 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
       redirectUris: [`${appUrl}/cb`],
     });
 
-    profileDir = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
-    browser = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      extraHTTPHeaders: { 'X-Forwarded-For': BROWSER_IP },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    testBrowser = await launchBrowser({ extraHTTPHeaders: { 'X-Forwarded-For': BROWSER_IP } });
+    browser = testBrowser.context;
   });
 
   afterAll(async () => {
-    await browser?.close().catch(() => {});
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await testBrowser?.close();
     await tessera?.stop().catch(() => {});
     await kc?.stop();
     await new Promise<void>((r) => (app ? app.close(() => r()) : r()));
