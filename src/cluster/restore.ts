@@ -1,4 +1,5 @@
 import {
+  canonicalUsername,
   EMPTY_TOKEN_STATE,
   type Settings,
   TesseraError,
@@ -6,12 +7,20 @@ import {
   type TokenState,
   type Tombstone,
   tombstoneKey,
+  type User,
 } from '../model/index.ts';
 import { timeStep } from '../otp/index.ts';
 import type { Store } from '../store/index.ts';
-import { canonicalRecords } from './restore-names.ts';
-import { describeTombstones, findResurrections } from './resurrection.ts';
-import type { Component, KeyFileContent, Manifest, SnapshotPayload } from './snapshot-format.ts';
+import { NameResolver } from './restore-names.ts';
+import { describeTombstones } from './resurrection.ts';
+import type {
+  Component,
+  KeyFileContent,
+  Manifest,
+  SnapshotChunks,
+  SnapshotFile,
+  SnapshotPayload,
+} from './snapshot-format.ts';
 import { applySyncRemovals, planSyncRemovals, type SyncRemovals } from './sync-removals.ts';
 
 /**
@@ -35,6 +44,10 @@ export interface RestoreOptions {
   mode?: 'recovery' | 'sync';
   /** Recovery only (a standby mirrors its master whatever it deleted). Default `refuse`. */
   resurrect?: ResurrectPolicy;
+  /** Writes the files of file components (FreeRADIUS, Keycloak settings); returns what it did. */
+  restoreFiles?: (files: SnapshotFile[]) => string;
+  /** Called after each chunk: users and tokens done, of the total the snapshot holds. */
+  progress?: (done: number, total: number) => void;
 }
 
 /** A refused restore: these records were deleted after the snapshot and would come back. */
@@ -75,6 +88,9 @@ export interface RestoreReport {
   /** HOTP tokens with no live state: marked resync required. */
   hotpResyncRequired: string[];
   keys?: string;
+  /** Audit events the snapshot holds, by stream: kept in the file, never written back (see formatReport). */
+  auditKept: Record<string, number>;
+  files?: string[];
 }
 
 /**
@@ -87,12 +103,19 @@ export interface RestoreReport {
  * TOTP token's last-used step gets a floor of the restore time's step plus the accept window and
  * the token's forward drift (any code that could have been accepted before the restore); a HOTP
  * token with no live state cannot prove its counter and is marked resync required.
+ *
+ * The snapshot is read in chunks, twice: a first pass that writes nothing decides everything that
+ * can refuse (names, deletions, a wiped master); the second writes chunk by chunk, so a restore of
+ * a million users holds one chunk at a time.
  */
 export async function restoreSnapshot(
   store: Store,
-  snapshot: { manifest: Manifest; payload: SnapshotPayload },
+  snapshot: SnapshotChunks | { manifest: Manifest; payload: SnapshotPayload },
   opts: RestoreOptions,
 ): Promise<RestoreReport> {
+  const source: SnapshotChunks =
+    'payload' in snapshot ? { manifest: snapshot.manifest, chunks: () => [snapshot.payload] } : snapshot;
+  const { manifest } = source;
   const role = await store.role();
   if (role.role === 'slave') {
     throw new TesseraError(
@@ -102,34 +125,17 @@ export async function restoreSnapshot(
   }
   const now = opts.now ?? Date.now();
   const sync = opts.mode === 'sync';
-  const want = new Set(opts.components.filter((c) => snapshot.manifest.components.includes(c)));
-  const d = snapshot.payload.dump;
-  const named = canonicalRecords(d.users, d.tokens ?? []);
-  const records = {
-    users: named.users,
-    tokens: named.tokens,
-    clients: d.clients ?? [],
-    adminKeys: d.adminKeys ?? [],
-  };
+  const want = new Set(opts.components.filter((c) => manifest.components.includes(c)));
 
   // Everything that can refuse is decided before the first write.
-  let removals: SyncRemovals | undefined;
-  let back: Tombstone[] = [];
-  if (sync)
-    removals = planSyncRemovals(
-      await store.dump(),
-      { ...records, groups: d.groups ?? [], tombstones: d.tombstones ?? [] },
-      want,
-    );
-  else {
-    back = await findResurrections(store, records, want, snapshot.manifest.time);
-    if (back.length && (opts.resurrect ?? 'refuse') === 'refuse') throw new ResurrectRefused(back);
-  }
-  const leaveOut = new Set(opts.resurrect === 'skip' ? back.map((t) => tombstoneKey(t.kind, t.id)) : []);
+  const plan = await planRestore(store, source, want, sync);
+  if (plan.back.length && !sync && (opts.resurrect ?? 'refuse') === 'refuse')
+    throw new ResurrectRefused(plan.back);
+  const leaveOut = new Set(opts.resurrect === 'skip' ? plan.back.map((t) => tombstoneKey(t.kind, t.id)) : []);
   const keep = (kind: Tombstone['kind'], id: string) => !leaveOut.has(tombstoneKey(kind, id));
 
   const report: RestoreReport = {
-    snapshotTime: snapshot.manifest.time,
+    snapshotTime: manifest.time,
     restoreTime: now,
     components: [...want],
     settings: 0,
@@ -139,60 +145,153 @@ export async function restoreSnapshot(
     usersCreated: 0,
     usersReplaced: 0,
     tokensRestored: 0,
-    tokensSkippedNoUser: named.tokensSkipped,
-    usersSkippedName: named.skipped,
-    resurrected: opts.resurrect === 'allow' ? back : [],
-    resurrectSkipped: opts.resurrect === 'skip' ? back : [],
+    tokensSkippedNoUser: 0,
+    usersSkippedName: plan.names.skipped,
+    resurrected: opts.resurrect === 'allow' ? plan.back : [],
+    resurrectSkipped: opts.resurrect === 'skip' ? plan.back : [],
     totpFloored: 0,
     hotpKeptLive: 0,
     hotpResyncRequired: [],
+    auditKept: {},
   };
+  const total = (manifest.counts.users ?? 0) + (manifest.counts.tokens ?? 0);
+  let done = 0;
+  let settings: Settings | null | undefined;
 
-  if (want.has('keys') && snapshot.payload.keys && opts.restoreKeys)
-    report.keys = opts.restoreKeys(snapshot.payload.keys);
-  if (want.has('settings') && d.settings) {
-    await store.putSettings(d.settings);
-    report.settings = 1;
-  }
-  if (want.has('clients')) {
-    const clients = records.clients.filter((c) => keep('client', c.id));
-    const adminKeys = records.adminKeys.filter((k) => keep('adminKey', k.id));
-    for (const c of clients) await store.putClient(c);
-    for (const k of adminKeys) await store.putAdminKey(k);
-    report.clients = clients.length;
-    report.adminKeys = adminKeys.length;
-  }
-  if (want.has('users')) {
-    for (const g of d.groups ?? []) await store.putGroup(g);
-    report.groups = d.groups?.length ?? 0;
-    await eachLimit(
-      records.users.filter((u) => keep('user', u.username)),
-      async (u) => {
+  for (const chunk of source.chunks()) {
+    const d = chunk.dump;
+    if (want.has('keys') && chunk.keys && opts.restoreKeys) report.keys = opts.restoreKeys(chunk.keys);
+    if (want.has('settings') && d.settings) {
+      await store.putSettings(d.settings);
+      report.settings = 1;
+    }
+    if (want.has('clients')) {
+      const clients = (d.clients ?? []).filter((c) => keep('client', c.id));
+      const adminKeys = (d.adminKeys ?? []).filter((k) => keep('adminKey', k.id));
+      for (const c of clients) await store.putClient(c);
+      for (const k of adminKeys) await store.putAdminKey(k);
+      report.clients += clients.length;
+      report.adminKeys += adminKeys.length;
+    }
+    if (want.has('users')) {
+      for (const g of d.groups ?? []) await store.putGroup(g);
+      report.groups += d.groups?.length ?? 0;
+      const users = (d.users ?? [])
+        .map((u) => plan.names.user(u))
+        .filter((u): u is User => u !== null && keep('user', u.username));
+      await eachLimit(users, async (u) => {
         if (await store.createUser(u)) report.usersCreated++;
         else if (await store.updateUser(u)) report.usersReplaced++;
-      },
-    );
+      });
+    }
+    done += d.users?.length ?? 0;
+    if (want.has('tokens') && d.tokens?.length) {
+      settings ??= (await store.getSettings()) ?? plan.settings ?? null;
+      const tokens: Token[] = [];
+      for (const t of d.tokens) {
+        const named = plan.names.token(t);
+        if (!named) report.tokensSkippedNoUser++;
+        else if (keep('token', named.serial) && keep('user', named.username)) tokens.push(named);
+      }
+      await eachLimit(tokens, (token) =>
+        restoreToken(
+          store,
+          token,
+          d.tokenStates?.[token.serial] ?? EMPTY_TOKEN_STATE,
+          settings ?? null,
+          now,
+          report,
+          sync,
+        ),
+      );
+    }
+    done += d.tokens?.length ?? 0;
+    for (const [s, events] of Object.entries(chunk.audit ?? {}))
+      report.auditKept[s] = (report.auditKept[s] ?? 0) + events.length;
+    if (chunk.files?.length && opts.restoreFiles) {
+      const chosen = chunk.files.filter((f) => want.has(f.component));
+      if (chosen.length) (report.files ??= []).push(opts.restoreFiles(chosen));
+    }
+    opts.progress?.(done, total);
   }
-  if (want.has('tokens')) {
-    const settings = (await store.getSettings()) ?? d.settings ?? null;
-    const tokens = records.tokens.filter((t) => keep('token', t.serial) && keep('user', t.username));
-    await eachLimit(tokens, (token) =>
-      restoreToken(
-        store,
-        token,
-        d.tokenStates?.[token.serial] ?? EMPTY_TOKEN_STATE,
-        settings,
-        now,
-        report,
-        sync,
-      ),
-    );
-  }
-  if (removals) {
-    await applySyncRemovals(store, removals);
-    report.removed = removals;
+  if (plan.removals) {
+    await applySyncRemovals(store, plan.removals);
+    report.removed = plan.removals;
   }
   return report;
+}
+
+interface RestorePlan {
+  names: NameResolver;
+  back: Tombstone[];
+  removals?: SyncRemovals;
+  settings?: Settings | null;
+}
+
+/**
+ * The read-only pass over the snapshot: canonical names, records deleted after the snapshot that
+ * it would bring back, and (sync) what the master no longer has. Throws what refuses the restore.
+ */
+async function planRestore(
+  store: Store,
+  source: SnapshotChunks,
+  want: ReadonlySet<Component>,
+  sync: boolean,
+): Promise<RestorePlan> {
+  const names = new NameResolver();
+  const after = sync ? [] : await store.listTombstones(source.manifest.time + 1);
+  const deletedAfter = new Map(after.map((t) => [tombstoneKey(t.kind, t.id), t]));
+  const back = new Map<string, Tombstone>();
+  const hit = (kind: Tombstone['kind'], id: string) => {
+    const t = deletedAfter.get(tombstoneKey(kind, id));
+    if (t) back.set(tombstoneKey(kind, id), t);
+  };
+  const ids = {
+    users: [] as string[],
+    tokens: [] as string[],
+    clients: [] as string[],
+    adminKeys: [] as string[],
+  };
+  const master: { groups: { name: string }[]; tombstones: Tombstone[] } = { groups: [], tombstones: [] };
+  let settings: Settings | null | undefined;
+  for (const chunk of source.chunks()) {
+    const d = chunk.dump;
+    names.see(d.users);
+    if (d.settings !== undefined) settings = d.settings;
+    if (deletedAfter.size) {
+      if (want.has('users'))
+        for (const u of d.users ?? []) hit('user', canonicalUsername(u.username) ?? u.username);
+      if (want.has('tokens')) for (const t of d.tokens ?? []) hit('token', t.serial);
+      if (want.has('clients')) {
+        for (const c of d.clients ?? []) hit('client', c.id);
+        for (const k of d.adminKeys ?? []) hit('adminKey', k.id);
+      }
+    }
+    if (sync) {
+      for (const u of d.users ?? []) ids.users.push(u.username);
+      for (const t of d.tokens ?? []) ids.tokens.push(t.serial);
+      for (const c of d.clients ?? []) ids.clients.push(c.id);
+      for (const k of d.adminKeys ?? []) ids.adminKeys.push(k.id);
+      for (const g of d.groups ?? []) master.groups.push(g);
+      for (const t of d.tombstones ?? []) master.tombstones.push(t);
+    }
+  }
+  names.settle();
+  const plan: RestorePlan = { names, back: [...back.values()], settings };
+  if (sync)
+    plan.removals = planSyncRemovals(
+      await store.dump(),
+      {
+        users: ids.users.map((u) => ({ username: names.nameOf(u) })),
+        tokens: ids.tokens.map((serial) => ({ serial })),
+        clients: ids.clients.map((id) => ({ id })),
+        adminKeys: ids.adminKeys.map((id) => ({ id })),
+        groups: master.groups,
+        tombstones: master.tombstones,
+      },
+      want,
+    );
+  return plan;
 }
 
 async function restoreToken(
@@ -274,5 +373,12 @@ export function formatReport(r: RestoreReport): string {
       describeTombstones(r.resurrectSkipped),
     );
   if (r.keys) lines.push(`keys: ${r.keys}`);
+  for (const f of r.files ?? []) lines.push(`files: ${f}`);
+  const audit = Object.entries(r.auditKept);
+  if (audit.length)
+    lines.push(
+      `audit trail in the backup: ${audit.map(([s, n]) => `${s}=${n}`).join(' ')} event(s), kept there and not written ` +
+        "back: the store's own trail continues its signed chain unbroken (read the backup's with `tessera backup audit`)",
+    );
   return `${lines.join('\n')}\n`;
 }
