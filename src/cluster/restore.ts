@@ -210,7 +210,7 @@ export async function restoreSnapshot(
       report.auditKept[s] = (report.auditKept[s] ?? 0) + events.length;
     if (chunk.files?.length && opts.restoreFiles) {
       const chosen = chunk.files.filter((f) => want.has(f.component));
-      if (chosen.length) (report.files ??= []).push(opts.restoreFiles(chosen));
+      if (chosen.length) report.files = [...(report.files ?? []), opts.restoreFiles(chosen)];
     }
     opts.progress?.(done, total);
   }
