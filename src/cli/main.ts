@@ -17,6 +17,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'backup create|restore|verify',
     load: async () => (await import('./commands/backup.ts')).run,
   },
+  store: {
+    summary: "store migrate [--to redis://HOST:PORT]   (this node's embedded store into Redis)",
+    load: async () => (await import('./commands/store.ts')).run,
+  },
+  support: {
+    summary: 'support bundle [--out FILE]   (versions, config with secrets masked, status, logs)',
+    load: async () => (await import('./commands/support.ts')).run,
+  },
   config: {
     summary: 'config [--json]   (the effective TESSERA_* settings, secrets masked)',
     load: async () => (await import('./commands/config.ts')).run,
