@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { arch, hostname, platform, release } from 'node:os';
 import { basename, join } from 'node:path';
 import { clusterStatus } from '../../cluster/index.ts';
@@ -90,7 +90,12 @@ async function fetchText(url: string): Promise<string> {
 }
 
 /** What the store says: cluster status and the node's recent events (failovers, snapshots, starts). */
-async function fromStore(): Promise<{ status: string; events: string }> {
+async function fromStore(config: Config): Promise<{ status: string; events: string }> {
+  // Opening an empty data directory would create a store and keys: a bundle changes nothing.
+  if (!config.redisUrl && !config.sentinels && !existsSync(join(config.dataDir, 'store'))) {
+    const text = `no store in ${config.dataDir} (TESSERA_DATA_DIR) and no Redis configured`;
+    return { status: text, events: text };
+  }
   try {
     return await withServices(async (s) => {
       const status = await clusterStatus({
@@ -144,7 +149,7 @@ export async function run(argv: string[]): Promise<number> {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   const out = values.out ?? `tessera-support-${hostname()}-${stamp}.tar.gz`;
   const url = nodeUrl(config, values.url);
-  const store = await fromStore();
+  const store = await fromStore(config);
   const raw: TarEntry[] = [];
   const add = (name: string, text: string) =>
     raw.push({ name: `tessera-support/${name}`, data: Buffer.from(text) });
