@@ -74,7 +74,16 @@ describe('tessera support bundle', () => {
     mkdirSync(dir);
     execFileSync('tar', ['-xzf', out, '-C', dir]);
     const files = filesUnder(join(dir, 'tessera-support')).map((p) => p.slice(dir.length + 17));
-    for (const f of ['README.txt', 'versions.json', 'config.txt', 'cluster-status.json', 'events.jsonl', 'readyz.txt', 'metrics.txt', 'data-dir.txt'])
+    for (const f of [
+      'README.txt',
+      'versions.json',
+      'config.txt',
+      'cluster-status.json',
+      'events.jsonl',
+      'readyz.txt',
+      'metrics.txt',
+      'data-dir.txt',
+    ])
       assert.ok(files.includes(f), `${f} in ${files.join(', ')}`);
     const read = (f: string) => readFileSync(join(dir, 'tessera-support', f), 'utf8');
     assert.equal(JSON.parse(read('versions.json')).node, process.version);
@@ -101,6 +110,9 @@ describe('tessera support bundle', () => {
     const raw = gunzipSync(readFileSync(out)).toString('latin1');
     assert.match(raw, /not reached/);
     assert.match(raw, /no store in/);
-    assert.throws(() => readdirSync(join(work, 'empty')), 'the bundle created no data directory, store or key');
+    assert.throws(
+      () => readdirSync(join(work, 'empty')),
+      'the bundle created no data directory, store or key',
+    );
   });
 });
