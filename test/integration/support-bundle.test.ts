@@ -39,8 +39,8 @@ describe('tessera support bundle', () => {
     secrets.adminKey = node.adminKey;
     secrets.clientKey = await admin.createClient('api');
     secrets.seedBase32 = seed;
-    secrets.seedHex = base32Decode(seed)!.toString('hex');
-    secrets.seedBase64 = base32Decode(seed)!.toString('base64');
+    secrets.seedHex = Buffer.from(base32Decode(seed)!).toString('hex');
+    secrets.seedBase64 = Buffer.from(base32Decode(seed)!).toString('base64');
     const audit = JSON.parse(readFileSync(join(node.dataDir, 'audit.key'), 'utf8')) as {
       keys: Record<string, string>;
     };
