@@ -202,6 +202,7 @@ export async function restoreSnapshot(
           now,
           report,
           sync,
+          plan.fresh,
         ),
       );
     }
@@ -222,6 +223,8 @@ export async function restoreSnapshot(
 }
 
 interface RestorePlan {
+  /** The store held no user when the restore began. */
+  fresh: boolean;
   names: NameResolver;
   back: Tombstone[];
   removals?: SyncRemovals;
@@ -239,6 +242,7 @@ async function planRestore(
   sync: boolean,
 ): Promise<RestorePlan> {
   const names = new NameResolver();
+  const fresh = (await store.countUsers()) === 0;
   const after = sync ? [] : await store.listTombstones(source.manifest.time + 1);
   const deletedAfter = new Map(after.map((t) => [tombstoneKey(t.kind, t.id), t]));
   const back = new Map<string, Tombstone>();
@@ -277,7 +281,7 @@ async function planRestore(
     }
   }
   names.settle();
-  const plan: RestorePlan = { names, back: [...back.values()], settings };
+  const plan: RestorePlan = { fresh, names, back: [...back.values()], settings };
   if (sync)
     plan.removals = planSyncRemovals(
       await store.dump(),
@@ -302,9 +306,12 @@ async function restoreToken(
   now: number,
   report: RestoreReport,
   sync: boolean,
+  fresh: boolean,
 ): Promise<void> {
-  const live = await store.getToken(token.serial);
-  const liveState = await store.getTokenState(token.serial);
+  // A store that held no user when the restore began has no token or state to read back (a
+  // token needs its user): two reads per token saved on a first restore or a migrate.
+  const live = fresh ? null : await store.getToken(token.serial);
+  const liveState = fresh ? EMPTY_TOKEN_STATE : await store.getTokenState(token.serial);
   const hasLiveState = live !== null || !sameState(liveState, EMPTY_TOKEN_STATE);
   let next: Token = { ...token };
   if (live?.resyncRequired && !sync) next.resyncRequired = true;
@@ -329,8 +336,8 @@ async function restoreToken(
   await store.advanceTokenState(token.serial, state);
 }
 
-/** Runs fn over items with a bounded number in flight (restores of 100,000 users stay quick). */
-async function eachLimit<T>(items: readonly T[], fn: (item: T) => Promise<void>, limit = 64): Promise<void> {
+/** Runs fn over items with a bounded number in flight (a chunk's writes pipeline to Redis). */
+async function eachLimit<T>(items: readonly T[], fn: (item: T) => Promise<void>, limit = 256): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) await fn(items[next++]!);
