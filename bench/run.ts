@@ -23,4 +23,13 @@ for (const [name, file, fn] of [
     results[name] = { error: err instanceof Error ? err.message : String(err) };
   }
 }
+// A million users with a token each takes minutes to populate: only when asked
+// (`npm run bench -- --million`; alone: `node --import tsx bench/million.ts`).
+if (process.argv.includes('--million')) {
+  try {
+    results.million = await (await import('./million.ts')).benchMillion();
+  } catch (err) {
+    results.million = { error: err instanceof Error ? err.message : String(err) };
+  }
+}
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

@@ -84,7 +84,7 @@ function exclusions(
       'the seed keys are kept apart by default: whoever holds the backup and its passphrase should not also hold every seed (add --components ...,keys to include them)';
   if (!components.includes('audit'))
     out.audit = store.scanAudit
-      ? 'not chosen (--components without audit); the audit trail stays in the store'
+      ? 'not in this cut (periodic snapshots, or --components without audit): the trail is evidence a restore never writes back; `tessera backup create` includes it by default'
       : `the ${store.kind} store cannot read its audit trail in order`;
   for (const c of ['freeradius', 'keycloak'] as const)
     if (!components.includes(c) || !opts.files?.[c]) out[c] = 'not chosen (an optional component)';

@@ -1,0 +1,92 @@
+// One phase of the million-user benchmark (bench/million.ts), in a process of its own so that its
+// peak RSS is its own: `populate URL N`, `snapshot URL FILE`, `verify FILE`, `restore URL FILE`.
+// Prints one JSON line: {ms, maxRssMiB, ...}.
+import { statSync } from 'node:fs';
+import { restoreSnapshot } from '../src/cluster/restore.ts';
+import { writeSnapshotFile } from '../src/cluster/snapshot.ts';
+import { verifySnapshot } from '../src/cluster/snapshot-format.ts';
+import { fileSource } from '../src/cluster/snapshot-stream.ts';
+import { KeyRing } from '../src/crypto/index.ts';
+import type { Token } from '../src/model/index.ts';
+import { sampleUser } from '../src/store/fixtures.ts';
+import type { Store } from '../src/store/index.ts';
+import { openRedisStore } from '../src/store/redis/index.ts';
+
+const secret = { key: Buffer.alloc(32, 3) };
+const COMPONENTS = ['users', 'tokens', 'clients', 'settings'] as const;
+
+function name(i: number): string {
+  return `user${String(i).padStart(7, '0')}`;
+}
+
+/** N users, each with one token (one in ten HOTP) and a used-code state. */
+async function populate(store: Store, n: number): Promise<Record<string, unknown>> {
+  const ring = KeyRing.generate();
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const i = next++;
+      const serial = `TOTP${String(i).padStart(8, '0')}`;
+      await store.createUser({ ...sampleUser(name(i)), email: `${name(i)}@example.org` });
+      const token: Token = {
+        serial,
+        username: name(i),
+        type: i % 10 === 0 ? 'hotp' : 'totp',
+        isDefault: true,
+        status: 'active',
+        algorithm: 'SHA1',
+        digits: 6,
+        period: 30,
+        secretSealed: ring.seal(Buffer.alloc(20, i % 251), serial),
+        createdAt: 1,
+        updatedAt: 1,
+      };
+      await store.putToken(token);
+      await store.advanceTokenState(serial, { counter: i % 50, lastUsedStep: 1000 + (i % 7), drift: 0 });
+    }
+  };
+  await Promise.all(Array.from({ length: 256 }, worker));
+  return { users: await store.countUsers() };
+}
+
+async function main(): Promise<void> {
+  const [phase, a, b] = process.argv.slice(2);
+  const started = Date.now();
+  let extra: Record<string, unknown> = {};
+  if (phase === 'verify') {
+    const opened = await verifySnapshot(fileSource(a!), secret);
+    extra = { counts: opened.manifest.counts };
+  } else {
+    const store = await openRedisStore({ url: a!, prefix: phase === 'restore' ? 'dst:' : 'src:' });
+    try {
+      if (phase === 'populate') extra = await populate(store, Number(b));
+      else if (phase === 'snapshot') {
+        const manifest = await writeSnapshotFile(store, b!, {
+          secret,
+          components: COMPONENTS,
+          node: 'bench',
+        });
+        extra = { counts: manifest.counts, fileBytes: statSync(b!).size };
+      } else if (phase === 'restore') {
+        const opened = await verifySnapshot(fileSource(b!), secret);
+        const verifiedMs = Date.now() - started;
+        const report = await restoreSnapshot(store, opened, { components: COMPONENTS });
+        extra = {
+          verifyPartMs: verifiedMs,
+          usersCreated: report.usersCreated,
+          tokensRestored: report.tokensRestored,
+          totpFloored: report.totpFloored,
+          hotpResyncRequired: report.hotpResyncRequired.length,
+          restoredUsersInStore: await store.countUsers(),
+        };
+      } else throw new Error(`unknown phase ${phase}`);
+    } finally {
+      await store.close();
+    }
+  }
+  const ms = Date.now() - started;
+  const maxRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+  process.stdout.write(`${JSON.stringify({ phase, ms, maxRssMiB, ...extra })}\n`);
+}
+
+await main();
