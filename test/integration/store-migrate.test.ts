@@ -78,7 +78,10 @@ describe('tessera store migrate: one node on LMDB into Redis', () => {
       /migrate: write: 42 users and 2 tokens written in [\d.]+ s/,
       'a summary line without a terminal',
     );
-    assert.doesNotMatch(r.err, /\r|\x1b\[/, 'no progress redraws when stderr is not a terminal');
+    assert.ok(
+      !r.err.includes('\r') && !r.err.includes(String.fromCharCode(27)),
+      'no progress redraws when stderr is not a terminal',
+    );
   });
 
   test('the node on Redis refuses every code used before, accepts the next ones, and knows the old keys', async () => {

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'vitest';
 import { Progress } from './progress.ts';
 
+const ESC = String.fromCharCode(27);
+
 function sink(): { text: () => string; stream: NodeJS.WriteStream } {
   let text = '';
   const stream = {
@@ -19,7 +21,7 @@ test('on a terminal, progress redraws one line with done/total and the rate, the
   p.update(500, 1000, 'users');
   p.update(1000, 1000, 'users');
   const line = p.done('restored 1000 users', 1000);
-  assert.match(out.text(), /\r\x1b\[2Krestore: 500\/1000 users \(50%\), \d+\/s/);
+  assert.ok(out.text().startsWith(`\r${ESC}[2Krestore: 500/1000 users (50%), `), out.text());
   assert.match(out.text(), /restore: 1000\/1000 users \(100%\)/);
   assert.match(line, /^restore: restored 1000 users in [\d.]+ s \(\d+ records\/s\)$/);
   assert.ok(out.text().endsWith(`${line}\n`));
@@ -30,6 +32,6 @@ test('without a terminal, only the summary line is written', () => {
   const p = new Progress('backup', out.stream, false);
   p.update(1, 10);
   p.done('wrote 10 records', 10);
-  assert.doesNotMatch(out.text(), /\r|\x1b/);
+  assert.ok(!out.text().includes('\r') && !out.text().includes(ESC));
   assert.match(out.text(), /^backup: wrote 10 records in [\d.]+ s \(\d+ records\/s\)\n$/);
 });
