@@ -176,25 +176,20 @@ export async function restoreSnapshot(
     if (want.has('users')) {
       for (const g of d.groups ?? []) await store.putGroup(g);
       report.groups += d.groups?.length ?? 0;
-      const users = (d.users ?? [])
-        .map((u) => plan.names.user(u))
-        .filter((u): u is User => u !== null && keep('user', u.username));
-      await eachLimit(users, async (u) => {
-        if (await store.createUser(u)) report.usersCreated++;
-        else if (await store.updateUser(u)) report.usersReplaced++;
-      });
     }
-    done += d.users?.length ?? 0;
+    const tokens = new Map<string, Token[]>();
     if (want.has('tokens') && d.tokens?.length) {
       settings ??= (await store.getSettings()) ?? plan.settings ?? null;
-      const tokens: Token[] = [];
       for (const t of d.tokens) {
         const named = plan.names.token(t);
         if (!named) report.tokensSkippedNoUser++;
-        else if (keep('token', named.serial) && keep('user', named.username)) tokens.push(named);
+        else if (keep('token', named.serial) && keep('user', named.username))
+          tokens.set(named.username, [...(tokens.get(named.username) ?? []), named]);
       }
-      await eachLimit(tokens, (token) =>
-        restoreToken(
+    }
+    const putTokens = async (list: readonly Token[]) => {
+      for (const token of list)
+        await restoreToken(
           store,
           token,
           d.tokenStates?.[token.serial] ?? EMPTY_TOKEN_STATE,
@@ -203,9 +198,24 @@ export async function restoreSnapshot(
           report,
           sync,
           plan.fresh,
-        ),
-      );
-    }
+        );
+    };
+    // Each user is followed at once by its tokens: a node serving while it restores (a standby
+    // applying a pull) never shows a user without its tokens for longer than that.
+    const users = want.has('users')
+      ? (d.users ?? [])
+          .map((u) => plan.names.user(u))
+          .filter((u): u is User => u !== null && keep('user', u.username))
+      : [];
+    await eachLimit(users, async (u) => {
+      if (await store.createUser(u)) report.usersCreated++;
+      else if (await store.updateUser(u)) report.usersReplaced++;
+      const own = tokens.get(u.username);
+      tokens.delete(u.username);
+      if (own) await putTokens(own);
+    });
+    done += d.users?.length ?? 0;
+    await eachLimit([...tokens.values()], putTokens);
     done += d.tokens?.length ?? 0;
     for (const [s, events] of Object.entries(chunk.audit ?? {}))
       report.auditKept[s] = (report.auditKept[s] ?? 0) + events.length;
