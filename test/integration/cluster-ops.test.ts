@@ -206,11 +206,10 @@ describe('cluster status, snapshots, failover and rejoin (real nodes)', () => {
       );
       // the master's client key works there too: clients are part of the snapshot
       const onStandby = new Api(standby.url, clientA.key);
-      const first = await onStandby.ok('POST', '/v1/validate', {
-        user: 'k-standby',
-        pass: hotpAt(secret, 0),
-      });
-      assert.equal(first.result, 'accept', `${JSON.stringify(first)} ${standby.output().slice(-3000)}`);
+      assert.equal(
+        (await onStandby.ok('POST', '/v1/validate', { user: 'k-standby', pass: hotpAt(secret, 0) })).result,
+        'accept',
+      );
       assert.equal(
         (await clientA.ok('POST', '/v1/validate', { user: 'k-standby', pass: hotpAt(secret, 3) })).result,
         'accept',
