@@ -7,8 +7,9 @@ import { pullLatestSnapshot } from './puller.ts';
 import { type RestoreReport, restoreSnapshot } from './restore.ts';
 import { type SnapshotResult, SnapshotScheduler } from './scheduler.ts';
 import { latestSnapshotFile } from './snapshot-files.ts';
-import { openSnapshot } from './snapshot-format.ts';
+import { verifySnapshot } from './snapshot-format.ts';
 import { snapshotSecret } from './snapshot-secret.ts';
+import { bufferSource } from './snapshot-stream.ts';
 import { type ClusterStatus, clusterStatus, selfRecord } from './status.ts';
 
 export interface RuntimeHooks {
@@ -158,10 +159,14 @@ export class ClusterRuntime {
       this.lastPull = { time: r.time, path: r.path };
       this.hooks.log.info({ path: r.path, snapshotTime: r.time }, 'pulled the master snapshot');
       if (this.config.pullApply && r.time > this.lastApplied) {
-        const report = await restoreSnapshot(this.store, await openSnapshot(r.bytes, this.secret()), {
-          components: ['users', 'tokens', 'clients', 'settings'],
-          mode: 'sync',
-        });
+        const report = await restoreSnapshot(
+          this.store,
+          await verifySnapshot(bufferSource(r.bytes), this.secret()),
+          {
+            components: ['users', 'tokens', 'clients', 'settings'],
+            mode: 'sync',
+          },
+        );
         this.lastApplied = r.time;
         this.hooks.onApplied?.(report);
         const removed = report.removed;

@@ -369,7 +369,10 @@ export function mergeChunks(chunks: Iterable<SnapshotPayload>): SnapshotPayload 
     k: K,
     more: StoreDump[K] | undefined,
   ) => {
-    if (more) d[k] = [...((d[k] ?? []) as StoreDump[K]), ...more] as StoreDump[K];
+    if (!more) return;
+    const into = (d[k] ?? []) as unknown[];
+    for (const x of more) into.push(x);
+    d[k] = into as StoreDump[K];
   };
   for (const c of chunks) {
     const x = c.dump;
@@ -385,7 +388,9 @@ export function mergeChunks(chunks: Iterable<SnapshotPayload>): SnapshotPayload 
     if (c.keys) out.keys = c.keys;
     for (const [s, events] of Object.entries(c.audit ?? {}) as [AuditStream, ChainedAuditEvent[]][]) {
       out.audit ??= {};
-      out.audit[s] = [...(out.audit[s] ?? []), ...events];
+      const into = out.audit[s] ?? [];
+      for (const e of events) into.push(e);
+      out.audit[s] = into;
     }
     if (c.files) out.files = [...(out.files ?? []), ...c.files];
   }

@@ -3,13 +3,14 @@ import {
   type ClusterStatus,
   clusterStatus,
   formatReport,
-  openSnapshot,
   parseBackupKey,
   pullLatestSnapshot,
   restoreSnapshot,
   type SnapshotSecret,
   seedDerivedKey,
+  verifySnapshot,
 } from '../../cluster/index.ts';
+import { bufferSource } from '../../cluster/snapshot-stream.ts';
 import { type RedisAccess, rejoin, sentinelFailover, switchover } from '../../cluster/switchover.ts';
 import type { Config } from '../../server/config.ts';
 import { keyFilePath } from '../../server/services.ts';
@@ -102,7 +103,7 @@ export async function run(argv: string[]): Promise<number> {
         dir: config.cluster.snapshotDir,
         keep: config.cluster.snapshotKeep,
       });
-      const snapshot = await openSnapshot(pulled.bytes, secret);
+      const snapshot = await verifySnapshot(bufferSource(pulled.bytes), secret);
       const report = await withServices((s) =>
         restoreSnapshot(s.store, snapshot, { components: ['users', 'tokens', 'clients', 'settings'] }),
       );
