@@ -2,6 +2,7 @@
 // peak RSS is its own: `populate URL N`, `snapshot URL FILE`, `verify FILE`, `restore URL FILE`.
 // Prints one JSON line: {ms, maxRssMiB, ...}.
 import { statSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import { restoreSnapshot } from '../src/cluster/restore.ts';
 import { writeSnapshotFile } from '../src/cluster/snapshot.ts';
 import { verifySnapshot } from '../src/cluster/snapshot-format.ts';
@@ -49,8 +50,22 @@ async function populate(store: Store, n: number): Promise<Record<string, unknown
   return { users: await store.countUsers() };
 }
 
+/** redis-server's own CPU seconds so far (INFO cpu), to tell its share from ours on a busy machine. */
+async function redisCpuMs(url: string | undefined): Promise<number | null> {
+  if (!url?.startsWith('redis')) return null;
+  const r = new Redis(url);
+  try {
+    const info = await r.info('cpu');
+    const read = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+    return Math.round((read('used_cpu_user') + read('used_cpu_sys')) * 1000);
+  } finally {
+    r.disconnect();
+  }
+}
+
 async function main(): Promise<void> {
   const [phase, a, b] = process.argv.slice(2);
+  const redisBefore = await redisCpuMs(a);
   const started = Date.now();
   let extra: Record<string, unknown> = {};
   if (phase === 'verify') {
@@ -86,7 +101,13 @@ async function main(): Promise<void> {
   }
   const ms = Date.now() - started;
   const maxRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
-  process.stdout.write(`${JSON.stringify({ phase, ms, maxRssMiB, ...extra })}\n`);
+  const cpu = process.cpuUsage();
+  // CPU time is what the phase costs whatever else shares the machine; wall time is not.
+  const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
+  const redisAfter = await redisCpuMs(a);
+  const redisCpu =
+    redisBefore !== null && redisAfter !== null ? { redisCpuMs: redisAfter - redisBefore } : {};
+  process.stdout.write(`${JSON.stringify({ phase, ms, cpuMs, ...redisCpu, maxRssMiB, ...extra })}\n`);
 }
 
 await main();
