@@ -38,6 +38,7 @@ import type {
   Store,
   StoreDump,
   StoreRole,
+  UserWriteResult,
 } from '../types.ts';
 import { RedisAuditLog } from './audit-log.ts';
 import {
@@ -263,6 +264,25 @@ export class RedisStore implements Store, ReplicationControl {
       ]);
     });
     return n === 1;
+  }
+
+  async writeUserWithTokens(user: User, tokens: Token[], mode: 'create' | 'update'): Promise<UserWriteResult> {
+    const k = this.k;
+    const pairs = tokens.flatMap((t) => [t.serial, JSON.stringify({ ...t, username: user.username })]);
+    const n = await this.configWrite((w) =>
+      this.script(w, 'tsWriteUserTokens', [
+        k.users,
+        k.usernames,
+        k.tokens,
+        k.tombstones,
+        this.prefix,
+        mode,
+        user.username,
+        JSON.stringify(user),
+        ...pairs,
+      ]),
+    );
+    return (['ok', 'user-exists', 'user-missing', 'serial-taken'] as const)[Number(n)] ?? 'user-missing';
   }
 
   async listUsers(opts: ListOptions = {}): Promise<Page<User>> {
