@@ -1,6 +1,8 @@
 // Directory sources (LDAP, Active Directory): their settings, checks, and the sync of their users.
 
 export * from './connect.ts';
+export * from './csv.ts';
+export * from './csv-import.ts';
 export * from './fetch.ts';
 export * from './mapping.ts';
 export * from './password.ts';
