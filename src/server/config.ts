@@ -51,6 +51,8 @@ export interface Config {
   auditOut: AuditOutConfig;
   /** Share (0..1) of accepts and challenges kept in the authentication log by default; refusals always. */
   auditSuccessRate?: number;
+  /** How long the master may be silent before a replica runs the directory sync schedule (default 60 s). */
+  directoryTakeoverMs?: number;
 }
 
 export type SyslogProtocol = 'udp' | 'tcp' | 'tls';
@@ -115,6 +117,11 @@ export const VARIABLES: readonly Variable[] = [
   { name: 'TESSERA_REPLICA_WAIT_MS', allowed: 'a positive integer (milliseconds)' },
   { name: 'TESSERA_REPLICA_ACK_COUNT', allowed: 'a positive integer' },
   { name: 'TESSERA_HEARTBEAT_SECONDS', allowed: 'a positive number (seconds)' },
+  {
+    name: 'TESSERA_DIRECTORY_TAKEOVER_SECONDS',
+    allowed:
+      'a positive number (seconds the master may be silent before a replica runs the directory schedule)',
+  },
   { name: 'TESSERA_SNAPSHOT_DIR', allowed: 'a directory path' },
   {
     name: 'TESSERA_SNAPSHOT_INTERVAL_MIN',
@@ -304,6 +311,7 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
   const auditKeyFile = r.text('TESSERA_AUDIT_KEY_FILE');
   const auditOut = auditOutOf(r);
   const auditSuccessRate = r.number('TESSERA_AUDIT_SUCCESS_RATE', (n) => n >= 0 && n <= 1);
+  const takeover = r.number('TESSERA_DIRECTORY_TAKEOVER_SECONDS', (n) => n > 0);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return {
     host,
@@ -317,6 +325,7 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     auditRetention: retention,
     auditOut,
     ...(auditSuccessRate !== undefined ? { auditSuccessRate } : {}),
+    ...(takeover !== undefined ? { directoryTakeoverMs: takeover * 1000 } : {}),
     ...(auditKeyFile ? { auditKeyFile: resolve(auditKeyFile) } : {}),
     ...(redisUrl ? { redisUrl } : {}),
     ...(sentinels ? { sentinels } : {}),

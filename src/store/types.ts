@@ -284,4 +284,15 @@ export interface ReplicationControl {
   heartbeat(nodeId: string, record: object): Promise<void>;
   /** Every node's last heartbeat record. */
   nodeRecords(): Promise<Record<string, unknown>[]>;
+  /**
+   * A named lease on the master, for a duty one node does at a time (the directory schedule):
+   * `claim` takes it when it is free or ours already, `take` whoever holds it; it lapses `ttlMs`
+   * after the last claim. Returns who held it before the call (null: nobody).
+   */
+  lease?(name: string, holder: string, ttlMs: number, mode: 'claim' | 'take'): Promise<string | null>;
+  /**
+   * The same store, but its configuration writes go to the master even from a replica: only for
+   * the holder of a lease that stands in for a silent master (the directory schedule).
+   */
+  masterWrites?(): Store;
 }

@@ -15,6 +15,7 @@ const USAGE = `usage:
   tessera directory add --name NAME --url ldap[s]://HOST:PORT [--start-tls] --bind-dn DN
                         --bind-password-file PATH --base-dn DN --preset openldap|ad
                         [--user-filter F] [--group-filter F] [--ca-file PATH]
+                        [--page-size N] [--sync-interval SECONDS]
   tessera directory list | test NAME | remove NAME
   tessera directory sync [--source NAME] [--dry-run] [--force]
 `;
@@ -44,6 +45,8 @@ export async function run(argv: string[]): Promise<number> {
     'user-filter': { type: 'string' },
     'group-filter': { type: 'string' },
     'ca-file': { type: 'string' },
+    'page-size': { type: 'string' },
+    'sync-interval': { type: 'string' },
     source: { type: 'string' },
     'dry-run': { type: 'boolean' },
     force: { type: 'boolean' },
@@ -87,6 +90,11 @@ export async function run(argv: string[]): Promise<number> {
     const userFilter = values['user-filter'];
     const groupFilter = values['group-filter'];
     const caFile = values['ca-file'];
+    const pageSize = values['page-size'] ? Number(values['page-size']) : undefined;
+    const interval = values['sync-interval'] ? Number(values['sync-interval']) : undefined;
+    if (pageSize !== undefined && !(Number.isInteger(pageSize) && pageSize >= 1 && pageSize <= 5000)) {
+      throw new TesseraError('BAD_REQUEST', '--page-size must be 1..5000');
+    }
     await withServices(async (svc, admin) => {
       const source = sealSource(
         {
@@ -100,6 +108,8 @@ export async function run(argv: string[]): Promise<number> {
           ...(userFilter ? { userFilter } : {}),
           ...(groupFilter ? { groupFilter } : {}),
           ...(caFile ? { caFile } : {}),
+          ...(pageSize !== undefined ? { pageSize } : {}),
+          ...(interval !== undefined ? { syncIntervalSeconds: interval } : {}),
         },
         admin.keyring,
         Date.now(),

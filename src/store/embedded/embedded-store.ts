@@ -192,7 +192,11 @@ export class EmbeddedStore implements Store {
     });
   }
 
-  async writeUserWithTokens(user: User, tokens: Token[], mode: 'create' | 'update'): Promise<UserWriteResult> {
+  async writeUserWithTokens(
+    user: User,
+    tokens: Token[],
+    mode: 'create' | 'update',
+  ): Promise<UserWriteResult> {
     return this.root.transaction((): UserWriteResult => {
       const exists = this.users.doesExist(user.username);
       if (mode === 'create' && exists) return 'user-exists';

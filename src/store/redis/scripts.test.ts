@@ -399,7 +399,10 @@ describe('Lua scripts against written-down expectations', () => {
     const keys = [K.users, K.usernames, K.tokens, K.tombstones];
     const pairs = ['T1', '{"serial":"T1"}', 'T2', '{"serial":"T2"}'];
     assert.equal(await run(lua.WRITE_USER_TOKENS, keys, ['t:', 'update', 'ann', '{}', ...pairs]), 2);
-    assert.equal(await run(lua.WRITE_USER_TOKENS, keys, ['t:', 'create', 'ann', '{}', 'T1', '{}', 'OLD', '{}']), 3);
+    assert.equal(
+      await run(lua.WRITE_USER_TOKENS, keys, ['t:', 'create', 'ann', '{}', 'T1', '{}', 'OLD', '{}']),
+      3,
+    );
     assert.equal(await raw.hexists(K.users, 'ann'), 0, 'a refused write leaves no user');
     assert.equal(await raw.hexists(K.tokens, 'T1'), 0, 'nor any of its tokens');
     assert.equal(await raw.zcard(K.tombstones), 2);
@@ -412,6 +415,23 @@ describe('Lua scripts against written-down expectations', () => {
     assert.equal(await run(lua.WRITE_USER_TOKENS, keys, ['t:', 'create', 'ann', '{"v":2}']), 1);
     assert.equal(await run(lua.WRITE_USER_TOKENS, keys, ['t:', 'update', 'ann', '{"v":3}']), 0);
     assert.equal(await raw.hget(K.users, 'ann'), '{"v":3}');
+  });
+
+  test("LEASE: claim takes a free lease or renews its own, never another's; take takes it from anyone", async () => {
+    const key = 't:lease:x';
+    assert.equal(await run(lua.LEASE, [key], ['a', 60_000, 'claim']), null);
+    assert.equal(await raw.get(key), 'a');
+    assert.equal(await run(lua.LEASE, [key], ['b', 60_000, 'claim']), 'a');
+    assert.equal(await raw.get(key), 'a', 'a claim does not take a held lease');
+    await raw.pexpire(key, 10);
+    assert.equal(await run(lua.LEASE, [key], ['a', 60_000, 'claim']), 'a');
+    assert.ok((await raw.pttl(key)) > 50_000, 'the holder renews');
+    assert.equal(await run(lua.LEASE, [key], ['b', 60_000, 'take']), 'a');
+    assert.equal(await raw.get(key), 'b');
+    await raw.pexpire(key, 1);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await run(lua.LEASE, [key], ['a', 60_000, 'claim']), null, 'a lapsed lease is free');
+    assert.equal(await raw.get(key), 'a');
   });
 
   test('DELETE_TOKEN removes the token, its state and its set entry, and leaves a tombstone at now', async () => {

@@ -238,6 +238,18 @@ end
 return 0
 `;
 
+/**
+ * KEYS: the lease. ARGV: holder, ttl ms, mode. "claim" takes a free lease or renews our own;
+ * "take" takes it from anyone. → the holder before the call (false: none).
+ */
+export const LEASE = `
+local cur = redis.call('GET', KEYS[1])
+if ARGV[3] == 'take' or not cur or cur == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return cur
+`;
+
 /** KEYS: tokens, tstates, tombstones. ARGV: prefix, serial, now. → 1 | 0 */
 export const DELETE_TOKEN = `
 local prev = redis.call('HGET', KEYS[1], ARGV[2])
