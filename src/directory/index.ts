@@ -1,5 +1,6 @@
 // Directory sources (LDAP, Active Directory): their settings, checks, and the sync of their users.
 
+export * from './bind-pool.ts';
 export * from './connect.ts';
 export * from './csv.ts';
 export * from './csv-import.ts';

@@ -117,6 +117,7 @@ export function createServices(
       },
     },
   );
+  const passwords = directoryPasswords(store);
   const validator = new Validator({
     store,
     keyring: ring,
@@ -126,7 +127,7 @@ export function createServices(
     log,
     node: config.cluster.nodeId,
     ...(config.auditSuccessRate !== undefined ? { successSampleRate: config.auditSuccessRate } : {}),
-    directory: directoryPasswords(store),
+    directory: passwords,
   });
   return {
     config,
@@ -196,6 +197,7 @@ export function createServices(
     async close() {
       seedKeys.stop();
       await schedule?.stop();
+      await passwords.close?.();
       await cluster.stop();
       // the CLI builds services without starting them: only a node that started records a stop
       if (started) events.stopped();

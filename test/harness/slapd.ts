@@ -22,6 +22,12 @@ export interface SlapdProcess {
   suffix: string;
   /** Applies LDIF with ldapadd (`add`) or ldapmodify (`modify`, changetype records), as the root DN. */
   ldif(text: string, mode?: 'add' | 'modify'): void;
+  /** SIGSTOP: the port still accepts connections (the kernel does), but nothing answers. */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
+  /** Established TCP connections to the plain port now (from `ss`), i.e. clients connected. */
+  connections(): number;
   stop(): Promise<void>;
 }
 
@@ -150,7 +156,14 @@ export async function startSlapd(opts: { tls?: TlsMaterial } = {}): Promise<Slap
     rootPassword,
     suffix: SLAPD_SUFFIX,
     ldif,
+    pause: () => proc.kill('SIGSTOP'),
+    resume: () => proc.kill('SIGCONT'),
+    connections: () =>
+      execFileSync('ss', ['-Htn', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.trim() !== '').length,
     stop: async () => {
+      if (proc.exitCode === null) proc.kill('SIGCONT');
       if (proc.exitCode === null && proc.signalCode === null) {
         const gone = new Promise<void>((r) => proc.once('exit', () => r()));
         proc.kill('SIGTERM');
