@@ -9,6 +9,7 @@ export * from './mapping.ts';
 export * from './password.ts';
 export * from './presets.ts';
 export * from './probe.ts';
+export * from './progress.ts';
 export * from './schedule.ts';
 export * from './source.ts';
 export * from './sources.ts';

@@ -7,6 +7,7 @@ import {
   type SyncChange,
   sealSource,
   syncSource,
+  terminalProgress,
 } from '../../directory/index.ts';
 import { TesseraError } from '../../model/index.ts';
 import { parse, print, readSecretFile, withServices } from '../context.ts';
@@ -122,7 +123,6 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (sub === 'sync') {
     const dryRun = values['dry-run'] ?? false;
-    const tty = process.stderr.isTTY;
     const reports = await withServices(async (svc, admin) => {
       const all = await listSources(svc.store);
       const chosen = values.source ? all.filter((s) => s.name === values.source) : all;
@@ -134,26 +134,29 @@ export async function run(argv: string[]): Promise<number> {
       }
       const out = [];
       for (const source of chosen) {
-        const r = await syncSource(admin, source, {
-          dryRun,
-          force: values.force ?? false,
-          ...(tty
-            ? {
-                onProgress: (n: number) =>
-                  n % 500 === 0 && process.stderr.write(`\r${source.name}: ${n} entries`),
-              }
-            : {}),
-        });
-        if (tty) process.stderr.write('\n');
+        // a progress line on a terminal only; the summary below is printed always
+        const progress = terminalProgress(process.stderr, source.name);
+        const started = Date.now();
+        let r: Awaited<ReturnType<typeof syncSource>>;
+        try {
+          r = await syncSource(admin, source, {
+            dryRun,
+            force: values.force ?? false,
+            onProgress: progress.update,
+          });
+        } finally {
+          progress.end();
+        }
         admin.audit('directory.sync', { source: source.name, dryRun: String(dryRun) });
-        out.push({ source: source.name, r });
+        const ms = Date.now() - started;
+        out.push({ source: source.name, r, ms });
       }
       return out;
     });
-    for (const { source, r } of reports) {
+    for (const { source, r, ms } of reports) {
       if (dryRun) for (const c of r.changes) print(`${source}\t${describe(c)}`);
       print(
-        `${source}: created ${r.created}, updated ${r.updated}, disabled ${r.disabled}, deleted ${r.deleted}, skipped ${r.skipped}${dryRun ? ' (dry run: nothing changed)' : ''}`,
+        `${source}: created ${r.created}, updated ${r.updated}, disabled ${r.disabled}, deleted ${r.deleted}, skipped ${r.skipped} in ${(ms / 1000).toFixed(1)} s${dryRun ? ' (dry run: nothing changed)' : ''}`,
       );
     }
     return 0;
