@@ -47,7 +47,7 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-function config(dir: string, rootPassword: string, tls?: TlsMaterial): string {
+function config(dir: string, rootPassword: string, tls?: TlsMaterial, databaseLines: string[] = []): string {
   const schema = ['core', 'cosine', 'inetorgperson', 'nis'].map(
     (n) => `include /etc/ldap/schema/${n}.schema`,
   );
@@ -75,6 +75,7 @@ function config(dir: string, rootPassword: string, tls?: TlsMaterial): string {
     `directory ${join(dir, 'data')}`,
     'index objectClass eq',
     'index uid eq',
+    ...databaseLines,
     // users may bind with their own password; nobody reads another's
     'access to attrs=userPassword by self write by anonymous auth by * none',
     'access to * by * read',
@@ -86,13 +87,19 @@ function config(dir: string, rootPassword: string, tls?: TlsMaterial): string {
  * Starts OpenLDAP's slapd as a plain process (mdb backend in a temp dir, generated slapd.conf)
  * on free loopback ports, with the base entries `ou=people` and `ou=groups` loaded.
  */
-export async function startSlapd(opts: { tls?: TlsMaterial } = {}): Promise<SlapdProcess> {
+export async function startSlapd(
+  opts: {
+    tls?: TlsMaterial;
+    /** Lines for the database section (e.g. `limits ...` for a service account). */
+    databaseLines?: string[];
+  } = {},
+): Promise<SlapdProcess> {
   ensureDebianPackages(['slapd', 'ldap-utils']);
   const dir = mkdtempSync(join(tmpdir(), 'tessera-slapd-'));
   mkdirSync(join(dir, 'data'));
   const rootPassword = `pw-${Math.random().toString(36).slice(2)}`;
   const confFile = join(dir, 'slapd.conf');
-  writeFileSync(confFile, config(dir, rootPassword, opts.tls));
+  writeFileSync(confFile, config(dir, rootPassword, opts.tls, opts.databaseLines));
   const port = await freePort();
   const tlsPort = opts.tls ? await freePort() : undefined;
   const url = `ldap://127.0.0.1:${port}`;
