@@ -53,6 +53,8 @@ export interface Config {
   auditSuccessRate?: number;
   /** How long the master may be silent before a replica runs the directory sync schedule (default 60 s). */
   directoryTakeoverMs?: number;
+  /** false: this node never runs the directory sync schedule (nor takes it over). */
+  directorySchedule?: boolean;
 }
 
 export type SyslogProtocol = 'udp' | 'tcp' | 'tls';
@@ -117,6 +119,10 @@ export const VARIABLES: readonly Variable[] = [
   { name: 'TESSERA_REPLICA_WAIT_MS', allowed: 'a positive integer (milliseconds)' },
   { name: 'TESSERA_REPLICA_ACK_COUNT', allowed: 'a positive integer' },
   { name: 'TESSERA_HEARTBEAT_SECONDS', allowed: 'a positive number (seconds)' },
+  {
+    name: 'TESSERA_DIRECTORY_SCHEDULE',
+    allowed: 'true or false (false: this node never runs scheduled directory syncs)',
+  },
   {
     name: 'TESSERA_DIRECTORY_TAKEOVER_SECONDS',
     allowed:
@@ -312,6 +318,7 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
   const auditOut = auditOutOf(r);
   const auditSuccessRate = r.number('TESSERA_AUDIT_SUCCESS_RATE', (n) => n >= 0 && n <= 1);
   const takeover = r.number('TESSERA_DIRECTORY_TAKEOVER_SECONDS', (n) => n > 0);
+  const schedule = r.flag('TESSERA_DIRECTORY_SCHEDULE');
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return {
     host,
@@ -326,6 +333,7 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     auditOut,
     ...(auditSuccessRate !== undefined ? { auditSuccessRate } : {}),
     ...(takeover !== undefined ? { directoryTakeoverMs: takeover * 1000 } : {}),
+    ...(schedule !== undefined ? { directorySchedule: schedule } : {}),
     ...(auditKeyFile ? { auditKeyFile: resolve(auditKeyFile) } : {}),
     ...(redisUrl ? { redisUrl } : {}),
     ...(sentinels ? { sentinels } : {}),

@@ -188,7 +188,7 @@ export function createServices(
           log.info({ ...event.detail, result: event.result }, event.type);
         },
       });
-      schedule.start();
+      if (config.directorySchedule !== false) schedule.start();
       started = true;
       events.started({ pid: process.pid });
       // the role it starts in is its first role event; later ones come with the heartbeat

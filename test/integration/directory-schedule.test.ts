@@ -145,3 +145,48 @@ describe('scheduled directory sync with replica takeover (two nodes, real Redis,
     );
   });
 });
+
+describe('the directory schedule on one node (embedded store, real slapd)', () => {
+  let slapd: SlapdProcess;
+  let on: TesseraHandle;
+  let off: TesseraHandle;
+
+  beforeAll(async () => {
+    slapd = await startSlapd();
+    slapd.ldif(personLdif({ uid: 'solo', cn: 'Solo Person' }));
+    [on, off] = await Promise.all([
+      startTessera(),
+      startTessera({ env: { TESSERA_DIRECTORY_SCHEDULE: 'false' } }),
+    ]);
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all([on?.stop(), off?.stop()]);
+    await slapd?.stop();
+  });
+
+  test('a lone node runs the schedule without a lease; TESSERA_DIRECTORY_SCHEDULE=false runs none', async () => {
+    const body = {
+      name: 'corp',
+      url: slapd.url,
+      bindDn: slapd.rootDn,
+      bindPassword: slapd.rootPassword,
+      baseDn: slapd.suffix,
+      preset: 'openldap',
+      syncIntervalSeconds: 1,
+    };
+    const apiOn = new Api(on.url, on.adminKey);
+    const apiOff = new Api(off.url, off.adminKey);
+    await apiOn.ok('POST', '/v1/admin/directory/sources', body);
+    await apiOff.ok('POST', '/v1/admin/directory/sources', body);
+    await waitFor(
+      'the lone node syncs',
+      async () => (await apiOn.call('GET', '/v1/admin/users/solo')).status === 200,
+    );
+    await new Promise((r) => setTimeout(r, 2_500));
+    assert.equal((await apiOff.call('GET', '/v1/admin/users/solo')).status, 404);
+    const events = (await apiOff.ok('GET', '/v1/admin/audit?stream=event&limit=100')).items as Json[];
+    assert.ok(!events.some((e) => e.type.startsWith('directory.schedule.')), JSON.stringify(events));
+    const ran = (await apiOn.ok('GET', '/v1/admin/audit?stream=event&limit=100')).items as Json[];
+    assert.ok(ran.some((e) => e.type === 'directory.schedule.run' && e.detail.role === 'standalone'));
+  });
+});
