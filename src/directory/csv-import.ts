@@ -340,11 +340,17 @@ export async function importUsersCsv(
         continue;
       }
     }
-    const result = await writeRow(ctx, row, group, {
-      dryRun,
-      update: opts.update ?? true,
-      mfa: defaultMfaRequired(settings),
-    });
+    let result: RowResult;
+    try {
+      result = await writeRow(ctx, row, group, {
+        dryRun,
+        update: opts.update ?? true,
+        mfa: defaultMfaRequired(settings),
+      });
+    } finally {
+      // the clear seed lives no longer than its row (sealed by then, or never written)
+      row.token?.secret.fill(0);
+    }
     if (result.action === 'skipped') report.skipped++;
     else report[result.action]++;
     report.rows.push(result);
