@@ -2,7 +2,7 @@ import type { AdminContext } from '../admin/context.ts';
 import { defaultMfaRequired } from '../auth/index.ts';
 import { canonicalizeUsername, DEFAULT_GROUP, TesseraError, type Token, type User } from '../model/index.ts';
 import { base32Decode, type OtpAlgorithm } from '../otp/index.ts';
-import { parseCsv } from './csv.ts';
+import { type CsvRow, parseCsv } from './csv.ts';
 
 /** What a column can hold. A row carries a hardware token when it has a serial and a secret. */
 export const IMPORT_FIELDS = [
@@ -273,15 +273,17 @@ export async function importUsersCsv(
   if (first.done) throw invalid('the file is empty: it needs a header row');
   if ('problem' in first.value) throw invalid(`the header row cannot be read: ${first.value.problem}`);
   const header = first.value.fields;
+  if (header.some((h) => h.length > 256)) throw invalid('a column name is longer than 256 characters');
   const { index, columns, ignored } = mapColumns(header, opts.mapping);
   const maxRows = opts.maxRows ?? Number.POSITIVE_INFINITY;
-  // the rows are read before any write, so a file over the limit changes nothing
-  const body = [...rows];
-  if (body.length > maxRows) {
-    throw new TesseraError(
-      'PAYLOAD_TOO_LARGE',
-      `the file has ${body.length} rows; at most ${maxRows} at once`,
-    );
+  // the rows are read before any write, so a file over the limit changes nothing; reading stops
+  // at the first row past the limit
+  const body: CsvRow[] = [];
+  for (const r of rows) {
+    if (body.length === maxRows) {
+      throw new TesseraError('PAYLOAD_TOO_LARGE', `the file has more than ${maxRows} rows; split it`);
+    }
+    body.push(r);
   }
   const settings = await ctx.settings();
   const groups = new Set((await ctx.store.listGroups()).map((g) => g.name));

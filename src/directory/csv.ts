@@ -10,7 +10,7 @@ export type CsvRow =
 export function detectSeparator(text: string): string {
   const counts: Record<string, number> = { ',': 0, ';': 0, '\t': 0 };
   let quoted = false;
-  for (const ch of text) {
+  for (const ch of text.slice(0, 65_536)) {
     if (ch === '"') quoted = !quoted;
     else if (!quoted && (ch === '\n' || ch === '\r')) break;
     else if (!quoted && ch in counts) counts[ch] = (counts[ch] ?? 0) + 1;
@@ -30,48 +30,64 @@ export function* parseCsv(
   separator = detectSeparator(input.replace(/^\uFEFF/, '')),
 ): Generator<CsvRow> {
   const text = input.replace(/^\uFEFF/, '');
+  const n = text.length;
+  // the next separator or line end, found by the regex engine rather than char by char
+  const stop = new RegExp(`[${separator === '\t' ? '\\t' : separator}\\r\\n]`, 'g');
+  const lineEnds = (from: number, to: number): number => {
+    let count = 0;
+    for (let k = from; k < to; k++) {
+      const ch = text.charCodeAt(k);
+      if (ch === 10 || (ch === 13 && text.charCodeAt(k + 1) !== 10)) count++;
+    }
+    return count;
+  };
   let i = 0;
   let line = 1;
-  const n = text.length;
   while (i < n) {
     const start = line;
     const fields: string[] = [];
     let problem: string | null = null;
-    let field = '';
-    let endOfRow = false;
-    while (!endOfRow) {
-      if (i < n && text[i] === '"' && field.length === 0) {
+    for (;;) {
+      let field: string;
+      if (text[i] === '"') {
         // a quoted field: runs to the quote that is not doubled
-        i++;
+        const parts: string[] = [];
+        let from = i + 1;
         let closed = false;
-        while (i < n) {
-          const ch = text[i]!;
-          if (ch === '"') {
-            if (text[i + 1] === '"') {
-              field += '"';
-              i += 2;
-              continue;
-            }
-            i++;
-            closed = true;
+        for (;;) {
+          const q = text.indexOf('"', from);
+          if (q < 0) {
+            parts.push(text.slice(from));
+            line += lineEnds(from, n);
+            i = n;
             break;
           }
-          if (ch === '\n') line++;
-          else if (ch === '\r' && text[i + 1] !== '\n') line++;
-          field += ch;
-          i++;
+          parts.push(text.slice(from, q));
+          line += lineEnds(from, q);
+          if (text[q + 1] === '"') {
+            parts.push('"');
+            from = q + 2;
+            continue;
+          }
+          i = q + 1;
+          closed = true;
+          break;
         }
+        field = parts.join('');
         if (!closed) problem ??= 'a quoted field is never closed';
         // after the closing quote only the separator or the end of the line may follow
         if (i < n && text[i] !== separator && text[i] !== '\n' && text[i] !== '\r') {
           problem ??= 'text follows a closing quote';
-          while (i < n && text[i] !== separator && text[i] !== '\n' && text[i] !== '\r') i++;
+          stop.lastIndex = i;
+          i = stop.exec(text)?.index ?? n;
         }
       } else {
-        while (i < n && text[i] !== separator && text[i] !== '\n' && text[i] !== '\r') field += text[i++];
+        stop.lastIndex = i;
+        const end = stop.exec(text)?.index ?? n;
+        field = text.slice(i, end);
+        i = end;
       }
       fields.push(field);
-      field = '';
       if (i < n && text[i] === separator) {
         i++;
         continue;
@@ -80,7 +96,7 @@ export function* parseCsv(
       if (text[i] === '\r') i++;
       if (text[i] === '\n') i++;
       line++;
-      endOfRow = true;
+      break;
     }
     if (problem) yield { line: start, problem };
     else if (!(fields.length === 1 && fields[0]!.trim() === '')) yield { line: start, fields };
