@@ -3,63 +3,7 @@ import { defaultMfaRequired } from '../auth/index.ts';
 import { canonicalizeUsername, DEFAULT_GROUP, TesseraError, type Token, type User } from '../model/index.ts';
 import { base32Decode, type OtpAlgorithm } from '../otp/index.ts';
 import { type CsvRow, parseCsv } from './csv.ts';
-
-/** What a column can hold. A row carries a hardware token when it has a serial and a secret. */
-export const IMPORT_FIELDS = [
-  'username',
-  'displayName',
-  'email',
-  'phone',
-  'group',
-  'serial',
-  'secret',
-  'type',
-  'digits',
-  'algorithm',
-  'period',
-  'description',
-] as const;
-export type ImportField = (typeof IMPORT_FIELDS)[number];
-export type ColumnMapping = Partial<Record<ImportField, string>>;
-
-/** Header names each field is recognised by, compared without case, spaces, "-" or "_". */
-const ALIASES: Record<ImportField, string[]> = {
-  username: [
-    'username',
-    'user',
-    'login',
-    'loginname',
-    'samaccountname',
-    'uid',
-    'userid',
-    'userprincipalname',
-    'upn',
-    'account',
-    'accountname',
-  ],
-  displayName: ['displayname', 'name', 'fullname', 'cn', 'commonname'],
-  email: ['mail', 'email', 'emailaddress'],
-  phone: [
-    'mobile',
-    'phone',
-    'mobilephone',
-    'telephone',
-    'telephonenumber',
-    'phonenumber',
-    'cell',
-    'cellphone',
-  ],
-  group: ['group', 'groups', 'memberof'],
-  serial: ['serial', 'serialnumber', 'tokenserial'],
-  secret: ['secret', 'seed', 'tokenseed', 'tokensecret', 'otpsecret', 'secretbase32'],
-  type: ['type', 'tokentype', 'otptype'],
-  digits: ['digits', 'otplength', 'otpdigits'],
-  algorithm: ['algorithm', 'algo', 'hash', 'hashalgorithm'],
-  period: ['period', 'timestep', 'step'],
-  description: ['description', 'tokendescription', 'note'],
-};
-
-const norm = (header: string) => header.toLowerCase().replace(/[\s_-]+/g, '');
+import { type ColumnMapping, type ImportField, invalid, mapColumns } from './csv-columns.ts';
 
 export interface ImportOptions {
   dryRun?: boolean;
@@ -97,56 +41,6 @@ const EMAIL = /^[^@\s]+@[^@\s]+$/;
 const PHONE = /^[+0-9 ()-]+$/;
 const SERIAL = /^[A-Za-z0-9_.-]{1,64}$/;
 const MAX_CELL = 1024;
-
-function invalid(message: string): TesseraError {
-  return new TesseraError('IMPORT_INVALID', message);
-}
-
-/** The header row → which column holds which field. Throws IMPORT_INVALID for an unusable header. */
-export function mapColumns(
-  header: string[],
-  explicit: ColumnMapping = {},
-): { index: Partial<Record<ImportField, number>>; columns: ColumnMapping; ignored: string[] } {
-  const seen = new Set<string>();
-  for (const h of header) {
-    if (seen.has(norm(h)) && h.trim() !== '') throw invalid(`the header names "${h}" twice`);
-    seen.add(norm(h));
-  }
-  const index: Partial<Record<ImportField, number>> = {};
-  const used = new Set<number>();
-  for (const [field, name] of Object.entries(explicit) as [ImportField, string][]) {
-    if (!IMPORT_FIELDS.includes(field)) throw invalid(`mapping names an unknown field "${field}"`);
-    const at = header.findIndex((h) => h.trim() === name || norm(h) === norm(name));
-    if (at < 0) throw invalid(`mapping: no column "${name}" in the header`);
-    index[field] = at;
-    used.add(at);
-  }
-  for (const field of IMPORT_FIELDS) {
-    if (index[field] !== undefined) continue;
-    const hits = header
-      .map((h, i) => ({ i, n: norm(h) }))
-      .filter(({ i, n }) => !used.has(i) && ALIASES[field].includes(n));
-    if (hits.length > 1) {
-      throw invalid(
-        `columns ${hits.map(({ i }) => `"${header[i]}"`).join(' and ')} both look like ${field}; map one explicitly`,
-      );
-    }
-    if (hits[0]) {
-      index[field] = hits[0].i;
-      used.add(hits[0].i);
-    }
-  }
-  if (index.username === undefined) {
-    throw invalid('no username column (username, login, sAMAccountName, uid, ... or a mapping)');
-  }
-  if ((index.serial === undefined) !== (index.secret === undefined)) {
-    throw invalid('token columns come in pairs: a serial column needs a secret column and the reverse');
-  }
-  const columns: ColumnMapping = {};
-  for (const [f, i] of Object.entries(index) as [ImportField, number][]) columns[f] = header[i]!;
-  const ignored = header.filter((h, i) => !used.has(i) && h.trim() !== '');
-  return { index, columns, ignored };
-}
 
 /** One row, checked; a token's seed is decoded here and sealed only at the write. */
 interface PlannedRow {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'vitest';
 import { TesseraError } from '../model/index.ts';
 import { type CsvRow, detectSeparator, parseCsv } from './csv.ts';
-import { mapColumns } from './csv-import.ts';
+import { mapColumns } from './csv-columns.ts';
 
 const rows = (text: string): CsvRow[] => [...parseCsv(text)];
 

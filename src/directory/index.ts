@@ -3,6 +3,7 @@
 export * from './bind-pool.ts';
 export * from './connect.ts';
 export * from './csv.ts';
+export * from './csv-columns.ts';
 export * from './csv-import.ts';
 export * from './fetch.ts';
 export * from './mapping.ts';
