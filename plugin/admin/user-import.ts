@@ -6,9 +6,9 @@ import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
 import { adminErrors } from './replies.ts';
 
-/** The CSV travels inside JSON; 4 MiB of text, 20,000 rows per call (the CLI reads larger files). */
-export const IMPORT_MAX_CHARS = 4 * 1024 * 1024;
-export const IMPORT_MAX_ROWS = 20_000;
+/** The CSV travels inside JSON; 1 MiB of text, 10,000 rows per call (the CLI reads larger files). */
+export const IMPORT_MAX_CHARS = 1024 * 1024;
+export const IMPORT_MAX_ROWS = 10_000;
 
 const Header = Type.String({ minLength: 1, maxLength: 128 });
 const fieldProps = Object.fromEntries(IMPORT_FIELDS.map((f) => [f, Type.Optional(Header)])) as Record<
