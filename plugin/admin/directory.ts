@@ -47,6 +47,13 @@ const SourceBody = Type.Object(
     timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 300_000 })),
     pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })),
     maxDisableFraction: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    syncIntervalSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 604_800,
+        description: 'seconds between scheduled syncs on the master (0 or absent: no schedule)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -66,6 +73,7 @@ const PublicSource = Type.Object({
   timeoutMs: Type.Integer(),
   pageSize: Type.Integer(),
   maxDisableFraction: Type.Number(),
+  syncIntervalSeconds: Type.Optional(Type.Integer()),
   createdAt: Type.Integer(),
 });
 const SourceParams = Type.Object({ name: SourceName });

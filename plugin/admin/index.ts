@@ -15,6 +15,7 @@ import type { AdminFaceOptions } from './options.ts';
 import { enforcePermissions } from './permissions.ts';
 import { settingsRoutes } from './settings.ts';
 import { tokenRoutes } from './tokens.ts';
+import { userImportRoutes } from './user-import.ts';
 import { userRoutes } from './users.ts';
 
 export type { AdminFaceOptions } from './options.ts';
@@ -50,6 +51,7 @@ async function adminFace(app: FastifyInstance, opts: AdminFaceOptions): Promise<
     auditRoutes,
     clusterRoutes,
     directoryRoutes,
+    userImportRoutes,
   ]) {
     await routes(app, opts);
   }

@@ -2,7 +2,14 @@ import type { AuditEvent } from '../model/index.ts';
 import type { AuditStream } from '../store/index.ts';
 
 /** Event types a node reports about itself (not a person's action). */
-const NODE_EVENT_PREFIXES = ['node.', 'failover', 'snapshot.', 'backup.', 'replication.'];
+const NODE_EVENT_PREFIXES = [
+  'node.',
+  'failover',
+  'snapshot.',
+  'backup.',
+  'replication.',
+  'directory.schedule.',
+];
 
 /**
  * Which stream an event belongs to. Validate decisions (any face, including refused RADIUS bodies)

@@ -27,6 +27,8 @@ export const PERMISSIONS = [
   'directory:write',
   /** Running a sync creates, changes and disables users in bulk: superadmin only. */
   'directory:sync',
+  /** A CSV import creates and changes users (and their token seeds) in bulk: superadmin only. */
+  'users:import',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

@@ -8,7 +8,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import('./commands/admin-key.ts')).run,
   },
   user: {
-    summary: 'user add|list|show|delete|unlock',
+    summary: 'user add|list|show|delete|unlock|import',
     load: async () => (await import('./commands/user.ts')).run,
   },
   token: { summary: 'token add|list|resync', load: async () => (await import('./commands/token.ts')).run },

@@ -20,6 +20,7 @@ export interface SourceInput {
   timeoutMs?: number;
   pageSize?: number;
   maxDisableFraction?: number;
+  syncIntervalSeconds?: number;
 }
 
 /** A source as the API shows it: everything but the password. */
@@ -59,6 +60,9 @@ export function sealSource(input: SourceInput, ring: KeyRing, now: number): Stor
   // a filter that cannot parse is refused here, not at the first sync
   if (input.userFilter !== undefined) checkFilter(input.userFilter);
   if (input.groupFilter !== undefined) checkFilter(input.groupFilter);
+  const interval = input.syncIntervalSeconds;
+  if (interval !== undefined && !(Number.isInteger(interval) && interval >= 0 && interval <= 604_800))
+    throw new TesseraError('BAD_REQUEST', 'syncIntervalSeconds must be 0..604800 (0: no schedule)');
   const fraction = input.maxDisableFraction ?? DEFAULTS.maxDisableFraction;
   if (!(fraction >= 0 && fraction <= 1))
     throw new TesseraError('BAD_REQUEST', 'maxDisableFraction must be 0..1');
@@ -77,6 +81,7 @@ export function sealSource(input: SourceInput, ring: KeyRing, now: number): Stor
     timeoutMs: input.timeoutMs ?? DEFAULTS.timeoutMs,
     pageSize: input.pageSize ?? DEFAULTS.pageSize,
     maxDisableFraction: fraction,
+    ...(input.syncIntervalSeconds ? { syncIntervalSeconds: input.syncIntervalSeconds } : {}),
     createdAt: now,
   };
 }

@@ -4,6 +4,7 @@ import { DEFAULT_GROUP, type StoredDirectorySource, TesseraError, type User } fr
 import { withServiceBind } from './connect.ts';
 import { groupMembers, userEntries } from './fetch.ts';
 import { type DirectoryUser, mapEntry, tesseraGroupFor } from './mapping.ts';
+import type { SyncProgress } from './progress.ts';
 import { openBindPassword } from './source.ts';
 
 export interface SyncCounts {
@@ -18,8 +19,8 @@ export interface SyncOptions {
   dryRun?: boolean;
   /** Lets a sync disable more than the source's maxDisableFraction. */
   force?: boolean;
-  /** Called per directory entry read, for a progress line on a terminal. */
-  onProgress?: (seen: number) => void;
+  /** Called per directory entry read and per change written, for a progress line on a terminal. */
+  onProgress?: (p: SyncProgress) => void;
 }
 
 /** One planned change; a dry run returns the plan without applying it. */
@@ -94,7 +95,7 @@ export async function syncSource(
       const m = mapEntry(source, entry, memberships);
       if (m.ok) seen.push(m.user);
       else changes.push({ kind: 'skip', name: m.dn, reason: m.reason });
-      opts.onProgress?.(seen.length + changes.length);
+      opts.onProgress?.({ phase: 'read', done: seen.length + changes.length });
     }
   });
 
@@ -180,14 +181,22 @@ export async function syncSource(
       `the sync would disable ${disables} of ${linked.size} users (limit ${allowed}); check the filter or force it`,
     );
   }
-  if (!opts.dryRun) await apply(ctx, source.name, changes);
+  if (!opts.dryRun) await apply(ctx, source.name, changes, opts.onProgress);
   return { ...count(changes), changes };
 }
 
 /** New users are written this many at a time: each is its own store transaction. */
 const CREATE_CONCURRENCY = 32;
 
-async function apply(ctx: AdminContext, source: string, changes: SyncChange[]): Promise<void> {
+async function apply(
+  ctx: AdminContext,
+  source: string,
+  changes: SyncChange[],
+  onProgress?: (p: SyncProgress) => void,
+): Promise<void> {
+  const total = changes.filter((c) => c.kind !== 'skip').length;
+  let written = 0;
+  const wrote = () => onProgress?.({ phase: 'write', done: ++written, total });
   // Creates touch distinct names (two entries never claim one), so they can overlap; renames and
   // disables run after them, one at a time, in plan order.
   const creates = [...changes.keys()].filter((i) => changes[i]?.kind === 'create');
@@ -197,6 +206,7 @@ async function apply(ctx: AdminContext, source: string, changes: SyncChange[]): 
       const i = creates[next++]!;
       const c = changes[i];
       if (c?.kind === 'create') changes[i] = await create(ctx, source, c.user);
+      wrote();
     }
   };
   await Promise.all(Array.from({ length: CREATE_CONCURRENCY }, worker));
@@ -207,9 +217,11 @@ async function apply(ctx: AdminContext, source: string, changes: SyncChange[]): 
       }
       await ctx.store.updateUser(c.user);
       ctx.audit('directory.user.update', { username: c.user.username, source, fields: c.fields.join(',') });
+      wrote();
     } else if (c.kind === 'disable') {
       await ctx.store.updateUser(c.user);
       ctx.audit('directory.user.disable', { username: c.user.username, source });
+      wrote();
     }
   }
 }

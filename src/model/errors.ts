@@ -61,6 +61,8 @@ export type ErrorCode =
   | 'DIRECTORY_BAD_FILTER'
   /** A sync would disable or delete more than the allowed fraction of a source's users. */
   | 'DIRECTORY_SYNC_LIMIT'
+  /** A user import (CSV) that cannot be read as a whole: empty, no username column, an unclear header. */
+  | 'IMPORT_INVALID'
   | 'INTERNAL';
 
 /** What any caller is told when the store fails; the reason travels as the error's `cause`, for the log. */
@@ -88,6 +90,7 @@ function statusFor(code: ErrorCode): number {
     case 'INVALID_UNICODE':
     case 'RESYNC_FAILED':
     case 'DIRECTORY_BAD_FILTER':
+    case 'IMPORT_INVALID':
       return 400;
     case 'DIRECTORY_SYNC_LIMIT':
       return 409;

@@ -51,6 +51,8 @@ export interface StoredDirectorySource {
   pageSize: number;
   /** Largest fraction of a source's users one sync may disable without force. */
   maxDisableFraction: number;
+  /** Seconds between scheduled syncs (run by the master, or a replica that took over); none when absent. */
+  syncIntervalSeconds?: number;
   createdAt: number;
 }
 

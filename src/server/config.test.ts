@@ -35,6 +35,8 @@ const BAD: Record<string, string> = {
   TESSERA_REPLICA_WAIT_MS: '0',
   TESSERA_REPLICA_ACK_COUNT: '1.5',
   TESSERA_HEARTBEAT_SECONDS: '0',
+  TESSERA_DIRECTORY_TAKEOVER_SECONDS: '0',
+  TESSERA_DIRECTORY_SCHEDULE: 'sometimes',
   TESSERA_SNAPSHOT_INTERVAL_MIN: '-1',
   TESSERA_SNAPSHOT_KEEP: '0',
   TESSERA_SNAPSHOT_PULL_URL: 'not a url',
@@ -92,6 +94,8 @@ describe('the configuration loader', () => {
     assert.match(problemOf({ TESSERA_AUDIT_SYSLOG: 'udp://127.0.0.1' }), /TESSERA_AUDIT_SYSLOG: /);
     assert.equal(loadConfig({ TESSERA_AUDIT_KEY_FILE: 'k/audit.key' }).auditKeyFile, resolve('k/audit.key'));
     assert.equal(loadConfig({ TESSERA_AUDIT_SUCCESS_RATE: '0.25' }).auditSuccessRate, 0.25);
+    assert.equal(loadConfig({ TESSERA_DIRECTORY_TAKEOVER_SECONDS: '2.5' }).directoryTakeoverMs, 2500);
+    assert.equal(loadConfig({ TESSERA_DIRECTORY_SCHEDULE: 'false' }).directorySchedule, false);
     assert.equal(loadConfig({}).auditSuccessRate, undefined);
   });
 

@@ -51,6 +51,10 @@ export interface Config {
   auditOut: AuditOutConfig;
   /** Share (0..1) of accepts and challenges kept in the authentication log by default; refusals always. */
   auditSuccessRate?: number;
+  /** How long the master may be silent before a replica runs the directory sync schedule (default 60 s). */
+  directoryTakeoverMs?: number;
+  /** false: this node never runs the directory sync schedule (nor takes it over). */
+  directorySchedule?: boolean;
 }
 
 export type SyslogProtocol = 'udp' | 'tcp' | 'tls';
@@ -115,6 +119,15 @@ export const VARIABLES: readonly Variable[] = [
   { name: 'TESSERA_REPLICA_WAIT_MS', allowed: 'a positive integer (milliseconds)' },
   { name: 'TESSERA_REPLICA_ACK_COUNT', allowed: 'a positive integer' },
   { name: 'TESSERA_HEARTBEAT_SECONDS', allowed: 'a positive number (seconds)' },
+  {
+    name: 'TESSERA_DIRECTORY_SCHEDULE',
+    allowed: 'true or false (false: this node never runs scheduled directory syncs)',
+  },
+  {
+    name: 'TESSERA_DIRECTORY_TAKEOVER_SECONDS',
+    allowed:
+      'a positive number (seconds the master may be silent before a replica runs the directory schedule)',
+  },
   { name: 'TESSERA_SNAPSHOT_DIR', allowed: 'a directory path' },
   {
     name: 'TESSERA_SNAPSHOT_INTERVAL_MIN',
@@ -304,6 +317,8 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
   const auditKeyFile = r.text('TESSERA_AUDIT_KEY_FILE');
   const auditOut = auditOutOf(r);
   const auditSuccessRate = r.number('TESSERA_AUDIT_SUCCESS_RATE', (n) => n >= 0 && n <= 1);
+  const takeover = r.number('TESSERA_DIRECTORY_TAKEOVER_SECONDS', (n) => n > 0);
+  const schedule = r.flag('TESSERA_DIRECTORY_SCHEDULE');
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return {
     host,
@@ -317,6 +332,8 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     auditRetention: retention,
     auditOut,
     ...(auditSuccessRate !== undefined ? { auditSuccessRate } : {}),
+    ...(takeover !== undefined ? { directoryTakeoverMs: takeover * 1000 } : {}),
+    ...(schedule !== undefined ? { directorySchedule: schedule } : {}),
     ...(auditKeyFile ? { auditKeyFile: resolve(auditKeyFile) } : {}),
     ...(redisUrl ? { redisUrl } : {}),
     ...(sentinels ? { sentinels } : {}),

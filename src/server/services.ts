@@ -5,7 +5,7 @@ import { AuditOutputs, BufferedAuditSink, NodeEvents } from '../audit/index.ts';
 import { Cached, CallerDirectory, Validator } from '../auth/index.ts';
 import { ClusterRuntime } from '../cluster/index.ts';
 import { KeyRing } from '../crypto/index.ts';
-import { directoryPasswords } from '../directory/index.ts';
+import { DirectorySchedule, directoryPasswords, scheduleAuditEvent } from '../directory/index.ts';
 import { DEFAULT_GROUP, type Settings } from '../model/index.ts';
 import type { ReplicationControl, Store } from '../store/index.ts';
 import type { Config } from './config.ts';
@@ -70,6 +70,7 @@ export function createServices(
   const audit = new BufferedAuditSink(store, log, undefined, outputs.enabled ? outputs : undefined);
   const events = new NodeEvents(audit, config.cluster.nodeId);
   let started = false;
+  let schedule: DirectorySchedule | null = null;
   const callers = new CallerDirectory(store);
   const seedKeys = new SeedKeyWatch(store, ring, log);
   let synced = false;
@@ -116,6 +117,7 @@ export function createServices(
       },
     },
   );
+  const passwords = directoryPasswords(store);
   const validator = new Validator({
     store,
     keyring: ring,
@@ -125,7 +127,7 @@ export function createServices(
     log,
     node: config.cluster.nodeId,
     ...(config.auditSuccessRate !== undefined ? { successSampleRate: config.auditSuccessRate } : {}),
-    directory: directoryPasswords(store),
+    directory: passwords,
   });
   return {
     config,
@@ -172,6 +174,21 @@ export function createServices(
       for (const event of ['role-change', 'master-change'] as const)
         replication?.onReplication(event, () => void seedKeys.check());
       await cluster.start();
+      // directory sources with a sync interval: on the master, or a replica standing in for it
+      const nodeId = config.cluster.nodeId;
+      schedule = new DirectorySchedule({
+        store,
+        replication,
+        nodeId,
+        takeoverMs: config.directoryTakeoverMs ?? 60_000,
+        admin: (s) => ({ ...this.admin(`schedule:${nodeId}`), store: s }),
+        onEvent: (e) => {
+          const event = scheduleAuditEvent(e, nodeId, Date.now());
+          audit.record(event);
+          log.info({ ...event.detail, result: event.result }, event.type);
+        },
+      });
+      if (config.directorySchedule !== false) schedule.start();
       started = true;
       events.started({ pid: process.pid });
       // the role it starts in is its first role event; later ones come with the heartbeat
@@ -179,6 +196,8 @@ export function createServices(
     },
     async close() {
       seedKeys.stop();
+      await schedule?.stop();
+      await passwords.close?.();
       await cluster.stop();
       // the CLI builds services without starting them: only a node that started records a stop
       if (started) events.stopped();

@@ -99,6 +99,25 @@ export function storeContract(
       );
     });
 
+    test('writeUserWithTokens writes the user with its tokens, or nothing at all', async () => {
+      const tokens = [sampleToken('W-1', 'c-w'), sampleToken('W-2', 'c-w', { type: 'hotp' })];
+      assert.equal(await store.writeUserWithTokens(sampleUser('c-w'), tokens, 'create'), 'ok');
+      assert.deepEqual((await store.listTokens('c-w')).map((t) => t.serial).sort(), ['W-1', 'W-2']);
+      assert.equal(await store.writeUserWithTokens(sampleUser('c-w'), [], 'create'), 'user-exists');
+      // a taken serial refuses the whole write: neither the user nor the other token appears
+      const clash = [sampleToken('W-3', 'c-w2'), sampleToken('W-1', 'c-w2')];
+      assert.equal(await store.writeUserWithTokens(sampleUser('c-w2'), clash, 'create'), 'serial-taken');
+      assert.equal(await store.getUser('c-w2'), null);
+      assert.equal(await store.getToken('W-3'), null);
+      assert.equal((await store.getToken('W-1'))?.username, 'c-w');
+      assert.equal(await store.writeUserWithTokens(sampleUser('c-w3'), [], 'update'), 'user-missing');
+      assert.equal(await store.getUser('c-w3'), null);
+      const changed = sampleUser('c-w', { email: 'w@x' });
+      assert.equal(await store.writeUserWithTokens(changed, [sampleToken('W-4', 'c-w')], 'update'), 'ok');
+      assert.equal((await store.getUser('c-w'))?.email, 'w@x');
+      assert.equal((await store.listTokens('c-w')).length, 3);
+    });
+
     test('deleting a user removes its tokens and their state', async () => {
       await store.createUser(sampleUser('c-del'));
       await store.putToken(sampleToken('T-DEL', 'c-del'));

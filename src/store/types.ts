@@ -120,6 +120,9 @@ export interface AuditChainView {
   entries: { position: number; event: ChainedAuditEvent }[];
 }
 
+/** What writeUserWithTokens did: `ok`, or why it wrote nothing. */
+export type UserWriteResult = 'ok' | 'user-exists' | 'user-missing' | 'serial-taken';
+
 export type StoreRole = { role: 'standalone' } | { role: 'master' } | { role: 'slave'; master: string };
 
 /**
@@ -150,6 +153,11 @@ export interface Store {
    * changed) when `from` does not exist or `to` does. Leaves a tombstone for `from`.
    */
   renameUser(from: string, to: string): Promise<boolean>;
+  /**
+   * Writes a user and its new tokens in one atomic step, or nothing (CSV import): `create` needs
+   * the name free, `update` needs it taken; every serial must be new. Clears their tombstones.
+   */
+  writeUserWithTokens(user: User, tokens: Token[], mode: 'create' | 'update'): Promise<UserWriteResult>;
   listUsers(opts?: ListOptions): Promise<Page<User>>;
   countUsers(): Promise<number>;
 
@@ -276,4 +284,15 @@ export interface ReplicationControl {
   heartbeat(nodeId: string, record: object): Promise<void>;
   /** Every node's last heartbeat record. */
   nodeRecords(): Promise<Record<string, unknown>[]>;
+  /**
+   * A named lease on the master, for a duty one node does at a time (the directory schedule):
+   * `claim` takes it when it is free or ours already, `take` whoever holds it; it lapses `ttlMs`
+   * after the last claim. Returns who held it before the call (null: nobody).
+   */
+  lease?(name: string, holder: string, ttlMs: number, mode: 'claim' | 'take'): Promise<string | null>;
+  /**
+   * The same store, but its configuration writes go to the master even from a replica: only for
+   * the holder of a lease that stands in for a silent master (the directory schedule).
+   */
+  masterWrites?(): Store;
 }

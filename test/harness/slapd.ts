@@ -22,6 +22,12 @@ export interface SlapdProcess {
   suffix: string;
   /** Applies LDIF with ldapadd (`add`) or ldapmodify (`modify`, changetype records), as the root DN. */
   ldif(text: string, mode?: 'add' | 'modify'): void;
+  /** SIGSTOP: the port still accepts connections (the kernel does), but nothing answers. */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
+  /** Established TCP connections to the plain port now (from `ss`), i.e. clients connected. */
+  connections(): number;
   stop(): Promise<void>;
 }
 
@@ -41,7 +47,7 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-function config(dir: string, rootPassword: string, tls?: TlsMaterial): string {
+function config(dir: string, rootPassword: string, tls?: TlsMaterial, databaseLines: string[] = []): string {
   const schema = ['core', 'cosine', 'inetorgperson', 'nis'].map(
     (n) => `include /etc/ldap/schema/${n}.schema`,
   );
@@ -60,13 +66,16 @@ function config(dir: string, rootPassword: string, tls?: TlsMaterial): string {
     'moduleload back_mdb',
     ...tlsLines,
     'database mdb',
-    'maxsize 104857600',
+    'maxsize 1073741824',
+    // a throw-away test directory: no fsync per write (a 50,000-user load takes seconds, not minutes)
+    'dbnosync',
     `suffix "${SLAPD_SUFFIX}"`,
     `rootdn "${SLAPD_ROOT_DN}"`,
     `rootpw ${rootPassword}`,
     `directory ${join(dir, 'data')}`,
     'index objectClass eq',
     'index uid eq',
+    ...databaseLines,
     // users may bind with their own password; nobody reads another's
     'access to attrs=userPassword by self write by anonymous auth by * none',
     'access to * by * read',
@@ -78,13 +87,19 @@ function config(dir: string, rootPassword: string, tls?: TlsMaterial): string {
  * Starts OpenLDAP's slapd as a plain process (mdb backend in a temp dir, generated slapd.conf)
  * on free loopback ports, with the base entries `ou=people` and `ou=groups` loaded.
  */
-export async function startSlapd(opts: { tls?: TlsMaterial } = {}): Promise<SlapdProcess> {
+export async function startSlapd(
+  opts: {
+    tls?: TlsMaterial;
+    /** Lines for the database section (e.g. `limits ...` for a service account). */
+    databaseLines?: string[];
+  } = {},
+): Promise<SlapdProcess> {
   ensureDebianPackages(['slapd', 'ldap-utils']);
   const dir = mkdtempSync(join(tmpdir(), 'tessera-slapd-'));
   mkdirSync(join(dir, 'data'));
   const rootPassword = `pw-${Math.random().toString(36).slice(2)}`;
   const confFile = join(dir, 'slapd.conf');
-  writeFileSync(confFile, config(dir, rootPassword, opts.tls));
+  writeFileSync(confFile, config(dir, rootPassword, opts.tls, opts.databaseLines));
   const port = await freePort();
   const tlsPort = opts.tls ? await freePort() : undefined;
   const url = `ldap://127.0.0.1:${port}`;
@@ -150,7 +165,14 @@ export async function startSlapd(opts: { tls?: TlsMaterial } = {}): Promise<Slap
     rootPassword,
     suffix: SLAPD_SUFFIX,
     ldif,
+    pause: () => proc.kill('SIGSTOP'),
+    resume: () => proc.kill('SIGCONT'),
+    connections: () =>
+      execFileSync('ss', ['-Htn', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.trim() !== '').length,
     stop: async () => {
+      if (proc.exitCode === null) proc.kill('SIGCONT');
       if (proc.exitCode === null && proc.signalCode === null) {
         const gone = new Promise<void>((r) => proc.once('exit', () => r()));
         proc.kill('SIGTERM');

@@ -58,6 +58,15 @@ const CASES: Case[] = [
     ok: 201,
     witness: (f) => `/v1/admin/users/new-${f.tag}`,
   },
+  {
+    method: 'POST',
+    route: '/v1/admin/users/import',
+    path: () => '/v1/admin/users/import',
+    body: (f) => ({ csv: `username,serial,secret\nimp-${f.tag},IMP-${f.tag},${SECRET}\n` }),
+    who: 's',
+    ok: 200,
+    witness: (f) => `/v1/admin/users/imp-${f.tag}`,
+  },
   { method: 'GET', route: '/v1/admin/users', path: () => '/v1/admin/users', who: 'sha', ok: 200 },
   { method: 'GET', route: '/v1/admin/users/{username}', path: U, who: 'sha', ok: 200 },
   {

@@ -1,10 +1,26 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { personLdif, type SlapdProcess, startSlapd } from '../harness/slapd.ts';
-import { runCli } from '../harness/tessera.ts';
+import { baseEnv, REPO_ROOT, runCli } from '../harness/tessera.ts';
+
+/** Runs the CLI on a pseudo-terminal (util-linux `script`), as an operator at a shell would. */
+function onTerminal(args: string[], env: Record<string, string>): Promise<string> {
+  const command = [process.execPath, join(REPO_ROOT, 'bin/tessera.mjs'), ...args]
+    .map((a) => `'${a.replace(/'/g, "'\\''")}'`)
+    .join(' ');
+  return new Promise((resolve, reject) => {
+    execFile(
+      'script',
+      ['-qec', command, '/dev/null'],
+      { cwd: REPO_ROOT, env: { ...baseEnv(), TESSERA_LOG_LEVEL: 'warn', ...env }, timeout: 60_000 },
+      (err, out) => (err ? reject(err) : resolve(String(out))),
+    );
+  });
+}
 
 describe('tessera directory (CLI against a data directory and a real slapd)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-dircli-'));
@@ -50,6 +66,13 @@ describe('tessera directory (CLI against a data directory and a real slapd)', ()
     assert.equal(sync.code, 0, sync.err);
     assert.match(sync.out, /corp: created 2, updated 0, disabled 0, deleted 0, skipped 0/);
     assert.match((await tessera('user', 'list')).out, /fay\tenabled/);
+
+    // a pipe gets the summary only, never a progress line
+    assert.doesNotMatch(`${dry.out}${dry.err}${sync.out}${sync.err}`, /read \d+ entries|\r/);
+    // on a terminal the same command shows its progress, rewritten in place, then the summary
+    const tty = await onTerminal(['directory', 'sync', '--dry-run'], { TESSERA_DATA_DIR: dataDir });
+    assert.ok(tty.includes('\r\u001b[2Kcorp: read '), JSON.stringify(tty.slice(0, 300)));
+    assert.match(tty, /corp: created 0, updated 0, disabled 0, deleted 0, skipped 0 in [\d.]+ s \(dry run/);
 
     const missing = await tessera('directory', 'sync', '--source', 'nope');
     assert.equal(missing.code, 1);

@@ -7,6 +7,7 @@ import {
   type SyncChange,
   sealSource,
   syncSource,
+  terminalProgress,
 } from '../../directory/index.ts';
 import { TesseraError } from '../../model/index.ts';
 import { parse, print, readSecretFile, withServices } from '../context.ts';
@@ -15,6 +16,7 @@ const USAGE = `usage:
   tessera directory add --name NAME --url ldap[s]://HOST:PORT [--start-tls] --bind-dn DN
                         --bind-password-file PATH --base-dn DN --preset openldap|ad
                         [--user-filter F] [--group-filter F] [--ca-file PATH]
+                        [--page-size N] [--sync-interval SECONDS]
   tessera directory list | test NAME | remove NAME
   tessera directory sync [--source NAME] [--dry-run] [--force]
 `;
@@ -44,6 +46,8 @@ export async function run(argv: string[]): Promise<number> {
     'user-filter': { type: 'string' },
     'group-filter': { type: 'string' },
     'ca-file': { type: 'string' },
+    'page-size': { type: 'string' },
+    'sync-interval': { type: 'string' },
     source: { type: 'string' },
     'dry-run': { type: 'boolean' },
     force: { type: 'boolean' },
@@ -87,6 +91,11 @@ export async function run(argv: string[]): Promise<number> {
     const userFilter = values['user-filter'];
     const groupFilter = values['group-filter'];
     const caFile = values['ca-file'];
+    const pageSize = values['page-size'] ? Number(values['page-size']) : undefined;
+    const interval = values['sync-interval'] ? Number(values['sync-interval']) : undefined;
+    if (pageSize !== undefined && !(Number.isInteger(pageSize) && pageSize >= 1 && pageSize <= 5000)) {
+      throw new TesseraError('BAD_REQUEST', '--page-size must be 1..5000');
+    }
     await withServices(async (svc, admin) => {
       const source = sealSource(
         {
@@ -100,6 +109,8 @@ export async function run(argv: string[]): Promise<number> {
           ...(userFilter ? { userFilter } : {}),
           ...(groupFilter ? { groupFilter } : {}),
           ...(caFile ? { caFile } : {}),
+          ...(pageSize !== undefined ? { pageSize } : {}),
+          ...(interval !== undefined ? { syncIntervalSeconds: interval } : {}),
         },
         admin.keyring,
         Date.now(),
@@ -112,7 +123,6 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (sub === 'sync') {
     const dryRun = values['dry-run'] ?? false;
-    const tty = process.stderr.isTTY;
     const reports = await withServices(async (svc, admin) => {
       const all = await listSources(svc.store);
       const chosen = values.source ? all.filter((s) => s.name === values.source) : all;
@@ -124,26 +134,29 @@ export async function run(argv: string[]): Promise<number> {
       }
       const out = [];
       for (const source of chosen) {
-        const r = await syncSource(admin, source, {
-          dryRun,
-          force: values.force ?? false,
-          ...(tty
-            ? {
-                onProgress: (n: number) =>
-                  n % 500 === 0 && process.stderr.write(`\r${source.name}: ${n} entries`),
-              }
-            : {}),
-        });
-        if (tty) process.stderr.write('\n');
+        // a progress line on a terminal only; the summary below is printed always
+        const progress = terminalProgress(process.stderr, source.name);
+        const started = Date.now();
+        let r: Awaited<ReturnType<typeof syncSource>>;
+        try {
+          r = await syncSource(admin, source, {
+            dryRun,
+            force: values.force ?? false,
+            onProgress: progress.update,
+          });
+        } finally {
+          progress.end();
+        }
         admin.audit('directory.sync', { source: source.name, dryRun: String(dryRun) });
-        out.push({ source: source.name, r });
+        const ms = Date.now() - started;
+        out.push({ source: source.name, r, ms });
       }
       return out;
     });
-    for (const { source, r } of reports) {
+    for (const { source, r, ms } of reports) {
       if (dryRun) for (const c of r.changes) print(`${source}\t${describe(c)}`);
       print(
-        `${source}: created ${r.created}, updated ${r.updated}, disabled ${r.disabled}, deleted ${r.deleted}, skipped ${r.skipped}${dryRun ? ' (dry run: nothing changed)' : ''}`,
+        `${source}: created ${r.created}, updated ${r.updated}, disabled ${r.disabled}, deleted ${r.deleted}, skipped ${r.skipped} in ${(ms / 1000).toFixed(1)} s${dryRun ? ' (dry run: nothing changed)' : ''}`,
       );
     }
     return 0;

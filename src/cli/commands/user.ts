@@ -1,10 +1,12 @@
 import { createUser, deleteUser, publicUser, unlockUser } from '../../admin/index.ts';
 import { canonicalUsername, requireCanonicalUsername } from '../../model/index.ts';
 import { parse, print, readSecretFile, withServices } from '../context.ts';
+import { importFile } from './user-import.ts';
 
 const USAGE =
   'usage: tessera user add USERNAME [--email E] [--group G] [--display-name N] [--pin-file F] [--no-mfa]\n' +
-  '       tessera user list [--prefix P] | show USERNAME | delete USERNAME | unlock USERNAME\n';
+  '       tessera user list [--prefix P] | show USERNAME | delete USERNAME | unlock USERNAME\n' +
+  '       tessera user import FILE.csv [--dry-run] [--no-update] [--map FIELD=HEADER,...]\n';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -14,6 +16,9 @@ export async function run(argv: string[]): Promise<number> {
     'pin-file': { type: 'string' },
     'no-mfa': { type: 'boolean' },
     prefix: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    'no-update': { type: 'boolean' },
+    map: { type: 'string' },
   });
   const [action, username] = positionals;
   switch (action) {
@@ -63,6 +68,14 @@ export async function run(argv: string[]): Promise<number> {
       print(JSON.stringify({ ...publicUser(view.user), tokens: view.tokens.map((t) => t.serial) }, null, 2));
       return 0;
     }
+    case 'import':
+      // positionals[1] is the file here
+      if (!username) break;
+      return importFile(username, {
+        dryRun: values['dry-run'] ?? false,
+        update: !values['no-update'],
+        map: values.map,
+      });
     case 'delete':
       if (!username) break;
       await withServices((_s, admin) => deleteUser(admin, username));

@@ -46,6 +46,7 @@ import type {
   Store,
   StoreDump,
   StoreRole,
+  UserWriteResult,
 } from '../types.ts';
 import { EmbeddedAuditLog } from './audit-log.ts';
 
@@ -188,6 +189,27 @@ export class EmbeddedStore implements Store {
       this.putTombstoneSync('user', from, Date.now());
       this.clearTombstoneSync('user', to);
       return true;
+    });
+  }
+
+  async writeUserWithTokens(
+    user: User,
+    tokens: Token[],
+    mode: 'create' | 'update',
+  ): Promise<UserWriteResult> {
+    return this.root.transaction((): UserWriteResult => {
+      const exists = this.users.doesExist(user.username);
+      if (mode === 'create' && exists) return 'user-exists';
+      if (mode === 'update' && !exists) return 'user-missing';
+      if (tokens.some((t) => this.tokens.doesExist(t.serial))) return 'serial-taken';
+      this.users.putSync(user.username, user);
+      this.clearTombstoneSync('user', user.username);
+      for (const token of tokens) {
+        this.tokens.putSync(token.serial, { ...token, username: user.username });
+        this.userTokens.putSync(`${user.username}${SEP}${token.serial}`, token.serial);
+        this.clearTombstoneSync('token', token.serial);
+      }
+      return 'ok';
     });
   }
 

@@ -51,6 +51,8 @@ const SCRIPTS: Record<string, { lua: string; keys: number }> = {
   tsDeleteUser: { lua: lua.DELETE_USER, keys: 6 },
   tsRenameUser: { lua: lua.RENAME_USER, keys: 5 },
   tsPutToken: { lua: lua.PUT_TOKEN, keys: 3 },
+  tsWriteUserTokens: { lua: lua.WRITE_USER_TOKENS, keys: 4 },
+  tsLease: { lua: lua.LEASE, keys: 1 },
   tsDeleteToken: { lua: lua.DELETE_TOKEN, keys: 3 },
   tsPutRecord: { lua: lua.PUT_RECORD, keys: 2 },
   tsDeleteRecord: { lua: lua.DELETE_RECORD, keys: 2 },

@@ -38,6 +38,7 @@ import type {
   Store,
   StoreDump,
   StoreRole,
+  UserWriteResult,
 } from '../types.ts';
 import { RedisAuditLog } from './audit-log.ts';
 import {
@@ -148,11 +149,27 @@ export class RedisStore implements Store, ReplicationControl {
 
   /** A configuration write: refused on a slave, acknowledged by a replica on the master. */
   private async configWrite<T>(fn: (w: Redis) => Promise<T>): Promise<T> {
-    await this.refuseOnSlave();
+    if (!this.replicaWrites) await this.refuseOnSlave();
     return this.stateWrite(async (w) => {
-      await this.refuseOnSlave();
+      if (!this.replicaWrites) await this.refuseOnSlave();
       return fn(w);
     });
+  }
+
+  /** Set only on the view masterWrites() returns. */
+  private readonly replicaWrites: boolean = false;
+
+  masterWrites(): Store {
+    // the same connections and state; only the replica's refusal of configuration writes is lifted
+    return Object.create(this, { replicaWrites: { value: true } }) as RedisStore;
+  }
+
+  async lease(name: string, holder: string, ttlMs: number, mode: 'claim' | 'take'): Promise<string | null> {
+    const before = await this.stateWrite(
+      (w) => this.script(w, 'tsLease', [`${this.prefix}lease:${name}`, holder, Math.ceil(ttlMs), mode]),
+      false,
+    );
+    return typeof before === 'string' ? before : null;
   }
 
   private async refuseOnSlave(): Promise<void> {
@@ -263,6 +280,29 @@ export class RedisStore implements Store, ReplicationControl {
       ]);
     });
     return n === 1;
+  }
+
+  async writeUserWithTokens(
+    user: User,
+    tokens: Token[],
+    mode: 'create' | 'update',
+  ): Promise<UserWriteResult> {
+    const k = this.k;
+    const pairs = tokens.flatMap((t) => [t.serial, JSON.stringify({ ...t, username: user.username })]);
+    const n = await this.configWrite((w) =>
+      this.script(w, 'tsWriteUserTokens', [
+        k.users,
+        k.usernames,
+        k.tokens,
+        k.tombstones,
+        this.prefix,
+        mode,
+        user.username,
+        JSON.stringify(user),
+        ...pairs,
+      ]),
+    );
+    return (['ok', 'user-exists', 'user-missing', 'serial-taken'] as const)[Number(n)] ?? 'user-missing';
   }
 
   async listUsers(opts: ListOptions = {}): Promise<Page<User>> {

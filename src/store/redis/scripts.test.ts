@@ -393,6 +393,47 @@ describe('Lua scripts against written-down expectations', () => {
     assert.equal(await raw.hget(K.tokens, 'T1'), '{"username":"bob"}');
   });
 
+  test('WRITE_USER_TOKENS writes the user and every token, or nothing (1 exists, 2 missing, 3 serial taken)', async () => {
+    await raw.zadd(K.tombstones, '500', 'user:ann', '500', 'token:T2');
+    await raw.hset(K.tokens, 'OLD', '{"username":"bob"}');
+    const keys = [K.users, K.usernames, K.tokens, K.tombstones];
+    const pairs = ['T1', '{"serial":"T1"}', 'T2', '{"serial":"T2"}'];
+    assert.equal(await run(lua.WRITE_USER_TOKENS, keys, ['t:', 'update', 'ann', '{}', ...pairs]), 2);
+    assert.equal(
+      await run(lua.WRITE_USER_TOKENS, keys, ['t:', 'create', 'ann', '{}', 'T1', '{}', 'OLD', '{}']),
+      3,
+    );
+    assert.equal(await raw.hexists(K.users, 'ann'), 0, 'a refused write leaves no user');
+    assert.equal(await raw.hexists(K.tokens, 'T1'), 0, 'nor any of its tokens');
+    assert.equal(await raw.zcard(K.tombstones), 2);
+    assert.equal(await run(lua.WRITE_USER_TOKENS, keys, ['t:', 'create', 'ann', '{"v":1}', ...pairs]), 0);
+    assert.equal(await raw.hget(K.users, 'ann'), '{"v":1}');
+    assert.equal(await raw.zscore(K.usernames, 'ann'), '0');
+    assert.deepEqual((await raw.smembers('t:ut:ann')).sort(), ['T1', 'T2']);
+    assert.equal(await raw.hget(K.tokens, 'T2'), '{"serial":"T2"}');
+    assert.equal(await raw.zcard(K.tombstones), 0);
+    assert.equal(await run(lua.WRITE_USER_TOKENS, keys, ['t:', 'create', 'ann', '{"v":2}']), 1);
+    assert.equal(await run(lua.WRITE_USER_TOKENS, keys, ['t:', 'update', 'ann', '{"v":3}']), 0);
+    assert.equal(await raw.hget(K.users, 'ann'), '{"v":3}');
+  });
+
+  test("LEASE: claim takes a free lease or renews its own, never another's; take takes it from anyone", async () => {
+    const key = 't:lease:x';
+    assert.equal(await run(lua.LEASE, [key], ['a', 60_000, 'claim']), null);
+    assert.equal(await raw.get(key), 'a');
+    assert.equal(await run(lua.LEASE, [key], ['b', 60_000, 'claim']), 'a');
+    assert.equal(await raw.get(key), 'a', 'a claim does not take a held lease');
+    await raw.pexpire(key, 10);
+    assert.equal(await run(lua.LEASE, [key], ['a', 60_000, 'claim']), 'a');
+    assert.ok((await raw.pttl(key)) > 50_000, 'the holder renews');
+    assert.equal(await run(lua.LEASE, [key], ['b', 60_000, 'take']), 'a');
+    assert.equal(await raw.get(key), 'b');
+    await raw.pexpire(key, 1);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await run(lua.LEASE, [key], ['a', 60_000, 'claim']), null, 'a lapsed lease is free');
+    assert.equal(await raw.get(key), 'a');
+  });
+
   test('DELETE_TOKEN removes the token, its state and its set entry, and leaves a tombstone at now', async () => {
     await raw.hset(K.tokens, 'T1', '{"username":"ann"}', 'T2', '{"username":"ann"}');
     await raw.hset(K.tstates, 'T1', '1,2,3', 'T2', '4,5,6');

@@ -215,6 +215,41 @@ redis.call('SADD', ARGV[1] .. 'ut:' .. ARGV[3], ARGV[2])
 return 1
 `;
 
+/**
+ * KEYS: users, usernames, tokens, tombstones. ARGV: prefix, mode (create|update), username, user
+ * json, then serial and token json pairs. Writes the user and every token, or nothing:
+ * → 0 written | 1 user exists (create) | 2 user missing (update) | 3 a serial is taken.
+ */
+export const WRITE_USER_TOKENS = `
+local exists = redis.call('HEXISTS', KEYS[1], ARGV[3]) == 1
+if ARGV[2] == 'create' and exists then return 1 end
+if ARGV[2] ~= 'create' and not exists then return 2 end
+for i = 5, #ARGV, 2 do
+  if redis.call('HEXISTS', KEYS[3], ARGV[i]) == 1 then return 3 end
+end
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+redis.call('ZADD', KEYS[2], 0, ARGV[3])
+redis.call('ZREM', KEYS[4], 'user:' .. ARGV[3])
+for i = 5, #ARGV, 2 do
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+  redis.call('SADD', ARGV[1] .. 'ut:' .. ARGV[3], ARGV[i])
+  redis.call('ZREM', KEYS[4], 'token:' .. ARGV[i])
+end
+return 0
+`;
+
+/**
+ * KEYS: the lease. ARGV: holder, ttl ms, mode. "claim" takes a free lease or renews our own;
+ * "take" takes it from anyone. → the holder before the call (false: none).
+ */
+export const LEASE = `
+local cur = redis.call('GET', KEYS[1])
+if ARGV[3] == 'take' or not cur or cur == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return cur
+`;
+
 /** KEYS: tokens, tstates, tombstones. ARGV: prefix, serial, now. → 1 | 0 */
 export const DELETE_TOKEN = `
 local prev = redis.call('HGET', KEYS[1], ARGV[2])
