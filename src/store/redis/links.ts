@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { AuditRetention, RedisRole, ReplicationEvents, ReplicationView } from '../types.ts';
 import { APPEND_AUDIT, APPEND_CHAINED, MIGRATE_AUDIT } from './audit-scripts.ts';
+import { SETTLE_MS, sleep, within } from './hold.ts';
 import * as lua from './scripts.ts';
 import { explainConnectError, planTls, probeTls, type RedisTlsFiles, type RedisTlsPlan } from './tls.ts';
 
@@ -32,6 +33,11 @@ export interface RedisStoreOptions {
   auditRetention?: Partial<AuditRetention>;
   /** The store's clock (tests fake it); Date.now by default. */
   now?: () => number;
+  /**
+   * How long a login step waits for a new master when the master is unreachable (default 5000;
+   * 0 answers at once). Only in a replicated setup: a lone Redis has no successor to wait for.
+   */
+  holdMs?: number;
 }
 
 export type { RedisRole, ReplicationView } from '../types.ts';
@@ -40,7 +46,7 @@ export type { RedisRole, ReplicationView } from '../types.ts';
 export type LinkEvents = { [E in keyof ReplicationEvents]: [ReplicationEvents[E]] };
 
 const SCRIPTS: Record<string, { lua: string; keys: number }> = {
-  tsCommitAccept: { lua: lua.COMMIT_ACCEPT, keys: 2 },
+  tsCommitAccept: { lua: lua.COMMIT_ACCEPT, keys: 3 },
   tsCommitFailure: { lua: lua.COMMIT_FAILURE, keys: 1 },
   tsReserveAttempt: { lua: lua.RESERVE_ATTEMPT, keys: 1 },
   tsRefundAttempt: { lua: lua.REFUND_ATTEMPT, keys: 1 },
@@ -84,13 +90,22 @@ function baseOptions(waitTimeoutMs: number, autoPipelining: boolean, sentinel = 
     commandTimeout: waitTimeoutMs + 3_000,
     enableReadyCheck: true,
     enableAutoPipelining: autoPipelining,
-    retryStrategy: (times) => Math.min(100 * times, 1_000),
+    retryStrategy: reconnectDelay,
     // A demoted master answers READONLY. With Sentinel, reconnecting re-resolves the master, so
     // resend there; without it the store re-reads ROLE and re-points its writers instead.
     ...(sentinel
       ? { reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false) }
       : {}),
   };
+}
+
+/**
+ * Reconnect quickly for the first few seconds: during a failover the next attempt may find the new
+ * master (with Sentinel, each attempt asks Sentinel again), and a held request waits for it.
+ * After that a server that stays down is not hammered.
+ */
+function reconnectDelay(times: number): number {
+  return times <= 60 ? SETTLE_MS : 1_000;
 }
 
 /** Host, port, credentials and database of a redis:// or rediss:// URL (rediss: TLS with system CAs). */
@@ -152,6 +167,16 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
   private closed = false;
   readonly waitTimeoutMs: number;
   readonly replicaAck: 'accept' | 'reject';
+  readonly holdMs: number;
+  /**
+   * With Sentinel: this node saw its own Redis promoted from replica to master, so it writes there
+   * directly instead of waiting up to a second more for Sentinel to name it. Cleared when the local
+   * connection drops (a restarted Redis is not a promotion) or the local Redis is a replica again.
+   */
+  private promotedLocal = false;
+  /** When the master last changed or was found unreachable (a failover may be under way). */
+  private lastUpset = 0;
+  private started = false;
   private readonly tls: RedisTlsPlan;
   /** The last connection error any of our connections saw (for a clear start-up error). */
   private lastError: unknown = null;
@@ -163,6 +188,7 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     super();
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 1_000;
     this.replicaAck = opts.replicaAck ?? 'reject';
+    this.holdMs = Math.max(0, opts.holdMs ?? 5_000);
     this.expectReplicas = Boolean(opts.sentinels?.length);
     this.tls = planTls(opts);
     this.localConn = this.makeLocal();
@@ -179,6 +205,9 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
         : this.newSentinelClient(),
     );
     c.on('error', this.noteError);
+    c.on('close', () => {
+      this.promotedLocal = false;
+    });
     return c;
   }
 
@@ -236,7 +265,7 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
       name: this.opts.sentinelName ?? 'tessera',
       role: 'master',
       failoverDetector: true,
-      sentinelRetryStrategy: (times) => Math.min(100 * times, 1_000),
+      sentinelRetryStrategy: reconnectDelay,
     });
   }
 
@@ -247,15 +276,41 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     } catch (err) {
       throw new Error(await this.explainStartFailure(err));
     }
-    this.poll = setInterval(() => {
-      if (!this.polling)
-        this.polling = this.refresh()
-          .catch(() => {})
-          .finally(() => {
-            this.polling = null;
-          });
-    }, this.opts.rolePollMs ?? 500);
+    this.started = true;
+    this.poll = setInterval(() => void this.refreshSoon(), this.opts.rolePollMs ?? 500);
     this.poll.unref();
+  }
+
+  /** One ROLE refresh at a time: the poll's, or the one a held step asked for. */
+  private refreshSoon(): Promise<void> {
+    if (!this.polling)
+      this.polling = this.refresh()
+        .catch(() => {})
+        .finally(() => {
+          this.polling = null;
+        });
+    return this.polling;
+  }
+
+  /** Whether a step that found the master unreachable waits for the next one (see holdMs). */
+  get holds(): boolean {
+    return this.holdMs > 0 && this.expectReplicas;
+  }
+
+  /** A step found the master unreachable: a failover may be under way. */
+  noteUpset(): void {
+    this.lastUpset = Date.now();
+  }
+
+  /** Whether the master changed or was unreachable within the last hold time. */
+  get inFailover(): boolean {
+    return this.holds && Date.now() - this.lastUpset < this.holdMs;
+  }
+
+  /** A held step's pause: look at the node's role again, and wait a moment (never past `deadline`). */
+  async settle(deadline: number): Promise<void> {
+    void this.refreshSoon();
+    await sleep(Math.min(SETTLE_MS, deadline - Date.now()));
   }
 
   /**
@@ -311,7 +366,18 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     const known = this.view?.replicas.length ?? 0;
     if (!this.expectReplicas && known === 0) return true;
     const need = Math.max(1, this.opts.ackReplicas ?? 1);
-    const acks = known > 0 ? await conn.wait(need, this.waitTimeoutMs) : 0;
+    let acks = known > 0 ? await conn.wait(need, this.waitTimeoutMs) : 0;
+    // Strict, and the master just changed: its replicas may still be attaching (Sentinel re-points
+    // them only after the promotion). Keep waiting for them within the hold, never accept without.
+    if (acks < need && this.replicaAck === 'reject' && this.inFailover) {
+      const deadline = Date.now() + this.holdMs;
+      while (acks < need && Date.now() < deadline) {
+        await this.settle(deadline);
+        const left = deadline - Date.now();
+        if ((this.view?.replicas.length ?? 0) > 0 && left > 0)
+          acks = await conn.wait(need, Math.min(this.waitTimeoutMs, left));
+      }
+    }
     if (acks >= need) return true;
     this.emit('replica-ack-missing', { waited: known > 0 ? this.waitTimeoutMs : 0, ms: this.waitTimeoutMs });
     return false;
@@ -322,11 +388,19 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     if (this.closed) return;
     let own: ReturnType<typeof parseRole>;
     try {
+      // Once running, a local Redis that is not connected is down: do not queue behind it.
+      if (this.started && this.usesSentinel && this.local.status !== 'ready')
+        throw new Error('the local Redis is not connected');
       own = parseRole((await this.local.role()) as unknown[]);
     } catch (err) {
       if (!this.usesSentinel || !this.opts.url) throw err;
       await this.followWithoutLocal();
       return;
+    }
+    const before = this.view;
+    if (this.usesSentinel && this.opts.url) {
+      if (own.role !== 'master') this.promotedLocal = false;
+      else if (before?.redisRole === 'slave') this.promotedLocal = true;
     }
     const selfAddr = this.localAddr();
     const masterAddr = own.role === 'master' ? selfAddr : (own.master ?? '');
@@ -334,16 +408,18 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     let masterOffset = own.offset;
     let replicas = own.replicas;
     if (own.role === 'slave') {
+      // A master being replaced must not stall this refresh (it is how a promotion is noticed).
+      const w = this.writers[0];
+      const reply = w?.status === 'ready' ? await within(w.role() as Promise<unknown[]>, 250) : undefined;
       try {
-        const m = parseRole((await this.writer().role()) as unknown[]);
-        masterOffset = m.offset;
-        replicas = m.replicas;
+        const m = reply ? parseRole(reply) : null;
+        masterOffset = m?.offset ?? masterOffset;
+        replicas = m?.replicas ?? [];
       } catch {
         replicas = [];
       }
     }
     if (replicas.length > 0) this.expectReplicas = true;
-    const before = this.view;
     this.view = {
       redisRole: own.role,
       self: selfAddr,
@@ -353,6 +429,7 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
       masterOffset,
       replicas,
     };
+    if (before && (before.redisRole !== own.role || before.master !== masterAddr)) this.noteUpset();
     if (before && before.redisRole !== own.role)
       this.emit('role-change', { from: before.redisRole, to: own.role, master: masterAddr });
     if (before && before.redisRole === own.role && before.master !== masterAddr)
@@ -363,7 +440,9 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
   private async followWithoutLocal(): Promise<void> {
     await this.ensureWriters('');
     const w = this.writer();
-    const m = parseRole((await w.role()) as unknown[]);
+    const reply = w.status === 'ready' ? await within(w.role() as Promise<unknown[]>, 1_000) : undefined;
+    if (!reply) throw new Error('no master reachable through Sentinel');
+    const m = parseRole(reply);
     const prev = this.view;
     const s = w.stream as { remoteAddress?: string; remotePort?: number } | undefined;
     const master =
@@ -377,7 +456,10 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
       masterOffset: m.offset,
       replicas: m.replicas,
     };
-    if (prev && prev.master !== master) this.emit('master-change', { from: prev.master, to: master });
+    if (prev && prev.master !== master) {
+      this.noteUpset();
+      this.emit('master-change', { from: prev.master, to: master });
+    }
   }
 
   /** Reads come from the node's own Redis; while it is down (Sentinel mode), from the master. */
@@ -393,6 +475,7 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     return `${o.host ?? '127.0.0.1'}:${o.port ?? 6379}`;
   }
 
+  /** Where the writers point: an address, or 'sentinel' (each writer asks Sentinel). */
   private writerTarget = '';
 
   private async ensureWriters(masterAddr: string): Promise<void> {
@@ -402,28 +485,26 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
       w.on('error', this.noteError);
       return w;
     };
-    if (this.usesSentinel) {
-      if (this.writers.length === 0) {
-        this.makeWriter = watched(() => this.newSentinelClient());
-        this.writers = Array.from({ length: size }, this.makeWriter);
-      }
-      return;
-    }
-    if (masterAddr === this.writerTarget && this.writers.length > 0) return;
+    const target = this.usesSentinel && !this.promotedLocal ? 'sentinel' : masterAddr;
+    if (target === this.writerTarget && this.writers.length > 0) return;
     const old = this.writers;
-    const [host, port] = splitAddr(masterAddr);
-    const base = this.opts.url ? this.dataOptions(this.opts.url) : {};
-    this.makeWriter = watched(
-      () =>
-        new Redis({
-          ...baseOptions(this.waitTimeoutMs, this.opts.autoPipelining ?? true),
-          ...base,
-          host,
-          port,
-        }),
-    );
+    if (target === 'sentinel') {
+      this.makeWriter = watched(() => this.newSentinelClient());
+    } else {
+      const [host, port] = splitAddr(target);
+      const base = this.opts.url ? this.dataOptions(this.opts.url) : {};
+      this.makeWriter = watched(
+        () =>
+          new Redis({
+            ...baseOptions(this.waitTimeoutMs, this.opts.autoPipelining ?? true),
+            ...base,
+            host,
+            port,
+          }),
+      );
+    }
     this.writers = Array.from({ length: size }, this.makeWriter);
-    this.writerTarget = masterAddr;
+    this.writerTarget = target;
     for (const w of old) w.disconnect();
   }
 
