@@ -4,6 +4,7 @@ import type { AuditRetention, RedisRole, ReplicationEvents, ReplicationView } fr
 import { APPEND_AUDIT, APPEND_CHAINED, MIGRATE_AUDIT } from './audit-scripts.ts';
 import { SETTLE_MS, sleep, within } from './hold.ts';
 import * as lua from './scripts.ts';
+import { SentinelWatch } from './sentinel-watch.ts';
 import { explainConnectError, planTls, probeTls, type RedisTlsFiles, type RedisTlsPlan } from './tls.ts';
 
 export interface RedisStoreOptions {
@@ -158,6 +159,11 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
   /** How to make another writer like the current ones (null until the master is known). */
   private makeWriter: (() => Redis) | null = null;
   private writers: Redis[] = [];
+  /**
+   * A connection to the master that never carries a WAIT: the role refresh reads the master's
+   * replicas through it, so it is not stuck behind writes waiting for an acknowledgement.
+   */
+  private probe: Redis | null = null;
   private next = 0;
   private view: ReplicationView | null = null;
   /** Once a replica was seen (or Sentinel is on), a write without a replica's ack is unreplicated. */
@@ -174,6 +180,9 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
    * connection drops (a restarted Redis is not a promotion) or the local Redis is a replica again.
    */
   private promotedLocal = false;
+  /** With Sentinel: where the Sentinels say the master is, and word of their switches. */
+  private readonly watch: SentinelWatch | null;
+  private sentinelMaster = '';
   /** When the master last changed or was found unreachable (a failover may be under way). */
   private lastUpset = 0;
   private started = false;
@@ -191,6 +200,23 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     this.holdMs = Math.max(0, opts.holdMs ?? 5_000);
     this.expectReplicas = Boolean(opts.sentinels?.length);
     this.tls = planTls(opts);
+    this.watch = opts.sentinels?.length
+      ? new SentinelWatch({
+          sentinels: opts.sentinels,
+          name: opts.sentinelName ?? 'tessera',
+          ...(opts.sentinelPassword ? { password: opts.sentinelPassword } : {}),
+          ...(this.tls.sentinel ? { tls: this.tls.sentinel } : {}),
+          connectTimeout: 2_000,
+          onError: this.noteError,
+        })
+      : null;
+    this.watch?.on('switch', (addr) => {
+      // Sentinel switched the master: re-point the writers now, not on their next failed try.
+      this.sentinelMaster = addr;
+      this.noteUpset();
+      this.pointWriters(this.view?.self ?? '');
+      void this.refreshSoon();
+    });
     this.localConn = this.makeLocal();
   }
 
@@ -404,13 +430,18 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     }
     const selfAddr = this.localAddr();
     const masterAddr = own.role === 'master' ? selfAddr : (own.master ?? '');
-    await this.ensureWriters(masterAddr);
+    await this.askSentinel();
+    this.pointWriters(masterAddr);
     let masterOffset = own.offset;
     let replicas = own.replicas;
     if (own.role === 'slave') {
       // A master being replaced must not stall this refresh (it is how a promotion is noticed).
-      const w = this.writers[0];
-      const reply = w?.status === 'ready' ? await within(w.role() as Promise<unknown[]>, 250) : undefined;
+      // (At start the probe is still connecting: wait for it, as the node is not serving yet.)
+      const w = this.probe;
+      const ask = w && (w.status === 'ready' || !this.started);
+      const reply = ask
+        ? await within(w.role() as Promise<unknown[]>, this.started ? 250 : 2_000)
+        : undefined;
       try {
         const m = reply ? parseRole(reply) : null;
         masterOffset = m?.offset ?? masterOffset;
@@ -438,13 +469,14 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
 
   /** Own Redis down in Sentinel mode: keep serving through the master Sentinel names. */
   private async followWithoutLocal(): Promise<void> {
-    await this.ensureWriters('');
-    const w = this.writer();
-    const reply = w.status === 'ready' ? await within(w.role() as Promise<unknown[]>, 1_000) : undefined;
+    await this.askSentinel();
+    this.pointWriters('');
+    const w = this.probe;
+    const reply = w?.status === 'ready' ? await within(w.role() as Promise<unknown[]>, 1_000) : undefined;
     if (!reply) throw new Error('no master reachable through Sentinel');
     const m = parseRole(reply);
     const prev = this.view;
-    const s = w.stream as { remoteAddress?: string; remotePort?: number } | undefined;
+    const s = w?.stream as { remoteAddress?: string; remotePort?: number } | undefined;
     const master =
       s?.remoteAddress && s.remotePort ? `${s.remoteAddress}:${s.remotePort}` : (prev?.master ?? '');
     this.view = {
@@ -475,37 +507,58 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     return `${o.host ?? '127.0.0.1'}:${o.port ?? 6379}`;
   }
 
-  /** Where the writers point: an address, or 'sentinel' (each writer asks Sentinel). */
+  /** Learns where Sentinel says the master is (kept when no Sentinel answers). */
+  private async askSentinel(): Promise<void> {
+    if (!this.watch) return;
+    try {
+      this.sentinelMaster = await this.watch.master();
+    } catch (err) {
+      if (!this.sentinelMaster) throw err;
+    }
+  }
+
+  /** Where the writers point now. */
   private writerTarget = '';
 
-  private async ensureWriters(masterAddr: string): Promise<void> {
+  /**
+   * Points the writers at the master: the one ROLE names (no Sentinel), the one Sentinel names,
+   * or, right after this node's own Redis was promoted, that one (Sentinel names it up to a
+   * second later: it confirms a promotion on its next INFO of the replica).
+   */
+  private pointWriters(masterAddr: string): void {
     const size = Math.max(1, this.opts.writePool ?? 4);
-    const watched = (make: () => Redis) => () => {
-      const w = defineScripts(make());
+    const target = this.watch && !this.promotedLocal ? this.sentinelMaster : masterAddr;
+    if (!target || (target === this.writerTarget && this.writers.length > 0)) return;
+    const old = this.writers;
+    const [host, port] = splitAddr(target);
+    const base = this.opts.url
+      ? this.dataOptions(this.opts.url)
+      : this.tls.data
+        ? { tls: this.tls.data }
+        : {};
+    this.makeWriter = () => {
+      const w = defineScripts(
+        new Redis({
+          // No auto-pipelining on writers: a pipeline cut by a failover can leave its commands
+          // waiting for their timeout (seen in the failover tests), and WAIT serialises writes anyway.
+          ...baseOptions(this.waitTimeoutMs, false),
+          ...base,
+          host,
+          port,
+        }),
+      );
       w.on('error', this.noteError);
       return w;
     };
-    const target = this.usesSentinel && !this.promotedLocal ? 'sentinel' : masterAddr;
-    if (target === this.writerTarget && this.writers.length > 0) return;
-    const old = this.writers;
-    if (target === 'sentinel') {
-      this.makeWriter = watched(() => this.newSentinelClient());
-    } else {
-      const [host, port] = splitAddr(target);
-      const base = this.opts.url ? this.dataOptions(this.opts.url) : {};
-      this.makeWriter = watched(
-        () =>
-          new Redis({
-            ...baseOptions(this.waitTimeoutMs, this.opts.autoPipelining ?? true),
-            ...base,
-            host,
-            port,
-          }),
-      );
-    }
     this.writers = Array.from({ length: size }, this.makeWriter);
+    const oldProbe = this.probe;
+    this.probe = this.makeWriter();
     this.writerTarget = target;
-    for (const w of old) w.disconnect();
+    for (const w of old) abandon(w);
+    if (oldProbe) abandon(oldProbe);
+    // The new master's replicas are not known yet: no WAIT on the old master's list of them
+    // (each would block its writer for the whole wait) until the next refresh reads them.
+    if (this.view && old.length > 0) this.view = { ...this.view, master: this.view.master, replicas: [] };
   }
 
   async close(): Promise<void> {
@@ -513,8 +566,21 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     if (this.poll) clearInterval(this.poll);
     await this.polling?.catch(() => {});
     for (const w of this.writers) w.disconnect();
+    this.probe?.disconnect();
+    this.watch?.close();
     this.localConn.disconnect();
   }
+}
+
+/**
+ * Closes a writer that points at a master no longer in use. A client closed while it waits to
+ * reconnect never fails the commands it queued (they would wait for their timeout): fail them now,
+ * so a held step tries them again on the new master at once.
+ */
+function abandon(w: Redis): void {
+  const queued = w as unknown as { flushQueue?: (err: Error) => void };
+  if (w.status !== 'ready') queued.flushQueue?.(new Error('Connection is closed (the master moved).'));
+  w.disconnect();
 }
 
 function splitAddr(addr: string): [string, number] {
