@@ -573,13 +573,14 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
 }
 
 /**
- * Closes a writer that points at a master no longer in use. A client closed while it waits to
- * reconnect never fails the commands it queued (they would wait for their timeout): fail them now,
- * so a held step tries them again on the new master at once.
+ * Closes a writer that points at a master no longer in use, failing what it still has queued or
+ * in flight: a client closed while it waits to reconnect never fails its queued commands, and one
+ * whose master is cut off (no TCP reset) waits for the command timeout. A held step then tries
+ * them again on the new master at once (a commitAccept that did run carries its receipt).
  */
 function abandon(w: Redis): void {
   const queued = w as unknown as { flushQueue?: (err: Error) => void };
-  if (w.status !== 'ready') queued.flushQueue?.(new Error('Connection is closed (the master moved).'));
+  queued.flushQueue?.(new Error('Connection is closed (the master moved).'));
   w.disconnect();
 }
 
