@@ -100,6 +100,9 @@ function baseOptions(waitTimeoutMs: number, autoPipelining: boolean, sentinel = 
   };
 }
 
+/** How long Sentinel may take to name a master it promoted (it confirms on a 1 s INFO period). */
+const PROMOTION_CONFIRM_MS = 3_000;
+
 /**
  * Reconnect quickly for the first few seconds: during a failover the next attempt may find the new
  * master (with Sentinel, each attempt asks Sentinel again), and a held request waits for it.
@@ -180,6 +183,7 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
    * connection drops (a restarted Redis is not a promotion) or the local Redis is a replica again.
    */
   private promotedLocal = false;
+  private promotedAt = 0;
   /** With Sentinel: where the Sentinels say the master is, and word of their switches. */
   private readonly watch: SentinelWatch | null;
   private sentinelMaster = '';
@@ -426,11 +430,18 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     const before = this.view;
     if (this.usesSentinel && this.opts.url) {
       if (own.role !== 'master') this.promotedLocal = false;
-      else if (before?.redisRole === 'slave') this.promotedLocal = true;
+      else if (before?.redisRole === 'slave') {
+        this.promotedLocal = true;
+        this.promotedAt = Date.now();
+      }
     }
     const selfAddr = this.localAddr();
     const masterAddr = own.role === 'master' ? selfAddr : (own.master ?? '');
     await this.askSentinel();
+    // Sentinel confirms a promotion of its own within a second or two. If it still names another
+    // master after that, this Redis was promoted by hand (a split brain): follow Sentinel.
+    if (this.promotedLocal && this.sentinelMaster && this.sentinelMaster !== selfAddr)
+      if (Date.now() - this.promotedAt > PROMOTION_CONFIRM_MS) this.promotedLocal = false;
     this.pointWriters(masterAddr);
     let masterOffset = own.offset;
     let replicas = own.replicas;
