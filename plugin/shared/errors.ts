@@ -63,6 +63,8 @@ export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof TesseraError) {
       if (err.status >= 500) request.log.error(failureDetail(err), 'request failed');
+      // The store comes back (a failover takes seconds): say when to try again.
+      if (err.code === 'STORE_UNAVAILABLE') reply.header('retry-after', '1');
       return reply.code(err.status).send(errorBody(err.code, publicMessage(err)));
     }
     const known = fromFastify(err);

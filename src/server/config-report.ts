@@ -21,6 +21,7 @@ const EFFECTIVE: Record<string, (c: Config) => string | number | boolean | undef
   TESSERA_REPLICA_ACK: (c) => c.redis.replicaAck,
   TESSERA_REPLICA_WAIT_MS: (c) => c.redis.waitTimeoutMs,
   TESSERA_REPLICA_ACK_COUNT: (c) => c.redis.ackReplicas,
+  TESSERA_FAILOVER_HOLD_MS: (c) => c.redis.holdMs,
   TESSERA_HEARTBEAT_SECONDS: (c) => c.cluster.heartbeatMs / 1000,
   TESSERA_DIRECTORY_SCHEDULE: (c) => c.directorySchedule ?? true,
   TESSERA_DIRECTORY_TAKEOVER_SECONDS: (c) => (c.directoryTakeoverMs ?? 60_000) / 1000,

@@ -34,6 +34,7 @@ const BAD: Record<string, string> = {
   TESSERA_REPLICA_ACK: 'maybe',
   TESSERA_REPLICA_WAIT_MS: '0',
   TESSERA_REPLICA_ACK_COUNT: '1.5',
+  TESSERA_FAILOVER_HOLD_MS: '-1',
   TESSERA_HEARTBEAT_SECONDS: '0',
   TESSERA_DIRECTORY_TAKEOVER_SECONDS: '0',
   TESSERA_DIRECTORY_SCHEDULE: 'sometimes',
@@ -182,6 +183,7 @@ describe('the configuration loader', () => {
       replicaAck: 'reject',
       waitTimeoutMs: 1000,
       ackReplicas: 1,
+      holdMs: 5_000,
     });
     assert.equal(c.cluster.heartbeatMs, 5_000);
     assert.equal(c.cluster.snapshotIntervalMs, 15 * 60_000);
@@ -204,6 +206,7 @@ describe('the configuration loader', () => {
       TESSERA_REPLICA_ACK: 'accept',
       TESSERA_REPLICA_WAIT_MS: '250',
       TESSERA_REPLICA_ACK_COUNT: '2',
+      TESSERA_FAILOVER_HOLD_MS: '0',
       TESSERA_HEARTBEAT_SECONDS: '0.5',
       TESSERA_SNAPSHOT_INTERVAL_MIN: '0.02',
       TESSERA_SNAPSHOT_PULL_INTERVAL_MIN: '0',
@@ -227,6 +230,7 @@ describe('the configuration loader', () => {
       replicaAck: 'accept',
       waitTimeoutMs: 250,
       ackReplicas: 2,
+      holdMs: 0,
     });
     assert.equal(c.cluster.heartbeatMs, 500);
     assert.equal(c.cluster.snapshotIntervalMs, 1_200);

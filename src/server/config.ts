@@ -22,7 +22,10 @@ export interface HostPort {
 
 /** How the Redis store behaves, beyond where it is (passed to openRedisStore as it is). */
 export type RedisTuning = Required<
-  Pick<RedisStoreOptions, 'prefix' | 'autoPipelining' | 'replicaAck' | 'waitTimeoutMs' | 'ackReplicas'>
+  Pick<
+    RedisStoreOptions,
+    'prefix' | 'autoPipelining' | 'replicaAck' | 'waitTimeoutMs' | 'ackReplicas' | 'holdMs'
+  >
 > &
   Pick<RedisStoreOptions, 'sentinelPassword' | 'tls' | 'sentinelTls'>;
 
@@ -118,6 +121,7 @@ export const VARIABLES: readonly Variable[] = [
   { name: 'TESSERA_REPLICA_ACK', allowed: 'accept or reject' },
   { name: 'TESSERA_REPLICA_WAIT_MS', allowed: 'a positive integer (milliseconds)' },
   { name: 'TESSERA_REPLICA_ACK_COUNT', allowed: 'a positive integer' },
+  { name: 'TESSERA_FAILOVER_HOLD_MS', allowed: 'an integer of 0 or more (milliseconds; 0 does not hold)' },
   { name: 'TESSERA_HEARTBEAT_SECONDS', allowed: 'a positive number (seconds)' },
   {
     name: 'TESSERA_DIRECTORY_SCHEDULE',
@@ -308,6 +312,8 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     replicaAck: r.oneOf('TESSERA_REPLICA_ACK', ['accept', 'reject'] as const) ?? 'reject',
     waitTimeoutMs: r.number('TESSERA_REPLICA_WAIT_MS', integer(1)) ?? 1000,
     ackReplicas: r.number('TESSERA_REPLICA_ACK_COUNT', integer(1)) ?? 1,
+    // A login that finds the master gone waits this long for Sentinel's next one, not failing.
+    holdMs: r.number('TESSERA_FAILOVER_HOLD_MS', integer(0, 120_000)) ?? 5_000,
     ...(sentinelPassword ? { sentinelPassword } : {}),
     ...(tls ? { tls } : {}),
     ...(sentinelTls !== undefined ? { sentinelTls } : {}),

@@ -2,7 +2,9 @@ import { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { AuditRetention, RedisRole, ReplicationEvents, ReplicationView } from '../types.ts';
 import { APPEND_AUDIT, APPEND_CHAINED, MIGRATE_AUDIT } from './audit-scripts.ts';
+import { SETTLE_MS, sleep, within } from './hold.ts';
 import * as lua from './scripts.ts';
+import { SentinelWatch } from './sentinel-watch.ts';
 import { explainConnectError, planTls, probeTls, type RedisTlsFiles, type RedisTlsPlan } from './tls.ts';
 
 export interface RedisStoreOptions {
@@ -32,6 +34,11 @@ export interface RedisStoreOptions {
   auditRetention?: Partial<AuditRetention>;
   /** The store's clock (tests fake it); Date.now by default. */
   now?: () => number;
+  /**
+   * How long a login step waits for a new master when the master is unreachable (default 5000;
+   * 0 answers at once). Only in a replicated setup: a lone Redis has no successor to wait for.
+   */
+  holdMs?: number;
 }
 
 export type { RedisRole, ReplicationView } from '../types.ts';
@@ -40,7 +47,7 @@ export type { RedisRole, ReplicationView } from '../types.ts';
 export type LinkEvents = { [E in keyof ReplicationEvents]: [ReplicationEvents[E]] };
 
 const SCRIPTS: Record<string, { lua: string; keys: number }> = {
-  tsCommitAccept: { lua: lua.COMMIT_ACCEPT, keys: 2 },
+  tsCommitAccept: { lua: lua.COMMIT_ACCEPT, keys: 3 },
   tsCommitFailure: { lua: lua.COMMIT_FAILURE, keys: 1 },
   tsReserveAttempt: { lua: lua.RESERVE_ATTEMPT, keys: 1 },
   tsRefundAttempt: { lua: lua.REFUND_ATTEMPT, keys: 1 },
@@ -86,13 +93,25 @@ function baseOptions(waitTimeoutMs: number, autoPipelining: boolean, sentinel = 
     commandTimeout: waitTimeoutMs + 3_000,
     enableReadyCheck: true,
     enableAutoPipelining: autoPipelining,
-    retryStrategy: (times) => Math.min(100 * times, 1_000),
+    retryStrategy: reconnectDelay,
     // A demoted master answers READONLY. With Sentinel, reconnecting re-resolves the master, so
     // resend there; without it the store re-reads ROLE and re-points its writers instead.
     ...(sentinel
       ? { reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false) }
       : {}),
   };
+}
+
+/** How long Sentinel may take to name a master it promoted (it confirms on a 1 s INFO period). */
+const PROMOTION_CONFIRM_MS = 3_000;
+
+/**
+ * Reconnect quickly for the first few seconds: during a failover the next attempt may find the new
+ * master (with Sentinel, each attempt asks Sentinel again), and a held request waits for it.
+ * After that a server that stays down is not hammered.
+ */
+function reconnectDelay(times: number): number {
+  return times <= 60 ? SETTLE_MS : 1_000;
 }
 
 /** Host, port, credentials and database of a redis:// or rediss:// URL (rediss: TLS with system CAs). */
@@ -145,6 +164,11 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
   /** How to make another writer like the current ones (null until the master is known). */
   private makeWriter: (() => Redis) | null = null;
   private writers: Redis[] = [];
+  /**
+   * A connection to the master that never carries a WAIT: the role refresh reads the master's
+   * replicas through it, so it is not stuck behind writes waiting for an acknowledgement.
+   */
+  private probe: Redis | null = null;
   private next = 0;
   private view: ReplicationView | null = null;
   /** Once a replica was seen (or Sentinel is on), a write without a replica's ack is unreplicated. */
@@ -154,6 +178,20 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
   private closed = false;
   readonly waitTimeoutMs: number;
   readonly replicaAck: 'accept' | 'reject';
+  readonly holdMs: number;
+  /**
+   * With Sentinel: this node saw its own Redis promoted from replica to master, so it writes there
+   * directly instead of waiting up to a second more for Sentinel to name it. Cleared when the local
+   * connection drops (a restarted Redis is not a promotion) or the local Redis is a replica again.
+   */
+  private promotedLocal = false;
+  private promotedAt = 0;
+  /** With Sentinel: where the Sentinels say the master is, and word of their switches. */
+  private readonly watch: SentinelWatch | null;
+  private sentinelMaster = '';
+  /** When the master last changed or was found unreachable (a failover may be under way). */
+  private lastUpset = 0;
+  private started = false;
   private readonly tls: RedisTlsPlan;
   /** The last connection error any of our connections saw (for a clear start-up error). */
   private lastError: unknown = null;
@@ -165,8 +203,26 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     super();
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 1_000;
     this.replicaAck = opts.replicaAck ?? 'reject';
+    this.holdMs = Math.max(0, opts.holdMs ?? 5_000);
     this.expectReplicas = Boolean(opts.sentinels?.length);
     this.tls = planTls(opts);
+    this.watch = opts.sentinels?.length
+      ? new SentinelWatch({
+          sentinels: opts.sentinels,
+          name: opts.sentinelName ?? 'tessera',
+          ...(opts.sentinelPassword ? { password: opts.sentinelPassword } : {}),
+          ...(this.tls.sentinel ? { tls: this.tls.sentinel } : {}),
+          connectTimeout: 2_000,
+          onError: this.noteError,
+        })
+      : null;
+    this.watch?.on('switch', (addr) => {
+      // Sentinel switched the master: re-point the writers now, not on their next failed try.
+      this.sentinelMaster = addr;
+      this.noteUpset();
+      this.pointWriters(this.view?.self ?? '');
+      void this.refreshSoon();
+    });
     this.localConn = this.makeLocal();
   }
 
@@ -181,6 +237,9 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
         : this.newSentinelClient(),
     );
     c.on('error', this.noteError);
+    c.on('close', () => {
+      this.promotedLocal = false;
+    });
     return c;
   }
 
@@ -238,7 +297,7 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
       name: this.opts.sentinelName ?? 'tessera',
       role: 'master',
       failoverDetector: true,
-      sentinelRetryStrategy: (times) => Math.min(100 * times, 1_000),
+      sentinelRetryStrategy: reconnectDelay,
     });
   }
 
@@ -249,15 +308,41 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     } catch (err) {
       throw new Error(await this.explainStartFailure(err));
     }
-    this.poll = setInterval(() => {
-      if (!this.polling)
-        this.polling = this.refresh()
-          .catch(() => {})
-          .finally(() => {
-            this.polling = null;
-          });
-    }, this.opts.rolePollMs ?? 500);
+    this.started = true;
+    this.poll = setInterval(() => void this.refreshSoon(), this.opts.rolePollMs ?? 500);
     this.poll.unref();
+  }
+
+  /** One ROLE refresh at a time: the poll's, or the one a held step asked for. */
+  private refreshSoon(): Promise<void> {
+    if (!this.polling)
+      this.polling = this.refresh()
+        .catch(() => {})
+        .finally(() => {
+          this.polling = null;
+        });
+    return this.polling;
+  }
+
+  /** Whether a step that found the master unreachable waits for the next one (see holdMs). */
+  get holds(): boolean {
+    return this.holdMs > 0 && this.expectReplicas;
+  }
+
+  /** A step found the master unreachable: a failover may be under way. */
+  noteUpset(): void {
+    this.lastUpset = Date.now();
+  }
+
+  /** Whether the master changed or was unreachable within the last hold time. */
+  get inFailover(): boolean {
+    return this.holds && Date.now() - this.lastUpset < this.holdMs;
+  }
+
+  /** A held step's pause: look at the node's role again, and wait a moment (never past `deadline`). */
+  async settle(deadline: number): Promise<void> {
+    void this.refreshSoon();
+    await sleep(Math.min(SETTLE_MS, deadline - Date.now()));
   }
 
   /**
@@ -313,7 +398,18 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     const known = this.view?.replicas.length ?? 0;
     if (!this.expectReplicas && known === 0) return true;
     const need = Math.max(1, this.opts.ackReplicas ?? 1);
-    const acks = known > 0 ? await conn.wait(need, this.waitTimeoutMs) : 0;
+    let acks = known > 0 ? await conn.wait(need, this.waitTimeoutMs) : 0;
+    // Strict, and the master just changed: its replicas may still be attaching (Sentinel re-points
+    // them only after the promotion). Keep waiting for them within the hold, never accept without.
+    if (acks < need && this.replicaAck === 'reject' && this.inFailover) {
+      const deadline = Date.now() + this.holdMs;
+      while (acks < need && Date.now() < deadline) {
+        await this.settle(deadline);
+        const left = deadline - Date.now();
+        if ((this.view?.replicas.length ?? 0) > 0 && left > 0)
+          acks = await conn.wait(need, Math.min(this.waitTimeoutMs, left));
+      }
+    }
     if (acks >= need) return true;
     this.emit('replica-ack-missing', { waited: known > 0 ? this.waitTimeoutMs : 0, ms: this.waitTimeoutMs });
     return false;
@@ -324,28 +420,50 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     if (this.closed) return;
     let own: ReturnType<typeof parseRole>;
     try {
+      // Once running, a local Redis that is not connected is down: do not queue behind it.
+      if (this.started && this.usesSentinel && this.local.status !== 'ready')
+        throw new Error('the local Redis is not connected');
       own = parseRole((await this.local.role()) as unknown[]);
     } catch (err) {
       if (!this.usesSentinel || !this.opts.url) throw err;
       await this.followWithoutLocal();
       return;
     }
+    const before = this.view;
+    if (this.usesSentinel && this.opts.url) {
+      if (own.role !== 'master') this.promotedLocal = false;
+      else if (before?.redisRole === 'slave') {
+        this.promotedLocal = true;
+        this.promotedAt = Date.now();
+      }
+    }
     const selfAddr = this.localAddr();
     const masterAddr = own.role === 'master' ? selfAddr : (own.master ?? '');
-    await this.ensureWriters(masterAddr);
+    await this.askSentinel();
+    // Sentinel confirms a promotion of its own within a second or two. If it still names another
+    // master after that, this Redis was promoted by hand (a split brain): follow Sentinel.
+    if (this.promotedLocal && this.sentinelMaster && this.sentinelMaster !== selfAddr)
+      if (Date.now() - this.promotedAt > PROMOTION_CONFIRM_MS) this.promotedLocal = false;
+    this.pointWriters(masterAddr);
     let masterOffset = own.offset;
     let replicas = own.replicas;
     if (own.role === 'slave') {
+      // A master being replaced must not stall this refresh (it is how a promotion is noticed).
+      // (At start the probe is still connecting: wait for it, as the node is not serving yet.)
+      const w = this.probe;
+      const ask = w && (w.status === 'ready' || !this.started);
+      const reply = ask
+        ? await within(w.role() as Promise<unknown[]>, this.started ? 250 : 2_000)
+        : undefined;
       try {
-        const m = parseRole((await this.writer().role()) as unknown[]);
-        masterOffset = m.offset;
-        replicas = m.replicas;
+        const m = reply ? parseRole(reply) : null;
+        masterOffset = m?.offset ?? masterOffset;
+        replicas = m?.replicas ?? [];
       } catch {
         replicas = [];
       }
     }
     if (replicas.length > 0) this.expectReplicas = true;
-    const before = this.view;
     this.view = {
       redisRole: own.role,
       self: selfAddr,
@@ -355,6 +473,7 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
       masterOffset,
       replicas,
     };
+    if (before && (before.redisRole !== own.role || before.master !== masterAddr)) this.noteUpset();
     if (before && before.redisRole !== own.role)
       this.emit('role-change', { from: before.redisRole, to: own.role, master: masterAddr });
     if (before && before.redisRole === own.role && before.master !== masterAddr)
@@ -363,11 +482,14 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
 
   /** Own Redis down in Sentinel mode: keep serving through the master Sentinel names. */
   private async followWithoutLocal(): Promise<void> {
-    await this.ensureWriters('');
-    const w = this.writer();
-    const m = parseRole((await w.role()) as unknown[]);
+    await this.askSentinel();
+    this.pointWriters('');
+    const w = this.probe;
+    const reply = w?.status === 'ready' ? await within(w.role() as Promise<unknown[]>, 1_000) : undefined;
+    if (!reply) throw new Error('no master reachable through Sentinel');
+    const m = parseRole(reply);
     const prev = this.view;
-    const s = w.stream as { remoteAddress?: string; remotePort?: number } | undefined;
+    const s = w?.stream as { remoteAddress?: string; remotePort?: number } | undefined;
     const master =
       s?.remoteAddress && s.remotePort ? `${s.remoteAddress}:${s.remotePort}` : (prev?.master ?? '');
     this.view = {
@@ -379,7 +501,10 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
       masterOffset: m.offset,
       replicas: m.replicas,
     };
-    if (prev && prev.master !== master) this.emit('master-change', { from: prev.master, to: master });
+    if (prev && prev.master !== master) {
+      this.noteUpset();
+      this.emit('master-change', { from: prev.master, to: master });
+    }
   }
 
   /** Reads come from the node's own Redis; while it is down (Sentinel mode), from the master. */
@@ -395,38 +520,58 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     return `${o.host ?? '127.0.0.1'}:${o.port ?? 6379}`;
   }
 
+  /** Learns where Sentinel says the master is (kept when no Sentinel answers). */
+  private async askSentinel(): Promise<void> {
+    if (!this.watch) return;
+    try {
+      this.sentinelMaster = await this.watch.master();
+    } catch (err) {
+      if (!this.sentinelMaster) throw err;
+    }
+  }
+
+  /** Where the writers point now. */
   private writerTarget = '';
 
-  private async ensureWriters(masterAddr: string): Promise<void> {
+  /**
+   * Points the writers at the master: the one ROLE names (no Sentinel), the one Sentinel names,
+   * or, right after this node's own Redis was promoted, that one (Sentinel names it up to a
+   * second later: it confirms a promotion on its next INFO of the replica).
+   */
+  private pointWriters(masterAddr: string): void {
     const size = Math.max(1, this.opts.writePool ?? 4);
-    const watched = (make: () => Redis) => () => {
-      const w = defineScripts(make());
-      w.on('error', this.noteError);
-      return w;
-    };
-    if (this.usesSentinel) {
-      if (this.writers.length === 0) {
-        this.makeWriter = watched(() => this.newSentinelClient());
-        this.writers = Array.from({ length: size }, this.makeWriter);
-      }
-      return;
-    }
-    if (masterAddr === this.writerTarget && this.writers.length > 0) return;
+    const target = this.watch && !this.promotedLocal ? this.sentinelMaster : masterAddr;
+    if (!target || (target === this.writerTarget && this.writers.length > 0)) return;
     const old = this.writers;
-    const [host, port] = splitAddr(masterAddr);
-    const base = this.opts.url ? this.dataOptions(this.opts.url) : {};
-    this.makeWriter = watched(
-      () =>
+    const [host, port] = splitAddr(target);
+    const base = this.opts.url
+      ? this.dataOptions(this.opts.url)
+      : this.tls.data
+        ? { tls: this.tls.data }
+        : {};
+    this.makeWriter = () => {
+      const w = defineScripts(
         new Redis({
-          ...baseOptions(this.waitTimeoutMs, this.opts.autoPipelining ?? true),
+          // No auto-pipelining on writers: a pipeline cut by a failover can leave its commands
+          // waiting for their timeout (seen in the failover tests), and WAIT serialises writes anyway.
+          ...baseOptions(this.waitTimeoutMs, false),
           ...base,
           host,
           port,
         }),
-    );
+      );
+      w.on('error', this.noteError);
+      return w;
+    };
     this.writers = Array.from({ length: size }, this.makeWriter);
-    this.writerTarget = masterAddr;
-    for (const w of old) w.disconnect();
+    const oldProbe = this.probe;
+    this.probe = this.makeWriter();
+    this.writerTarget = target;
+    for (const w of old) abandon(w);
+    if (oldProbe) abandon(oldProbe);
+    // The new master's replicas are not known yet: no WAIT on the old master's list of them
+    // (each would block its writer for the whole wait) until the next refresh reads them.
+    if (this.view && old.length > 0) this.view = { ...this.view, master: this.view.master, replicas: [] };
   }
 
   async close(): Promise<void> {
@@ -434,8 +579,22 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     if (this.poll) clearInterval(this.poll);
     await this.polling?.catch(() => {});
     for (const w of this.writers) w.disconnect();
+    this.probe?.disconnect();
+    this.watch?.close();
     this.localConn.disconnect();
   }
+}
+
+/**
+ * Closes a writer that points at a master no longer in use, failing what it still has queued or
+ * in flight: a client closed while it waits to reconnect never fails its queued commands, and one
+ * whose master is cut off (no TCP reset) waits for the command timeout. A held step then tries
+ * them again on the new master at once (a commitAccept that did run carries its receipt).
+ */
+function abandon(w: Redis): void {
+  const queued = w as unknown as { flushQueue?: (err: Error) => void };
+  queued.flushQueue?.(new Error('Connection is closed (the master moved).'));
+  w.disconnect();
 }
 
 function splitAddr(addr: string): [string, number] {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import {
   type AdminKey,
@@ -48,6 +49,7 @@ import {
   tokenStateFromReply,
   userStateFromReply,
 } from './codec.ts';
+import { isTransient } from './hold.ts';
 import { AcceptJournal } from './journal.ts';
 import { type RedisLinks, type ReplicationView, runScript, type ScriptName } from './links.ts';
 
@@ -141,19 +143,49 @@ export class RedisStore implements Store, ReplicationControl {
 
   private async read<T>(fn: (r: Redis) => Promise<T>): Promise<T> {
     try {
-      return await fn(this.links.reader());
+      return await this.held(() => fn(this.links.reader()));
     } catch (err) {
       throw unavailable(err);
     }
   }
 
-  /** A configuration write: refused on a slave, acknowledged by a replica on the master. */
+  /**
+   * Runs one store step; while the master is being replaced (the step failed on a lost connection
+   * or a moving master) it tries again until the new master answers, for at most the hold time.
+   * Trying again is safe for every step: each is idempotent or only ever moves state forward
+   * (a commitAccept that ran on the dead master and reached the replica now reads as used).
+   */
+  private async held<T>(step: () => Promise<T>, mayHold = true): Promise<T> {
+    let deadline = 0;
+    for (;;) {
+      try {
+        return await step();
+      } catch (err) {
+        if (!isTransient(err)) throw err;
+        this.links.noteUpset();
+        if (!mayHold || !this.links.holds) throw err;
+        const now = Date.now();
+        if (!deadline) deadline = now + this.links.holdMs;
+        if (now >= deadline) throw err;
+        await this.links.settle(deadline);
+      }
+    }
+  }
+
+  /**
+   * A configuration write: refused on a slave, acknowledged by a replica on the master. Never held:
+   * an admin is told at once (503, Retry-After) rather than kept waiting through a failover.
+   */
   private async configWrite<T>(fn: (w: Redis) => Promise<T>): Promise<T> {
     if (!this.replicaWrites) await this.refuseOnSlave();
-    return this.stateWrite(async (w) => {
-      if (!this.replicaWrites) await this.refuseOnSlave();
-      return fn(w);
-    });
+    return this.stateWrite(
+      async (w) => {
+        if (!this.replicaWrites) await this.refuseOnSlave();
+        return fn(w);
+      },
+      true,
+      false,
+    );
   }
 
   /** Set only on the view masterWrites() returns. */
@@ -177,24 +209,31 @@ export class RedisStore implements Store, ReplicationControl {
     if (v?.redisRole === 'slave') throw readOnly(v.master);
   }
 
-  /** An authentication-state write: always on the master, then WAIT. */
-  private async stateWrite<T>(fn: (w: Redis) => Promise<T>, acknowledge = true, retry = true): Promise<T> {
-    let w: Redis;
-    let result: T;
+  /** An authentication-state write: always on the master (held through a failover), then WAIT. */
+  private async stateWrite<T>(fn: (w: Redis) => Promise<T>, acknowledge = true, mayHold = true): Promise<T> {
+    let followed = false;
+    const once = async (w: Redis): Promise<T> => {
+      const result = await fn(w);
+      if (acknowledge) await this.acknowledge(w);
+      return result;
+    };
     try {
-      w = this.links.writer();
-      result = await fn(w);
+      return await this.held(async () => {
+        try {
+          return await once(this.links.writer());
+        } catch (err) {
+          // The master moved (planned failover, rejoin): follow it once even when not holding.
+          if (!followed && err instanceof Error && err.message.startsWith('READONLY')) {
+            followed = true;
+            await this.links.refresh().catch(() => {});
+            return await once(this.links.writer());
+          }
+          throw err;
+        }
+      }, mayHold);
     } catch (err) {
-      if (err instanceof Error && err.message.startsWith('READONLY')) {
-        // The master moved (planned failover, rejoin): follow it once, then give up.
-        await this.links.refresh().catch(() => {});
-        if (retry) return this.stateWrite(fn, acknowledge, false);
-        throw unavailable('the Redis master moved twice during one write');
-      }
       throw unavailable(err);
     }
-    if (acknowledge) await this.acknowledge(w);
-    return result;
   }
 
   private async acknowledge(w: Redis): Promise<void> {
@@ -202,6 +241,8 @@ export class RedisStore implements Store, ReplicationControl {
     try {
       ok = await this.links.acknowledged(w);
     } catch (err) {
+      // A lost connection while waiting: the caller's hold sends the step again (see held()).
+      if (isTransient(err)) throw err;
       throw unavailable(err);
     }
     if (!ok && this.links.replicaAck === 'reject') {
@@ -497,11 +538,14 @@ export class RedisStore implements Store, ReplicationControl {
     if (this.reconciling) await this.reconciling;
     const value = advance.kind === 'totp' ? advance.step : advance.counter;
     const drift = advance.kind === 'totp' ? advance.drift : 0;
+    // One receipt per attempt, the same on every try of it (see COMMIT_ACCEPT).
+    const receipt = `${this.prefix}receipt:${randomBytes(16).toString('hex')}`;
     let state: TokenState | null = null;
     await this.stateWrite(async (w) => {
       const reply = (await this.script(w, 'tsCommitAccept', [
         this.k.tstates,
         this.k.ustates,
+        receipt,
         serial,
         username,
         advance.kind,

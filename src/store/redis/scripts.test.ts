@@ -339,6 +339,32 @@ describe('Lua scripts against written-down expectations', () => {
     }
   });
 
+  describe("COMMIT_ACCEPT's receipt: the same attempt sent again after a failover", () => {
+    test('answers as first answered; another attempt with the same code is used already', async () => {
+      await raw.hset(K.tstates, 'S', '0,10,0');
+      const args = ['S', 'u', 'totp', 11, 1, NOW];
+      const first = await run(lua.COMMIT_ACCEPT, [K.tstates, K.ustates, 't:receipt:a'], args);
+      assert.deepEqual(first, [1, 0, 11, 1]);
+      const ttl = await raw.pttl('t:receipt:a');
+      assert.ok(ttl > 100_000 && ttl <= 120_000, `the receipt is kept two minutes (${ttl} ms)`);
+      // the same attempt again (its first reply was lost with the old master): accepted, unchanged
+      assert.deepEqual(await run(lua.COMMIT_ACCEPT, [K.tstates, K.ustates, 't:receipt:a'], args), first);
+      assert.equal(await raw.hget(K.tstates, 'S'), '0,11,1');
+      // any other attempt with that code: used already, and it leaves no receipt
+      assert.deepEqual(await run(lua.COMMIT_ACCEPT, [K.tstates, K.ustates, 't:receipt:b'], args), [0]);
+      assert.equal(await raw.exists('t:receipt:b'), 0);
+      // a refused attempt (locked) leaves no receipt either
+      await raw.hset(K.ustates, 'u', '0,1000001,1,990000,3,0');
+      const locked = await run(
+        lua.COMMIT_ACCEPT,
+        [K.tstates, K.ustates, 't:receipt:c'],
+        ['S', 'u', 'totp', 12, 0, NOW],
+      );
+      assert.deepEqual(locked, [2]);
+      assert.equal(await raw.exists('t:receipt:c'), 0);
+    });
+  });
+
   describe('ADVANCE_STATE max-merges counter and step; the drift follows the larger step', () => {
     const cases: Array<[string, string | null, [number, number, number], number[]]> = [
       ['from nothing', null, [10, 5, 2], [10, 5, 2]],

@@ -42,10 +42,18 @@ end
 `;
 
 /**
- * KEYS: tstates, ustates. ARGV: serial, username, kind ('totp'|'hotp'), value, drift, now.
+ * KEYS: tstates, ustates[, this attempt's receipt]. ARGV: serial, username, kind ('totp'|'hotp'),
+ * value, drift, now.
  * → {1,c,s,d} accepted | {0} the code was used already | {2} the user is locked (nothing changed)
+ * The receipt (a key named by a random id of one login attempt, kept 2 minutes) makes the same
+ * attempt sent again after a failover answer as it was first answered: its accept may have reached
+ * the new master before the old one died. Another attempt with the same code has another id.
  */
 export const COMMIT_ACCEPT = `${READ_STATE}
+if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then
+  local c0, s0, d0 = tstate(redis.call('HGET', KEYS[1], ARGV[1]))
+  return {1, c0, s0, d0}
+end
 local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', KEYS[2], ARGV[2]))
 if lu > tonumber(ARGV[6]) then return {2} end
 local c, s, d = tstate(redis.call('HGET', KEYS[1], ARGV[1]))
@@ -60,6 +68,7 @@ else
 end
 redis.call('HSET', KEYS[1], ARGV[1], n(c) .. ',' .. n(s) .. ',' .. n(d))
 redis.call('HSET', KEYS[2], ARGV[2], '0,0,0,' .. n(ws) .. ',0,' .. ARGV[6])
+if KEYS[3] then redis.call('SET', KEYS[3], '1', 'PX', 120000) end
 return {1, c, s, d}
 `;
 
