@@ -74,3 +74,15 @@ export async function lockedNow(store: Store, candidates: string[], now = Date.n
   }
   return out;
 }
+
+let counted: { at: number; store: Store; count: number } | null = null;
+
+/**
+ * The number of users, kept for a while: LMDB counts by walking its index (tens of ms at 100,000
+ * users), and a page shows it as an order of magnitude, not an exact tally.
+ */
+export async function userCount(store: Store, now = Date.now()): Promise<number> {
+  if (counted && counted.store === store && now - counted.at < 60_000) return counted.count;
+  counted = { at: now, store, count: await store.countUsers() };
+  return counted.count;
+}

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { horizontalBars, stackedColumns } from '../charts.ts';
 import type { UiFaceOptions } from '../options.ts';
 import { may, page } from '../render.ts';
-import { lockedNow, loginStats } from '../stats.ts';
+import { lockedNow, loginStats, userCount } from '../stats.ts';
 
 const RESULTS = [
   { key: 'accept', label: 'accepted', colour: '#1d6b2f' },
@@ -21,7 +21,7 @@ export async function dashboardRoutes(app: FastifyInstance, face: UiFaceOptions)
       ? stats.hours.reduce((n, h) => n + Object.values(h.values).reduce((a, b) => a + b, 0), 0)
       : 0;
     return page(request, reply, 'dashboard', 'Dashboard', {
-      users: await face.store.countUsers(),
+      users: await userCount(face.store),
       cluster: await face.cluster.status(),
       loginsChart:
         showLogins && stats

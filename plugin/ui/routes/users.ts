@@ -13,7 +13,7 @@ import { consoleContext, fieldAttempt } from '../actor.ts';
 import { echo, type FieldErrors, parseForm } from '../forms.ts';
 import type { UiFaceOptions } from '../options.ts';
 import { done, may, page } from '../render.ts';
-import { lockedNow, loginStats } from '../stats.ts';
+import { lockedNow, loginStats, userCount } from '../stats.ts';
 
 const NAME = '^[^\\s/%{}]{1,128}$';
 
@@ -172,7 +172,7 @@ export async function userRoutes(app: FastifyInstance, face: UiFaceOptions): Pro
       ...base,
       rows: result.rows.map(publicUser),
       next: nextQuery,
-      count: await face.store.countUsers(),
+      count: await userCount(face.store),
     });
   });
 
