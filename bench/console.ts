@@ -62,7 +62,10 @@ async function signIn(app: FastifyInstance, password: string): Promise<string> {
   const enrol = await app.inject({ method: 'GET', url: '/ui/signin/enrol', headers: { cookie: pending } });
   const secret = /id="totp-secret">([A-Z2-7]+)</.exec(enrol.body)![1]!;
   const csrf2 = /name="_csrf" value="([^"]+)"/.exec(enrol.body)![1]!;
-  const code = totpAt({ secret: base32Decode(secret)!, algorithm: 'SHA1', digits: 6, period: 30 }, timeStep(Date.now(), 30));
+  const code = totpAt(
+    { secret: base32Decode(secret)!, algorithm: 'SHA1', digits: 6, period: 30 },
+    timeStep(Date.now(), 30),
+  );
   const done = await app.inject({
     method: 'POST',
     url: '/ui/signin/enrol',
@@ -127,7 +130,14 @@ export async function benchConsole(): Promise<Record<string, unknown>> {
       figures[name] = { ...f, ratio: +(f.p95 / Math.max(baseline.p95, 0.01)).toFixed(1) };
     }
     const worst = Math.max(...Object.values(figures).map((f) => f.p95));
-    return { users: await store.countUsers(), seedSeconds, baselineHealthz: baseline, pages: figures, worstP95: worst, under100ms: worst < 100 };
+    return {
+      users: await store.countUsers(),
+      seedSeconds,
+      baselineHealthz: baseline,
+      pages: figures,
+      worstP95: worst,
+      under100ms: worst < 100,
+    };
   } finally {
     await app.close();
     rmSync(dataDir, { recursive: true, force: true });

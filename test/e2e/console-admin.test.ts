@@ -116,7 +116,6 @@ describe('console: a superadmin at work', () => {
       uri,
     );
     await assertAccessible(page);
-    await screenshot(page, 'token-enrolment');
     const clientKey = await api.createClient('api');
     await awaitFreshStep();
     const r = await api.call(

@@ -106,7 +106,7 @@ function matches(u: User, f: { group?: string; status?: string; source?: string 
  * never an offset, so page 2,000 costs what page 1 costs. Filters are applied while reading; a
  * filter that matches few users reads at most MAX_SCAN records and offers to go on from there.
  */
-async function listPage(
+export async function listPage(
   face: UiFaceOptions,
   prefix: string,
   f: Record<string, string | undefined>,
