@@ -58,6 +58,10 @@ async function uiFace(app: FastifyInstance, opts: UiFaceOptions): Promise<void> 
     audit: 'the audit sink, flushed before the logs are read',
     cluster: 'the cluster service that reports cluster status',
   });
+  // Pages for people, not API operations: kept out of the OpenAPI document (and so out of the fuzz).
+  app.addHook('onRoute', (route) => {
+    route.schema = { ...(route.schema ?? {}), hide: true };
+  });
   const sessions = new SessionStore(opts.idleTimeoutMs ?? 15 * 60_000, opts.maxSessionMs ?? 8 * 3600_000);
   await app.register(cookie);
   await app.register(formbody);

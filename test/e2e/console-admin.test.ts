@@ -78,6 +78,17 @@ describe('console: a superadmin at work', () => {
     const rows = page.locator('tbody tr');
     assert.deepEqual(await rows.locator('td:nth-child(2)').allTextContents(), ['bob']);
     await assertAccessible(page);
+    // typing alone updates the list in place (htmx), without a page load
+    const marker = await page.evaluate(() => {
+      (window as unknown as { stayed: boolean }).stayed = true;
+      return true;
+    });
+    assert.ok(marker);
+    await page.getByLabel('Username starts with').fill('c');
+    await page.waitForURL(/q=c/);
+    await page.locator('tbody tr td:nth-child(2)', { hasText: 'cleo' }).waitFor();
+    assert.deepEqual(await rows.locator('td:nth-child(2)').allTextContents(), ['cleo']);
+    assert.equal(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed), true);
     await page.goto(`${base}/ui/users/new`);
     await page.getByLabel('Username').fill('a/b');
     await page.getByLabel('Email').fill('not-an-address');
