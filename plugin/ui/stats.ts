@@ -82,7 +82,7 @@ let counted: { at: number; store: Store; count: number } | null = null;
  * users), and a page shows it as an order of magnitude, not an exact tally.
  */
 export async function userCount(store: Store, now = Date.now()): Promise<number> {
-  if (counted && counted.store === store && now - counted.at < 60_000) return counted.count;
+  if (counted && counted.store === store && now - counted.at < 10_000) return counted.count;
   counted = { at: now, store, count: await store.countUsers() };
   return counted.count;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import type { AdminContext } from '../admin/index.ts';
-import { KeyRing } from '../crypto/index.ts';
+import { KeyRing, pinHashing } from '../crypto/index.ts';
 import { DEFAULT_SETTINGS, type Settings } from '../model/index.ts';
 import { timeStep, totpAt } from '../otp/index.ts';
 import { openEmbeddedStore, type Store } from '../store/index.ts';
@@ -111,6 +111,25 @@ describe('console sign-in', () => {
       Object.keys(dump.userStates).some((k) => k.includes('nobody')),
       false,
     );
+  });
+
+  test('a full hashing queue (a flood) refuses with BUSY and counts nothing', async () => {
+    await signIn.unlock(ctx(), 'root');
+    const before = (await store.dump()).userStates[attemptKey('root')]?.failures ?? 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const { concurrency, maxWaiting } = pinHashing.limits;
+    const blockers = Array.from({ length: concurrency + maxWaiting }, () => pinHashing.run(() => gate));
+    try {
+      assert.deepEqual(await signIn.password('root', PASSWORD, '10.0.0.4'), { ok: false, reason: 'BUSY' });
+      assert.deepEqual(await signIn.password('nobody', PASSWORD, '10.0.0.4'), { ok: false, reason: 'BUSY' });
+    } finally {
+      release();
+      await Promise.all(blockers);
+    }
+    assert.equal((await store.dump()).userStates[attemptKey('root')]?.failures ?? 0, before);
   });
 
   test('a reset seed sends the account back to enrolment', async () => {

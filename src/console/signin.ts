@@ -1,13 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import type { AdminContext } from '../admin/index.ts';
-import { hashPin, verifyPin } from '../crypto/index.ts';
+import { hashPin, verifyPin, WorkQueueFull } from '../crypto/index.ts';
 import type { DirectoryPasswords } from '../directory/index.ts';
 import { type AttemptPolicy, canonicalUsername, type Settings } from '../model/index.ts';
 import { findTotpStep, otpauthUri, timeStep } from '../otp/index.ts';
 import type { ConsoleAccount, FailurePolicy } from '../store/index.ts';
 
 /** Why a sign-in step was refused. The page says less than this; the audit trail says this. */
-export type SignInRefusal = 'WRONG_CREDENTIALS' | 'LOCKED' | 'THROTTLED' | 'DISABLED' | 'UNAVAILABLE';
+export type SignInRefusal =
+  | 'WRONG_CREDENTIALS'
+  | 'LOCKED'
+  | 'THROTTLED'
+  | 'DISABLED'
+  | 'UNAVAILABLE'
+  /** The password hashing queue is full (a flood): nothing was counted, try again. */
+  | 'BUSY';
 
 export type SignInStep = { ok: true; account: ConsoleAccount } | { ok: false; reason: SignInRefusal };
 
@@ -63,14 +70,28 @@ export class ConsoleSignIn {
     const account = username ? await ctx.store.getConsoleAccount(username) : null;
     if (!account) {
       decoyHash ??= hashPin(randomBytes(12).toString('hex'));
-      await verifyPin(password, await decoyHash);
+      try {
+        await verifyPin(password, await decoyHash);
+      } catch (err) {
+        if (err instanceof WorkQueueFull) return this.refuse(ctx, 'password', 'BUSY');
+        throw err;
+      }
       return this.refuse(ctx, 'password', 'WRONG_CREDENTIALS');
     }
-    const reserved = await this.reserve(ctx, account);
-    if (reserved) return this.refuse(ctx, 'password', reserved);
+    const key = attemptKey(username);
+    const reservation = await ctx.store.reserveAttempt(key, this.now(), attemptPolicy(await ctx.settings()));
+    if (!reservation.granted)
+      return this.refuse(ctx, 'password', reservation.refusal === 'locked' ? 'LOCKED' : 'THROTTLED');
     let verdict: 'ok' | 'wrong' | 'unavailable';
-    if (account.passwordHash) verdict = (await verifyPin(password, account.passwordHash)) ? 'ok' : 'wrong';
-    else verdict = await this.directoryVerdict(ctx, account, password);
+    try {
+      if (account.passwordHash) verdict = (await verifyPin(password, account.passwordHash)) ? 'ok' : 'wrong';
+      else verdict = await this.directoryVerdict(ctx, account, password);
+    } catch (err) {
+      if (!(err instanceof WorkQueueFull)) throw err;
+      // nothing was checked: the attempt is given back, as a validation's would be
+      await ctx.store.refundAttempt(key, reservation.ticket);
+      return this.refuse(ctx, 'password', 'BUSY');
+    }
     if (verdict !== 'ok') {
       await ctx.store.commitFailure(attemptKey(username), this.now(), attemptPolicy(await ctx.settings()));
       return this.refuse(ctx, 'password', verdict === 'wrong' ? 'WRONG_CREDENTIALS' : 'UNAVAILABLE');

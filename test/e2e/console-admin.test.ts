@@ -177,6 +177,7 @@ describe('console: a superadmin at work', () => {
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.getByText('2 user(s) moved to staff.').waitFor();
     assert.equal((await api.ok('GET', '/v1/admin/users/dan')).group, 'staff');
+    await screenshot(page, 'users');
     await page.getByLabel('Select cleo').check();
     await page.locator('#f-bulk-action').selectOption('disable');
     await page.getByRole('button', { name: 'Apply' }).click();
@@ -187,7 +188,6 @@ describe('console: a superadmin at work', () => {
     await page.getByRole('button', { name: 'Search' }).click();
     await page.waitForURL(/status=disabled/);
     assert.deepEqual(await page.locator('tbody tr td:nth-child(2)').allTextContents(), ['cleo']);
-    await screenshot(page, 'users');
   });
 
   test('groups: the method policy is saved per group', async () => {

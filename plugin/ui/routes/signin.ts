@@ -30,6 +30,7 @@ const REFUSAL: Record<SignInRefusal, string> = {
   THROTTLED: 'Too many attempts in a short time. Wait a minute and try again.',
   DISABLED: 'This console account is disabled.',
   UNAVAILABLE: 'The directory that checks this password cannot be reached. Try again later.',
+  BUSY: 'The server is busy. Try again in a moment.',
 };
 
 export async function signInRoutes(app: FastifyInstance, face: UiFaceOptions, sessions: SessionStore) {
