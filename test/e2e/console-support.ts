@@ -2,6 +2,7 @@
 // the page's SVG, the axe check, and screenshots for the docs.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jsQRModule from 'jsqr';
 import type { Page } from 'playwright-core';
@@ -82,8 +83,15 @@ export async function assertAccessible(page: Page): Promise<void> {
   assert.deepEqual(await accessibilityProblems(page), [], `axe findings on ${page.url()}`);
 }
 
+/**
+ * A full-page screenshot: into docs/screenshots (the README's pictures) with
+ * TESSERA_UPDATE_SCREENSHOTS=1, otherwise into the temporary folder, so a test run leaves the
+ * work tree as it found it.
+ */
 export async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = join(REPO_ROOT, 'docs/screenshots');
+  const dir = process.env.TESSERA_UPDATE_SCREENSHOTS
+    ? join(REPO_ROOT, 'docs/screenshots')
+    : join(tmpdir(), 'tessera-screenshots');
   mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
 }
