@@ -84,6 +84,18 @@ export async function tokenRoutes(app: FastifyInstance, face: UiFaceOptions): Pr
     await updateToken(consoleContext(face, r), r.params.username, r.params.serial, { status: 'active' });
     return `Token ${r.params.serial} enabled.`;
   });
+  // A lost device: the token stops working at once but stays on record (serial, history), unlike a delete.
+  tokenAction('lost', async (r) => {
+    const ctx = consoleContext(face, r);
+    const token = await face.store.getToken(r.params.serial);
+    const note = `lost ${new Date().toISOString().slice(0, 10)}`;
+    const description = token?.description ? `${token.description} (${note})` : note;
+    await updateToken(ctx, r.params.username, r.params.serial, {
+      status: 'locked',
+      description: description.slice(0, 128),
+    });
+    return `Token ${r.params.serial} marked lost: it no longer logs in.`;
+  });
   tokenAction('delete', async (r) => {
     await deleteToken(consoleContext(face, r), r.params.username, r.params.serial);
     return `Token ${r.params.serial} deleted.`;
