@@ -76,6 +76,10 @@ export function guardConsole(app: FastifyInstance, face: UiFaceOptions, sessions
     if (access === undefined && !isPermission(route.config?.permission))
       throw new UndeclaredConsoleAccessError(route.method, route.url);
   });
+  // Pages hold people's data and once-shown secrets: never kept by a browser or proxy cache.
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('Cache-Control', 'no-store');
+  });
   app.addHook('preHandler', async (request, reply) => {
     const config = request.routeOptions.config;
     if (config.consoleAccess === 'public') {

@@ -194,6 +194,7 @@ describe('console: guards', () => {
     const plain = await fetch(`${base}/ui/signin`);
     assert.doesNotMatch(plain.headers.get('set-cookie') ?? '', /; Secure/);
     assert.match(plain.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    assert.equal(plain.headers.get('cache-control'), 'no-store');
   });
 
   test('with JavaScript off the pages read and the forms work', async () => {
