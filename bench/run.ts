@@ -14,6 +14,7 @@ for (const [name, file, fn] of [
   ['radius', './radius.ts', 'benchRadius'],
   ['redis', './redis.ts', 'benchRedis'],
   ['directory', './directory.ts', 'benchDirectory'],
+  ['console', './console.ts', 'benchConsole'],
 ] as const) {
   if (!existsSync(new URL(file, import.meta.url))) continue;
   try {

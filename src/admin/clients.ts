@@ -82,6 +82,25 @@ export async function updateClient(
   return next;
 }
 
+/**
+ * Gives a client a new API key; the old one stops working at once (every node forgets its cached
+ * callers on a `client.` audit event). The new key is returned here and never again.
+ */
+export async function rotateClientKey(
+  ctx: AdminContext,
+  id: string,
+): Promise<{ client: Client; apiKey: string }> {
+  const current = await ctx.store.getClient(id);
+  if (!current) throw new TesseraError('NOT_FOUND', `client "${id}" does not exist`);
+  // A fresh secret under the client's own id: only the secret part is hashed and compared.
+  const minted = mintKey('client');
+  const [prefix, , secret] = minted.key.split('.');
+  const next: Client = { ...current, keyHash: minted.hash };
+  await ctx.store.putClient(next);
+  auditChange(ctx, 'client.rotate-key', { client: id }, current, next);
+  return { client: next, apiKey: `${prefix}.${id}.${secret}` };
+}
+
 export async function deleteClient(ctx: AdminContext, id: string): Promise<void> {
   if (!(await ctx.store.deleteClient(id)))
     throw new TesseraError('NOT_FOUND', `client "${id}" does not exist`);

@@ -7,6 +7,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'admin-key create --name NAME [--role R] [--expires ISO] | list | revoke ID',
     load: async () => (await import('./commands/admin-key.ts')).run,
   },
+  console: {
+    summary: 'console add-admin --username NAME [--role R] [--password-file F] | list | reset-totp NAME',
+    load: async () => (await import('./commands/console.ts')).run,
+  },
   user: {
     summary: 'user add|list|show|delete|unlock|import',
     load: async () => (await import('./commands/user.ts')).run,

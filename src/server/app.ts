@@ -13,7 +13,10 @@ import {
   installErrorHandling,
   jsonBodiesOnly,
 } from '../../plugin/shared/index.ts';
+import { uiPlugin } from '../../plugin/ui/index.ts';
 import { validatePlugin } from '../../plugin/validate/index.ts';
+import { ConsoleSignIn } from '../console/index.ts';
+import { directoryPasswords } from '../directory/index.ts';
 import { VERSION } from '../version.ts';
 import type { Config } from './config.ts';
 import { openapiOptions } from './openapi.ts';
@@ -70,6 +73,15 @@ export async function buildApp(
   });
   await app.register(radiusPlugin, { prefix: '/radius', validator, callers, audit });
   await app.register(clusterPlugin, { prefix: '/v1/cluster', callers, snapshots: cluster });
+  const adminContext = (actor: string, sourceIp?: string) => services.admin(actor, sourceIp);
+  await app.register(uiPlugin, {
+    prefix: '/ui',
+    store,
+    audit,
+    cluster,
+    adminContext,
+    signIn: new ConsoleSignIn({ adminContext, directory: directoryPasswords(store) }),
+  });
   app.addHook('onReady', async () => services.start());
   app.addHook('onClose', async () => services.close());
   return app;

@@ -377,6 +377,29 @@ export function storeContract(
       assert.equal(await store.deleteClient('cl1'), true);
     });
 
+    test('console accounts are written, replaced, listed and deleted by username', async () => {
+      const account = {
+        username: 'c-console',
+        role: 'helpdesk' as const,
+        passwordHash: 'scrypt$1$1$1$s$h',
+        enabled: true,
+        createdAt: 1,
+        updatedAt: 1,
+      };
+      assert.equal(await store.getConsoleAccount('c-console'), null);
+      await store.putConsoleAccount(account);
+      assert.deepEqual(await store.getConsoleAccount('c-console'), account);
+      await store.putConsoleAccount({ ...account, totpSealed: 'sealed', updatedAt: 2 });
+      assert.equal((await store.getConsoleAccount('c-console'))?.totpSealed, 'sealed');
+      assert.deepEqual(
+        (await store.listConsoleAccounts()).filter((a) => a.username === 'c-console').map((a) => a.updatedAt),
+        [2],
+      );
+      assert.equal(await store.deleteConsoleAccount('c-console'), true);
+      assert.equal(await store.deleteConsoleAccount('c-console'), false);
+      assert.equal(await store.getConsoleAccount('c-console'), null);
+    });
+
     test('admin keys written before roles read as superadmin; an unknown role reads as no key', async () => {
       const legacy = {
         id: 'ak-old',

@@ -1,5 +1,6 @@
 import type {
   AdminKey,
+  AdminRole,
   AttemptPolicy,
   AttemptTicket,
   AuditEvent,
@@ -123,6 +124,25 @@ export interface AuditChainView {
 /** What writeUserWithTokens did: `ok`, or why it wrote nothing. */
 export type UserWriteResult = 'ok' | 'user-exists' | 'user-missing' | 'serial-taken';
 
+/**
+ * A person who signs in to the admin console (plugin/ui): a password (scrypt) or a directory bind,
+ * then a TOTP code checked by Tessera itself. Its role is an admin-key role (src/auth/roles.ts).
+ */
+export interface ConsoleAccount {
+  /** Canonical (src/model/username.ts). */
+  username: string;
+  role: AdminRole;
+  /** scrypt hash (`scrypt$N$r$p$salt$hash`); absent for an account that binds to a directory. */
+  passwordHash?: string;
+  /** The directory source whose bind checks this account's password. */
+  directorySource?: string;
+  /** The TOTP seed, sealed with the node's key ring (AAD: `console:<username>`); absent until enrolled. */
+  totpSealed?: string;
+  enabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
 export type StoreRole = { role: 'standalone' } | { role: 'master' } | { role: 'slave'; master: string };
 
 /**
@@ -184,6 +204,12 @@ export interface Store {
 
   getSettings(): Promise<Settings | null>;
   putSettings(settings: Settings): Promise<void>;
+
+  // console accounts (plugin/ui), configuration like admin keys: written on the master only
+  getConsoleAccount(username: string): Promise<ConsoleAccount | null>;
+  putConsoleAccount(account: ConsoleAccount): Promise<void>;
+  deleteConsoleAccount(username: string): Promise<boolean>;
+  listConsoleAccounts(): Promise<ConsoleAccount[]>;
 
   // authentication state (the hot path)
   /** User, group, tokens, their states and the user's failure state, in one read. */

@@ -40,6 +40,7 @@ import type {
   AuditSealer,
   AuditStream,
   AuthView,
+  ConsoleAccount,
   FailurePolicy,
   ListOptions,
   Page,
@@ -94,6 +95,7 @@ export class EmbeddedStore implements Store {
   private readonly adminKeys: Database<AdminKey, string>;
   private readonly meta: Database<Settings, string>;
   private readonly challenges: Database<StoredChallenge, string>;
+  private readonly consoleAccounts: Database<ConsoleAccount, string>;
   private readonly audit: EmbeddedAuditLog;
   private readonly sweeper: NodeJS.Timeout;
 
@@ -111,6 +113,7 @@ export class EmbeddedStore implements Store {
     this.adminKeys = root.openDB({ name: 'adminKeys' });
     this.meta = root.openDB({ name: 'meta' });
     this.challenges = root.openDB({ name: 'challenges' });
+    this.consoleAccounts = root.openDB({ name: 'consoleAccounts' });
     this.audit = new EmbeddedAuditLog(
       root,
       root.openDB<AuditEvent, string>({ name: 'audit' }),
@@ -375,6 +378,18 @@ export class EmbeddedStore implements Store {
   }
   async listClients(): Promise<Client[]> {
     return [...this.clients.getRange({}).map(({ value }) => value)];
+  }
+  async getConsoleAccount(username: string): Promise<ConsoleAccount | null> {
+    return this.consoleAccounts.get(username) ?? null;
+  }
+  async putConsoleAccount(account: ConsoleAccount): Promise<void> {
+    await this.consoleAccounts.put(account.username, account);
+  }
+  async deleteConsoleAccount(username: string): Promise<boolean> {
+    return this.removeIfPresent(this.consoleAccounts, username);
+  }
+  async listConsoleAccounts(): Promise<ConsoleAccount[]> {
+    return [...this.consoleAccounts.getRange({}).map(({ value }) => value)];
   }
   async getAdminKey(id: string): Promise<AdminKey | null> {
     const stored = this.adminKeys.get(id);

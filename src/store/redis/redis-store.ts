@@ -31,6 +31,7 @@ import type {
   AuditSealer,
   AuditStream,
   AuthView,
+  ConsoleAccount,
   FailurePolicy,
   ListOptions,
   Page,
@@ -69,6 +70,7 @@ export class RedisStore implements Store, ReplicationControl {
     ustates: string;
     clients: string;
     adminKeys: string;
+    consoleAccounts: string;
     settings: string;
     nodes: string;
     tombstones: string;
@@ -92,6 +94,7 @@ export class RedisStore implements Store, ReplicationControl {
       ustates: `${p}ustates`,
       clients: `${p}clients`,
       adminKeys: `${p}adminkeys`,
+      consoleAccounts: `${p}consoleaccounts`,
       settings: `${p}settings`,
       nodes: `${p}nodes`,
       tombstones: `${p}tombstones`,
@@ -450,6 +453,19 @@ export class RedisStore implements Store, ReplicationControl {
   }
   async listClients(): Promise<Client[]> {
     return this.values<Client>(this.k.clients);
+  }
+  async getConsoleAccount(username: string): Promise<ConsoleAccount | null> {
+    const raw = await this.read((r) => r.hget(this.k.consoleAccounts, username));
+    return raw ? parseJson<ConsoleAccount>(raw) : null;
+  }
+  async putConsoleAccount(account: ConsoleAccount): Promise<void> {
+    await this.configWrite((w) => w.hset(this.k.consoleAccounts, account.username, JSON.stringify(account)));
+  }
+  async deleteConsoleAccount(username: string): Promise<boolean> {
+    return (await this.configWrite((w) => w.hdel(this.k.consoleAccounts, username))) === 1;
+  }
+  async listConsoleAccounts(): Promise<ConsoleAccount[]> {
+    return this.values<ConsoleAccount>(this.k.consoleAccounts);
   }
   async getAdminKey(id: string): Promise<AdminKey | null> {
     const raw = await this.read((r) => r.hget(this.k.adminKeys, id));

@@ -1,0 +1,82 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  createClient,
+  deleteClient,
+  publicClient,
+  rotateClientKey,
+  updateClient,
+} from '../../../src/admin/index.ts';
+import { consoleContext, fieldAttempt } from '../actor.ts';
+import { echo, type FieldErrors, parseForm } from '../forms.ts';
+import type { UiFaceOptions } from '../options.ts';
+import { done, page } from '../render.ts';
+
+const NewClient = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 128, message: 'Enter a name (up to 128 characters).' }),
+    kind: Type.Union([Type.Literal('radius'), Type.Literal('keycloak'), Type.Literal('api')], {
+      message: 'Choose RADIUS, Keycloak or API.',
+    }),
+    firstFactor: Type.Union([Type.Literal('pin'), Type.Literal('upstream'), Type.Literal('ldap')], {
+      message: 'Choose how the first factor is checked.',
+    }),
+    allowedCidrs: Type.Optional(Type.String({ maxLength: 2048, message: 'Networks separated by commas.' })),
+  },
+  { additionalProperties: false },
+);
+
+export async function clientRoutes(app: FastifyInstance, face: UiFaceOptions): Promise<void> {
+  const write = { config: { permission: 'clients:write' as const } };
+  app.get('/clients', { config: { permission: 'clients:read' } }, async (request, reply) =>
+    clientsPage(request, reply, face, {}),
+  );
+
+  app.post('/clients', write, async (request, reply) => {
+    const form = parseForm(NewClient, request.body);
+    const values = echo(request.body);
+    if (!form.ok) return clientsPage(request, reply.code(400), face, { errors: form.errors, values });
+    const { allowedCidrs, ...rest } = form.value;
+    const cidrs = allowedCidrs
+      ? allowedCidrs
+          .split(',')
+          .map((c) => c.trim())
+          .filter(Boolean)
+      : [];
+    let apiKey = '';
+    const errors = await fieldAttempt('allowedCidrs', async () => {
+      apiKey = (await createClient(consoleContext(face, request), { ...rest, allowedCidrs: cidrs })).apiKey;
+    });
+    if (errors) return clientsPage(request, reply.code(400), face, { errors, values });
+    request.consoleSession!.reveal = { label: `API key of ${rest.name}`, value: apiKey };
+    return done(request, reply, '/ui/clients', `Client ${rest.name} created.`);
+  });
+
+  app.post<{ Params: { id: string } }>('/clients/:id/rotate', write, async (request, reply) => {
+    const { client, apiKey } = await rotateClientKey(consoleContext(face, request), request.params.id);
+    request.consoleSession!.reveal = { label: `New API key of ${client.name}`, value: apiKey };
+    return done(request, reply, '/ui/clients', `Key of ${client.name} rotated; the old key no longer works.`);
+  });
+  for (const [path, enabled] of [
+    ['enable', true],
+    ['disable', false],
+  ] as const)
+    app.post<{ Params: { id: string } }>(`/clients/:id/${path}`, write, async (request, reply) => {
+      const client = await updateClient(consoleContext(face, request), request.params.id, { enabled });
+      return done(request, reply, '/ui/clients', `Client ${client.name} ${path}d.`);
+    });
+  app.post<{ Params: { id: string } }>('/clients/:id/delete', write, async (request, reply) => {
+    await deleteClient(consoleContext(face, request), request.params.id);
+    return done(request, reply, '/ui/clients', 'Client deleted; its key no longer works.');
+  });
+}
+
+async function clientsPage(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  face: UiFaceOptions,
+  data: { errors?: FieldErrors; values?: Record<string, string> },
+) {
+  const clients = (await face.store.listClients()).filter((c) => c.kind !== 'node').map(publicClient);
+  return page(request, reply, 'clients', 'Clients', { clients, ...data });
+}
