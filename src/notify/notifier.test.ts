@@ -153,10 +153,10 @@ describe('mail through a real SMTP conversation', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-templates-'));
     try {
       writeFileSync(
-        join(dir, 'invitation.txt'),
+        join(dir, 'invitation.txt.eta'),
         'Subject: Welcome aboard, <%= it.name %>\n\nGo to <%= it.link %>\n',
       );
-      writeFileSync(join(dir, 'invitation.html'), '<p>Welcome <%= it.name %></p>');
+      writeFileSync(join(dir, 'invitation.html.eta'), '<p>Welcome <%= it.name %></p>');
       const { n, registry } = notifier({
         smtp: smtpConfig(plain.port),
         templateDir: dir,

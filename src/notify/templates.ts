@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 
-/** Every mail Tessera sends; each is a pair of files `<name>.txt` and `<name>.html`. */
+/** Every mail Tessera sends; each is a pair of files `<name>.txt.eta` and `<name>.html.eta`. */
 export const TEMPLATE_NAMES = [
   'invitation',
   'enrolment-done',
@@ -50,12 +50,12 @@ export class MailTemplates {
   }
 
   render(name: TemplateName, data: TemplateData): RenderedMail {
-    const textOut = this.text.renderString(this.source(`${name}.txt`), data);
+    const textOut = this.text.renderString(this.source(`${name}.txt.eta`), data);
     // The text file starts with `Subject: ...` and a blank line.
     const match = /^Subject:[ \t]*(.*)\r?\n\r?\n?/.exec(textOut);
     const subject = (match?.[1] ?? name).replace(/[\r\n]+/g, ' ').trim();
     const text = match ? textOut.slice(match[0].length) : textOut;
-    const html = this.html.renderString(this.source(`${name}.html`), data);
+    const html = this.html.renderString(this.source(`${name}.html.eta`), data);
     return { subject, text, html };
   }
 }
