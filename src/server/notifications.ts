@@ -1,7 +1,10 @@
 // Which node events become mails: a user's lock, a failover, a failed directory sync. Each is
 // queued (src/notify), so nothing here ever waits for SMTP.
+import { Counter } from 'prom-client';
 import type { Notifier } from '../notify/index.ts';
+import type { RedemptionHooks } from '../portal/index.ts';
 import type { Store } from '../store/index.ts';
+import type { Metrics } from './metrics.ts';
 
 const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 
@@ -67,4 +70,32 @@ export function directorySyncMail(
     problem: reason ?? 'the sync failed',
     when: when(Date.now()),
   });
+}
+
+/** A recovery or temporary code was spent: counted, and the user hears of a recovery code. */
+export function oneTimeCodeHooks(store: Store, notifier: Notifier, metrics: Metrics): RedemptionHooks {
+  const used = new Counter({
+    name: 'tessera_one_time_codes_used_total',
+    help: 'Recovery and temporary codes accepted',
+    labelNames: ['kind'] as const,
+    registers: [metrics.registry],
+  });
+  return {
+    onRecoveryUsed(username, left) {
+      used.inc({ kind: 'recovery' });
+      void store
+        .getUser(username)
+        .then((user) =>
+          notifier.send('recovery-code-used', user?.email, {
+            name: user?.displayName ?? username,
+            left,
+            when: when(Date.now()),
+          }),
+        )
+        .catch(() => {});
+    },
+    onTemporaryUsed() {
+      used.inc({ kind: 'temporary' });
+    },
+  };
 }

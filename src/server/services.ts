@@ -8,10 +8,11 @@ import { KeyRing } from '../crypto/index.ts';
 import { directoryPasswords } from '../directory/index.ts';
 import { DEFAULT_GROUP, type Settings } from '../model/index.ts';
 import { Notifier } from '../notify/index.ts';
+import { oneTimeCodeChecker, type SelfServiceContext } from '../portal/index.ts';
 import type { ReplicationControl, Store } from '../store/index.ts';
 import type { Config } from './config.ts';
 import { Metrics } from './metrics.ts';
-import { directorySyncMail, failoverMail, watchLocks } from './notifications.ts';
+import { directorySyncMail, failoverMail, oneTimeCodeHooks, watchLocks } from './notifications.ts';
 import { type ReadinessProblem, SeedKeyWatch } from './seed-key-watch.ts';
 
 export interface Logger {
@@ -45,6 +46,8 @@ export interface TesseraServices {
   cluster: ClusterRuntime;
   /** The admin operations' context, with `actor` in every audit event. */
   admin(actor: string, sourceIp?: string): AdminContext;
+  /** The self-service operations' context (invitations, devices, one-time codes), with `actor` in every audit event. */
+  selfService(actor: string, sourceIp?: string): SelfServiceContext;
   /** Starts the background duties (the cluster runtime); the CLI never does. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -132,6 +135,7 @@ export function createServices(
     node: config.cluster.nodeId,
     ...(config.auditSuccessRate !== undefined ? { successSampleRate: config.auditSuccessRate } : {}),
     directory: directoryPasswords(store),
+    oneTimeCodes: oneTimeCodeChecker(store, oneTimeCodeHooks(store, notifier, metrics)),
   });
   return {
     config,
@@ -147,6 +151,15 @@ export function createServices(
     notifier,
     cluster,
     readiness: async () => (await firstSync()) ?? seedKeys.problem(),
+    selfService(actor, sourceIp) {
+      return {
+        ...this.admin(actor, sourceIp),
+        notifier,
+        portalUrl: config.portal.url,
+        invitationTtlMs: config.portal.invitationTtlMs,
+        actor,
+      };
+    },
     admin(actor, sourceIp) {
       return {
         store,
