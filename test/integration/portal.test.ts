@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { awaitFreshStep, totpNow } from '../harness/codes.ts';
 import { type SmtpHandle, smtpEnv, startSmtp } from '../harness/smtp.ts';
-import { Api, type Json, startTessera, type TesseraHandle } from '../harness/tessera.ts';
+import { Api, type Json, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
 /** A browser's cookie jar and form posts, by hand: what the portal sees from a person. */
 class Visitor {
@@ -25,12 +25,18 @@ class Visitor {
   }
 
   async get(path: string): Promise<{ status: number; html: string; res: Response }> {
-    const res = await fetch(path.startsWith('http') ? path : `${this.base}${path}`, { headers: { cookie: this.cookie() }, redirect: 'manual' });
+    const res = await fetch(path.startsWith('http') ? path : `${this.base}${path}`, {
+      headers: { cookie: this.cookie() },
+      redirect: 'manual',
+    });
     this.remember(res);
     return { status: res.status, html: await res.text(), res };
   }
 
-  async post(path: string, form: Record<string, string>): Promise<{ status: number; html: string; location: string | null }> {
+  async post(
+    path: string,
+    form: Record<string, string>,
+  ): Promise<{ status: number; html: string; location: string | null }> {
     const res = await fetch(`${this.base}${path}`, {
       method: 'POST',
       headers: { cookie: this.cookie(), 'content-type': 'application/x-www-form-urlencoded' },
@@ -80,7 +86,10 @@ describe('self-service portal over HTTP (real node, real SMTP)', () => {
     const secret = secretOf(page.html);
     assert.match(secret, /^[A-Z2-7]{32}$/);
     const pending = (await admin.ok('GET', '/v1/admin/users/p-ann')).tokens;
-    assert.deepEqual(pending.map((t: Json) => t.status), ['pending']);
+    assert.deepEqual(
+      pending.map((t: Json) => t.status),
+      ['pending'],
+    );
     await awaitFreshStep();
     const early = await client.ok('POST', '/v1/validate', { user: 'p-ann', pass: totpNow(secret) });
     assert.equal(early.result, 'reject', 'a pending token never authenticates');
@@ -90,10 +99,16 @@ describe('self-service portal over HTTP (real node, real SMTP)', () => {
 
     const noCsrf = await v.post('/portal/enrol', { code: totpNow(secret, { offsetSteps: 1 }) });
     assert.equal(noCsrf.status, 403, 'a form without its CSRF token is refused');
-    const wrong = await v.post('/portal/enrol', { _csrf: csrfOf(page.html), code: totpNow(secret, { offsetSteps: 5 }) });
+    const wrong = await v.post('/portal/enrol', {
+      _csrf: csrfOf(page.html),
+      code: totpNow(secret, { offsetSteps: 5 }),
+    });
     assert.equal(wrong.status, 400);
     assert.match(wrong.html, /not right/);
-    const ok = await v.post('/portal/enrol', { _csrf: csrfOf(wrong.html), code: totpNow(secret, { offsetSteps: 1 }) });
+    const ok = await v.post('/portal/enrol', {
+      _csrf: csrfOf(wrong.html),
+      code: totpNow(secret, { offsetSteps: 1 }),
+    });
     assert.equal(ok.status, 303, ok.html);
     assert.equal(ok.location, '/portal/?done=enrolled');
     const home = await v.get('/portal/?done=enrolled');
@@ -101,7 +116,10 @@ describe('self-service portal over HTTP (real node, real SMTP)', () => {
     assert.match(home.html, /an invitation link/);
     assert.equal((await admin.ok('GET', '/v1/admin/users/p-ann')).tokens[0].status, 'active');
     await smtp.waitForMail('p-ann@example.test', /is set up/);
-    const later = await client.ok('POST', '/v1/validate', { user: 'p-ann', pass: totpNow(secret, { offsetSteps: 2 }) });
+    const later = await client.ok('POST', '/v1/validate', {
+      user: 'p-ann',
+      pass: totpNow(secret, { offsetSteps: 2 }),
+    });
     assert.equal(later.result, 'accept');
     const again = await new Visitor(node.url).get(link);
     assert.equal(again.status, 410);
@@ -120,7 +138,9 @@ describe('self-service portal over HTTP (real node, real SMTP)', () => {
     assert.match(expired.html, /has expired/);
     await admin.ok('POST', '/v1/admin/users', { username: 'p-rev', email: 'p-rev@example.test' });
     await admin.ok('POST', '/v1/admin/users/p-rev/invitations', {});
-    const first = /http:\/\/\S+\/portal\/i\/[A-Za-z0-9_-]+/.exec((await smtp.waitForMail('p-rev@example.test')).text)![0];
+    const first = /http:\/\/\S+\/portal\/i\/[A-Za-z0-9_-]+/.exec(
+      (await smtp.waitForMail('p-rev@example.test')).text,
+    )![0];
     assert.deepEqual(await admin.ok('DELETE', '/v1/admin/users/p-rev/invitations'), { revoked: 1 });
     const revoked = await new Visitor(node.url).get(first);
     assert.equal(revoked.status, 410);
@@ -170,7 +190,10 @@ describe('self-service portal over HTTP (real node, real SMTP)', () => {
 
   test('a helpdesk temporary code works once over /v1/validate and is mailed to a second address', async () => {
     await admin.createUserWithTotp('p-temp');
-    const issued = await admin.ok('POST', '/v1/admin/users/p-temp/temporary-code', { mailTo: 'p-temp-home@example.test', validMinutes: 10 });
+    const issued = await admin.ok('POST', '/v1/admin/users/p-temp/temporary-code', {
+      mailTo: 'p-temp-home@example.test',
+      validMinutes: 10,
+    });
     assert.match(issued.code, /^[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}$/);
     assert.equal(issued.oneTime, true);
     const mail = await smtp.waitForMail('p-temp-home@example.test', /temporary/);
@@ -183,6 +206,34 @@ describe('self-service portal over HTTP (real node, real SMTP)', () => {
     const event = audit.find((e) => e.type === 'temporary-code.issue' && e.username === 'p-temp');
     assert.ok(event);
     assert.equal(JSON.stringify(audit).includes(issued.code), false);
-    assert.match(await (await fetch(`${node.url}/metrics`)).text(), /^tessera_one_time_codes_used_total\{kind="temporary"\} 1$/m);
+    assert.match(
+      await (await fetch(`${node.url}/metrics`)).text(),
+      /^tessera_one_time_codes_used_total\{kind="temporary"\} 1$/m,
+    );
+  });
+
+  test('the CLI sends an invitation too, and revokes it', async () => {
+    await admin.ok('POST', '/v1/admin/users', { username: 'p-cli' });
+    const env = {
+      TESSERA_DATA_DIR: node.dataDir,
+      TESSERA_PORTAL_URL: `${node.url}/portal/`,
+      ...smtpEnv(smtp),
+    };
+    const sent = await runCli(
+      ['user', 'invite', 'p-cli', '--send-to', 'p-cli@example.test', '--ttl-hours', '2'],
+      env,
+    );
+    assert.equal(sent.code, 0, sent.err);
+    const view = JSON.parse(sent.out);
+    assert.equal(view.status, 'open');
+    assert.equal(view.createdBy, 'cli');
+    assert.ok(Math.abs(view.expiresAt - view.createdAt - 2 * 3_600_000) < 1000);
+    const link = /http:\/\/\S+\/portal\/i\/[A-Za-z0-9_-]+/.exec(
+      (await smtp.waitForMail('p-cli@example.test')).text,
+    )![0];
+    assert.equal((await new Visitor(node.url).get(link)).status, 200);
+    const revoked = await runCli(['user', 'uninvite', 'p-cli'], env);
+    assert.deepEqual(JSON.parse(revoked.out), { revoked: 1 });
+    assert.equal((await new Visitor(node.url).get(link)).status, 410);
   });
 });
