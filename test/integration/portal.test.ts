@@ -3,52 +3,8 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import { awaitFreshStep, totpNow } from '../harness/codes.ts';
 import { type SmtpHandle, smtpEnv, startSmtp } from '../harness/smtp.ts';
 import { Api, type Json, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
+import { csrfOf, Visitor } from './portal-visitor.ts';
 
-/** A browser's cookie jar and form posts, by hand: what the portal sees from a person. */
-class Visitor {
-  private readonly jar = new Map<string, string>();
-  constructor(private readonly base: string) {}
-
-  private remember(res: Response): void {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const i = pair!.indexOf('=');
-      const name = pair!.slice(0, i);
-      const value = pair!.slice(i + 1);
-      if (value === '' || /Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(line)) this.jar.delete(name);
-      else this.jar.set(name, value);
-    }
-  }
-
-  private cookie(): string {
-    return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-
-  async get(path: string): Promise<{ status: number; html: string; res: Response }> {
-    const res = await fetch(path.startsWith('http') ? path : `${this.base}${path}`, {
-      headers: { cookie: this.cookie() },
-      redirect: 'manual',
-    });
-    this.remember(res);
-    return { status: res.status, html: await res.text(), res };
-  }
-
-  async post(
-    path: string,
-    form: Record<string, string>,
-  ): Promise<{ status: number; html: string; location: string | null }> {
-    const res = await fetch(`${this.base}${path}`, {
-      method: 'POST',
-      headers: { cookie: this.cookie(), 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(form).toString(),
-      redirect: 'manual',
-    });
-    this.remember(res);
-    return { status: res.status, html: await res.text(), location: res.headers.get('location') };
-  }
-}
-
-const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
 const secretOf = (html: string) => /id="secret">([A-Z2-7 ]+)</.exec(html)?.[1]?.replace(/ /g, '') ?? '';
 
 describe('self-service portal over HTTP (real node, real SMTP)', () => {
