@@ -20,7 +20,7 @@ const InviteBody = Type.Object(
     sendTo: Type.Optional(Email),
     ttlHours: Type.Optional(
       Type.Number({
-        exclusiveMinimum: 0,
+        minimum: 0.0001,
         maximum: 2160,
         description: 'default: TESSERA_INVITATION_TTL_HOURS',
       }),

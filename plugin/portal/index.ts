@@ -38,6 +38,10 @@ async function portalFace(app: FastifyInstance, opts: PortalFaceOptions): Promis
     validator: 'the Validator portal sign-ins go through',
     secureCookies: 'whether cookies are sent over https only',
   });
+  // Pages for people, not API operations: kept out of the OpenAPI document (and so out of the fuzz).
+  app.addHook('onRoute', (route) => {
+    route.schema = { ...(route.schema ?? {}), hide: true };
+  });
   await app.register(helmet, {
     contentSecurityPolicy: {
       useDefaults: false,
