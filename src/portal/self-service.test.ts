@@ -11,7 +11,7 @@ import { base32Decode, timeStep, totpAt } from '../otp/index.ts';
 import { SAMPLE_SECRET, SAMPLE_TOTP, sampleClient } from '../store/fixtures.ts';
 import { openEmbeddedStore } from '../store/index.ts';
 import type { SelfServiceContext } from './context.ts';
-import { finishNewDevice, listDevices, startNewDevice } from './devices.ts';
+import { finishNewDevice, listDevices, renameDevice, setDefaultDevice, startNewDevice } from './devices.ts';
 import {
   enrolmentFor,
   finishInvitation,
@@ -294,5 +294,35 @@ describe('self-service operations against a real store and validator', () => {
     assert.equal((await validator.validate({ user, pass: timed.code, client })).reason, 'OTP_INVALID');
     assert.ok(audit.some((e) => e.type === 'temporary-code.issue' && e.detail.username === user));
     assert.equal(JSON.stringify(audit).includes(timed.code), false, 'the code is not in the audit trail');
+  });
+
+  test("an extra device: both work, the default moves, names are cleaned, other users' devices are out of reach", async () => {
+    const { token: first } = await enrolToken(ctx, user, { type: 'totp', secret: SAMPLE_SECRET });
+    const extra = await startNewDevice(ctx, user);
+    assert.equal(await finishNewDevice(ctx, user, extra.token.serial, codeOf(extra.secret)), 'ok');
+    let devices = await listDevices(ctx, user);
+    assert.deepEqual(
+      devices.map((d) => [d.serial, d.isDefault]),
+      [
+        [first.serial, true],
+        [extra.token.serial, false],
+      ],
+    );
+    await setDefaultDevice(ctx, user, extra.token.serial);
+    await renameDevice(ctx, user, extra.token.serial, '  Tablet\u0000\u202e  ');
+    devices = await listDevices(ctx, user);
+    assert.deepEqual(
+      devices.map((d) => [d.name, d.isDefault]),
+      [
+        ['Tablet', true],
+        [first.description ?? first.serial, false],
+      ],
+    );
+    await createUser(ctx, { username: `${user}-other` });
+    await assert.rejects(setDefaultDevice(ctx, `${user}-other`, first.serial), /no such device/);
+    await assert.rejects(renameDevice(ctx, `${user}-other`, first.serial, 'mine'), /no such device/);
+    clock += 30_000;
+    assert.equal((await validator.validate({ user, pass: codeOf(SAMPLE_SECRET), client })).result, 'accept');
+    assert.equal((await validator.validate({ user, pass: codeOf(extra.secret), client })).result, 'accept');
   });
 });
