@@ -8,6 +8,7 @@ import cookie from '@fastify/cookie';
 import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
+import { Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { TesseraError } from '../../src/model/index.ts';
@@ -19,6 +20,8 @@ import { enrolRoutes } from './routes-enrol.ts';
 import { portalState } from './state.ts';
 
 export type { PortalFaceOptions } from './options.ts';
+
+const FORM = Type.Object({}, { additionalProperties: Type.String({ maxLength: 1024 }) });
 
 const STATIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'static');
 const ASSETS: Record<string, { type: string; body: string }> = {
@@ -39,8 +42,14 @@ async function portalFace(app: FastifyInstance, opts: PortalFaceOptions): Promis
     secureCookies: 'whether cookies are sent over https only',
   });
   // Pages for people, not API operations: kept out of the OpenAPI document (and so out of the fuzz).
+  // Every form field is a string of bounded length: anything else is a 400, never a handler's 500.
   app.addHook('onRoute', (route) => {
-    route.schema = { ...(route.schema ?? {}), hide: true };
+    const post = route.method === 'POST' || (Array.isArray(route.method) && route.method.includes('POST'));
+    route.schema = {
+      ...(route.schema ?? {}),
+      hide: true,
+      ...(post && !route.schema?.body ? { body: FORM } : {}),
+    };
   });
   await app.register(helmet, {
     contentSecurityPolicy: {

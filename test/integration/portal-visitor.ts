@@ -16,6 +16,10 @@ export class Visitor {
     }
   }
 
+  cookieHeader(): string {
+    return this.cookie();
+  }
+
   private cookie(): string {
     return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
   }

@@ -192,4 +192,22 @@ describe('self-service portal over HTTP (real node, real SMTP)', () => {
     assert.deepEqual(JSON.parse(revoked.out), { revoked: 1 });
     assert.equal((await new Visitor(node.url).get(link)).status, 410);
   });
+
+  test('a form post of the wrong shape is a 400 page, never a 5xx', async () => {
+    const v = new Visitor(node.url);
+    const page = await v.get('/portal/');
+    const csrf = csrfOf(page.html);
+    for (const body of [
+      { _csrf: csrf, username: 5, code: ['1'] },
+      { _csrf: csrf, username: 'x'.repeat(5000), code: '1' },
+    ]) {
+      const r = await fetch(`${node.url}/portal/signin`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie: v.cookieHeader() },
+        body: JSON.stringify(body),
+      });
+      assert.equal(r.status, 400, await r.text());
+      assert.match(r.headers.get('content-type') ?? '', /text\/html/);
+    }
+  });
 });
