@@ -120,7 +120,7 @@ export async function accountRoutes(app: FastifyInstance, portal: Portal): Promi
     return reply.redirect('/portal/', 303);
   });
 
-  app.post('/signout', guard, async (request, reply) => {
+  app.post('/signout', guard, async (_request, reply) => {
     portal.session.clear(reply);
     portal.newDevice.clear(reply);
     return reply.redirect('/portal/', 303);

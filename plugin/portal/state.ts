@@ -53,7 +53,7 @@ export function portalState(app: FastifyInstance, options: PortalFaceOptions): P
     enrol: new SealedCookie<EnrolState>(keyring, 'tessera_enrol', 60 * 60_000, secure),
     newDevice: new SealedCookie<NewDeviceState>(keyring, 'tessera_newdev', 15 * 60_000, secure),
     ctx: (request, actor) => options.selfService(actor, request.ip),
-    async page(request, reply, view, data, status) {
+    async page(_request, reply, view, data, status) {
       const settings = await options.selfService('portal').settings();
       const csrf = await reply.generateCsrf();
       return sendPage(reply, view, { ...data, issuer: settings.issuer, csrf }, status);

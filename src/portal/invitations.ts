@@ -173,7 +173,7 @@ export async function openById(
  */
 export async function enrolmentFor(ctx: SelfServiceContext, inv: Invitation): Promise<PendingEnrolment> {
   let token: Token | null = inv.serial ? await ctx.store.getToken(inv.serial) : null;
-  if (!token || token.status !== 'pending' || token.username !== inv.username) {
+  if (token?.status !== 'pending' || token.username !== inv.username) {
     token = await createPendingToken(ctx, inv.username, 'invitation');
     await ctx.store.putInvitation({ ...inv, serial: token.serial });
   }
@@ -192,7 +192,7 @@ export async function finishInvitation(
   code: string,
 ): Promise<{ result: EnrolResult; token?: Token }> {
   const token = inv.serial ? await ctx.store.getToken(inv.serial) : null;
-  if (!token || token.status !== 'pending') return { result: 'gone' };
+  if (token?.status !== 'pending') return { result: 'gone' };
   const result = await proveCode(ctx, token, code);
   if (result !== 'ok') return { result };
   if (!(await ctx.store.useInvitation(inv.id, nowOf(ctx)))) return { result: 'gone' };

@@ -97,7 +97,7 @@ describe('self-service portal in Chromium on a phone-sized screen', () => {
     await page.goto(firstLink);
     await page.getByRole('heading', { name: 'Set up your authenticator, Mia' }).waitFor();
     const { secret } = await scanQr(page);
-    const shown = (await page.locator('#secret').innerText()).replace(/\s/g, '');
+    const shown = ((await page.locator('#secret').textContent()) ?? '').replace(/\s/g, '');
     assert.equal(shown, secret, 'the key for manual entry is the one in the QR code');
     assert.equal(
       await page.getByRole('link', { name: 'Open it in your authenticator app' }).getAttribute('href'),
@@ -118,7 +118,7 @@ describe('self-service portal in Chromium on a phone-sized screen', () => {
     await page.getByText('Your authenticator is set up').waitFor();
     await noAccessibilityProblems(page, 'the devices page');
     await fitsThePhone(page);
-    assert.match(await page.locator('.device').first().innerText(), /an invitation link/);
+    assert.match((await page.locator('.device').first().textContent()) ?? '', /an invitation link/);
     deviceSecret = secret;
 
     const accepted = await radius('mia', totpNow(secret, { offsetSteps: 2 }));
@@ -186,7 +186,7 @@ describe('self-service portal in Chromium on a phone-sized screen', () => {
     await page.getByText('The new phone is active and the old one no longer works.').waitFor();
     const devices = page.locator('.device');
     assert.equal(await devices.count(), 1);
-    assert.match(await devices.first().innerText(), /Work phone[\s\S]*default[\s\S]*this portal/);
+    assert.match((await devices.first().textContent()) ?? '', /Work phone[\s\S]*default[\s\S]*this portal/);
     const old = await client.ok('POST', '/v1/validate', {
       user: 'mia',
       pass: totpNow(deviceSecret, { offsetSteps: 24 }),
@@ -224,7 +224,10 @@ describe('self-service portal in Chromium on a phone-sized screen', () => {
     assert.equal(again.code, 'Access-Reject', again.transcript);
     await smtp.waitForMail('mia@example.test', /recovery code was used/);
     await page.goto(`${node.url}/portal/`);
-    assert.equal(await page.locator('#recovery-left').innerText(), '9 of 10 recovery codes left.');
+    assert.equal(
+      (await page.locator('#recovery-left').textContent())?.trim(),
+      '9 of 10 recovery codes left.',
+    );
     const audit = (await admin.ok('GET', '/v1/admin/audit?limit=100')).items as {
       username?: string;
       result?: string;
@@ -250,7 +253,7 @@ describe('self-service portal in Chromium on a phone-sized screen', () => {
       await p.getByLabel('Code').fill(recoveryCodes[1]!.toUpperCase());
       await p.getByRole('button', { name: 'Sign in' }).click();
       await p.getByRole('heading', { name: 'My sign-in devices' }).waitFor();
-      assert.equal(await p.locator('#recovery-left').innerText(), '8 of 10 recovery codes left.');
+      assert.equal((await p.locator('#recovery-left').textContent())?.trim(), '8 of 10 recovery codes left.');
       const cookies = await fresh.context.cookies();
       for (const c of cookies.filter((c) => c.name.startsWith('tessera_'))) {
         assert.equal(c.httpOnly, true, c.name);

@@ -558,7 +558,7 @@ export class EmbeddedStore implements Store {
   async useInvitation(id: string, now: number): Promise<boolean> {
     return this.root.transaction(() => {
       const inv = this.invitations.get(id);
-      if (!inv || inv.status !== 'open' || inv.expiresAt <= now) return false;
+      if (inv?.status !== 'open' || inv.expiresAt <= now) return false;
       this.invitations.putSync(id, { ...inv, status: 'used', usedAt: now });
       return true;
     });
