@@ -13,6 +13,7 @@ import { auditFailedChanges } from './failures.ts';
 import { groupRoutes } from './groups.ts';
 import type { AdminFaceOptions } from './options.ts';
 import { enforcePermissions } from './permissions.ts';
+import { selfServiceRoutes } from './self-service.ts';
 import { settingsRoutes } from './settings.ts';
 import { tokenRoutes } from './tokens.ts';
 import { userImportRoutes } from './user-import.ts';
@@ -52,6 +53,7 @@ async function adminFace(app: FastifyInstance, opts: AdminFaceOptions): Promise<
     clusterRoutes,
     directoryRoutes,
     userImportRoutes,
+    selfServiceRoutes,
   ]) {
     await routes(app, opts);
   }

@@ -1,5 +1,6 @@
 import type { AdminContext } from '../../src/admin/index.ts';
 import type { ClusterStatus } from '../../src/cluster/index.ts';
+import type { SelfServiceContext } from '../../src/portal/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import type { CallerLookup } from '../shared/index.ts';
 
@@ -15,4 +16,6 @@ export interface AdminFaceOptions {
   audit: { flush(): Promise<void> };
   /** This node's view of the cluster (the cluster service). */
   cluster: { status(): Promise<ClusterStatus> };
+  /** Invitations and temporary codes (src/portal); without it those routes are not offered. */
+  selfService?: (actor: string, sourceIp?: string) => SelfServiceContext;
 }

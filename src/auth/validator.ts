@@ -18,6 +18,7 @@ import type { AuthView, Store } from '../store/index.ts';
 import { matchCode } from './code-check.ts';
 import { codeSplits, splitPinAndOtp } from './pin-split.ts';
 import { proofSatisfies, requiredProof, usableTokens } from './policy.ts';
+import { type OneTimeCodes, redeemOneTimeCode } from './validator-one-time.ts';
 
 export interface ValidateRequest {
   user: string;
@@ -60,6 +61,8 @@ export interface ValidatorDeps {
   successSampleRate?: number;
   /** Checks directory passwords for `firstFactor: "ldap"` clients (src/directory/password.ts). */
   directory?: { verify(user: User, password: string): Promise<'ok' | 'wrong' | 'unavailable'> };
+  /** Recovery and temporary codes (src/portal), tried where a code of their shape comes in. */
+  oneTimeCodes?: OneTimeCodes;
 }
 
 const MESSAGES: Partial<Record<ReasonCode, string>> = {
@@ -291,6 +294,11 @@ export class Validator {
     now: number,
     ticket: AttemptTicket,
   ): Promise<ValidateOutcome> {
+    const oneTime = this.deps.oneTimeCodes;
+    if (oneTime?.matches(code))
+      return redeemOneTimeCode(oneTime, view.user.username, code, now, () =>
+        this.fail(view, 'OTP_INVALID', settings, now),
+      );
     const match = matchCode(this.deps.keyring, tokens, view.tokenStates, code, settings, now);
     if (match.outcome === 'match') {
       const fresh = await this.deps.store.commitAccept(

@@ -62,6 +62,8 @@ export interface Token {
   secretSealed: string;
   /** Set by a restore that could not prove the token's counter: accept only after a resync. */
   resyncRequired?: boolean;
+  /** How it came to be: an admin's enrolment (absent: written before this was kept), an invitation link, the portal. */
+  enrolledVia?: 'admin' | 'invitation' | 'portal';
   createdAt: number;
   updatedAt: number;
 }

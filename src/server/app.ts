@@ -6,6 +6,7 @@ import { adminPlugin } from '../../plugin/admin/index.ts';
 import { ROUTER_MAX_PARAM_LENGTH } from '../../plugin/admin/schemas.ts';
 import { clusterPlugin } from '../../plugin/cluster/index.ts';
 import { opsPlugin } from '../../plugin/ops/index.ts';
+import { portalPlugin } from '../../plugin/portal/index.ts';
 import { radiusPlugin } from '../../plugin/radius/index.ts';
 import {
   clientErrorHandler,
@@ -70,6 +71,7 @@ export async function buildApp(
     audit,
     cluster,
     adminContext: (actor, sourceIp) => services.admin(actor, sourceIp),
+    selfService: (actor, sourceIp) => services.selfService(actor, sourceIp),
   });
   await app.register(radiusPlugin, { prefix: '/radius', validator, callers, audit });
   await app.register(clusterPlugin, { prefix: '/v1/cluster', callers, snapshots: cluster });
@@ -81,6 +83,12 @@ export async function buildApp(
     cluster,
     adminContext,
     signIn: new ConsoleSignIn({ adminContext, directory: directoryPasswords(store) }),
+  });
+  await app.register(portalPlugin, {
+    prefix: '/portal',
+    selfService: (actor, sourceIp) => services.selfService(actor, sourceIp),
+    validator,
+    secureCookies: services.config.portal.url.startsWith('https:'),
   });
   app.addHook('onReady', async () => services.start());
   app.addHook('onClose', async () => services.close());

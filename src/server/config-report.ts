@@ -61,6 +61,20 @@ const EFFECTIVE: Record<string, (c: Config) => string | number | boolean | undef
   TESSERA_AUDIT_JSONL_STREAMS: (c) => c.auditOut.jsonl?.streams.join(','),
   TESSERA_AUDIT_OUT_QUEUE: (c) => c.auditOut.queueSize,
   TESSERA_AUDIT_SUCCESS_RATE: (c) => c.auditSuccessRate,
+  TESSERA_SMTP_HOST: (c) => c.mail.smtp?.host,
+  TESSERA_SMTP_PORT: (c) => c.mail.smtp?.port,
+  TESSERA_SMTP_SECURITY: (c) => c.mail.smtp?.security,
+  TESSERA_SMTP_USER: (c) => c.mail.smtp?.user,
+  TESSERA_SMTP_PASSWORD: (c) => c.mail.smtp?.password,
+  TESSERA_SMTP_PASSWORD_FILE: () => undefined,
+  TESSERA_SMTP_CA_FILE: (c) => c.mail.smtp?.caFile,
+  TESSERA_SMTP_TIMEOUT_MS: (c) => c.mail.smtp?.timeoutMs,
+  TESSERA_MAIL_FROM: (c) => c.mail.smtp?.from,
+  TESSERA_MAIL_TEMPLATE_DIR: (c) => c.mail.templateDir,
+  TESSERA_MAIL_DISABLED: (c) => (c.mail.disabled.length ? c.mail.disabled.join(',') : undefined),
+  TESSERA_MAIL_ADMINS: (c) => (c.mail.adminAddresses.length ? c.mail.adminAddresses.join(',') : undefined),
+  TESSERA_PORTAL_URL: (c) => c.portal.url,
+  TESSERA_INVITATION_TTL_HOURS: (c) => c.portal.invitationTtlMs / 3_600_000,
 };
 
 /** A URL without its secrets: the password and every query value are masked. */

@@ -57,6 +57,15 @@ const BAD: Record<string, string> = {
   TESSERA_AUDIT_JSONL_STREAMS: 'everything',
   TESSERA_AUDIT_OUT_QUEUE: '0',
   TESSERA_AUDIT_SUCCESS_RATE: '1.5',
+  TESSERA_SMTP_HOST: 'mail host',
+  TESSERA_SMTP_PORT: '0',
+  TESSERA_SMTP_SECURITY: 'ssl3',
+  TESSERA_SMTP_TIMEOUT_MS: '-5',
+  TESSERA_MAIL_FROM: 'not an address',
+  TESSERA_MAIL_DISABLED: 'invitation,birthday',
+  TESSERA_MAIL_ADMINS: 'ops@example.org,nobody',
+  TESSERA_PORTAL_URL: 'portal.example.org',
+  TESSERA_INVITATION_TTL_HOURS: '0',
 };
 
 /** Paths and secrets: any text is a value; empty means unset. */
@@ -74,6 +83,11 @@ const FREE_FORM = [
   'TESSERA_AUDIT_KEY_FILE',
   'TESSERA_AUDIT_SYSLOG_CA_FILE',
   'TESSERA_AUDIT_JSONL',
+  'TESSERA_SMTP_USER',
+  'TESSERA_SMTP_PASSWORD',
+  'TESSERA_SMTP_PASSWORD_FILE',
+  'TESSERA_SMTP_CA_FILE',
+  'TESSERA_MAIL_TEMPLATE_DIR',
 ];
 
 describe('the configuration loader', () => {
@@ -131,6 +145,48 @@ describe('the configuration loader', () => {
     });
     assert.equal(c.auditRetention.admin.maxAgeMs, 730 * 86_400_000);
     assert.equal(c.auditRetention.auth.maxEvents, 1000);
+  });
+
+  test('mail: SMTP with STARTTLS by default, templates switched off by name, a password from a file', () => {
+    assert.equal(loadConfig({}).mail.smtp, undefined, 'no host, no mail');
+    const c = loadConfig({
+      TESSERA_SMTP_HOST: 'mail.example.org',
+      TESSERA_MAIL_FROM: 'Tessera <otp@example.org>',
+      TESSERA_SMTP_USER: 'otp',
+      TESSERA_SMTP_PASSWORD: 'smtp-secret',
+      TESSERA_MAIL_DISABLED: 'account-locked, admin-failover',
+      TESSERA_MAIL_ADMINS: 'ops@example.org',
+    });
+    assert.deepEqual(c.mail.smtp, {
+      host: 'mail.example.org',
+      port: 587,
+      security: 'starttls',
+      from: 'Tessera <otp@example.org>',
+      timeoutMs: 10_000,
+      user: 'otp',
+      password: 'smtp-secret',
+    });
+    assert.deepEqual(c.mail.disabled, ['account-locked', 'admin-failover']);
+    assert.deepEqual(c.mail.adminAddresses, ['ops@example.org']);
+    assert.equal(
+      loadConfig({ TESSERA_SMTP_HOST: 'm', TESSERA_MAIL_FROM: 'a@b', TESSERA_SMTP_SECURITY: 'tls' }).mail.smtp
+        ?.port,
+      465,
+    );
+    assert.match(problemOf({ TESSERA_SMTP_HOST: 'mail.example.org' }), /TESSERA_MAIL_FROM is needed/);
+    assert.match(problemOf({ TESSERA_SMTP_USER: 'otp' }), /needs TESSERA_SMTP_PASSWORD/);
+    const refused = problemOf({ TESSERA_SMTP_PASSWORD_FILE: '/nonexistent/smtp-password' });
+    assert.match(refused, /cannot be read/);
+  });
+
+  test('portal: links point at TESSERA_PORTAL_URL, else at the node; invitations last 72 hours by default', () => {
+    const d = loadConfig({ TESSERA_PORT: '9000' }).portal;
+    assert.deepEqual(d, { url: 'http://127.0.0.1:9000/portal/', invitationTtlMs: 72 * 3_600_000 });
+    const c = loadConfig({
+      TESSERA_PORTAL_URL: 'https://otp.example.org/portal',
+      TESSERA_INVITATION_TTL_HOURS: '2',
+    });
+    assert.deepEqual(c.portal, { url: 'https://otp.example.org/portal/', invitationTtlMs: 2 * 3_600_000 });
   });
 
   test('every declared variable is either checked below or free-form', () => {

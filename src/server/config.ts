@@ -11,6 +11,7 @@ import {
   DEFAULT_AUDIT_RETENTION,
 } from '../store/index.ts';
 import type { RedisStoreOptions, RedisTlsFiles } from '../store/redis/index.ts';
+import { type MailConfig, mailConfigOf, type PortalConfig, portalConfigOf } from './config-mail.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -58,6 +59,10 @@ export interface Config {
   directoryTakeoverMs?: number;
   /** false: this node never runs the directory sync schedule (nor takes it over). */
   directorySchedule?: boolean;
+  /** Mail for people (SMTP, templates); no SMTP host means no mail. */
+  mail: MailConfig;
+  /** The self-service portal: its public address for links, and invitation lifetimes. */
+  portal: PortalConfig;
 }
 
 export type SyslogProtocol = 'udp' | 'tcp' | 'tls';
@@ -171,6 +176,29 @@ export const VARIABLES: readonly Variable[] = [
   { name: 'TESSERA_AUDIT_JSONL_STREAMS', allowed: 'a comma-separated list of auth, admin, event' },
   { name: 'TESSERA_AUDIT_OUT_QUEUE', allowed: 'a positive integer (events)' },
   { name: 'TESSERA_AUDIT_SUCCESS_RATE', allowed: 'a number from 0 to 1 (share of accepts logged)' },
+  { name: 'TESSERA_SMTP_HOST', allowed: 'the SMTP server host name or address (no mail without it)' },
+  { name: 'TESSERA_SMTP_PORT', allowed: 'an integer from 1 to 65535 (default 587, 465 with tls)' },
+  { name: 'TESSERA_SMTP_SECURITY', allowed: 'starttls (default), tls or none' },
+  { name: 'TESSERA_SMTP_USER', allowed: 'the SMTP login name' },
+  { name: 'TESSERA_SMTP_PASSWORD', allowed: 'the SMTP password', secret: 'value' },
+  { name: 'TESSERA_SMTP_PASSWORD_FILE', allowed: 'a file holding the SMTP password' },
+  {
+    name: 'TESSERA_SMTP_CA_FILE',
+    allowed: "a PEM file of the CA(s) that sign the SMTP server's certificate",
+  },
+  { name: 'TESSERA_SMTP_TIMEOUT_MS', allowed: 'a positive integer (milliseconds)' },
+  { name: 'TESSERA_MAIL_FROM', allowed: 'the sender address (Name <addr@example.org> or addr@example.org)' },
+  {
+    name: 'TESSERA_MAIL_TEMPLATE_DIR',
+    allowed: 'a directory of mail templates that replace the built-in ones',
+  },
+  { name: 'TESSERA_MAIL_DISABLED', allowed: 'a comma-separated list of mail template names to switch off' },
+  { name: 'TESSERA_MAIL_ADMINS', allowed: 'a comma-separated list of addresses for admin notices' },
+  {
+    name: 'TESSERA_PORTAL_URL',
+    allowed: 'the public http:// or https:// URL of /portal/ (for links in mails)',
+  },
+  { name: 'TESSERA_INVITATION_TTL_HOURS', allowed: 'a positive number of hours (default 72)' },
 ];
 
 const KNOWN = new Map(VARIABLES.map((v) => [v.name, v]));
@@ -186,7 +214,7 @@ export class ConfigError extends Error {
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Reads one variable at a time and collects every problem, so one start reports them all. */
-class Reader {
+export class Reader {
   readonly problems: { variable: string; message: string }[] = [];
 
   constructor(private readonly env: Env) {}
@@ -325,6 +353,8 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
   const auditSuccessRate = r.number('TESSERA_AUDIT_SUCCESS_RATE', (n) => n >= 0 && n <= 1);
   const takeover = r.number('TESSERA_DIRECTORY_TAKEOVER_SECONDS', (n) => n > 0);
   const schedule = r.flag('TESSERA_DIRECTORY_SCHEDULE');
+  const mail = mailConfigOf(r);
+  const portal = portalConfigOf(r, cluster.url);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return {
     host,
@@ -337,6 +367,8 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     cluster,
     auditRetention: retention,
     auditOut,
+    mail,
+    portal,
     ...(auditSuccessRate !== undefined ? { auditSuccessRate } : {}),
     ...(takeover !== undefined ? { directoryTakeoverMs: takeover * 1000 } : {}),
     ...(schedule !== undefined ? { directorySchedule: schedule } : {}),

@@ -7,9 +7,12 @@ import { ClusterRuntime } from '../cluster/index.ts';
 import { KeyRing } from '../crypto/index.ts';
 import { DirectorySchedule, directoryPasswords, scheduleAuditEvent } from '../directory/index.ts';
 import { DEFAULT_GROUP, type Settings } from '../model/index.ts';
+import { Notifier } from '../notify/index.ts';
+import { oneTimeCodeChecker, type SelfServiceContext } from '../portal/index.ts';
 import type { ReplicationControl, Store } from '../store/index.ts';
 import type { Config } from './config.ts';
 import { Metrics } from './metrics.ts';
+import { directorySyncMail, failoverMail, oneTimeCodeHooks, watchLocks } from './notifications.ts';
 import { type ReadinessProblem, SeedKeyWatch } from './seed-key-watch.ts';
 
 export interface Logger {
@@ -32,6 +35,8 @@ export interface TesseraServices {
   events: NodeEvents;
   metrics: Metrics;
   callers: CallerDirectory;
+  /** Mail for people: a queue that never blocks (src/notify). */
+  notifier: Notifier;
   /**
    * Why this node must not take traffic now, or null: its Redis replica has not finished its first
    * sync (it would refuse keys and users the master has), or its seed key cannot open its seeds.
@@ -41,6 +46,8 @@ export interface TesseraServices {
   cluster: ClusterRuntime;
   /** The admin operations' context, with `actor` in every audit event. */
   admin(actor: string, sourceIp?: string): AdminContext;
+  /** The self-service operations' context (invitations, devices, one-time codes), with `actor` in every audit event. */
+  selfService(actor: string, sourceIp?: string): SelfServiceContext;
   /** Starts the background duties (the cluster runtime); the CLI never does. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -59,6 +66,7 @@ export function createServices(
   const ring = keyring ?? KeyRing.loadOrCreate(keyFilePath(config.dataDir), config.masterKey);
   const settings = new Cached(() => loadSettings(store), 5_000);
   const metrics = new Metrics();
+  const notifier = new Notifier(config.mail, metrics.registry, log);
   const outputs = new AuditOutputs(
     config.auditOut,
     { hostname: config.cluster.nodeId, appName: 'tessera', procId: String(process.pid) },
@@ -99,6 +107,7 @@ export function createServices(
       onFailover: (e) => {
         metrics.failovers.inc({ change: e.change });
         events.failover(e);
+        failoverMail(notifier, config.cluster.nodeId, e);
       },
       onReplicaAckMissing: () => metrics.replicaAckMissing.inc(),
       onSnapshot: (r) => {
@@ -119,7 +128,7 @@ export function createServices(
   );
   const passwords = directoryPasswords(store);
   const validator = new Validator({
-    store,
+    store: watchLocks(store, notifier),
     keyring: ring,
     settings: () => settings.get(),
     audit,
@@ -128,6 +137,7 @@ export function createServices(
     node: config.cluster.nodeId,
     ...(config.auditSuccessRate !== undefined ? { successSampleRate: config.auditSuccessRate } : {}),
     directory: passwords,
+    oneTimeCodes: oneTimeCodeChecker(store, oneTimeCodeHooks(store, notifier, metrics)),
   });
   return {
     config,
@@ -140,8 +150,18 @@ export function createServices(
     events,
     metrics,
     callers,
+    notifier,
     cluster,
     readiness: async () => (await firstSync()) ?? seedKeys.problem(),
+    selfService(actor, sourceIp) {
+      return {
+        ...this.admin(actor, sourceIp),
+        notifier,
+        portalUrl: config.portal.url,
+        invitationTtlMs: config.portal.invitationTtlMs,
+        actor,
+      };
+    },
     admin(actor, sourceIp) {
       return {
         store,
@@ -150,6 +170,7 @@ export function createServices(
         audit: (type, detail) => {
           if (type.startsWith('settings.')) settings.invalidate();
           if (type.startsWith('client.') || type.startsWith('admin-key.')) callers.forget();
+          if (type === 'admin.failed') directorySyncMail(notifier, detail.route, detail.reason);
           const { username, serial, result, reason, ...rest } = detail;
           const extra: Record<string, string> = {};
           for (const [k, v] of Object.entries(rest)) if (v !== undefined) extra[k] = v;
@@ -201,6 +222,7 @@ export function createServices(
       await cluster.stop();
       // the CLI builds services without starting them: only a node that started records a stop
       if (started) events.stopped();
+      notifier.close();
       await audit.close();
       await store.close();
     },

@@ -8,6 +8,7 @@ import {
   EMPTY_TOKEN_STATE,
 } from '../model/index.ts';
 import { sampleClient, sampleToken, sampleUser } from './fixtures.ts';
+import { selfServiceContract } from './self-service-contract.ts';
 import type { AuditRetention, Store } from './types.ts';
 
 export interface StoreFixture {
@@ -33,6 +34,7 @@ export function storeContract(
   make: (opts?: ContractStoreOptions) => Promise<StoreFixture>,
 ): void {
   auditContract(name, make);
+  selfServiceContract(name, make);
 
   describe(`Store contract: ${name}`, () => {
     let fx: StoreFixture;

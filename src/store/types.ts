@@ -6,7 +6,9 @@ import type {
   AuditEvent,
   Challenge,
   Client,
+  CodeRedemption,
   Group,
+  Invitation,
   Reservation,
   Settings,
   Token,
@@ -15,6 +17,7 @@ import type {
   Tombstone,
   User,
   UserAuthState,
+  UserCodes,
 } from '../model/index.ts';
 
 /** Everything the validate pipeline needs about one user, read in one call. */
@@ -260,6 +263,22 @@ export interface Store {
   scanAudit?(stream: AuditStream, range: AuditScanRange): AsyncIterable<AuditScanItem>;
   /** A chained stream's entries with `from <= position <= to`, as stored. */
   readAuditChain?(stream: AuditStream, range?: { from?: number; to?: number }): Promise<AuditChainView>;
+
+  // self-service (src/portal): invitation links and a user's one-time codes
+  putInvitation(invitation: Invitation): Promise<void>;
+  getInvitation(id: string): Promise<Invitation | null>;
+  /** Every invitation kept (open, used, revoked), oldest first. */
+  listInvitations(): Promise<Invitation[]>;
+  /** Atomically: an open invitation not expired at `now` becomes used; false (nothing changed) otherwise. */
+  useInvitation(id: string, now: number): Promise<boolean>;
+  getUserCodes(username: string): Promise<UserCodes | null>;
+  putUserCodes(codes: UserCodes): Promise<void>;
+  /**
+   * Atomically, unless the user is locked at `now` ('locked', nothing changed): redeems the code
+   * whose hash is `hash` (see redeemFrom in src/model/self-service.ts) and, like an accepted code,
+   * resets the user's failure counters. 'none' when no code matches (nothing changed).
+   */
+  redeemUserCode(username: string, hash: string, now: number): Promise<CodeRedemption>;
 
   // whole-store cut, for snapshots, backups and restore
   dump(): Promise<StoreDump>;

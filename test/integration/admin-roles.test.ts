@@ -295,6 +295,31 @@ const CASES: Case[] = [
     ok: 200,
     witness: () => '/v1/admin/users?limit=1000',
   },
+  {
+    method: 'POST',
+    route: '/v1/admin/users/{username}/invitations',
+    path: (f) => `${U(f)}/invitations`,
+    body: (f) => ({ sendTo: `${f.user}@example.test` }),
+    who: 'sh',
+    ok: 201,
+    witness: () => '/v1/admin/invitations',
+  },
+  {
+    method: 'DELETE',
+    route: '/v1/admin/users/{username}/invitations',
+    path: (f) => `${U(f)}/invitations`,
+    who: 'sh',
+    ok: 200,
+  },
+  { method: 'GET', route: '/v1/admin/invitations', path: () => '/v1/admin/invitations', who: 'sha', ok: 200 },
+  {
+    method: 'POST',
+    route: '/v1/admin/users/{username}/temporary-code',
+    path: (f) => `${U(f)}/temporary-code`,
+    body: () => ({ validMinutes: 5 }),
+    who: 'sh',
+    ok: 201,
+  },
 ];
 
 const SECRET = randomBase32();

@@ -1,12 +1,14 @@
 import { createUser, deleteUser, publicUser, unlockUser } from '../../admin/index.ts';
 import { canonicalUsername, requireCanonicalUsername } from '../../model/index.ts';
+import { inviteUser, revokeInvitations } from '../../portal/index.ts';
 import { parse, print, readSecretFile, withServices } from '../context.ts';
 import { importFile } from './user-import.ts';
 
 const USAGE =
   'usage: tessera user add USERNAME [--email E] [--group G] [--display-name N] [--pin-file F] [--no-mfa]\n' +
   '       tessera user list [--prefix P] | show USERNAME | delete USERNAME | unlock USERNAME\n' +
-  '       tessera user import FILE.csv [--dry-run] [--no-update] [--map FIELD=HEADER,...]\n';
+  '       tessera user import FILE.csv [--dry-run] [--no-update] [--map FIELD=HEADER,...]\n' +
+  '       tessera user invite USERNAME [--send-to ADDRESS] [--ttl-hours H] | uninvite USERNAME\n';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -19,6 +21,8 @@ export async function run(argv: string[]): Promise<number> {
     'dry-run': { type: 'boolean' },
     'no-update': { type: 'boolean' },
     map: { type: 'string' },
+    'send-to': { type: 'string' },
+    'ttl-hours': { type: 'string' },
   });
   const [action, username] = positionals;
   switch (action) {
@@ -79,6 +83,33 @@ export async function run(argv: string[]): Promise<number> {
     case 'delete':
       if (!username) break;
       await withServices((_s, admin) => deleteUser(admin, username));
+      return 0;
+    case 'invite': {
+      if (!username) break;
+      const hours = values['ttl-hours'] === undefined ? undefined : Number(values['ttl-hours']);
+      if (hours !== undefined && !(hours > 0 && hours <= 2160)) break;
+      const sent = await withServices(async (s) => {
+        const r = await inviteUser(s.selfService('cli'), username, {
+          ...(values['send-to'] ? { sendTo: values['send-to'] } : {}),
+          ...(hours ? { ttlMs: Math.round(hours * 3_600_000) } : {}),
+        });
+        // the mail goes from this process: wait for it (bounded) before the queue closes
+        await Promise.race([s.notifier.idle(), new Promise((r) => setTimeout(r, 30_000).unref())]);
+        return {
+          ...r.view,
+          mailed: r.mailed && (await s.notifier.deadLetters.get()).values.every((v) => v.value === 0),
+        };
+      });
+      print(JSON.stringify(sent));
+      return sent.mailed ? 0 : 1;
+    }
+    case 'uninvite':
+      if (!username) break;
+      print(
+        JSON.stringify({
+          revoked: await withServices((s) => revokeInvitations(s.selfService('cli'), username)),
+        }),
+      );
       return 0;
     case 'unlock':
       if (!username) break;

@@ -13,12 +13,15 @@ import {
   applySuccess,
   type Challenge,
   type Client,
+  type CodeRedemption,
   EMPTY_TOKEN_STATE,
   EMPTY_USER_STATE,
   type Group,
+  type Invitation,
   mergeTokenState,
   parseTombstoneKey,
   type Reservation,
+  redeemFrom,
   refundAttempt,
   reserveAttempt,
   type Settings,
@@ -30,6 +33,7 @@ import {
   type TombstoneKind,
   type User,
   type UserAuthState,
+  type UserCodes,
 } from '../../model/index.ts';
 import { auditRetention } from '../audit-retention.ts';
 import type {
@@ -97,6 +101,8 @@ export class EmbeddedStore implements Store {
   private readonly challenges: Database<StoredChallenge, string>;
   private readonly consoleAccounts: Database<ConsoleAccount, string>;
   private readonly audit: EmbeddedAuditLog;
+  private readonly invitations: Database<Invitation, string>;
+  private readonly userCodes: Database<UserCodes, string>;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -122,6 +128,8 @@ export class EmbeddedStore implements Store {
     );
     this.tombstones = root.openDB({ name: 'tombstones' });
     this.tombstoneTimes = root.openDB({ name: 'tombstoneTimes' });
+    this.invitations = root.openDB({ name: 'invitations' });
+    this.userCodes = root.openDB({ name: 'userCodes' });
     this.sweeper = setInterval(() => void this.sweep().catch(() => {}), 60_000);
     this.sweeper.unref();
   }
@@ -567,6 +575,50 @@ export class EmbeddedStore implements Store {
           .map(({ key, value }) => parseTombstoneKey(key, value))
           .filter((t): t is Tombstone => t !== null),
       };
+    });
+  }
+
+  async putInvitation(invitation: Invitation): Promise<void> {
+    await this.invitations.put(invitation.id, invitation);
+  }
+
+  async getInvitation(id: string): Promise<Invitation | null> {
+    return this.invitations.get(id) ?? null;
+  }
+
+  async listInvitations(): Promise<Invitation[]> {
+    return [...this.invitations.getRange({})]
+      .map(({ value }) => value)
+      .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+  }
+
+  async useInvitation(id: string, now: number): Promise<boolean> {
+    return this.root.transaction(() => {
+      const inv = this.invitations.get(id);
+      if (inv?.status !== 'open' || inv.expiresAt <= now) return false;
+      this.invitations.putSync(id, { ...inv, status: 'used', usedAt: now });
+      return true;
+    });
+  }
+
+  async getUserCodes(username: string): Promise<UserCodes | null> {
+    return this.userCodes.get(username) ?? null;
+  }
+
+  async putUserCodes(codes: UserCodes): Promise<void> {
+    await this.userCodes.put(codes.username, codes);
+  }
+
+  async redeemUserCode(username: string, hash: string, now: number): Promise<CodeRedemption> {
+    return this.root.transaction(() => {
+      const user = this.userStates.get(username) ?? EMPTY_USER_STATE;
+      if (!acceptAllowed(user, now)) return 'locked';
+      const codes = this.userCodes.get(username);
+      const found = codes ? redeemFrom(codes, hash, now) : null;
+      if (!found) return 'none';
+      if (found.next !== codes) this.userCodes.putSync(username, found.next);
+      this.userStates.putSync(username, applySuccess(user, now));
+      return found.kind;
     });
   }
 

@@ -8,7 +8,9 @@ import {
   adminKeyFromStored,
   type Challenge,
   type Client,
+  type CodeRedemption,
   type Group,
+  type Invitation,
   parseTombstoneKey,
   type Reservation,
   type Settings,
@@ -21,6 +23,7 @@ import {
   type TombstoneKind,
   type User,
   type UserAuthState,
+  type UserCodes,
 } from '../../model/index.ts';
 import { auditRetention } from '../audit-retention.ts';
 import type {
@@ -53,6 +56,7 @@ import {
 import { isTransient } from './hold.ts';
 import { AcceptJournal } from './journal.ts';
 import { type RedisLinks, type ReplicationView, runScript, type ScriptName } from './links.ts';
+import { REDEEM_USER_CODE, USE_INVITATION } from './self-service-scripts.ts';
 
 /**
  * The Redis store. Reads come from the node's own Redis (a replica on a slave); every write goes
@@ -674,6 +678,49 @@ export class RedisStore implements Store, ReplicationControl {
     // GETDEL is one atomic command: of two concurrent takes, one gets the value.
     const raw = await this.stateWrite((w) => w.getdel(`${this.prefix}ch:${transactionId}`), false);
     return raw ? parseJson<Challenge>(raw) : null;
+  }
+
+  // --- self-service (invitations, one-time codes)
+
+  async putInvitation(invitation: Invitation): Promise<void> {
+    await this.configWrite((w) =>
+      w.hset(`${this.prefix}invitations`, invitation.id, JSON.stringify(invitation)),
+    );
+  }
+
+  async getInvitation(id: string): Promise<Invitation | null> {
+    const raw = await this.read((r) => r.hget(`${this.prefix}invitations`, id));
+    return raw ? parseJson<Invitation>(raw) : null;
+  }
+
+  async listInvitations(): Promise<Invitation[]> {
+    const all = await this.read((r) => r.hvals(`${this.prefix}invitations`));
+    return all
+      .map((raw) => parseJson<Invitation>(raw))
+      .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+  }
+
+  async useInvitation(id: string, now: number): Promise<boolean> {
+    const n = await this.configWrite((w) =>
+      w.eval(USE_INVITATION, 1, `${this.prefix}invitations`, id, Math.trunc(now)),
+    );
+    return Number(n) === 1;
+  }
+
+  async getUserCodes(username: string): Promise<UserCodes | null> {
+    const raw = await this.read((r) => r.hget(`${this.prefix}usercodes`, username));
+    return raw ? parseJson<UserCodes>(raw) : null;
+  }
+
+  async putUserCodes(codes: UserCodes): Promise<void> {
+    await this.configWrite((w) => w.hset(`${this.prefix}usercodes`, codes.username, JSON.stringify(codes)));
+  }
+
+  async redeemUserCode(username: string, hash: string, now: number): Promise<CodeRedemption> {
+    const kind = await this.stateWrite((w) =>
+      w.eval(REDEEM_USER_CODE, 2, `${this.prefix}usercodes`, this.k.ustates, username, hash, Math.trunc(now)),
+    );
+    return String(kind) as CodeRedemption;
   }
 
   // --- audit

@@ -1,0 +1,101 @@
+// Which node events become mails: a user's lock, a failover, a failed directory sync. Each is
+// queued (src/notify), so nothing here ever waits for SMTP.
+import { Counter } from 'prom-client';
+import type { Notifier } from '../notify/index.ts';
+import type { RedemptionHooks } from '../portal/index.ts';
+import type { Store } from '../store/index.ts';
+import type { Metrics } from './metrics.ts';
+
+const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+
+/**
+ * The store the validator uses, with its lock decisions watched: when a failure locks a user, the
+ * user hears of it once per lock. Everything else passes through untouched.
+ */
+export function watchLocks(store: Store, notifier: Notifier): Store {
+  const told = new Map<string, number>();
+  const commitFailure: Store['commitFailure'] = async (username, now, policy) => {
+    const state = await store.commitFailure(username, now, policy);
+    if (
+      state.lockedUntil > now &&
+      told.get(username) !== state.lockedUntil &&
+      notifier.enabled('account-locked')
+    ) {
+      told.set(username, state.lockedUntil);
+      if (told.size > 10_000) told.delete(told.keys().next().value as string);
+      void store
+        .getUser(username)
+        .then((user) => {
+          if (user?.email)
+            notifier.send('account-locked', user.email, {
+              name: user.displayName ?? user.username,
+              until: when(state.lockedUntil),
+            });
+        })
+        .catch(() => {});
+    }
+    return state;
+  };
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'commitFailure') return commitFailure;
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+export function failoverMail(
+  notifier: Notifier,
+  node: string,
+  e: { change: string; from: string; to: string; master: string },
+): void {
+  notifier.toAdmins('admin-failover', {
+    node,
+    change: e.change,
+    when: when(Date.now()),
+    detail: `from ${e.from} to ${e.to}; the master is now ${e.master}`,
+  });
+}
+
+/** A sync the admin face reported as failed (its `admin.failed` audit event). */
+export function directorySyncMail(
+  notifier: Notifier,
+  route: string | undefined,
+  reason: string | undefined,
+): void {
+  if (!route?.includes('/directory/') || !route.endsWith('/sync')) return;
+  notifier.toAdmins('admin-directory-sync', {
+    source: route,
+    problem: reason ?? 'the sync failed',
+    when: when(Date.now()),
+  });
+}
+
+/** A recovery or temporary code was spent: counted, and the user hears of a recovery code. */
+export function oneTimeCodeHooks(store: Store, notifier: Notifier, metrics: Metrics): RedemptionHooks {
+  const used = new Counter({
+    name: 'tessera_one_time_codes_used_total',
+    help: 'Recovery and temporary codes accepted',
+    labelNames: ['kind'] as const,
+    registers: [metrics.registry],
+  });
+  return {
+    onRecoveryUsed(username, left) {
+      used.inc({ kind: 'recovery' });
+      void store
+        .getUser(username)
+        .then((user) =>
+          notifier.send('recovery-code-used', user?.email, {
+            name: user?.displayName ?? username,
+            left,
+            when: when(Date.now()),
+          }),
+        )
+        .catch(() => {});
+    },
+    onTemporaryUsed() {
+      used.inc({ kind: 'temporary' });
+    },
+  };
+}
