@@ -17,7 +17,6 @@ import {
 import { uiPlugin } from '../../plugin/ui/index.ts';
 import { validatePlugin } from '../../plugin/validate/index.ts';
 import { ConsoleSignIn } from '../console/index.ts';
-import { directoryPasswords } from '../directory/index.ts';
 import { VERSION } from '../version.ts';
 import type { Config } from './config.ts';
 import { openapiOptions } from './openapi.ts';
@@ -82,7 +81,7 @@ export async function buildApp(
     audit,
     cluster,
     adminContext,
-    signIn: new ConsoleSignIn({ adminContext, directory: directoryPasswords(store) }),
+    signIn: new ConsoleSignIn({ adminContext, directory: services.directoryPasswords }),
   });
   await app.register(portalPlugin, {
     prefix: '/portal',

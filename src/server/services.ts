@@ -5,7 +5,12 @@ import { AuditOutputs, BufferedAuditSink, NodeEvents } from '../audit/index.ts';
 import { Cached, CallerDirectory, Validator } from '../auth/index.ts';
 import { ClusterRuntime } from '../cluster/index.ts';
 import { KeyRing } from '../crypto/index.ts';
-import { DirectorySchedule, directoryPasswords, scheduleAuditEvent } from '../directory/index.ts';
+import {
+  type DirectoryPasswords,
+  DirectorySchedule,
+  directoryPasswords,
+  scheduleAuditEvent,
+} from '../directory/index.ts';
 import { DEFAULT_GROUP, type Settings } from '../model/index.ts';
 import { Notifier } from '../notify/index.ts';
 import { oneTimeCodeChecker, type SelfServiceContext } from '../portal/index.ts';
@@ -30,6 +35,8 @@ export interface TesseraServices {
   keyring: KeyRing;
   settings: Cached<Settings>;
   validator: Validator;
+  /** Directory binds (one bounded pool per source) for every face that checks a directory password. */
+  directoryPasswords: DirectoryPasswords;
   audit: BufferedAuditSink;
   /** The node's own events (start, stop, role, failover, snapshot and backup runs) for the event stream. */
   events: NodeEvents;
@@ -146,6 +153,7 @@ export function createServices(
     keyring: ring,
     settings,
     validator,
+    directoryPasswords: passwords,
     audit,
     events,
     metrics,
