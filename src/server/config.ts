@@ -1,5 +1,6 @@
 // The one configuration loader: every TESSERA_* variable is read, validated and typed here, and
 // nowhere else; the rest of the program receives the values as options.
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ClusterConfig } from '../cluster/index.ts';
@@ -158,6 +159,14 @@ export const VARIABLES: readonly Variable[] = [
 
 const KNOWN = new Map(VARIABLES.map((v) => [v.name, v]));
 
+/**
+ * `NAME_FILE` for each secret NAME: the value is read from that file (a container secret, a
+ * mounted key), its trailing newline dropped. Not where a `_FILE` variable of its own is declared.
+ */
+export const SECRET_FILE_VARIABLES: ReadonlyMap<string, string> = new Map(
+  VARIABLES.filter((v) => v.secret && !KNOWN.has(`${v.name}_FILE`)).map((v) => [`${v.name}_FILE`, v.name]),
+);
+
 /** A start stopped by bad settings: one line per variable, each naming it and what is allowed. */
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {
@@ -174,11 +183,36 @@ class Reader {
 
   constructor(private readonly env: Env) {}
 
-  /** The raw value; unset and empty are the same. */
+  /** The raw value; unset and empty are the same. A secret may come from the file `NAME_FILE` names. */
   raw(name: string): string | undefined {
     if (!KNOWN.has(name)) throw new Error(`${name} is not a declared variable`);
     const v = this.env[name];
-    return v === undefined || v === '' ? undefined : v;
+    const direct = v === undefined || v === '' ? undefined : v;
+    const fileVar = `${name}_FILE`;
+    const file = SECRET_FILE_VARIABLES.has(fileVar) ? this.env[fileVar] : undefined;
+    if (file === undefined || file === '') return direct;
+    if (direct !== undefined) {
+      this.problem(fileVar, `${name} and ${fileVar} are both set; use one`);
+      return undefined;
+    }
+    return this.secretFile(fileVar, file);
+  }
+
+  private secretFile(fileVar: string, path: string): string | undefined {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      // the path is the operator's, not a secret; the file's content never appears
+      this.problem(
+        fileVar,
+        `cannot read ${JSON.stringify(path)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+      return undefined;
+    }
+    const value = text.replace(/\r?\n$/, '');
+    if (value === '') this.problem(fileVar, `${JSON.stringify(path)} is empty`);
+    return value === '' ? undefined : value;
   }
 
   /** A problem that is not one value's: two variables that do not fit together. */
@@ -440,5 +474,10 @@ function clusterConfig(
 /** Which TESSERA_* variables the environment sets: the known ones, and any the loader ignores. */
 export function tesseraVariables(env: Env = process.env): { set: string[]; unknown: string[] } {
   const names = Object.keys(env).filter((k) => k.startsWith('TESSERA_') && env[k] !== '');
-  return { set: names.filter((k) => KNOWN.has(k)), unknown: names.filter((k) => !KNOWN.has(k)).sort() };
+  // a secret set through its NAME_FILE counts as NAME set
+  const set = names.map((k) => SECRET_FILE_VARIABLES.get(k) ?? k).filter((k) => KNOWN.has(k));
+  return {
+    set: [...new Set(set)],
+    unknown: names.filter((k) => !KNOWN.has(k) && !SECRET_FILE_VARIABLES.has(k)).sort(),
+  };
 }

@@ -61,7 +61,9 @@ export function podman(args: string[], opts: SpawnSyncOptions & { what?: string 
   if (res.error) throw new Error(`${opts.what ?? `podman ${args[0]}`}: ${res.error.message}`);
   const out = `${res.stdout ?? ''}${res.stderr ?? ''}`;
   if (res.status !== 0) {
-    throw new Error(`${opts.what ?? `podman ${args.join(' ')}`} failed (exit ${res.status}):\n${out.slice(-8000)}`);
+    throw new Error(
+      `${opts.what ?? `podman ${args.join(' ')}`} failed (exit ${res.status}):\n${out.slice(-8000)}`,
+    );
   }
   return String(res.stdout ?? '');
 }
@@ -234,7 +236,11 @@ export async function ensureDebianImage(): Promise<string> {
         // apt's package lists and downloaded .debs are rebuilt by any later apt-get update
         rmSync(join(root, 'var/cache/apt/archives'), { recursive: true, force: true });
         mkdirSync(join(root, 'var/cache/apt/archives/partial'), { recursive: true });
-        run('tar', ['-C', root, '--numeric-owner', '-cf', `${tarball}.part`, '.'], 'tar of the debootstrap tree');
+        run(
+          'tar',
+          ['-C', root, '--numeric-owner', '-cf', `${tarball}.part`, '.'],
+          'tar of the debootstrap tree',
+        );
         run('mv', [`${tarball}.part`, tarball], 'mv');
       } finally {
         rmSync(root, { recursive: true, force: true });
@@ -282,7 +288,9 @@ export async function ensureNodeImage(): Promise<string> {
         join(ctx, 'Containerfile'),
         `FROM ${debian}\nCOPY usr /usr\nRUN node --version && npm --version\nCMD ["node"]\n`,
       );
-      podman(['build', '--format', 'docker', '-t', NODE_IMAGE, ctx], { what: 'podman build of the Node image' });
+      podman(['build', '--format', 'docker', '-t', NODE_IMAGE, ctx], {
+        what: 'podman build of the Node image',
+      });
     } finally {
       rmSync(ctx, { recursive: true, force: true });
     }
@@ -301,7 +309,9 @@ function npmCache(): string {
   const res = spawnSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8' });
   const dir = res.stdout?.trim();
   if (res.status !== 0 || !dir || !existsSync(dir))
-    throw new Error(`no npm cache on this machine (npm config get cache: ${dir ?? res.stderr}); run npm ci once`);
+    throw new Error(
+      `no npm cache on this machine (npm config get cache: ${dir ?? res.stderr}); run npm ci once`,
+    );
   return dir;
 }
 
