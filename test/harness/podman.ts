@@ -305,14 +305,28 @@ export interface BuiltImage {
   buildMs: number;
 }
 
-function npmCache(): string {
-  const res = spawnSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8' });
-  const dir = res.stdout?.trim();
-  if (res.status !== 0 || !dir || !existsSync(dir))
-    throw new Error(
-      `no npm cache on this machine (npm config get cache: ${dir ?? res.stderr}); run npm ci once`,
-    );
-  return dir;
+function npmConfig(key: string): string | undefined {
+  const res = spawnSync('npm', ['config', 'get', key], { encoding: 'utf8' });
+  const value = res.stdout?.trim();
+  return res.status === 0 && value && value !== 'null' && value !== 'undefined' ? value : undefined;
+}
+
+/**
+ * `npm ci` in the build containers as this machine's npm does it: from its cache first (a warm
+ * build downloads nothing) and trusting the CA file this machine's npm is configured with, if any.
+ */
+function npmBuildArgs(): string[] {
+  const cache = npmConfig('cache');
+  if (!cache || !existsSync(cache))
+    throw new Error(`no npm cache on this machine (npm config get cache: ${cache})`);
+  const flags = ['--prefer-offline', '--cache=/npm-host-cache'];
+  const volumes = ['--volume', `${cache}:/npm-host-cache`];
+  const cafile = npmConfig('cafile');
+  if (cafile && existsSync(cafile)) {
+    flags.push('--cafile=/npm-host-ca.pem');
+    volumes.push('--volume', `${cafile}:/npm-host-ca.pem:ro`);
+  }
+  return ['--build-arg', `NPM_CI_FLAGS=${flags.join(' ')}`, ...volumes];
 }
 
 /** `docker/Dockerfile` built with BASE_IMAGE = the local Node image; the engine's layer cache makes a rebuild fast. */
@@ -330,11 +344,7 @@ export async function buildTesseraImage(tag = TESSERA_IMAGE): Promise<BuiltImage
         join(REPO_ROOT, 'docker', 'Dockerfile'),
         '--build-arg',
         `BASE_IMAGE=${base}`,
-        // no npm registry is reachable from a build container here: npm ci reads this machine's cache
-        '--build-arg',
-        'NPM_CI_FLAGS=--offline --cache=/npm-host-cache',
-        '--volume',
-        `${npmCache()}:/npm-host-cache`,
+        ...npmBuildArgs(),
         '-t',
         tag,
         REPO_ROOT,
