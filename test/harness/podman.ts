@@ -22,7 +22,16 @@ import { ensureDebianPackages } from './debian.ts';
 import { waitFor } from './ports.ts';
 import { REPO_ROOT } from './tessera.ts';
 
-export const ENGINE_PACKAGES = ['podman', 'runc', 'uidmap', 'slirp4netns', 'fuse-overlayfs', 'debootstrap'];
+// dnsname: containers on a network find each other by name (podman 4.3 on Debian uses CNI)
+export const ENGINE_PACKAGES = [
+  'podman',
+  'runc',
+  'uidmap',
+  'slirp4netns',
+  'fuse-overlayfs',
+  'debootstrap',
+  'golang-github-containernetworking-plugin-dnsname',
+];
 /** Outside the repository: survives fresh clones, so only the first run on a machine debootstraps. */
 export const IMAGE_CACHE = process.env.TESSERA_IMAGE_CACHE ?? '/var/cache/tessera-images';
 const STATE_DIR = '/var/lib/tessera-podman';
@@ -353,5 +362,33 @@ export async function buildTesseraImage(tag = TESSERA_IMAGE): Promise<BuiltImage
     );
     const size = Number(podman(['image', 'inspect', '--format', '{{.Size}}', tag]).trim());
     return { ref: tag, size, buildMs: Date.now() - started };
+  });
+}
+
+/**
+ * One of the images under docker/ that the compose cluster uses (redis, freeradius, keycloak),
+ * built on the local Debian image. `context` defaults to that folder; layers are cached.
+ */
+export async function buildServiceImage(name: string, opts: { context?: string } = {}): Promise<string> {
+  const debian = await ensureDebianImage();
+  const tag = `localhost/tessera-${name}:test`;
+  return withLock(`image-${name}`, () => {
+    podman(
+      [
+        'build',
+        '--format',
+        'docker',
+        '--layers',
+        '-f',
+        join(REPO_ROOT, 'docker', name, 'Dockerfile'),
+        '--build-arg',
+        `BASE_IMAGE=${debian}`,
+        '-t',
+        tag,
+        opts.context ?? join(REPO_ROOT, 'docker', name),
+      ],
+      { what: `podman build of docker/${name}/Dockerfile` },
+    );
+    return tag;
   });
 }
