@@ -5,6 +5,7 @@ import {
   closeSync,
   cpSync,
   existsSync,
+  linkSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -369,7 +370,10 @@ export async function buildTesseraImage(tag = TESSERA_IMAGE): Promise<BuiltImage
  * One of the images under docker/ that the compose cluster uses (redis, freeradius, keycloak),
  * built on the local Debian image. `context` defaults to that folder; layers are cached.
  */
-export async function buildServiceImage(name: string, opts: { context?: string } = {}): Promise<string> {
+export async function buildServiceImage(
+  name: string,
+  opts: { context?: string; buildArgs?: string[] } = {},
+): Promise<string> {
   const debian = await ensureDebianImage();
   const tag = `localhost/tessera-${name}:test`;
   return withLock(`image-${name}`, () => {
@@ -383,6 +387,7 @@ export async function buildServiceImage(name: string, opts: { context?: string }
         join(REPO_ROOT, 'docker', name, 'Dockerfile'),
         '--build-arg',
         `BASE_IMAGE=${debian}`,
+        ...(opts.buildArgs ?? []).flatMap((a) => ['--build-arg', a]),
         '-t',
         tag,
         opts.context ?? join(REPO_ROOT, 'docker', name),
@@ -391,4 +396,32 @@ export async function buildServiceImage(name: string, opts: { context?: string }
     );
     return tag;
   });
+}
+
+/**
+ * The Keycloak image of the compose cluster: our extension's jar (built by Maven unless it is
+ * there) and the distribution tarball that test/harness/keycloak.ts caches, hard-linked into a
+ * temporary build context so nothing is downloaded inside the build.
+ */
+export async function buildKeycloakImage(): Promise<string> {
+  const { buildExtension, EXTENSION_JAR, keycloakDistribution, KEYCLOAK_VERSION } = await import(
+    './keycloak.ts'
+  );
+  if (!existsSync(EXTENSION_JAR)) buildExtension();
+  const tgz = keycloakDistribution();
+  const ctx = mkdtempSync(join(tmpdir(), 'tessera-keycloak-image-'));
+  try {
+    mkdirSync(join(ctx, 'docker/keycloak'), { recursive: true });
+    mkdirSync(join(ctx, 'keycloak-extension/target'), { recursive: true });
+    cpSync(EXTENSION_JAR, join(ctx, 'keycloak-extension/target/tessera-keycloak.jar'));
+    for (const f of ['Dockerfile', 'realm-tessera.json'])
+      cpSync(join(REPO_ROOT, 'docker/keycloak', f), join(ctx, 'docker/keycloak', f));
+    linkSync(tgz, join(ctx, 'docker/keycloak', `keycloak-quarkus-dist-${KEYCLOAK_VERSION}.tar.gz`));
+    return await buildServiceImage('keycloak', {
+      context: ctx,
+      buildArgs: [`KEYCLOAK_VERSION=${KEYCLOAK_VERSION}`],
+    });
+  } finally {
+    rmSync(ctx, { recursive: true, force: true });
+  }
 }

@@ -4,18 +4,23 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { awaitFreshStep, totpNow } from '../harness/codes.ts';
 import { ensureDebianPackages } from '../harness/debian.ts';
-import { buildServiceImage, buildTesseraImage, ensureEngine, podman, podmanEnv } from '../harness/podman.ts';
+import {
+  buildKeycloakImage,
+  buildServiceImage,
+  buildTesseraImage,
+  ensureEngine,
+  podman,
+  podmanEnv,
+} from '../harness/podman.ts';
 import { freePort, freeUdpPort, waitFor } from '../harness/ports.ts';
 import { radAuth } from '../harness/radclient.ts';
 import { Api, REPO_ROOT, randomBase32 } from '../harness/tessera.ts';
 
-// docker/compose.ha.yaml brought up with podman-compose, far enough for RADIUS: Redis pair, three
-// Sentinels, two Tessera nodes, the setup service and FreeRADIUS (Keycloak is left out: it has no
-// part in a RADIUS login and would double the time). radclient on the host talks to the
-// FreeRADIUS container through its port published on 127.0.0.1.
+// docker/compose.ha.yaml brought up whole with podman-compose: Redis pair, three Sentinels, two
+// Tessera nodes, the setup services, FreeRADIUS and Keycloak. radclient on the host talks to the
+// FreeRADIUS container through its port published on 127.0.0.1; Keycloak's realm gets our flow
+// from `tessera keycloak setup` (it boots for minutes on a small machine, so it is checked last).
 const COMPOSE_FILE = join(REPO_ROOT, 'docker', 'compose.ha.yaml');
-const SERVICES = ['redis-a', 'redis-b', 'sentinel-1', 'sentinel-2', 'sentinel-3', 'keygen'];
-const NODES = ['tessera-a', 'tessera-b', 'setup', 'freeradius'];
 
 describe('docker/compose.ha.yaml: a RADIUS login through the FreeRADIUS container (podman-compose)', () => {
   const project = `tessera-ha-test-${process.pid}`;
@@ -25,6 +30,7 @@ describe('docker/compose.ha.yaml: a RADIUS login through the FreeRADIUS containe
   let radiusPort: number;
   let portA: number;
   let portB: number;
+  let portKc: number;
 
   const compose = (args: string[], timeoutMs = 300_000) => {
     const res = spawnSync('podman-compose', ['-p', project, '-f', COMPOSE_FILE, ...args], {
@@ -54,15 +60,19 @@ describe('docker/compose.ha.yaml: a RADIUS login through the FreeRADIUS containe
     const tessera = await buildTesseraImage();
     const redis = await buildServiceImage('redis');
     const freeradius = await buildServiceImage('freeradius', { context: REPO_ROOT });
+    const keycloak = await buildKeycloakImage();
     console.log(`# images ready in ${Date.now() - started} ms`);
     radiusPort = await freeUdpPort();
     portA = await freePort();
     portB = await freePort();
+    portKc = await freePort();
     env = {
       ...podmanEnv(),
       TESSERA_IMAGE: tessera.ref,
       REDIS_IMAGE: redis,
       FREERADIUS_IMAGE: freeradius,
+      KEYCLOAK_IMAGE: keycloak,
+      KEYCLOAK_PORT: String(portKc),
       RADIUS_SECRET: radiusSecret,
       RADIUS_PORT: String(radiusPort),
       TESSERA_A_PORT: String(portA),
@@ -71,7 +81,7 @@ describe('docker/compose.ha.yaml: a RADIUS login through the FreeRADIUS containe
       TESSERA_LOG_LEVEL: 'warn',
     };
     const t = Date.now();
-    compose(['up', '-d', ...SERVICES, ...NODES]);
+    compose(['up', '-d']);
     console.log(`# podman-compose up returned after ${Date.now() - t} ms`);
   });
 
@@ -140,5 +150,51 @@ describe('docker/compose.ha.yaml: a RADIUS login through the FreeRADIUS containe
       'User-Password': `9999${totpNow(secret, { offsetSteps: 1 })}`,
     });
     assert.equal(wrongPin.code, 'Access-Reject', wrongPin.transcript);
+  });
+
+  test('Keycloak: the realm is set up by `tessera keycloak setup` with the Tessera step in its browser flow', async () => {
+    const kc = `http://127.0.0.1:${portKc}`;
+    await waitFor(
+      'keycloak-setup to finish',
+      async () =>
+        podman([
+          'inspect',
+          '--format',
+          '{{.State.Status}} {{.State.ExitCode}}',
+          container('keycloak-setup'),
+        ]).trim() === 'exited 0',
+      600_000,
+      2000,
+    ).catch((err) => {
+      throw new Error(`${err}\n${logsOf('keycloak-setup')}\n${logsOf('keycloak')}`);
+    });
+    const tokenRes = await fetch(`${kc}/realms/master/protocol/openid-connect/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'password',
+        client_id: 'admin-cli',
+        username: 'admin',
+        password: 'admin',
+      }),
+    });
+    assert.equal(tokenRes.status, 200);
+    const { access_token: token } = (await tokenRes.json()) as { access_token: string };
+    const realm = (await (
+      await fetch(`${kc}/admin/realms/tessera`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as {
+      browserFlow: string;
+    };
+    const executions = (await (
+      await fetch(
+        `${kc}/admin/realms/tessera/authentication/flows/${encodeURIComponent(realm.browserFlow)}/executions`,
+        {
+          headers: { authorization: `Bearer ${token}` },
+        },
+      )
+    ).json()) as { providerId?: string; requirement: string }[];
+    const step = executions.find((e) => e.providerId === 'tessera-otp');
+    assert.ok(step, `no tessera-otp step in ${realm.browserFlow}: ${JSON.stringify(executions)}`);
+    assert.equal(step.requirement, 'REQUIRED');
   });
 });
