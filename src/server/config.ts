@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseKey } from '../auth/api-keys.ts';
 import type { ClusterConfig } from '../cluster/index.ts';
 import { parseAddressList, TOMBSTONE_RETENTION_MS } from '../model/index.ts';
 import {
@@ -36,6 +37,8 @@ export interface Config {
   trustProxy: string[];
   /** The seed key (base64 of 32 bytes) instead of `<dataDir>/master.key`. */
   masterKey?: string;
+  /** The first admin key, given instead of made (only while the store has none). */
+  adminKey?: string;
   /** Public URL of this node, for cluster status and snapshot pulls. */
   publicUrl?: string;
   nodeId?: string;
@@ -104,6 +107,11 @@ export const VARIABLES: readonly Variable[] = [
     allowed: 'a comma-separated list of proxy addresses or CIDRs (10.0.0.5,10.1.0.0/16)',
   },
   { name: 'TESSERA_MASTER_KEY', allowed: 'the base64 of 32 bytes', secret: 'value' },
+  {
+    name: 'TESSERA_ADMIN_KEY',
+    allowed: 'an admin API key (tessera-admin.<12 chars>.<43 chars>), installed on a first start',
+    secret: 'value',
+  },
   { name: 'TESSERA_PUBLIC_URL', allowed: 'an http:// or https:// URL' },
   { name: 'TESSERA_NODE_ID', allowed: 'a name without spaces' },
   { name: 'TESSERA_REDIS_URL', allowed: 'a redis:// or rediss:// URL', secret: 'url' },
@@ -313,6 +321,7 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
   const logLevel = r.oneOf('TESSERA_LOG_LEVEL', LOG_LEVELS) ?? defaults.logLevel ?? 'info';
   const trustProxy = proxyList(r);
   const masterKey = r.text('TESSERA_MASTER_KEY', isMasterKey);
+  const adminKey = r.text('TESSERA_ADMIN_KEY', (v) => parseKey(v)?.kind === 'admin');
   const publicUrl = r.url('TESSERA_PUBLIC_URL', ['http:', 'https:']);
   const nodeId = r.text('TESSERA_NODE_ID', noSpaces);
   const redisUrl = r.url('TESSERA_REDIS_URL', ['redis:', 'rediss:']);
@@ -355,6 +364,7 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     ...(redisUrl ? { redisUrl } : {}),
     ...(sentinels ? { sentinels } : {}),
     ...(masterKey ? { masterKey } : {}),
+    ...(adminKey ? { adminKey } : {}),
     ...(publicUrl ? { publicUrl } : {}),
     ...(nodeId ? { nodeId } : {}),
   };

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { AbstractStartedContainer, GenericContainer, type StartedTestContainer, Wait } from 'testcontainers';
 import { type ClientKind, createClient, type SeedToken, type SeedUser, seedUsers } from './seed.ts';
 
@@ -70,12 +71,17 @@ export class TesseraContainer extends GenericContainer {
   }
 
   /**
-   * The admin key to use for seeding and to hand out, for a node that does not create one (a
-   * replica: its admin keys come from the master's store).
+   * The first admin key (`TESSERA_ADMIN_KEY`), instead of one the node makes: a test can then hold
+   * it before the container starts. `TesseraContainer.generateAdminKey()` makes a well-formed one.
    */
-  withAdminApiKey(key: string): this {
+  withAdminKey(key: string): this {
     this.knownAdminKey = key;
-    return this;
+    return this.withEnvironment({ TESSERA_ADMIN_KEY: key });
+  }
+
+  /** A new random admin key in Tessera's format, for withAdminKey. */
+  static generateAdminKey(): string {
+    return `tessera-admin.${randomBytes(9).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
   }
 
   /**
@@ -84,7 +90,8 @@ export class TesseraContainer extends GenericContainer {
    */
   asReplicaOf(master: StartedTesseraContainer): this {
     this.master = master;
-    return this.withAdminApiKey(master.getAdminApiKey());
+    this.knownAdminKey = master.getAdminApiKey();
+    return this;
   }
 
   /**
@@ -128,7 +135,7 @@ async function readAdminKey(container: StartedTestContainer): Promise<string> {
   const res = await container.exec(['node', '-e', read]);
   if (res.exitCode !== 0 || !res.stdout.startsWith('tessera-admin.')) {
     throw new Error(
-      `no admin key in ${DATA_DIR}/admin.key (a replica makes none: use withAdminApiKey): ${res.stderr}`,
+      `no admin key in ${DATA_DIR}/admin.key (a replica makes none: use asReplicaOf): ${res.stderr}`,
     );
   }
   return res.stdout;

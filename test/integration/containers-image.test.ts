@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { type StartedTesseraContainer, TesseraContainer } from 'tessera/testcontainers';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { awaitFreshStep, totpNow } from '../harness/codes.ts';
-import { type BuiltImage, buildTesseraImage, ensureEngine, podman } from '../harness/podman.ts';
+import { type BuiltImage, buildTesseraImage, ensureEngine, podman, podmanEnv } from '../harness/podman.ts';
 import { freePort, waitFor } from '../harness/ports.ts';
 import { Api, randomBase32 } from '../harness/tessera.ts';
 
@@ -99,6 +100,32 @@ describe('the container image and TesseraContainer (podman)', () => {
       (await api.call('GET', '/v1/admin/users/alice', undefined, node.getClientApiKey())).status,
       403,
     );
+  });
+
+  test('withAdminKey: the node installs the given key and keeps no copy; a malformed key stops the start', async () => {
+    const key = TesseraContainer.generateAdminKey();
+    const own = await new TesseraContainer(image.ref).withAdminKey(key).start();
+    try {
+      assert.equal(own.getAdminApiKey(), key);
+      const keys = await new Api(own.getBaseUrl(), key).ok('GET', '/v1/admin/admin-keys');
+      assert.deepEqual(
+        keys.map((k: { id: string }) => k.id),
+        [key.split('.')[1]],
+      );
+      const files = (await own.exec(['node', '-p', "require('fs').readdirSync('/data').join(' ')"])).stdout;
+      assert.ok(!files.includes('admin.key'), files);
+    } finally {
+      await own.stop();
+    }
+    const bad = `tessera-client.${key.split('.').slice(1).join('.')}`;
+    const res = spawnSync('podman', ['run', '--rm', '-e', `TESSERA_ADMIN_KEY=${bad}`, image.ref], {
+      env: podmanEnv(),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.notEqual(res.status, 0);
+    assert.match(`${res.stdout}${res.stderr}`, /TESSERA_ADMIN_KEY: the value is not allowed/);
+    assert.equal(`${res.stdout}${res.stderr}`.includes(bad), false);
   });
 
   test('read-only root filesystem, the seed key from a secret file, healthy, and a graceful stop on SIGTERM', async () => {
