@@ -86,7 +86,10 @@ describe('docker/compose.ha.yaml: a RADIUS login through the FreeRADIUS containe
   });
 
   afterAll(() => {
-    if (env) compose(['down', '-v'], 180_000);
+    if (!env) return;
+    compose(['down', '-v'], 180_000);
+    // podman-compose 1.0 leaves the project's network behind
+    spawnSync('podman', ['network', 'rm', '-f', `${project}_default`], { env });
   });
 
   test('every published port is on 127.0.0.1', () => {

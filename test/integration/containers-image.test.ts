@@ -191,7 +191,7 @@ describe('the container image and TesseraContainer (podman)', () => {
       assert.match(logs, /shutting down/);
       assert.equal(logs.includes(key), false);
     } finally {
-      podman(['rm', '-f', name]);
+      podman(['rm', '-f', '-v', name]);
       podman(['volume', 'rm', '-f', `${name}-secrets`]);
     }
   });
