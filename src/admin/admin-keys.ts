@@ -1,4 +1,4 @@
-import { adminKeyUsable, mintKey } from '../auth/index.ts';
+import { adminKeyUsable, adoptKey, mintKey } from '../auth/index.ts';
 import { type AdminKey, type AdminRole, TesseraError } from '../model/index.ts';
 import type { AdminContext } from './context.ts';
 
@@ -7,6 +7,8 @@ export interface AdminKeyInput {
   role?: AdminRole;
   /** Milliseconds since the epoch; must lie in the future. */
   expiresAt?: number;
+  /** The operator's own key (first start with TESSERA_ADMIN_KEY) instead of a new one; never from the API. */
+  presetKey?: string;
 }
 
 /** The key as the API and the CLI show it: never its hash; times as ISO 8601, as they are given. */
@@ -52,7 +54,8 @@ export async function createAdminKey(
   if (input.expiresAt !== undefined && !(Number.isFinite(input.expiresAt) && input.expiresAt > now)) {
     throw new TesseraError('BAD_REQUEST', 'expiresAt must be a time in the future');
   }
-  const minted = mintKey('admin');
+  const minted = input.presetKey === undefined ? mintKey('admin') : adoptKey('admin', input.presetKey);
+  if (!minted) throw new TesseraError('BAD_REQUEST', 'the preset admin key is not a well-formed admin key');
   const key: AdminKey = {
     id: minted.id,
     name: input.name,

@@ -20,6 +20,16 @@ export function mintKey(kind: KeyKind): MintedKey {
   return { id, key: `${PREFIX[kind]}.${id}.${secret}`, hash: hashApiSecret(secret) };
 }
 
+/**
+ * A key the operator made (TESSERA_ADMIN_KEY) taken as if minted here: the same shape is required,
+ * and only its hash is kept. Null when the text is not a well-formed key of that kind.
+ */
+export function adoptKey(kind: KeyKind, text: string): MintedKey | null {
+  const parsed = parseKey(text);
+  if (!parsed || parsed.kind !== kind) return null;
+  return { id: parsed.id, key: text, hash: hashApiSecret(parsed.secret) };
+}
+
 export interface ParsedKey {
   kind: KeyKind;
   id: string;

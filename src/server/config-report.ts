@@ -10,6 +10,7 @@ const EFFECTIVE: Record<string, (c: Config) => string | number | boolean | undef
   TESSERA_LOG_LEVEL: (c) => c.logLevel,
   TESSERA_TRUST_PROXY: (c) => (c.trustProxy.length > 0 ? c.trustProxy.join(',') : undefined),
   TESSERA_MASTER_KEY: (c) => c.masterKey,
+  TESSERA_ADMIN_KEY: (c) => c.adminKey,
   TESSERA_PUBLIC_URL: (c) => c.cluster.url,
   TESSERA_NODE_ID: (c) => c.cluster.nodeId,
   TESSERA_REDIS_URL: (c) => c.redisUrl,

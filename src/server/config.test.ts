@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
-import { describe, test } from 'vitest';
-import { ConfigError, loadConfig, tesseraVariables, VARIABLES } from './config.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, test } from 'vitest';
+import { ConfigError, loadConfig, SECRET_FILE_VARIABLES, tesseraVariables, VARIABLES } from './config.ts';
 import { configReport, formatReport, maskUrl } from './config-report.ts';
 
 const KEY = randomBytes(32).toString('base64');
@@ -24,6 +26,7 @@ const BAD: Record<string, string> = {
   TESSERA_LOG_LEVEL: 'verbose',
   TESSERA_TRUST_PROXY: '10.0.0.0/99',
   TESSERA_MASTER_KEY: 'c2hvcnQ=',
+  TESSERA_ADMIN_KEY: 'tessera-client.AAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB',
   TESSERA_PUBLIC_URL: 'ftp://node-a',
   TESSERA_NODE_ID: 'node a',
   TESSERA_REDIS_URL: 'http://127.0.0.1:6379',
@@ -300,6 +303,71 @@ describe('the configuration loader', () => {
     assert.equal(loadConfig({ TESSERA_PORT: '', TESSERA_REDIS_URL: '' }).port, 8080);
     assert.equal(loadConfig({ TESSERA_REDIS_URL: '' }).redisUrl, undefined);
   });
+});
+
+describe('secrets from files (NAME_FILE)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-secret-files-'));
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text, { mode: 0o600 });
+    return path;
+  };
+
+  test('every secret has one, unless it declares its own _FILE variable', () => {
+    assert.deepEqual(
+      [...SECRET_FILE_VARIABLES.values()].sort(),
+      VARIABLES.filter((v) => v.secret && v.name !== 'TESSERA_SNAPSHOT_PASSPHRASE')
+        .map((v) => v.name)
+        .sort(),
+    );
+  });
+
+  test('the value is the file, its trailing newline dropped', () => {
+    const c = loadConfig({
+      TESSERA_MASTER_KEY_FILE: file('master', `${KEY}\n`),
+      TESSERA_REDIS_URL_FILE: file('redis', 'redis://:pw@127.0.0.1:6379\r\n'),
+      TESSERA_SENTINEL_PASSWORD_FILE: file('sentinel', 'two words \n'),
+    });
+    assert.equal(c.masterKey, KEY);
+    assert.equal(c.redisUrl, 'redis://:pw@127.0.0.1:6379');
+    assert.equal(c.redis.sentinelPassword, 'two words ');
+  });
+
+  test('the file is checked like the value would be, and its content never shows', () => {
+    const message = problemOf({ TESSERA_MASTER_KEY_FILE: file('bad', 'not-the-right-secret\n') });
+    assert.match(message, /^TESSERA_MASTER_KEY: the value is not allowed/);
+    assert.equal(message.includes('not-the-right-secret'), false);
+  });
+
+  test('both set, a missing file or an empty file stop the start, naming the variable', () => {
+    const both = problemOf({ TESSERA_MASTER_KEY: KEY, TESSERA_MASTER_KEY_FILE: file('m2', KEY) });
+    assert.equal(
+      both,
+      'TESSERA_MASTER_KEY_FILE: TESSERA_MASTER_KEY and TESSERA_MASTER_KEY_FILE are both set; use one',
+    );
+    assert.equal(both.includes(KEY), false);
+    const missing = problemOf({ TESSERA_SENTINEL_PASSWORD_FILE: join(dir, 'nope') });
+    assert.match(missing, /^TESSERA_SENTINEL_PASSWORD_FILE: cannot read ".*nope" \(ENOENT\)$/);
+    const empty = problemOf({ TESSERA_MASTER_KEY_FILE: file('empty', '\n') });
+    assert.match(empty, /^TESSERA_MASTER_KEY_FILE: ".*empty" is empty$/);
+  });
+
+  test('`tessera config` shows the secret as set, masked, and the _FILE name as no stranger', () => {
+    const env = { TESSERA_MASTER_KEY_FILE: file('m3', KEY) };
+    const { set, unknown } = tesseraVariables(env);
+    assert.deepEqual(set, ['TESSERA_MASTER_KEY']);
+    assert.deepEqual(unknown, []);
+    const text = formatReport(configReport(loadConfig(env), set), unknown);
+    assert.match(text, /^TESSERA_MASTER_KEY=\*+ +# set$/m);
+    assert.equal(text.includes(KEY), false);
+  });
+
+  test('a _FILE name for a variable that is not a secret is not read', () => {
+    assert.equal(loadConfig({ TESSERA_PORT_FILE: file('port', '9000') }).port, 8080);
+    assert.deepEqual(tesseraVariables({ TESSERA_PORT_FILE: 'x' }).unknown, ['TESSERA_PORT_FILE']);
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 });
 
 describe('tessera config: the effective configuration', () => {

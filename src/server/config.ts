@@ -1,7 +1,9 @@
 // The one configuration loader: every TESSERA_* variable is read, validated and typed here, and
 // nowhere else; the rest of the program receives the values as options.
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseKey } from '../auth/api-keys.ts';
 import type { ClusterConfig } from '../cluster/index.ts';
 import { parseAddressList, TOMBSTONE_RETENTION_MS } from '../model/index.ts';
 import {
@@ -39,6 +41,8 @@ export interface Config {
   trustProxy: string[];
   /** The seed key (base64 of 32 bytes) instead of `<dataDir>/master.key`. */
   masterKey?: string;
+  /** The first admin key, given instead of made (only while the store has none). */
+  adminKey?: string;
   /** Public URL of this node, for cluster status and snapshot pulls. */
   publicUrl?: string;
   nodeId?: string;
@@ -115,6 +119,11 @@ export const VARIABLES: readonly Variable[] = [
     allowed: 'a comma-separated list of proxy addresses or CIDRs (10.0.0.5,10.1.0.0/16)',
   },
   { name: 'TESSERA_MASTER_KEY', allowed: 'the base64 of 32 bytes', secret: 'value' },
+  {
+    name: 'TESSERA_ADMIN_KEY',
+    allowed: 'an admin API key (tessera-admin.<12 chars>.<43 chars>), installed on a first start',
+    secret: 'value',
+  },
   { name: 'TESSERA_PUBLIC_URL', allowed: 'an http:// or https:// URL' },
   { name: 'TESSERA_NODE_ID', allowed: 'a name without spaces' },
   { name: 'TESSERA_REDIS_URL', allowed: 'a redis:// or rediss:// URL', secret: 'url' },
@@ -203,6 +212,14 @@ export const VARIABLES: readonly Variable[] = [
 
 const KNOWN = new Map(VARIABLES.map((v) => [v.name, v]));
 
+/**
+ * `NAME_FILE` for each secret NAME: the value is read from that file (a container secret, a
+ * mounted key), its trailing newline dropped. Not where a `_FILE` variable of its own is declared.
+ */
+export const SECRET_FILE_VARIABLES: ReadonlyMap<string, string> = new Map(
+  VARIABLES.filter((v) => v.secret && !KNOWN.has(`${v.name}_FILE`)).map((v) => [`${v.name}_FILE`, v.name]),
+);
+
 /** A start stopped by bad settings: one line per variable, each naming it and what is allowed. */
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {
@@ -219,11 +236,36 @@ export class Reader {
 
   constructor(private readonly env: Env) {}
 
-  /** The raw value; unset and empty are the same. */
+  /** The raw value; unset and empty are the same. A secret may come from the file `NAME_FILE` names. */
   raw(name: string): string | undefined {
     if (!KNOWN.has(name)) throw new Error(`${name} is not a declared variable`);
     const v = this.env[name];
-    return v === undefined || v === '' ? undefined : v;
+    const direct = v === undefined || v === '' ? undefined : v;
+    const fileVar = `${name}_FILE`;
+    const file = SECRET_FILE_VARIABLES.has(fileVar) ? this.env[fileVar] : undefined;
+    if (file === undefined || file === '') return direct;
+    if (direct !== undefined) {
+      this.problem(fileVar, `${name} and ${fileVar} are both set; use one`);
+      return undefined;
+    }
+    return this.secretFile(fileVar, file);
+  }
+
+  private secretFile(fileVar: string, path: string): string | undefined {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      // the path is the operator's, not a secret; the file's content never appears
+      this.problem(
+        fileVar,
+        `cannot read ${JSON.stringify(path)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+      return undefined;
+    }
+    const value = text.replace(/\r?\n$/, '');
+    if (value === '') this.problem(fileVar, `${JSON.stringify(path)} is empty`);
+    return value === '' ? undefined : value;
   }
 
   /** A problem that is not one value's: two variables that do not fit together. */
@@ -324,6 +366,7 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
   const logLevel = r.oneOf('TESSERA_LOG_LEVEL', LOG_LEVELS) ?? defaults.logLevel ?? 'info';
   const trustProxy = proxyList(r);
   const masterKey = r.text('TESSERA_MASTER_KEY', isMasterKey);
+  const adminKey = r.text('TESSERA_ADMIN_KEY', (v) => parseKey(v)?.kind === 'admin');
   const publicUrl = r.url('TESSERA_PUBLIC_URL', ['http:', 'https:']);
   const nodeId = r.text('TESSERA_NODE_ID', noSpaces);
   const redisUrl = r.url('TESSERA_REDIS_URL', ['redis:', 'rediss:']);
@@ -376,6 +419,7 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     ...(redisUrl ? { redisUrl } : {}),
     ...(sentinels ? { sentinels } : {}),
     ...(masterKey ? { masterKey } : {}),
+    ...(adminKey ? { adminKey } : {}),
     ...(publicUrl ? { publicUrl } : {}),
     ...(nodeId ? { nodeId } : {}),
   };
@@ -495,5 +539,10 @@ function clusterConfig(
 /** Which TESSERA_* variables the environment sets: the known ones, and any the loader ignores. */
 export function tesseraVariables(env: Env = process.env): { set: string[]; unknown: string[] } {
   const names = Object.keys(env).filter((k) => k.startsWith('TESSERA_') && env[k] !== '');
-  return { set: names.filter((k) => KNOWN.has(k)), unknown: names.filter((k) => !KNOWN.has(k)).sort() };
+  // a secret set through its NAME_FILE counts as NAME set
+  const set = names.map((k) => SECRET_FILE_VARIABLES.get(k) ?? k).filter((k) => KNOWN.has(k));
+  return {
+    set: [...new Set(set)],
+    unknown: names.filter((k) => !KNOWN.has(k) && !SECRET_FILE_VARIABLES.has(k)).sort(),
+  };
 }

@@ -253,7 +253,13 @@ export async function bootstrap(services: TesseraServices, log: Logger): Promise
       permanent: true,
     });
   }
-  if ((await services.store.listAdminKeys()).length === 0) {
+  const preset = services.config.adminKey;
+  const none = (await services.store.listAdminKeys()).length === 0;
+  if (none && preset) {
+    // the operator holds this key already (a container secret): no copy of it goes to the data dir
+    await createAdminKey(services.admin('bootstrap'), { name: 'initial', presetKey: preset });
+    log.info({ variable: 'TESSERA_ADMIN_KEY' }, 'installed the first admin API key given in the environment');
+  } else if (none) {
     const { apiKey } = await createAdminKey(services.admin('bootstrap'), { name: 'initial' });
     const path = join(services.config.dataDir, 'admin.key');
     writeFileSync(path, `${apiKey}\n`, { mode: 0o600 });
