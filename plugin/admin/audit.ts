@@ -26,6 +26,12 @@ const AuditQuery = Type.Object(
     from: Type.Optional(Time),
     to: Type.Optional(Time),
     user: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    client: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'a relying system (client id)' }),
+    ),
+    node: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'the node that decided or reported' }),
+    ),
     result: Type.Optional(Type.String({ pattern: '^[A-Za-z_-]{1,32}$' })),
     reason: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
     cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,512}$' })),
@@ -87,7 +93,7 @@ export async function auditRoutes(app: FastifyInstance, face: AdminFaceOptions):
       schema: {
         tags: ['audit'],
         summary:
-          'Audit events, newest first: one stream or all merged, filtered by time, user, result and reason, a page at a time',
+          'Audit events, newest first: one stream or all merged, filtered by time, user, relying system (client), result, reason and node through indexes, a page at a time in constant time per page',
         operationId: 'listAudit',
         security: ADMIN_KEY,
         querystring: AuditQuery,
@@ -114,6 +120,8 @@ export async function auditRoutes(app: FastifyInstance, face: AdminFaceOptions):
         ...(q.stream ? { stream: q.stream } : {}),
         ...range,
         ...(q.user !== undefined ? { user: q.user } : {}),
+        ...(q.client !== undefined ? { client: q.client } : {}),
+        ...(q.node !== undefined ? { node: q.node } : {}),
         ...(q.result !== undefined ? { result: q.result } : {}),
         ...(q.reason !== undefined ? { reason: q.reason } : {}),
         ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),

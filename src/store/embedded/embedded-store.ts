@@ -34,10 +34,11 @@ import {
 import { auditRetention } from '../audit-retention.ts';
 import type {
   AuditChainView,
+  AuditHit,
+  AuditPosition,
   AuditRetention,
-  AuditScanItem,
-  AuditScanRange,
   AuditSealer,
+  AuditSeek,
   AuditStream,
   AuthView,
   FailurePolicy,
@@ -492,8 +493,12 @@ export class EmbeddedStore implements Store {
     await this.audit.prune();
   }
 
-  scanAudit(stream: AuditStream, range: AuditScanRange): AsyncIterable<AuditScanItem> {
-    return this.audit.scan(stream, range);
+  seekAudit(stream: AuditStream, seek: AuditSeek): Promise<AuditHit[]> {
+    return this.audit.seek(stream, seek);
+  }
+
+  readAudit(stream: AuditStream, positions: AuditPosition[]): Promise<(AuditEvent | null)[]> {
+    return this.audit.read(stream, positions);
   }
 
   useAuditSealer(sealer: AuditSealer): void {

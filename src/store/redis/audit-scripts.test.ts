@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, test } from 'vitest';
 import { type RedisProcess, startRedis } from '../../../test/harness/redis.ts';
+import type { AuditEvent } from '../../model/index.ts';
+import { auditIndexValues } from '../audit-index.ts';
 import { openRedisStore, type RedisStore } from './index.ts';
 import { runScript } from './links.ts';
 
@@ -99,4 +101,29 @@ test('APPEND_CHAINED: appends only onto the head the batch was sealed onto, then
   assert.deepEqual(await runScript(w, 'tsAppendChained', [...keys, 'H1', 'H2', ...noTrim, 12, 'e3']), [1]);
   assert.equal(await c.get('h:head'), 'H2');
   assert.deepEqual(await c.zrange('h:admin', '-1', '-1', 'WITHSCORES'), ['0000000000000003|e3', '12']);
+});
+
+test('index_values (Lua) finds an event by the same fields and values as auditIndexValues', async () => {
+  const events: AuditEvent[] = [
+    {
+      time: 1,
+      type: 'validate',
+      actor: 'client:vpn',
+      username: 'müller',
+      result: 'reject',
+      reason: 'OTP_INVALID',
+      detail: { node: 'n1', clientName: 'VPN' },
+    },
+    { time: 2, type: 'user.update', actor: 'admin:k1', username: 'a:b', result: 'ok' },
+    { time: 3, type: 'node.start', actor: 'node:n2', detail: { node: 'n2', pid: 7 } },
+    { time: 4, type: 'validate', actor: 'client:', username: '', detail: { node: 5 } },
+  ];
+  for (const e of events) {
+    const lua = (await runScript(w, 'tsAuditIndexProbe', [
+      JSON.stringify({ ...e, chain: { seq: 1 } }),
+    ])) as string[];
+    const pairs: string[][] = [];
+    for (let i = 0; i < lua.length; i += 2) pairs.push([lua[i]!, lua[i + 1]!]);
+    assert.deepEqual(pairs, auditIndexValues(e), JSON.stringify(e));
+  }
 });

@@ -24,10 +24,11 @@ import {
 import { auditRetention } from '../audit-retention.ts';
 import type {
   AuditChainView,
+  AuditHit,
+  AuditPosition,
   AuditRetention,
-  AuditScanItem,
-  AuditScanRange,
   AuditSealer,
+  AuditSeek,
   AuditStream,
   AuthView,
   FailurePolicy,
@@ -591,8 +592,12 @@ export class RedisStore implements Store, ReplicationControl {
     await this.audit.prune();
   }
 
-  scanAudit(stream: AuditStream, range: AuditScanRange): AsyncIterable<AuditScanItem> {
-    return this.audit.scan(stream, range);
+  seekAudit(stream: AuditStream, seek: AuditSeek): Promise<AuditHit[]> {
+    return this.audit.seek(stream, seek);
+  }
+
+  readAudit(stream: AuditStream, positions: AuditPosition[]): Promise<(AuditEvent | null)[]> {
+    return this.audit.read(stream, positions);
   }
 
   useAuditSealer(sealer: AuditSealer): void {
