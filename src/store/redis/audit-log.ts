@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { AuditEvent } from '../../model/index.ts';
-import { MAX_SEQ } from '../audit-index.ts';
+import { auditIndexValues, MAX_SEQ } from '../audit-index.ts';
 import { AUDIT_STREAMS, mergeNewestFirst, type OrderedAuditEvent } from '../audit-retention.ts';
 import type {
   AuditChainView,
@@ -20,6 +20,8 @@ const pad = (n: number, width: number) => String(Math.max(0, Math.trunc(n))).pad
 const seqText = (seq: number) => pad(Math.min(seq, MAX_SEQ), 16);
 /** An index member: "<15-digit time>.<16-digit sequence>" (see audit-scripts.ts). */
 const indexMember = (p: AuditPosition) => `${pad(p.time, 15)}.${seqText(p.seq)}`;
+/** The most entries one append script takes (see append). */
+const APPEND_CHUNK = 100;
 /** The largest time an index member can carry. */
 const TIME_CAP = 10 ** 15 - 1;
 
@@ -144,11 +146,21 @@ export class RedisAuditLog {
     this.sealer = sealer;
   }
 
+  /**
+   * In scripts of at most APPEND_CHUNK entries: each entry adds six sorted-set members, and Redis
+   * runs nothing else while a script runs, so a large batch must not hold up logins' scripts.
+   */
   async append(events: AuditEvent[], stream: AuditStream): Promise<void> {
+    if (events.length === 0) return this.appendChunk([], stream);
+    for (let i = 0; i < events.length; i += APPEND_CHUNK)
+      await this.appendChunk(events.slice(i, i + APPEND_CHUNK), stream);
+  }
+
+  private async appendChunk(events: AuditEvent[], stream: AuditStream): Promise<void> {
     if (this.sealer?.streams.includes(stream) && events.length > 0)
       return this.appendChained(this.sealer, events, stream);
-    const pairs = events.flatMap((e) => [Math.trunc(e.time), JSON.stringify(e)]);
-    await this.access.write((w) => runScript(w, 'tsAppendAudit', [...this.appendArgs(stream), ...pairs]));
+    const entries = events.flatMap((e) => entryArgs(Math.trunc(e.time), JSON.stringify(e), e));
+    await this.access.write((w) => runScript(w, 'tsAppendAudit', [...this.appendArgs(stream), ...entries]));
   }
 
   /**
@@ -164,7 +176,7 @@ export class RedisAuditLog {
       for (let attempt = 0; attempt < 50; attempt++) {
         const sealed = sealer.seal(stream, head ? parseJson<ChainedAuditEvent>(head) : null, events);
         const json = sealed.map((e) => JSON.stringify(e));
-        const pairs = sealed.flatMap((e, i) => [e.chain!.at, json[i]!]);
+        const pairs = sealed.flatMap((e, i) => entryArgs(e.chain!.at, json[i]!, e));
         const answer = (await runScript(w, 'tsAppendChained', [
           ...keys,
           head,
@@ -265,6 +277,12 @@ export class RedisAuditLog {
     await this.buildIndex();
     return moved;
   }
+}
+
+/** An entry as the append scripts take it: time, JSON, then its index names "field:value". */
+function entryArgs(time: number, json: string, e: AuditEvent): (string | number)[] {
+  const names = auditIndexValues(e).map(([f, v]) => `${f}:${v}`);
+  return [time, json, names.length, ...names];
 }
 
 /** ZREVRANGE … WITHSCORES: member, score, member, score; a member is "<sequence>|<event JSON>". */

@@ -37,7 +37,24 @@ afterAll(async () => {
 
 test('APPEND_AUDIT: members are "<16-digit sequence>|<json>", scored by time; the cutoff is exclusive', async () => {
   // cutoffs: auth 100 (cap 3), admin 0, event 0; events at times 99, 100, 101
-  const size = await runScript(w, 'tsAppendAudit', [...K, 100, 3, 0, 0, 0, 0, 99, 'a', 100, 'b', 101, 'c']);
+  const size = await runScript(w, 'tsAppendAudit', [
+    ...K,
+    100,
+    3,
+    0,
+    0,
+    0,
+    0,
+    99,
+    'a',
+    0,
+    100,
+    'b',
+    0,
+    101,
+    'c',
+    0,
+  ]);
   assert.equal(size, 2, 'the event at 99 is older than the cutoff 100; the one at 100 is kept');
   assert.deepEqual(await c.zrange('t:auth', '0', '-1', 'WITHSCORES'), [
     '0000000000000002|b',
@@ -50,7 +67,7 @@ test('APPEND_AUDIT: members are "<16-digit sequence>|<json>", scored by time; th
 
 test('APPEND_AUDIT: the cap keeps the newest; every stream is trimmed on any append', async () => {
   await c.zadd('t:admin', 5, 'x|old', 50, 'y|new');
-  await runScript(w, 'tsAppendAudit', [...K, 100, 3, 10, 0, 0, 0, 102, 'd', 103, 'e']);
+  await runScript(w, 'tsAppendAudit', [...K, 100, 3, 10, 0, 0, 0, 102, 'd', 0, 103, 'e', 0]);
   assert.deepEqual(await c.zrange('t:auth', '0', '-1'), [
     '0000000000000003|c',
     '0000000000000004|d',
@@ -87,18 +104,21 @@ test('APPEND_CHAINED: appends only onto the head the batch was sealed onto, then
   const noTrim = [0, 0, 0, 0, 0, 0];
   // the first batch is sealed onto no head
   assert.deepEqual(
-    await runScript(w, 'tsAppendChained', [...keys, '', 'H1', ...noTrim, 10, 'e1', 11, 'e2']),
+    await runScript(w, 'tsAppendChained', [...keys, '', 'H1', ...noTrim, 10, 'e1', 0, 11, 'e2', 0]),
     [1],
   );
   assert.equal(await c.get('h:head'), 'H1');
   assert.deepEqual(await c.zrange('h:admin', '0', '-1'), ['0000000000000001|e1', '0000000000000002|e2']);
   // a batch sealed onto a stale head (another node appended first) changes nothing and learns the head
-  assert.deepEqual(await runScript(w, 'tsAppendChained', [...keys, '', 'H9', ...noTrim, 12, 'x']), [0, 'H1']);
+  assert.deepEqual(await runScript(w, 'tsAppendChained', [...keys, '', 'H9', ...noTrim, 12, 'x', 0]), [
+    0,
+    'H1',
+  ]);
   assert.equal(await c.get('h:head'), 'H1');
   assert.equal(await c.zcard('h:admin'), 2);
   assert.equal(await c.get('h:seq'), '2', 'a refused batch takes no sequence numbers');
   // sealed again onto H1, it goes on
-  assert.deepEqual(await runScript(w, 'tsAppendChained', [...keys, 'H1', 'H2', ...noTrim, 12, 'e3']), [1]);
+  assert.deepEqual(await runScript(w, 'tsAppendChained', [...keys, 'H1', 'H2', ...noTrim, 12, 'e3', 0]), [1]);
   assert.equal(await c.get('h:head'), 'H2');
   assert.deepEqual(await c.zrange('h:admin', '-1', '-1', 'WITHSCORES'), ['0000000000000003|e3', '12']);
 });

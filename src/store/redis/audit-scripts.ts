@@ -42,6 +42,26 @@ local function index_entry(stream, json, time, seq, op)
     if op == 'add' then redis.call('ZADD', key, 0, m) else redis.call('ZREM', key, m) end
   end
 end
+-- ARGV from \`first\` on: time, JSON, n, then n index names ("field:value", computed by the caller,
+-- so an append decodes no JSON); each entry is appended to \`stream\` with its index entries
+local function append_entries(stream, seqkey, first)
+  local count, i = 0, first
+  while i <= #ARGV do
+    count = count + 1
+    i = i + 3 + tonumber(ARGV[i + 2])
+  end
+  if count == 0 then return end
+  local seq = redis.call('INCRBY', seqkey, count) - count
+  i = first
+  while i <= #ARGV do
+    seq = seq + 1
+    local time, n = tonumber(ARGV[i]), tonumber(ARGV[i + 2])
+    redis.call('ZADD', stream, time, string.format('%016d', seq) .. '|' .. ARGV[i + 1])
+    local m = string.format('%015d.%016d', time, seq)
+    for k = 1, n do redis.call('ZADD', stream .. ':ix:' .. ARGV[i + 2 + k], 0, m) end
+    i = i + 3 + n
+  end
+end
 `;
 
 /** A trim removes at most this many entries per stream per call, so no script blocks Redis long. */
@@ -79,22 +99,14 @@ end
 
 /**
  * KEYS: stream, seq, then the auth, admin and event streams, then their anchors. ARGV: for each of those three its
- * cutoff (older events are dropped) and maxEvents (0: no cap), then pairs of time, event JSON.
+ * cutoff (older events are dropped) and maxEvents (0: no cap), then per event: time, JSON, the
+ * number of its index names, those names (see append_entries).
  * Appends (with the events' index entries) and trims every stream in one step, so a stream nobody
  * appends to still ages out while another one is busy; a trim drops at most TRIM_BATCH entries of
  * a stream per call. → the appended stream's size.
  */
 export const APPEND_AUDIT = `${TRIM}
-local count = (#ARGV - 6) / 2
-if count > 0 then
-  local last = redis.call('INCRBY', KEYS[2], count)
-  local seq = last - count
-  for i = 7, #ARGV, 2 do
-    seq = seq + 1
-    redis.call('ZADD', KEYS[1], ARGV[i], string.format('%016d', seq) .. '|' .. ARGV[i + 1])
-    index_entry(KEYS[1], ARGV[i + 1], tonumber(ARGV[i]), seq, 'add')
-  end
-end
+append_entries(KEYS[1], KEYS[2], 7)
 for s = 0, 2 do
   trim(KEYS[3 + s], KEYS[6 + s], ARGV[1 + 2 * s], tonumber(ARGV[2 + 2 * s]))
 end
@@ -104,22 +116,15 @@ return redis.call('ZCARD', KEYS[1])
 /**
  * KEYS: stream, seq, the auth, admin and event streams, the stream's head, the three anchors.
  * ARGV: the head the batch was sealed onto ('' for none), the new head, the six trim arguments
- * (as APPEND_AUDIT), then pairs of sort time, sealed entry JSON. Appends only when the head is
+ * (as APPEND_AUDIT), then per entry: sort time, sealed JSON, index names (as APPEND_AUDIT). Appends only when the head is
  * still the one the batch was sealed onto, so the chain cannot fork however many nodes append;
  * otherwise changes nothing. → {1} appended, or {0, the current head} to seal again onto.
  */
 export const APPEND_CHAINED = `${TRIM}
 local current = redis.call('GET', KEYS[6]) or ''
 if current ~= ARGV[1] then return {0, current} end
-local count = (#ARGV - 8) / 2
-if count > 0 then
-  local last = redis.call('INCRBY', KEYS[2], count)
-  local seq = last - count
-  for i = 9, #ARGV, 2 do
-    seq = seq + 1
-    redis.call('ZADD', KEYS[1], ARGV[i], string.format('%016d', seq) .. '|' .. ARGV[i + 1])
-    index_entry(KEYS[1], ARGV[i + 1], tonumber(ARGV[i]), seq, 'add')
-  end
+if #ARGV > 8 then
+  append_entries(KEYS[1], KEYS[2], 9)
   redis.call('SET', KEYS[6], ARGV[2])
 end
 for s = 0, 2 do
