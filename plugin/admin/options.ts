@@ -1,4 +1,5 @@
 import type { AdminContext } from '../../src/admin/index.ts';
+import type { LoggingState } from '../../src/audit/index.ts';
 import type { ClusterStatus } from '../../src/cluster/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import type { CallerLookup } from '../shared/index.ts';
@@ -15,4 +16,6 @@ export interface AdminFaceOptions {
   audit: { flush(): Promise<void> };
   /** This node's view of the cluster (the cluster service). */
   cluster: { status(): Promise<ClusterStatus> };
+  /** The log level and audit outputs this node applies, re-read after a change (src/audit/runtime.ts). */
+  logging: { state(): LoggingState; refresh(): Promise<void> };
 }

@@ -9,6 +9,7 @@ export * from './keys.ts';
 export * from './node-events.ts';
 export * from './outputs.ts';
 export * from './rfc5424.ts';
+export * from './runtime.ts';
 export * from './sink.ts';
 export * from './streams.ts';
 export * from './verify.ts';

@@ -66,6 +66,7 @@ export async function buildApp(
     callers,
     audit,
     cluster,
+    logging: services.logging,
     adminContext: (actor, sourceIp) => services.admin(actor, sourceIp),
   });
   await app.register(radiusPlugin, { prefix: '/radius', validator, callers, audit });

@@ -238,6 +238,16 @@ const CASES: Case[] = [
     ok: 200,
     witness: () => '/v1/admin/settings',
   },
+  { method: 'GET', route: '/v1/admin/logging', path: () => '/v1/admin/logging', who: 'sha', ok: 200 },
+  {
+    method: 'PATCH',
+    route: '/v1/admin/logging',
+    path: () => '/v1/admin/logging',
+    body: () => ({ level: 'info' }),
+    who: 's',
+    ok: 200,
+    witness: () => '/v1/admin/logging',
+  },
   { method: 'GET', route: '/v1/admin/audit', path: () => '/v1/admin/audit', who: 'sa', ok: 200 },
   {
     method: 'GET',
