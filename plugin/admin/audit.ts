@@ -12,7 +12,7 @@ import { AuditPage, adminErrors } from './replies.ts';
 const AuditStreamName = Type.Union([Type.Literal('auth'), Type.Literal('admin'), Type.Literal('event')]);
 
 /** Milliseconds since 1970, or an ISO 8601 date or time. */
-const Time = Type.String({
+export const Time = Type.String({
   pattern: '^(\\d{1,15}|\\d{4}-\\d\\d-\\d\\d([T ][0-9:.]{5,18}(Z|[+-]\\d\\d:?\\d\\d)?)?)$',
 });
 
@@ -52,7 +52,7 @@ const ExportQuery = Type.Object(
 const EXPORT_FILTERS = Object.keys(ExportQuery.properties);
 
 /** An unknown filter is a mistake to name, not a parameter to drop silently. */
-function refuseUnknown(filters: string[]) {
+export function refuseUnknown(filters: string[]) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const unknown = Object.keys((request.query ?? {}) as object).find((k) => !filters.includes(k));
     if (unknown !== undefined)
@@ -68,7 +68,7 @@ function refuseUnknown(filters: string[]) {
 }
 
 /** The time range asked for, or the message of the 400 naming what is wrong with it. */
-function rangeOf(q: { from?: string; to?: string }): { from?: number; to?: number } | string {
+export function rangeOf(q: { from?: string; to?: string }): { from?: number; to?: number } | string {
   const from = timeOf(q.from);
   const to = timeOf(q.to);
   for (const [name, t] of [

@@ -14,6 +14,7 @@ import { groupRoutes } from './groups.ts';
 import { loggingRoutes } from './logging.ts';
 import type { AdminFaceOptions } from './options.ts';
 import { enforcePermissions } from './permissions.ts';
+import { reportRoutes } from './reports.ts';
 import { settingsRoutes } from './settings.ts';
 import { tokenRoutes } from './tokens.ts';
 import { userRoutes } from './users.ts';
@@ -51,6 +52,7 @@ async function adminFace(app: FastifyInstance, opts: AdminFaceOptions): Promise<
     settingsRoutes,
     loggingRoutes,
     auditRoutes,
+    reportRoutes,
     clusterRoutes,
     directoryRoutes,
   ]) {

@@ -8,6 +8,7 @@ export * from './export.ts';
 export * from './keys.ts';
 export * from './node-events.ts';
 export * from './outputs.ts';
+export * from './reports.ts';
 export * from './rfc5424.ts';
 export * from './runtime.ts';
 export * from './sink.ts';

@@ -1,5 +1,5 @@
 import type { AuditEvent } from '../model/index.ts';
-import type { AuditIndexField, AuditPosition } from './types.ts';
+import type { AuditDailyCount, AuditIndexField, AuditPosition } from './types.ts';
 
 export const AUDIT_INDEX_FIELDS: readonly AuditIndexField[] = ['user', 'client', 'result', 'reason', 'node'];
 
@@ -31,4 +31,27 @@ export function below(p: AuditPosition): AuditPosition {
 
 export function comparePositions(a: AuditPosition, b: AuditPosition): number {
   return a.time - b.time || a.seq - b.seq;
+}
+
+/** The UTC day of a time, `YYYY-MM-DD`. */
+export function dayOf(time: number): string {
+  return new Date(Math.max(0, time)).toISOString().slice(0, 10);
+}
+
+/**
+ * The authentication entries of a batch counted by day, client and result: what the daily counts
+ * add (see Store.auditDailyCounts).
+ */
+export function dailyCounts(events: AuditEvent[]): AuditDailyCount[] {
+  const counts = new Map<string, AuditDailyCount>();
+  for (const e of events) {
+    const client = e.actor?.startsWith('client:') ? e.actor.slice(7) : '';
+    const day = dayOf(e.time);
+    const result = e.result ?? '';
+    const key = `${day}\u0000${client}\u0000${result}`;
+    const c = counts.get(key);
+    if (c) c.count++;
+    else counts.set(key, { day, client, result, count: 1 });
+  }
+  return [...counts.values()];
 }

@@ -116,6 +116,16 @@ export interface AuditHit extends AuditPosition {
   event?: AuditEvent;
 }
 
+/** How many authentication entries one relying system had on one day (UTC) with one result. */
+export interface AuditDailyCount {
+  /** `YYYY-MM-DD`, UTC. */
+  day: string;
+  /** The client id ('' when the decision had none, e.g. a refused RADIUS body). */
+  client: string;
+  result: string;
+  count: number;
+}
+
 /** A chained stream as stored, in storage order, for `tessera audit verify`. */
 export interface AuditChainView {
   /** The last entry retention dropped (the kept chain continues from it), if any. */
@@ -233,6 +243,8 @@ export interface Store {
   /** One seek of a stream or of one of its indexes (src/audit/search.ts): a B-tree or sorted-set
    * lookup from the given position, never a scan, so a deep page costs what the first one does. */
   seekAudit?(stream: AuditStream, seek: AuditSeek): Promise<AuditHit[]>;
+  /** Per-day counts of the authentication log, kept as it is appended (reports, never a scan). */
+  auditDailyCounts?(fromDay: string, toDay: string): Promise<AuditDailyCount[]>;
   /** The events at these positions; null where retention dropped one in between. */
   readAudit?(stream: AuditStream, positions: AuditPosition[]): Promise<(AuditEvent | null)[]>;
   /** A chained stream's entries with `from <= position <= to`, as stored. */

@@ -256,6 +256,15 @@ const CASES: Case[] = [
     who: 'sa',
     ok: 200,
   },
+  ...['logins-per-day', 'users-without-device', 'locked-users', 'unused-tokens', 'devices'].map(
+    (r): Case => ({
+      method: 'GET',
+      route: `/v1/admin/reports/${r}`,
+      path: () => `/v1/admin/reports/${r}`,
+      who: 'sa',
+      ok: 200,
+    }),
+  ),
   { method: 'GET', route: '/v1/admin/cluster', path: () => '/v1/admin/cluster', who: 'sha', ok: 200 },
   {
     method: 'POST',

@@ -1,9 +1,10 @@
 import type { Database, RootDatabase } from 'lmdb';
 import type { AuditEvent } from '../../model/index.ts';
-import { auditIndexValues, MAX_SEQ } from '../audit-index.ts';
+import { auditIndexValues, dailyCounts, dayOf, MAX_SEQ } from '../audit-index.ts';
 import { AUDIT_STREAMS, mergeNewestFirst, type OrderedAuditEvent } from '../audit-retention.ts';
 import type {
   AuditChainView,
+  AuditDailyCount,
   AuditHit,
   AuditPosition,
   AuditRetention,
@@ -29,6 +30,9 @@ function indexKey(stream: AuditStream, field: string, value: string, time: numbe
 
 /** Where each stream's entry count lives in the index database (appends and prunes keep it). */
 const countKey = (stream: AuditStream): IndexKey => ['#count', stream];
+/** `['#daily', day, client, result]` → how many authentication entries (see Store.auditDailyCounts). */
+const dailyKey = (day: string, client: string, result: string): IndexKey => ['#daily', day, client, result];
+
 /** Set once every stored entry has its index entries (older versions wrote none). */
 const BUILT_KEY: IndexKey = ['#built', 1];
 
@@ -117,6 +121,11 @@ export class EmbeddedAuditLog {
         for (const ix of this.indexKeys(stream, key, e)) this.index.putSync(ix, 1);
       }
       this.index.putSync(countKey(stream), this.count(stream) + chained.length);
+      if (stream === 'auth')
+        for (const c of dailyCounts(events)) {
+          const key = dailyKey(c.day, c.client, c.result);
+          this.index.putSync(key, (this.index.get(key) ?? 0) + c.count);
+        }
       if (sealer) this.db.putSync(headKey(stream), chained[chained.length - 1]!);
     });
   }
@@ -186,6 +195,16 @@ export class EmbeddedAuditLog {
     return out;
   }
 
+  async dailyCounts(fromDay: string, toDay: string): Promise<AuditDailyCount[]> {
+    const out: AuditDailyCount[] = [];
+    for (const { key, value } of this.index.getRange({
+      start: ['#daily', fromDay],
+      end: ['#daily', `${toDay}~`],
+    }))
+      out.push({ day: key[1] as string, client: key[2] as string, result: key[3] as string, count: value });
+    return out;
+  }
+
   async read(stream: AuditStream, positions: AuditPosition[]): Promise<(AuditEvent | null)[]> {
     return positions.map((p) => {
       const e = this.db.get(keyOf(stream, p.time, p.seq));
@@ -200,6 +219,11 @@ export class EmbeddedAuditLog {
    * anchor: the kept chain is verified from there. → how many entries were dropped.
    */
   async prune(batch = PRUNE_BATCH): Promise<number> {
+    const oldest = dayOf(this.now() - this.retention.auth.maxAgeMs);
+    await this.root.transaction(() => {
+      for (const key of this.index.getKeys({ start: ['#daily', ''], end: ['#daily', oldest], limit: batch }))
+        this.index.removeSync(key);
+    });
     let dropped = 0;
     for (const s of AUDIT_STREAMS) {
       for (;;) {

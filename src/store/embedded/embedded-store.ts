@@ -34,6 +34,7 @@ import {
 import { auditRetention } from '../audit-retention.ts';
 import type {
   AuditChainView,
+  AuditDailyCount,
   AuditHit,
   AuditPosition,
   AuditRetention,
@@ -495,6 +496,10 @@ export class EmbeddedStore implements Store {
 
   seekAudit(stream: AuditStream, seek: AuditSeek): Promise<AuditHit[]> {
     return this.audit.seek(stream, seek);
+  }
+
+  auditDailyCounts(fromDay: string, toDay: string): Promise<AuditDailyCount[]> {
+    return this.audit.dailyCounts(fromDay, toDay);
   }
 
   readAudit(stream: AuditStream, positions: AuditPosition[]): Promise<(AuditEvent | null)[]> {

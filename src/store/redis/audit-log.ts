@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { AuditEvent } from '../../model/index.ts';
-import { auditIndexValues, MAX_SEQ } from '../audit-index.ts';
+import { auditIndexValues, dailyCounts, MAX_SEQ } from '../audit-index.ts';
 import { AUDIT_STREAMS, mergeNewestFirst, type OrderedAuditEvent } from '../audit-retention.ts';
 import type {
   AuditChainView,
+  AuditDailyCount,
   AuditHit,
   AuditPosition,
   AuditRetention,
@@ -20,6 +21,7 @@ const pad = (n: number, width: number) => String(Math.max(0, Math.trunc(n))).pad
 const seqText = (seq: number) => pad(Math.min(seq, MAX_SEQ), 16);
 /** An index member: "<15-digit time>.<16-digit sequence>" (see audit-scripts.ts). */
 const indexMember = (p: AuditPosition) => `${pad(p.time, 15)}.${seqText(p.seq)}`;
+const DAY_MS = 86_400_000;
 /** The most entries one append script takes (see append). */
 const APPEND_CHUNK = 100;
 /** The largest time an index member can carry. */
@@ -154,6 +156,48 @@ export class RedisAuditLog {
     if (events.length === 0) return this.appendChunk([], stream);
     for (let i = 0; i < events.length; i += APPEND_CHUNK)
       await this.appendChunk(events.slice(i, i + APPEND_CHUNK), stream);
+    if (stream === 'auth') await this.count(events);
+  }
+
+  /**
+   * Adds the batch to the daily counts: one hash per UTC day (field "<client>\t<result>"), which
+   * expires when the authentication log's retention has passed that day. Beside the append, not
+   * in its script: a count lost to a crash in between costs a report one batch, never a login.
+   */
+  private async count(events: AuditEvent[]): Promise<void> {
+    const keep = this.retention.auth.maxAgeMs;
+    await this.access.write(async (w) => {
+      const tx = w.multi();
+      for (const c of dailyCounts(events)) {
+        const key = this.dailyKey(c.day);
+        tx.hincrby(key, `${c.client}\t${c.result}`, c.count);
+        tx.pexpireat(key, Date.parse(c.day) + DAY_MS + keep);
+      }
+      await tx.exec();
+    });
+  }
+
+  private dailyKey(day: string): string {
+    return `${this.keys.auth}:daily:${day}`;
+  }
+
+  async dailyCounts(fromDay: string, toDay: string): Promise<AuditDailyCount[]> {
+    const days: string[] = [];
+    for (let t = Date.parse(fromDay); t <= Date.parse(toDay) && days.length < 1000; t += DAY_MS)
+      days.push(new Date(t).toISOString().slice(0, 10));
+    const replies = await this.access.read(async (r) => {
+      const tx = r.pipeline();
+      for (const d of days) tx.hgetall(this.dailyKey(d));
+      return (await tx.exec()) ?? [];
+    });
+    return days.flatMap((day, i) => {
+      const [err, hash] = replies[i] ?? [null, {}];
+      if (err) throw err;
+      return Object.entries(hash as Record<string, string>).map(([field, n]) => {
+        const tab = field.lastIndexOf('\t');
+        return { day, client: field.slice(0, tab), result: field.slice(tab + 1), count: Number(n) };
+      });
+    });
   }
 
   private async appendChunk(events: AuditEvent[], stream: AuditStream): Promise<void> {

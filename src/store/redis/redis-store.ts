@@ -24,6 +24,7 @@ import {
 import { auditRetention } from '../audit-retention.ts';
 import type {
   AuditChainView,
+  AuditDailyCount,
   AuditHit,
   AuditPosition,
   AuditRetention,
@@ -594,6 +595,10 @@ export class RedisStore implements Store, ReplicationControl {
 
   seekAudit(stream: AuditStream, seek: AuditSeek): Promise<AuditHit[]> {
     return this.audit.seek(stream, seek);
+  }
+
+  auditDailyCounts(fromDay: string, toDay: string): Promise<AuditDailyCount[]> {
+    return this.audit.dailyCounts(fromDay, toDay);
   }
 
   readAudit(stream: AuditStream, positions: AuditPosition[]): Promise<(AuditEvent | null)[]> {
