@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { open } from 'lmdb';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { type RedisProcess, startRedis } from '../../test/harness/redis.ts';
 import type { AuditEvent } from '../model/index.ts';
@@ -187,3 +188,54 @@ for (const [kind, open] of stores) {
     }
   });
 }
+
+describe('entries stored before indexes existed are indexed once, on upgrade', () => {
+  const ev = (i: number): AuditEvent => ({ ...decision(i), username: 'legacy-user' });
+
+  test('embedded: a trail without index entries is indexed when the store opens', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-upgrade-'));
+    dirs.push(dir);
+    const root = open({ path: join(dir, 'store'), maxDbs: 24, compression: false });
+    const raw = root.openDB<AuditEvent, string>({ name: 'audit' });
+    // what an earlier version wrote: stream keys only
+    await raw.put(`auth:${String(ev(1).time).padStart(15, '0')}.000001`, ev(1));
+    await raw.put(`auth:${String(ev(2).time).padStart(15, '0')}.000002`, ev(2));
+    await root.close();
+    const store = openEmbeddedStore(dir);
+    try {
+      const found = await searchAudit(store, { user: 'legacy-user', limit: 10 });
+      assert.deepEqual(
+        found.items.map((e) => e.time),
+        [ev(2).time, ev(1).time],
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('redis: members without index entries are indexed when the store opens', async () => {
+    const prefix = `up${Math.random().toString(36).slice(2)}:`;
+    const c = redis.client();
+    try {
+      for (const i of [1, 2])
+        await c.zadd(
+          `${prefix}audit:auth`,
+          ev(i).time,
+          `${String(i).padStart(16, '0')}|${JSON.stringify(ev(i))}`,
+        );
+      const store = await openRedisStore({ url: redis.url, prefix });
+      try {
+        const found = await searchAudit(store, { user: 'legacy-user', client: 'c1', limit: 10 });
+        assert.deepEqual(
+          found.items.map((e) => e.time),
+          [ev(1).time],
+        );
+        assert.equal(await c.get(`${prefix}audit:ix:built`), '1');
+      } finally {
+        await store.close();
+      }
+    } finally {
+      c.disconnect();
+    }
+  });
+});
