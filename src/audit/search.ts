@@ -41,7 +41,7 @@ export interface AuditPage {
  * At most this many store steps (entries read or index seeks) for one page: a combination of
  * filters that matches little costs more pages, each bounded, never a timeout.
  */
-export const MAX_STEPS = 5_000;
+export const MAX_STEPS = 1_000;
 
 /**
  * A place in the merged listing: newest first by time, then sequence, then stream (`*` sorts above
