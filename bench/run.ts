@@ -10,6 +10,7 @@ results.validateEmbedded = await benchValidate();
 
 for (const [name, file, fn] of [
   ['auditCost', './audit-cost.ts', 'benchAuditCost'],
+  ['auditSize', './audit-size.ts', 'benchAuditSize'],
   ['pinFlood', './pin-flood.ts', 'benchPinFlood'],
   ['radius', './radius.ts', 'benchRadius'],
   ['redis', './redis.ts', 'benchRedis'],

@@ -12,7 +12,7 @@ import { AuditPage, adminErrors } from './replies.ts';
 const AuditStreamName = Type.Union([Type.Literal('auth'), Type.Literal('admin'), Type.Literal('event')]);
 
 /** Milliseconds since 1970, or an ISO 8601 date or time. */
-const Time = Type.String({
+export const Time = Type.String({
   pattern: '^(\\d{1,15}|\\d{4}-\\d\\d-\\d\\d([T ][0-9:.]{5,18}(Z|[+-]\\d\\d:?\\d\\d)?)?)$',
 });
 
@@ -26,6 +26,12 @@ const AuditQuery = Type.Object(
     from: Type.Optional(Time),
     to: Type.Optional(Time),
     user: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    client: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'a relying system (client id)' }),
+    ),
+    node: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'the node that decided or reported' }),
+    ),
     result: Type.Optional(Type.String({ pattern: '^[A-Za-z_-]{1,32}$' })),
     reason: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
     cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,512}$' })),
@@ -46,7 +52,7 @@ const ExportQuery = Type.Object(
 const EXPORT_FILTERS = Object.keys(ExportQuery.properties);
 
 /** An unknown filter is a mistake to name, not a parameter to drop silently. */
-function refuseUnknown(filters: string[]) {
+export function refuseUnknown(filters: string[]) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const unknown = Object.keys((request.query ?? {}) as object).find((k) => !filters.includes(k));
     if (unknown !== undefined)
@@ -62,7 +68,7 @@ function refuseUnknown(filters: string[]) {
 }
 
 /** The time range asked for, or the message of the 400 naming what is wrong with it. */
-function rangeOf(q: { from?: string; to?: string }): { from?: number; to?: number } | string {
+export function rangeOf(q: { from?: string; to?: string }): { from?: number; to?: number } | string {
   const from = timeOf(q.from);
   const to = timeOf(q.to);
   for (const [name, t] of [
@@ -87,7 +93,7 @@ export async function auditRoutes(app: FastifyInstance, face: AdminFaceOptions):
       schema: {
         tags: ['audit'],
         summary:
-          'Audit events, newest first: one stream or all merged, filtered by time, user, result and reason, a page at a time',
+          'Audit events, newest first: one stream or all merged, filtered by time, user, relying system (client), result, reason and node through indexes, a page at a time in constant time per page',
         operationId: 'listAudit',
         security: ADMIN_KEY,
         querystring: AuditQuery,
@@ -114,6 +120,8 @@ export async function auditRoutes(app: FastifyInstance, face: AdminFaceOptions):
         ...(q.stream ? { stream: q.stream } : {}),
         ...range,
         ...(q.user !== undefined ? { user: q.user } : {}),
+        ...(q.client !== undefined ? { client: q.client } : {}),
+        ...(q.node !== undefined ? { node: q.node } : {}),
         ...(q.result !== undefined ? { result: q.result } : {}),
         ...(q.reason !== undefined ? { reason: q.reason } : {}),
         ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),

@@ -11,8 +11,10 @@ import { clusterRoutes } from './cluster.ts';
 import { directoryRoutes } from './directory.ts';
 import { auditFailedChanges } from './failures.ts';
 import { groupRoutes } from './groups.ts';
+import { loggingRoutes } from './logging.ts';
 import type { AdminFaceOptions } from './options.ts';
 import { enforcePermissions } from './permissions.ts';
+import { reportRoutes } from './reports.ts';
 import { selfServiceRoutes } from './self-service.ts';
 import { settingsRoutes } from './settings.ts';
 import { tokenRoutes } from './tokens.ts';
@@ -28,6 +30,7 @@ async function adminFace(app: FastifyInstance, opts: AdminFaceOptions): Promise<
     adminContext: 'a function (actor, sourceIp) returning the admin operations context',
     audit: 'the audit sink, flushed before the audit view is read',
     cluster: 'the cluster service that reports cluster status',
+    logging: 'the logging runtime that applies the log level and audit output switches',
   });
   installErrorHandler(app);
   jsonBodiesOnly(app);
@@ -49,7 +52,9 @@ async function adminFace(app: FastifyInstance, opts: AdminFaceOptions): Promise<
     clientRoutes,
     groupRoutes,
     settingsRoutes,
+    loggingRoutes,
     auditRoutes,
+    reportRoutes,
     clusterRoutes,
     directoryRoutes,
     userImportRoutes,

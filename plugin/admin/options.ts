@@ -1,4 +1,5 @@
 import type { AdminContext } from '../../src/admin/index.ts';
+import type { LoggingState } from '../../src/audit/index.ts';
 import type { ClusterStatus } from '../../src/cluster/index.ts';
 import type { SelfServiceContext } from '../../src/portal/index.ts';
 import type { Store } from '../../src/store/index.ts';
@@ -18,4 +19,6 @@ export interface AdminFaceOptions {
   cluster: { status(): Promise<ClusterStatus> };
   /** Invitations and temporary codes (src/portal); without it those routes are not offered. */
   selfService?: (actor: string, sourceIp?: string) => SelfServiceContext;
+  /** The log level and audit outputs this node applies, re-read after a change (src/audit/runtime.ts). */
+  logging: { state(): LoggingState; refresh(): Promise<void> };
 }

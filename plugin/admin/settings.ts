@@ -59,9 +59,9 @@ const SettingsPatch = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
-/** Directory sources have their own routes, which never show the sealed bind passwords. */
-function shown(settings: Settings): Omit<Settings, 'directorySources'> {
-  const { directorySources: _sources, ...rest } = settings;
+/** Directory sources and logging have their own routes (sources never show the sealed bind passwords). */
+function shown(settings: Settings): Omit<Settings, 'directorySources' | 'logging'> {
+  const { directorySources: _sources, logging: _logging, ...rest } = settings;
   return rest;
 }
 

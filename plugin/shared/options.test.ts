@@ -12,7 +12,7 @@ describe('a face without a service it needs does not boot', () => {
   const faces = [
     ['tessera-validate', validatePlugin, ['validator', 'callers']],
     ['tessera-radius', radiusPlugin, ['validator', 'callers', 'audit']],
-    ['tessera-admin', adminPlugin, ['store', 'callers', 'adminContext', 'audit', 'cluster']],
+    ['tessera-admin', adminPlugin, ['store', 'callers', 'adminContext', 'audit', 'cluster', 'logging']],
     ['tessera-cluster', clusterPlugin, ['callers', 'snapshots']],
     ['tessera-ops', opsPlugin, ['store', 'registry']],
   ] as const;

@@ -4,6 +4,7 @@
 export * from './admin-keys.ts';
 export * from './clients.ts';
 export * from './context.ts';
+export * from './logging.ts';
 export * from './settings.ts';
 export * from './tokens.ts';
 export * from './username-migration.ts';

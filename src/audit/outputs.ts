@@ -34,8 +34,14 @@ export interface AuditOutputHooks {
   onError?(output: 'syslog' | 'jsonl', message: string): void;
 }
 
+export type AuditOutputName = 'syslog' | 'jsonl';
+
 interface Output {
-  readonly streams: readonly AuditStream[];
+  readonly name: AuditOutputName;
+  /** Where it sends, as configured: `udp://host:port`, a file path or `stdout`. */
+  readonly where: string;
+  /** The streams it sends; switched at run time (see AuditOutputs.switchStreams). */
+  streams: readonly AuditStream[];
   send(event: AuditEvent, stream: AuditStream): void;
   close(): Promise<void>;
 }
@@ -73,6 +79,22 @@ export class AuditOutputs {
     return this.outputs.length > 0;
   }
 
+  /** Each configured output (its target as configured, never a credential) and the streams it sends now. */
+  describe(): { name: AuditOutputName; target: string; streams: AuditStream[] }[] {
+    return this.outputs.map((o) => ({ name: o.name, target: o.where, streams: [...o.streams] }));
+  }
+
+  /**
+   * Sets the streams an output sends from now on (an empty list: none); the connection or file
+   * stays open, so switching back on loses nothing in a reconnect. False when it is not configured.
+   */
+  switchStreams(name: AuditOutputName, streams: readonly AuditStream[]): boolean {
+    const o = this.outputs.find((x) => x.name === name);
+    if (!o) return false;
+    o.streams = [...streams];
+    return true;
+  }
+
   forward(event: AuditEvent, stream: AuditStream): void {
     for (const o of this.outputs) if (o.streams.includes(stream)) o.send(event, stream);
   }
@@ -86,7 +108,8 @@ export class AuditOutputs {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
 class SyslogOutput implements Output {
-  readonly streams: readonly AuditStream[];
+  readonly name = 'syslog';
+  streams: readonly AuditStream[];
   private readonly queue: Buffer[] = [];
   private socket: net.Socket | null = null;
   private udp: dgram.Socket | null = null;
@@ -101,7 +124,10 @@ class SyslogOutput implements Output {
     private readonly on: { drop(): void; error(message: string): void },
   ) {
     this.streams = target.streams;
+    this.where = `${target.protocol}://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
   }
+
+  readonly where: string;
 
   send(event: AuditEvent, stream: AuditStream): void {
     if (this.closed) return;
@@ -205,7 +231,9 @@ class SyslogOutput implements Output {
 }
 
 class JsonLinesOutput implements Output {
-  readonly streams: readonly AuditStream[];
+  readonly name = 'jsonl';
+  readonly where: string;
+  streams: readonly AuditStream[];
   private readonly out: NodeJS.WritableStream & { writableLength: number };
   private readonly file: WriteStream | null;
 
@@ -215,6 +243,7 @@ class JsonLinesOutput implements Output {
     private readonly drop: () => void,
   ) {
     this.streams = target.streams;
+    this.where = target.target;
     this.file =
       target.target === 'stdout' ? null : createWriteStream(target.target, { flags: 'a', mode: 0o600 });
     this.out = this.file ?? process.stdout;

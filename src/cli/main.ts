@@ -39,8 +39,16 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   },
   audit: {
     summary:
-      'audit verify [--stream admin|event] [--from T] [--to T] | rotate-key | export --format csv|jsonl',
+      'audit verify [--stream admin|event] [--from T] [--to T] | rotate-key | export --format csv|jsonl | outputs',
     load: async () => (await import('./commands/audit.ts')).run,
+  },
+  report: {
+    summary: 'report logins-per-day|users-without-device|locked-users|unused-tokens|devices [--format csv]',
+    load: async () => (await import('./commands/report.ts')).run,
+  },
+  'log-level': {
+    summary: 'log-level [LEVEL | --reset]   (every node, at run time)',
+    load: async () => (await import('./commands/log-level.ts')).run,
   },
   directory: {
     summary: 'directory add|list|test|remove | sync [--source NAME] [--dry-run] [--force]',

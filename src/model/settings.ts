@@ -31,6 +31,23 @@ export interface Settings {
   challengeTtlSeconds: number;
   /** Directory sources (src/directory), bind passwords sealed with the seed key ring. */
   directorySources?: StoredDirectorySource[];
+  /** Log level and audit outputs switched at run time (src/audit/runtime.ts); every node applies them. */
+  logging?: LoggingSettings;
+}
+
+export type LoggingLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type LoggedStream = 'auth' | 'admin' | 'event';
+
+/**
+ * What an admin switched at run time, over each node's own configuration. An absent field is the
+ * node's configuration (TESSERA_LOG_LEVEL, TESSERA_AUDIT_*_STREAMS); an empty stream list switches
+ * that output off. Targets (syslog host, file) stay in each node's configuration: an admin key
+ * can choose what leaves the node, never where it goes.
+ */
+export interface LoggingSettings {
+  level?: LoggingLevel;
+  syslog?: LoggedStream[];
+  jsonl?: LoggedStream[];
 }
 
 /** A directory source as stored; see src/directory/source.ts for what each field means. */

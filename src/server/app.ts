@@ -69,6 +69,7 @@ export async function buildApp(
     callers,
     audit,
     cluster,
+    logging: services.logging,
     adminContext: (actor, sourceIp) => services.admin(actor, sourceIp),
     selfService: (actor, sourceIp) => services.selfService(actor, sourceIp),
   });

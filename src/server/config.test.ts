@@ -138,15 +138,15 @@ describe('the configuration loader', () => {
   test('audit retention: days and caps per stream, the defaults otherwise', () => {
     const d = loadConfig({}).auditRetention;
     assert.deepEqual(d, {
-      auth: { maxAgeMs: 30 * 86_400_000, maxEvents: 500_000 },
-      admin: { maxAgeMs: 400 * 86_400_000 },
-      event: { maxAgeMs: 90 * 86_400_000, maxEvents: 100_000 },
+      auth: { maxAgeMs: 90 * 86_400_000, maxEvents: 2_000_000 },
+      admin: { maxAgeMs: 730 * 86_400_000 },
+      event: { maxAgeMs: 730 * 86_400_000, maxEvents: 100_000 },
     });
     const c = loadConfig({
-      TESSERA_AUDIT_RETENTION_ADMIN_DAYS: '730',
+      TESSERA_AUDIT_RETENTION_ADMIN_DAYS: '365',
       TESSERA_AUDIT_MAX_AUTH_EVENTS: '1000',
     });
-    assert.equal(c.auditRetention.admin.maxAgeMs, 730 * 86_400_000);
+    assert.equal(c.auditRetention.admin.maxAgeMs, 365 * 86_400_000);
     assert.equal(c.auditRetention.auth.maxEvents, 1000);
   });
 

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AdminContext, createAdminKey, loadSettings, migrateUsernames } from '../admin/index.ts';
-import { AuditOutputs, BufferedAuditSink, NodeEvents } from '../audit/index.ts';
+import { AuditOutputs, BufferedAuditSink, LoggingRuntime, NodeEvents } from '../audit/index.ts';
 import { Cached, CallerDirectory, Validator } from '../auth/index.ts';
 import { ClusterRuntime } from '../cluster/index.ts';
 import { KeyRing } from '../crypto/index.ts';
@@ -40,6 +40,8 @@ export interface TesseraServices {
   audit: BufferedAuditSink;
   /** The node's own events (start, stop, role, failover, snapshot and backup runs) for the event stream. */
   events: NodeEvents;
+  /** Log level and audit output streams as switched at run time (settings), applied on this node. */
+  logging: LoggingRuntime;
   metrics: Metrics;
   callers: CallerDirectory;
   /** Mail for people: a queue that never blocks (src/notify). */
@@ -58,6 +60,11 @@ export interface TesseraServices {
   /** Starts the background duties (the cluster runtime); the CLI never does. */
   start(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A logger whose level can be changed while it runs (pino's). */
+function hasLevel(log: Logger): log is Logger & { level: string } {
+  return typeof (log as { level?: unknown }).level === 'string';
 }
 
 export function keyFilePath(dataDir: string): string {
@@ -83,6 +90,20 @@ export function createServices(
     },
   );
   const audit = new BufferedAuditSink(store, log, undefined, outputs.enabled ? outputs : undefined);
+  const logging = new LoggingRuntime(
+    () => settings.get(),
+    outputs,
+    (level) => {
+      if (hasLevel(log)) log.level = level;
+    },
+    {
+      level: config.logLevel,
+      streams: {
+        ...(config.auditOut.syslog ? { syslog: config.auditOut.syslog.streams } : {}),
+        ...(config.auditOut.jsonl ? { jsonl: config.auditOut.jsonl.streams } : {}),
+      },
+    },
+  );
   const events = new NodeEvents(audit, config.cluster.nodeId);
   let started = false;
   let schedule: DirectorySchedule | null = null;
@@ -156,6 +177,7 @@ export function createServices(
     directoryPasswords: passwords,
     audit,
     events,
+    logging,
     metrics,
     callers,
     notifier,
@@ -218,6 +240,7 @@ export function createServices(
         },
       });
       if (config.directorySchedule !== false) schedule.start();
+      logging.start();
       started = true;
       events.started({ pid: process.pid });
       // the role it starts in is its first role event; later ones come with the heartbeat
@@ -227,6 +250,7 @@ export function createServices(
       seedKeys.stop();
       await schedule?.stop();
       await passwords.close?.();
+      logging.stop();
       await cluster.stop();
       // the CLI builds services without starting them: only a node that started records a stop
       if (started) events.stopped();

@@ -6,15 +6,15 @@ export const AUDIT_STREAMS: readonly AuditStream[] = ['auth', 'admin', 'event'];
 const DAY_MS = 86_400_000;
 
 /**
- * Validate decisions are kept a month and bounded in number, because anyone who can reach the
- * validate face adds to them (an event takes about 320 bytes of Redis memory: the bound is about
- * 160 MB); the admin trail is kept over a year and never by count, so no amount of login traffic
- * pushes it out.
+ * The issue's defaults: validate decisions 90 days, the admin trail and node events two years.
+ * The authentication log is also bounded in number, because anyone who can reach the validate face
+ * adds to it (bench/audit-size.ts prints the bytes a million entries take in each store); the admin
+ * trail is never bounded by count, so no amount of login traffic pushes it out.
  */
 export const DEFAULT_AUDIT_RETENTION: AuditRetention = {
-  auth: { maxAgeMs: 30 * DAY_MS, maxEvents: 500_000 },
-  admin: { maxAgeMs: 400 * DAY_MS },
-  event: { maxAgeMs: 90 * DAY_MS, maxEvents: 100_000 },
+  auth: { maxAgeMs: 90 * DAY_MS, maxEvents: 2_000_000 },
+  admin: { maxAgeMs: 730 * DAY_MS },
+  event: { maxAgeMs: 730 * DAY_MS, maxEvents: 100_000 },
 };
 
 function checked(stream: AuditStream, r: AuditStreamRetention): AuditStreamRetention {

@@ -97,19 +97,37 @@ export interface AuditSealer {
   seal(stream: AuditStream, head: ChainedAuditEvent | null, events: AuditEvent[]): ChainedAuditEvent[];
 }
 
-/** An event as a search pages through it: the time it sorts by and its place among equal times. */
-export interface AuditScanItem {
+/** What a search filters the audit trail by; each has an index in both stores (src/store/audit-index.ts). */
+export type AuditIndexField = 'user' | 'client' | 'result' | 'reason' | 'node';
+
+/** A place in one stream: the time it sorts by and its append sequence (the store's own counter). */
+export interface AuditPosition {
   time: number;
-  order: string;
-  event: AuditEvent;
+  seq: number;
 }
 
-/** Where a newest-first scan of one stream starts and stops (times inclusive). */
-export interface AuditScanRange {
+/** What one seek asks of a stream: newest first, from `atOrBelow` (inclusive) down to `from`. */
+export interface AuditSeek {
+  /** Only the entries whose indexed field has this value; the whole stream without. */
+  where?: { field: AuditIndexField; value: string };
+  atOrBelow?: AuditPosition;
   from?: number;
-  to?: number;
-  /** Only what sorts strictly after this item (older), for the next page. */
-  after?: { time: number; order: string };
+  limit: number;
+}
+
+/** A position a seek found, with its event when the store had it at hand. */
+export interface AuditHit extends AuditPosition {
+  event?: AuditEvent;
+}
+
+/** How many authentication entries one relying system had on one day (UTC) with one result. */
+export interface AuditDailyCount {
+  /** `YYYY-MM-DD`, UTC. */
+  day: string;
+  /** The client id ('' when the decision had none, e.g. a refused RADIUS body). */
+  client: string;
+  result: string;
+  count: number;
 }
 
 /** A chained stream as stored, in storage order, for `tessera audit verify`. */
@@ -259,8 +277,13 @@ export interface Store {
   pruneAudit(): Promise<void>;
   /** Chains and signs every later append to the sealer's streams (set once, at start). */
   useAuditSealer?(sealer: AuditSealer): void;
-  /** One stream newest first, lazily: a search reads only as far as its page needs. */
-  scanAudit?(stream: AuditStream, range: AuditScanRange): AsyncIterable<AuditScanItem>;
+  /** One seek of a stream or of one of its indexes (src/audit/search.ts): a B-tree or sorted-set
+   * lookup from the given position, never a scan, so a deep page costs what the first one does. */
+  seekAudit?(stream: AuditStream, seek: AuditSeek): Promise<AuditHit[]>;
+  /** Per-day counts of the authentication log, kept as it is appended (reports, never a scan). */
+  auditDailyCounts?(fromDay: string, toDay: string): Promise<AuditDailyCount[]>;
+  /** The events at these positions; null where retention dropped one in between. */
+  readAudit?(stream: AuditStream, positions: AuditPosition[]): Promise<(AuditEvent | null)[]>;
   /** A chained stream's entries with `from <= position <= to`, as stored. */
   readAuditChain?(stream: AuditStream, range?: { from?: number; to?: number }): Promise<AuditChainView>;
 

@@ -247,6 +247,16 @@ const CASES: Case[] = [
     ok: 200,
     witness: () => '/v1/admin/settings',
   },
+  { method: 'GET', route: '/v1/admin/logging', path: () => '/v1/admin/logging', who: 'sha', ok: 200 },
+  {
+    method: 'PATCH',
+    route: '/v1/admin/logging',
+    path: () => '/v1/admin/logging',
+    body: () => ({ level: 'info' }),
+    who: 's',
+    ok: 200,
+    witness: () => '/v1/admin/logging',
+  },
   { method: 'GET', route: '/v1/admin/audit', path: () => '/v1/admin/audit', who: 'sa', ok: 200 },
   {
     method: 'GET',
@@ -255,6 +265,15 @@ const CASES: Case[] = [
     who: 'sa',
     ok: 200,
   },
+  ...['logins-per-day', 'users-without-device', 'locked-users', 'unused-tokens', 'devices'].map(
+    (r): Case => ({
+      method: 'GET',
+      route: `/v1/admin/reports/${r}`,
+      path: () => `/v1/admin/reports/${r}`,
+      who: 'sa',
+      ok: 200,
+    }),
+  ),
   { method: 'GET', route: '/v1/admin/cluster', path: () => '/v1/admin/cluster', who: 'sha', ok: 200 },
   {
     method: 'POST',

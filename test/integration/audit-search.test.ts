@@ -19,11 +19,14 @@ for (const kind of ['embedded', 'redis'] as const) {
     let node: TesseraHandle;
     let admin: Api;
     let middle: number;
+    let clientId: string;
 
     beforeAll(async () => {
       node = await startTessera(kind === 'redis' ? { env: { TESSERA_REDIS_URL: redis.url } } : {});
       admin = new Api(node.url, node.adminKey);
-      const client = new Api(node.url, await admin.createClient('api'));
+      const clientKey = await admin.createClient('api');
+      clientId = clientKey.split('.')[1]!;
+      const client = new Api(node.url, clientKey);
       const { secret } = await admin.createUserWithTotp('sr-alice');
       await admin.createUserWithTotp('sr-bob');
       for (let i = 0; i < 3; i++) await client.ok('POST', '/v1/validate', { user: 'sr-bob', pass: '000000' });
@@ -54,6 +57,18 @@ for (const kind of ['embedded', 'redis'] as const) {
       const byReason = (await get(`stream=auth&reason=${reason}`)).items;
       assert.ok(byReason.length >= 3 && byReason.every((e: Json) => e.reason === reason));
       assert.deepEqual((await get('user=nobody-at-all')).items, []);
+    });
+
+    test('relying system (client) and node filters', async () => {
+      const mine = (await get(`client=${clientId}`)).items;
+      assert.equal(mine.length, 4);
+      assert.ok(mine.every((e: Json) => e.actor === `client:${clientId}`));
+      assert.deepEqual((await get('client=no-such-client')).items, []);
+      const nodeId = mine[0].detail.node as string;
+      const onNode = (await get(`node=${nodeId}&stream=auth`)).items;
+      assert.equal(onNode.length, 4);
+      const both = (await get(`node=${nodeId}&client=${clientId}&user=sr-bob&result=reject`)).items;
+      assert.equal(both.length, 3);
     });
 
     test('a time range: from and to, inclusive, ISO or milliseconds', async () => {

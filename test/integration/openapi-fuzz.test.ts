@@ -44,6 +44,7 @@ const PARAMETERLESS_READS = [
   'getCluster',
   'listAdminKeys',
   'getLatestSnapshot',
+  'getLogging',
 ];
 
 let st: { python: string; version: string };

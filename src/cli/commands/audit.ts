@@ -3,11 +3,13 @@ import { AuditKeys, auditKeyPath, CHAINED_STREAMS, describeResult, verifyStream 
 import type { AuditStream } from '../../store/index.ts';
 import { cliConfig, parse, print, withServices } from '../context.ts';
 import { EXPORT_USAGE, runExport } from './audit-export.ts';
+import { OUTPUTS_USAGE, runOutputs } from './audit-outputs.ts';
 
 const USAGE =
   'usage: tessera audit verify [--stream admin|event] [--from TIME] [--to TIME]\n' +
   '       tessera audit rotate-key\n' +
   EXPORT_USAGE +
+  OUTPUTS_USAGE +
   'TIME: an ISO 8601 time or milliseconds since 1970\n';
 
 /** An ISO time or epoch milliseconds; undefined when not given, NaN when not a time. */
@@ -25,6 +27,8 @@ export async function run(argv: string[]): Promise<number> {
     to: { type: 'string' },
     format: { type: 'string' },
     out: { type: 'string' },
+    syslog: { type: 'string' },
+    jsonl: { type: 'string' },
   });
   const [sub] = positionals;
   const keyPath = auditKeyPath(cliConfig().dataDir, cliConfig().auditKeyFile);
@@ -33,6 +37,11 @@ export async function run(argv: string[]): Promise<number> {
     print(`new audit key: ${AuditKeys.rotate(keyPath)} (every node must get the new file)`);
     return 0;
   }
+  if (sub === 'outputs' && positionals.length === 1)
+    return runOutputs({
+      ...(values.syslog !== undefined ? { syslog: values.syslog } : {}),
+      ...(values.jsonl !== undefined ? { jsonl: values.jsonl } : {}),
+    });
   if ((sub !== 'verify' && sub !== 'export') || positionals.length !== 1) {
     process.stderr.write(USAGE);
     return 2;

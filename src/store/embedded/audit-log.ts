@@ -1,17 +1,46 @@
 import type { Database, RootDatabase } from 'lmdb';
 import type { AuditEvent } from '../../model/index.ts';
+import { auditIndexValues, dailyCounts, dayOf, MAX_SEQ } from '../audit-index.ts';
 import { AUDIT_STREAMS, mergeNewestFirst, type OrderedAuditEvent } from '../audit-retention.ts';
 import type {
   AuditChainView,
+  AuditDailyCount,
+  AuditHit,
+  AuditPosition,
   AuditRetention,
-  AuditScanItem,
-  AuditScanRange,
   AuditSealer,
+  AuditSeek,
   AuditStream,
   ChainedAuditEvent,
 } from '../types.ts';
 
 const TIME_DIGITS = 15;
+const SEQ_LIMIT = 1_000_000;
+
+/** A prune removes at most this many entries per write transaction: logins' writes get in between. */
+export const PRUNE_BATCH = 1000;
+
+type IndexKey = (string | number)[];
+
+/** `[stream, field, value, time, seq]`: one index's entries sort by time, then append order. */
+function indexKey(stream: AuditStream, field: string, value: string, time: number, seq: number): IndexKey {
+  // an LMDB key holds at most 511 bytes; a longer value is cut, and the search checks the event itself
+  return [stream, field, value.slice(0, 96), time, seq];
+}
+
+/** Where each stream's entry count lives in the index database (appends and prunes keep it). */
+const countKey = (stream: AuditStream): IndexKey => ['#count', stream];
+/** `['#daily', day, client, result]` → how many authentication entries (see Store.auditDailyCounts). */
+const dailyKey = (day: string, client: string, result: string): IndexKey => ['#daily', day, client, result];
+
+/** Set once every stored entry has its index entries (older versions wrote none). */
+const BUILT_KEY: IndexKey = ['#built', 1];
+
+/** The position of a stream key: its time and sequence parts. */
+function positionOfKey(key: string): AuditPosition {
+  const dot = key.indexOf('.');
+  return { time: Number(key.slice(key.indexOf(':') + 1, dot)), seq: Number(key.slice(dot + 1)) };
+}
 
 /** `<stream>:<time, 15 digits>.<sequence>`: one stream's keys sort by time and sit together. */
 function keyOf(stream: AuditStream, time: number, seq: number): string {
@@ -50,13 +79,27 @@ export class EmbeddedAuditLog {
   // two events of the same millisecond do not take the same key.
   private seq = Math.floor(Math.random() * 1_000_000);
   private sealer: AuditSealer | null = null;
+  /** `[stream, field, value, time, seq]` → 1, and each stream's count (see indexKey, countKey). */
+  private readonly index: Database<number, IndexKey>;
 
   constructor(
     private readonly root: RootDatabase,
     private readonly db: Database<AuditEvent, string>,
     private readonly retention: AuditRetention,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.index = root.openDB<number, IndexKey>({ name: 'audit-index' });
+  }
+
+  /** Index entries of one stored entry: put on append, removed with it. */
+  private indexKeys(stream: AuditStream, key: string, e: AuditEvent): IndexKey[] {
+    const { time, seq } = positionOfKey(key);
+    return auditIndexValues(e).map(([f, v]) => indexKey(stream, f, v, time, seq));
+  }
+
+  private count(stream: AuditStream): number {
+    return this.index.get(countKey(stream)) ?? 0;
+  }
 
   useSealer(sealer: AuditSealer): void {
     this.sealer = sealer;
@@ -72,9 +115,17 @@ export class EmbeddedAuditLog {
         ? sealer.seal(stream, (this.db.get(headKey(stream)) as ChainedAuditEvent | undefined) ?? null, events)
         : events;
       for (const e of chained) {
-        this.seq = (this.seq + 1) % 1_000_000;
-        this.db.putSync(keyOf(stream, (e as ChainedAuditEvent).chain?.at ?? e.time, this.seq), e);
+        this.seq = (this.seq + 1) % SEQ_LIMIT;
+        const key = keyOf(stream, (e as ChainedAuditEvent).chain?.at ?? e.time, this.seq);
+        this.db.putSync(key, e);
+        for (const ix of this.indexKeys(stream, key, e)) this.index.putSync(ix, 1);
       }
+      this.index.putSync(countKey(stream), this.count(stream) + chained.length);
+      if (stream === 'auth')
+        for (const c of dailyCounts(events)) {
+          const key = dailyKey(c.day, c.client, c.result);
+          this.index.putSync(key, (this.index.get(key) ?? 0) + c.count);
+        }
       if (sealer) this.db.putSync(headKey(stream), chained[chained.length - 1]!);
     });
   }
@@ -112,47 +163,123 @@ export class EmbeddedAuditLog {
   }
 
   /**
-   * Newest first by key (time, then append order), from `to` down to `from`. `after` is a place
-   * in the merged listing (its order may be another stream's key): what sorts at or above it is
-   * skipped, by time, then by key.
+   * Newest first from `atOrBelow`: the stream's own keys, or one index's keys. Either way one
+   * B-tree descent to the starting key and then `limit` steps, wherever in the trail it starts.
    */
-  async *scan(stream: AuditStream, range: AuditScanRange): AsyncIterable<AuditScanItem> {
-    const all = rangeOf(stream);
-    const a = range.after;
-    const topTime = a && (range.to === undefined || a.time < range.to) ? a.time : range.to;
-    const top = topTime === undefined ? all.end : rangeOf(stream, topTime + 1).end;
-    const bottom = range.from === undefined ? all.start : rangeOf(stream, range.from).end;
-    for (const { key, value } of this.db.getRange({ start: top, end: bottom, reverse: true })) {
-      const time = timeOfKey(key);
-      if (a && time === a.time && key >= a.order) continue;
-      yield { time, order: key, event: withoutChain(value) };
+  async seek(stream: AuditStream, q: AuditSeek): Promise<AuditHit[]> {
+    const top = q.atOrBelow ?? { time: MAX_SEQ, seq: MAX_SEQ };
+    const floor = Math.max(0, q.from ?? 0);
+    const out: AuditHit[] = [];
+    if (q.where) {
+      const { field, value } = q.where;
+      for (const key of this.index.getKeys({
+        start: indexKey(stream, field, value, top.time, top.seq),
+        end: indexKey(stream, field, value, floor, -1),
+        reverse: true,
+        limit: q.limit,
+      }))
+        out.push({ time: key[3] as number, seq: key[4] as number });
+      return out;
     }
+    const start =
+      q.atOrBelow === undefined || top.time > 10 ** TIME_DIGITS - 1
+        ? rangeOf(stream).end
+        : keyOf(stream, top.time, Math.min(top.seq, SEQ_LIMIT - 1));
+    for (const { key, value } of this.db.getRange({
+      start,
+      end: rangeOf(stream, floor).end,
+      reverse: true,
+      limit: q.limit,
+    }))
+      out.push({ ...positionOfKey(key), event: withoutChain(value) });
+    return out;
+  }
+
+  async dailyCounts(fromDay: string, toDay: string): Promise<AuditDailyCount[]> {
+    const out: AuditDailyCount[] = [];
+    for (const { key, value } of this.index.getRange({
+      start: ['#daily', fromDay],
+      end: ['#daily', `${toDay}~`],
+    }))
+      out.push({ day: key[1] as string, client: key[2] as string, result: key[3] as string, count: value });
+    return out;
+  }
+
+  async read(stream: AuditStream, positions: AuditPosition[]): Promise<(AuditEvent | null)[]> {
+    return positions.map((p) => {
+      const e = this.db.get(keyOf(stream, p.time, p.seq));
+      return e ? withoutChain(e) : null;
+    });
   }
 
   /**
-   * Drops what is older than each stream's retention, then what is beyond its maxEvents. The last
-   * entry dropped from a stream stays as its anchor: the kept chain is verified from there.
+   * Drops what is older than each stream's retention, then what is beyond its maxEvents, in
+   * transactions of at most `batch` entries (LMDB has one writer: a login's commit waits for at
+   * most one batch, never for a whole purge). The last entry dropped from a stream stays as its
+   * anchor: the kept chain is verified from there. → how many entries were dropped.
    */
-  async prune(): Promise<void> {
-    const now = this.now();
+  async prune(batch = PRUNE_BATCH): Promise<number> {
+    const oldest = dayOf(this.now() - this.retention.auth.maxAgeMs);
     await this.root.transaction(() => {
-      for (const s of AUDIT_STREAMS) {
-        const r = this.retention[s];
-        const drop = (keys: string[]) => {
-          const last = keys.length ? this.db.get(keys[keys.length - 1]!) : undefined;
-          if (last && (last as ChainedAuditEvent).chain) this.db.putSync(anchorKey(s), last);
-          for (const key of keys) this.db.removeSync(key);
-        };
-        drop([...this.db.getKeys(rangeOf(s, now - r.maxAgeMs))]);
-        if (r.maxEvents === undefined) continue;
-        const excess = this.db.getCount(rangeOf(s)) - r.maxEvents;
-        if (excess > 0) drop([...this.db.getKeys({ ...rangeOf(s), limit: excess })]);
-      }
+      for (const key of this.index.getKeys({ start: ['#daily', ''], end: ['#daily', oldest], limit: batch }))
+        this.index.removeSync(key);
     });
+    let dropped = 0;
+    for (const s of AUDIT_STREAMS) {
+      for (;;) {
+        const n = await this.root.transaction(() => this.pruneSome(s, batch));
+        dropped += n;
+        if (n < batch) break;
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    return dropped;
+  }
+
+  private pruneSome(s: AuditStream, batch: number): number {
+    const r = this.retention[s];
+    const keys = [...this.db.getKeys({ ...rangeOf(s, this.now() - r.maxAgeMs), limit: batch })];
+    const excess = r.maxEvents === undefined ? 0 : this.count(s) - keys.length - r.maxEvents;
+    if (excess > 0 && keys.length < batch) {
+      const more = { start: keys.length ? `${keys[keys.length - 1]}\u0000` : `${s}:`, end: `${s};` };
+      keys.push(...this.db.getKeys({ ...more, limit: Math.min(excess, batch - keys.length) }));
+    }
+    if (keys.length === 0) return 0;
+    let last: AuditEvent | undefined;
+    for (const key of keys) {
+      last = this.db.get(key);
+      if (last) for (const ix of this.indexKeys(s, key, last)) this.index.removeSync(ix);
+      this.db.removeSync(key);
+    }
+    if (last && (last as ChainedAuditEvent).chain) this.db.putSync(anchorKey(s), last);
+    this.index.putSync(countKey(s), Math.max(0, this.count(s) - keys.length));
+    return keys.length;
   }
 
   /** Moves events stored before streams existed: validate decisions to `auth`, the rest to `admin`. */
   migrate(): number {
+    const moved = this.migrateLegacy();
+    this.buildIndex();
+    return moved;
+  }
+
+  /** Gives entries stored by versions without indexes their index entries and counts (once). */
+  private buildIndex(): void {
+    if (this.index.get(BUILT_KEY)) return;
+    this.root.transactionSync(() => {
+      for (const s of AUDIT_STREAMS) {
+        let n = 0;
+        for (const { key, value } of this.db.getRange(rangeOf(s))) {
+          for (const ix of this.indexKeys(s, key, value)) this.index.putSync(ix, 1);
+          n++;
+        }
+        this.index.putSync(countKey(s), n);
+      }
+      this.index.putSync(BUILT_KEY, 1);
+    });
+  }
+
+  private migrateLegacy(): number {
     // lmdb marks a range object it counted (onlyCount): each call gets its own
     const legacy = () => ({ start: '0', end: ':' });
     if (this.db.getKeysCount(legacy()) === 0) return 0;

@@ -38,10 +38,12 @@ import {
 import { auditRetention } from '../audit-retention.ts';
 import type {
   AuditChainView,
+  AuditDailyCount,
+  AuditHit,
+  AuditPosition,
   AuditRetention,
-  AuditScanItem,
-  AuditScanRange,
   AuditSealer,
+  AuditSeek,
   AuditStream,
   AuthView,
   ConsoleAccount,
@@ -537,8 +539,16 @@ export class EmbeddedStore implements Store {
     await this.audit.prune();
   }
 
-  scanAudit(stream: AuditStream, range: AuditScanRange): AsyncIterable<AuditScanItem> {
-    return this.audit.scan(stream, range);
+  seekAudit(stream: AuditStream, seek: AuditSeek): Promise<AuditHit[]> {
+    return this.audit.seek(stream, seek);
+  }
+
+  auditDailyCounts(fromDay: string, toDay: string): Promise<AuditDailyCount[]> {
+    return this.audit.dailyCounts(fromDay, toDay);
+  }
+
+  readAudit(stream: AuditStream, positions: AuditPosition[]): Promise<(AuditEvent | null)[]> {
+    return this.audit.read(stream, positions);
   }
 
   useAuditSealer(sealer: AuditSealer): void {

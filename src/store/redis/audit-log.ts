@@ -1,17 +1,31 @@
 import type { Redis } from 'ioredis';
 import type { AuditEvent } from '../../model/index.ts';
+import { auditIndexValues, dailyCounts, MAX_SEQ } from '../audit-index.ts';
 import { AUDIT_STREAMS, mergeNewestFirst, type OrderedAuditEvent } from '../audit-retention.ts';
 import type {
   AuditChainView,
+  AuditDailyCount,
+  AuditHit,
+  AuditPosition,
   AuditRetention,
-  AuditScanItem,
-  AuditScanRange,
   AuditSealer,
+  AuditSeek,
   AuditStream,
   ChainedAuditEvent,
 } from '../types.ts';
+import { TRIM_BATCH } from './audit-scripts.ts';
 import { parseJson } from './codec.ts';
 import { runScript } from './links.ts';
+
+const pad = (n: number, width: number) => String(Math.max(0, Math.trunc(n))).padStart(width, '0');
+const seqText = (seq: number) => pad(Math.min(seq, MAX_SEQ), 16);
+/** An index member: "<15-digit time>.<16-digit sequence>" (see audit-scripts.ts). */
+const indexMember = (p: AuditPosition) => `${pad(p.time, 15)}.${seqText(p.seq)}`;
+const DAY_MS = 86_400_000;
+/** The most entries one append script takes (see append). */
+const APPEND_CHUNK = 100;
+/** The largest time an index member can carry. */
+const TIME_CAP = 10 ** 15 - 1;
 
 /** How the store runs a read (on the node's own Redis) and a write (on the master, no WAIT). */
 export interface AuditAccess {
@@ -39,6 +53,73 @@ export class RedisAuditLog {
     this.keys = { auth: `${prefix}audit:auth`, admin: `${prefix}audit:admin`, event: `${prefix}audit:event` };
     this.seq = `${prefix}audit:seq`;
     this.legacy = `${prefix}audit`;
+    this.indexBuilt = `${prefix}audit:ix:built`;
+  }
+
+  private readonly indexBuilt: string;
+
+  /**
+   * Newest first from `atOrBelow`: ZREVRANGEBYLEX on one index, or ZREVRANGEBYSCORE on the stream
+   * (its members carry the event). Either is a skip-list descent to the start and `limit` steps.
+   */
+  async seek(stream: AuditStream, q: AuditSeek): Promise<AuditHit[]> {
+    const top = q.atOrBelow;
+    if (q.where) {
+      const key = `${this.keys[stream]}:ix:${q.where.field}:${q.where.value}`;
+      const max = top === undefined || top.time > TIME_CAP ? '+' : `[${indexMember(top)}`;
+      const min = q.from === undefined ? '-' : `[${pad(q.from, 15)}`;
+      const members = await this.access.read((r) => r.zrevrangebylex(key, max, min, 'LIMIT', 0, q.limit));
+      return members.map((m) => ({ time: Number(m.slice(0, 15)), seq: Number(m.slice(16)) }));
+    }
+    const key = this.keys[stream];
+    const max = top === undefined ? '+inf' : String(top.time);
+    const min = q.from === undefined ? '-inf' : String(q.from);
+    const out: AuditHit[] = [];
+    // members of the top millisecond above its sequence are skipped: few, one millisecond's worth
+    for (let offset = 0; out.length < q.limit; ) {
+      const want = q.limit - out.length + 8;
+      const flat = await this.access.read((r) =>
+        r.zrevrangebyscore(key, max, min, 'WITHSCORES', 'LIMIT', offset, want),
+      );
+      for (const m of parseMembers(flat)) {
+        const seq = Number(m.order);
+        if (top && m.time === top.time && seq > top.seq) continue;
+        if (out.length < q.limit) out.push({ time: m.time, seq, event: withoutChain(m.event) });
+      }
+      if (flat.length < want * 2) break;
+      offset += want;
+    }
+    return out;
+  }
+
+  /** Each position's millisecond of the stream, in one round trip, and the member of its sequence. */
+  async read(stream: AuditStream, positions: AuditPosition[]): Promise<(AuditEvent | null)[]> {
+    if (positions.length === 0) return [];
+    const key = this.keys[stream];
+    const replies = await this.access.read(async (r) => {
+      const tx = r.pipeline();
+      for (const p of positions) tx.zrangebyscore(key, p.time, p.time);
+      return (await tx.exec()) ?? [];
+    });
+    return positions.map((p, i) => {
+      const [err, members] = replies[i] ?? [null, []];
+      if (err) throw err;
+      const prefix = `${seqText(p.seq)}|`;
+      const m = (members as string[]).find((x) => x.startsWith(prefix));
+      return m ? withoutChain(parseJson<ChainedAuditEvent>(m.slice(prefix.length))) : null;
+    });
+  }
+
+  /** Gives entries stored by versions without indexes their index entries (on the master, once). */
+  async buildIndex(): Promise<void> {
+    await this.access.write(async (w) => {
+      if (await w.exists(this.indexBuilt)) return;
+      for (const s of AUDIT_STREAMS)
+        for (let rank = 0; ; rank += TRIM_BATCH)
+          if (Number(await runScript(w, 'tsIndexAudit', [this.keys[s], rank, TRIM_BATCH])) < TRIM_BATCH)
+            break;
+      await w.set(this.indexBuilt, '1');
+    });
   }
 
   private headKey(stream: AuditStream): string {
@@ -67,11 +148,63 @@ export class RedisAuditLog {
     this.sealer = sealer;
   }
 
+  /**
+   * In scripts of at most APPEND_CHUNK entries: each entry adds six sorted-set members, and Redis
+   * runs nothing else while a script runs, so a large batch must not hold up logins' scripts.
+   */
   async append(events: AuditEvent[], stream: AuditStream): Promise<void> {
+    if (events.length === 0) return this.appendChunk([], stream);
+    for (let i = 0; i < events.length; i += APPEND_CHUNK)
+      await this.appendChunk(events.slice(i, i + APPEND_CHUNK), stream);
+    if (stream === 'auth') await this.count(events);
+  }
+
+  /**
+   * Adds the batch to the daily counts: one hash per UTC day (field "<client>\t<result>"), which
+   * expires when the authentication log's retention has passed that day. Beside the append, not
+   * in its script: a count lost to a crash in between costs a report one batch, never a login.
+   */
+  private async count(events: AuditEvent[]): Promise<void> {
+    const keep = this.retention.auth.maxAgeMs;
+    await this.access.write(async (w) => {
+      const tx = w.multi();
+      for (const c of dailyCounts(events)) {
+        const key = this.dailyKey(c.day);
+        tx.hincrby(key, `${c.client}\t${c.result}`, c.count);
+        tx.pexpireat(key, Date.parse(c.day) + DAY_MS + keep);
+      }
+      await tx.exec();
+    });
+  }
+
+  private dailyKey(day: string): string {
+    return `${this.keys.auth}:daily:${day}`;
+  }
+
+  async dailyCounts(fromDay: string, toDay: string): Promise<AuditDailyCount[]> {
+    const days: string[] = [];
+    for (let t = Date.parse(fromDay); t <= Date.parse(toDay) && days.length < 1000; t += DAY_MS)
+      days.push(new Date(t).toISOString().slice(0, 10));
+    const replies = await this.access.read(async (r) => {
+      const tx = r.pipeline();
+      for (const d of days) tx.hgetall(this.dailyKey(d));
+      return (await tx.exec()) ?? [];
+    });
+    return days.flatMap((day, i) => {
+      const [err, hash] = replies[i] ?? [null, {}];
+      if (err) throw err;
+      return Object.entries(hash as Record<string, string>).map(([field, n]) => {
+        const tab = field.lastIndexOf('\t');
+        return { day, client: field.slice(0, tab), result: field.slice(tab + 1), count: Number(n) };
+      });
+    });
+  }
+
+  private async appendChunk(events: AuditEvent[], stream: AuditStream): Promise<void> {
     if (this.sealer?.streams.includes(stream) && events.length > 0)
       return this.appendChained(this.sealer, events, stream);
-    const pairs = events.flatMap((e) => [Math.trunc(e.time), JSON.stringify(e)]);
-    await this.access.write((w) => runScript(w, 'tsAppendAudit', [...this.appendArgs(stream), ...pairs]));
+    const entries = events.flatMap((e) => entryArgs(Math.trunc(e.time), JSON.stringify(e), e));
+    await this.access.write((w) => runScript(w, 'tsAppendAudit', [...this.appendArgs(stream), ...entries]));
   }
 
   /**
@@ -87,7 +220,7 @@ export class RedisAuditLog {
       for (let attempt = 0; attempt < 50; attempt++) {
         const sealed = sealer.seal(stream, head ? parseJson<ChainedAuditEvent>(head) : null, events);
         const json = sealed.map((e) => JSON.stringify(e));
-        const pairs = sealed.flatMap((e, i) => [e.chain!.at, json[i]!]);
+        const pairs = sealed.flatMap((e, i) => entryArgs(e.chain!.at, json[i]!, e));
         const answer = (await runScript(w, 'tsAppendChained', [
           ...keys,
           head,
@@ -100,27 +233,6 @@ export class RedisAuditLog {
       }
       throw new Error(`the ${stream} audit chain is too busy to append to`);
     });
-  }
-
-  /** Newest first in pages of ZREVRANGEBYSCORE; members of the `after` time at or above it are skipped. */
-  async *scan(stream: AuditStream, range: AuditScanRange): AsyncIterable<AuditScanItem> {
-    const key = this.keys[stream];
-    let max = range.to;
-    if (range.after && (max === undefined || range.after.time < max)) max = range.after.time;
-    const top = max === undefined ? '+inf' : String(max);
-    const bottom = range.from === undefined ? '-inf' : String(range.from);
-    const batch = 500;
-    for (let offset = 0; ; offset += batch) {
-      const flat = await this.access.read((r) =>
-        r.zrevrangebyscore(key, top, bottom, 'WITHSCORES', 'LIMIT', offset, batch),
-      );
-      for (const m of parseMembers(flat)) {
-        const a = range.after;
-        if (a && m.time === a.time && m.order >= a.order) continue;
-        yield { ...m, event: withoutChain(m.event) };
-      }
-      if (flat.length < batch * 2) return;
-    }
   }
 
   async readChain(stream: AuditStream, range: { from?: number; to?: number } = {}): Promise<AuditChainView> {
@@ -171,18 +283,50 @@ export class RedisAuditLog {
     );
   }
 
+  /**
+   * Trims every stream (appends trim too, TRIM_BATCH entries a stream at a time); repeats while a
+   * stream still holds what it should not, each script short, so logins' scripts run in between.
+   */
   async prune(): Promise<void> {
-    await this.access.write((w) => runScript(w, 'tsAppendAudit', this.appendArgs('admin')));
+    for (let round = 0; round < 10_000; round++) {
+      await this.access.write((w) => runScript(w, 'tsAppendAudit', this.appendArgs('admin')));
+      const left = await this.access.write(async (w) => {
+        const tx = w.multi();
+        const cut = this.trimArgs();
+        AUDIT_STREAMS.forEach((s, i) => {
+          tx.zcount(this.keys[s], '-inf', `(${cut[2 * i]}`);
+          tx.zcard(this.keys[s]);
+        });
+        return ((await tx.exec()) ?? []).map(([err, n]) => {
+          if (err) throw err;
+          return Number(n);
+        });
+      });
+      const over = AUDIT_STREAMS.some((s, i) => {
+        const cap = this.retention[s].maxEvents;
+        return left[2 * i]! > 0 || (cap !== undefined && left[2 * i + 1]! > cap);
+      });
+      if (!over) return;
+      await new Promise((r) => setImmediate(r));
+    }
   }
 
   /** Moves the single list of earlier versions into the streams (on the master, once). */
   async migrate(): Promise<number> {
-    return Number(
+    const moved = Number(
       await this.access.write((w) =>
         runScript(w, 'tsMigrateAudit', [this.legacy, this.keys.auth, this.keys.admin, this.seq]),
       ),
     );
+    await this.buildIndex();
+    return moved;
   }
+}
+
+/** An entry as the append scripts take it: time, JSON, then its index names "field:value". */
+function entryArgs(time: number, json: string, e: AuditEvent): (string | number)[] {
+  const names = auditIndexValues(e).map(([f, v]) => `${f}:${v}`);
+  return [time, json, names.length, ...names];
 }
 
 /** ZREVRANGE … WITHSCORES: member, score, member, score; a member is "<sequence>|<event JSON>". */

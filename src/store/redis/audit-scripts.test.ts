@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, test } from 'vitest';
 import { type RedisProcess, startRedis } from '../../../test/harness/redis.ts';
+import type { AuditEvent } from '../../model/index.ts';
+import { auditIndexValues } from '../audit-index.ts';
 import { openRedisStore, type RedisStore } from './index.ts';
 import { runScript } from './links.ts';
 
@@ -35,7 +37,24 @@ afterAll(async () => {
 
 test('APPEND_AUDIT: members are "<16-digit sequence>|<json>", scored by time; the cutoff is exclusive', async () => {
   // cutoffs: auth 100 (cap 3), admin 0, event 0; events at times 99, 100, 101
-  const size = await runScript(w, 'tsAppendAudit', [...K, 100, 3, 0, 0, 0, 0, 99, 'a', 100, 'b', 101, 'c']);
+  const size = await runScript(w, 'tsAppendAudit', [
+    ...K,
+    100,
+    3,
+    0,
+    0,
+    0,
+    0,
+    99,
+    'a',
+    0,
+    100,
+    'b',
+    0,
+    101,
+    'c',
+    0,
+  ]);
   assert.equal(size, 2, 'the event at 99 is older than the cutoff 100; the one at 100 is kept');
   assert.deepEqual(await c.zrange('t:auth', '0', '-1', 'WITHSCORES'), [
     '0000000000000002|b',
@@ -48,7 +67,7 @@ test('APPEND_AUDIT: members are "<16-digit sequence>|<json>", scored by time; th
 
 test('APPEND_AUDIT: the cap keeps the newest; every stream is trimmed on any append', async () => {
   await c.zadd('t:admin', 5, 'x|old', 50, 'y|new');
-  await runScript(w, 'tsAppendAudit', [...K, 100, 3, 10, 0, 0, 0, 102, 'd', 103, 'e']);
+  await runScript(w, 'tsAppendAudit', [...K, 100, 3, 10, 0, 0, 0, 102, 'd', 0, 103, 'e', 0]);
   assert.deepEqual(await c.zrange('t:auth', '0', '-1'), [
     '0000000000000003|c',
     '0000000000000004|d',
@@ -85,18 +104,46 @@ test('APPEND_CHAINED: appends only onto the head the batch was sealed onto, then
   const noTrim = [0, 0, 0, 0, 0, 0];
   // the first batch is sealed onto no head
   assert.deepEqual(
-    await runScript(w, 'tsAppendChained', [...keys, '', 'H1', ...noTrim, 10, 'e1', 11, 'e2']),
+    await runScript(w, 'tsAppendChained', [...keys, '', 'H1', ...noTrim, 10, 'e1', 0, 11, 'e2', 0]),
     [1],
   );
   assert.equal(await c.get('h:head'), 'H1');
   assert.deepEqual(await c.zrange('h:admin', '0', '-1'), ['0000000000000001|e1', '0000000000000002|e2']);
   // a batch sealed onto a stale head (another node appended first) changes nothing and learns the head
-  assert.deepEqual(await runScript(w, 'tsAppendChained', [...keys, '', 'H9', ...noTrim, 12, 'x']), [0, 'H1']);
+  assert.deepEqual(await runScript(w, 'tsAppendChained', [...keys, '', 'H9', ...noTrim, 12, 'x', 0]), [
+    0,
+    'H1',
+  ]);
   assert.equal(await c.get('h:head'), 'H1');
   assert.equal(await c.zcard('h:admin'), 2);
   assert.equal(await c.get('h:seq'), '2', 'a refused batch takes no sequence numbers');
   // sealed again onto H1, it goes on
-  assert.deepEqual(await runScript(w, 'tsAppendChained', [...keys, 'H1', 'H2', ...noTrim, 12, 'e3']), [1]);
+  assert.deepEqual(await runScript(w, 'tsAppendChained', [...keys, 'H1', 'H2', ...noTrim, 12, 'e3', 0]), [1]);
   assert.equal(await c.get('h:head'), 'H2');
   assert.deepEqual(await c.zrange('h:admin', '-1', '-1', 'WITHSCORES'), ['0000000000000003|e3', '12']);
+});
+
+test('index_values (Lua) finds an event by the same fields and values as auditIndexValues', async () => {
+  const events: AuditEvent[] = [
+    {
+      time: 1,
+      type: 'validate',
+      actor: 'client:vpn',
+      username: 'müller',
+      result: 'reject',
+      reason: 'OTP_INVALID',
+      detail: { node: 'n1', clientName: 'VPN' },
+    },
+    { time: 2, type: 'user.update', actor: 'admin:k1', username: 'a:b', result: 'ok' },
+    { time: 3, type: 'node.start', actor: 'node:n2', detail: { node: 'n2', pid: 7 } },
+    { time: 4, type: 'validate', actor: 'client:', username: '', detail: { node: 5 } },
+  ];
+  for (const e of events) {
+    const lua = (await runScript(w, 'tsAuditIndexProbe', [
+      JSON.stringify({ ...e, chain: { seq: 1 } }),
+    ])) as string[];
+    const pairs: string[][] = [];
+    for (let i = 0; i < lua.length; i += 2) pairs.push([lua[i]!, lua[i + 1]!]);
+    assert.deepEqual(pairs, auditIndexValues(e), JSON.stringify(e));
+  }
 });

@@ -7,44 +7,106 @@
  *   P.audit:<stream>:head     a chained stream's last entry (JSON), the compare of a chained append
  *   P.audit:<stream>:anchor   the last chained member retention dropped: verify starts after it
  *   P.audit (a list, newest first) holds events written before streams existed.
+ *   P.audit:<stream>:ix:<field>:<value>   an index (src/store/audit-index.ts): a sorted set of
+ *     members "<15-digit time>.<16-digit sequence>", all scored 0, so it sorts by time then append
+ *     order and a search seeks into it with ZREVRANGEBYLEX (O(log n) to any page). The scripts
+ *     name these keys themselves (they depend on the event): Tessera does not run on Redis Cluster.
+ *   P.audit:ix:built   set once every stored entry has its index entries.
  */
 
-const TRIM = `
+/**
+ * Lua twin of auditIndexValues (src/store/audit-index.ts): field, value, field, value, ... of one
+ * stored member's JSON. A test holds the two together.
+ */
+export const AUDIT_INDEX_VALUES = `
+local function index_values(json)
+  local out = {}
+  local ok, e = pcall(cjson.decode, json)
+  if not ok or type(e) ~= 'table' then return out end
+  local function add(f, v)
+    if type(v) == 'string' and #v > 0 then out[#out + 1] = f; out[#out + 1] = v end
+  end
+  add('user', e.username)
+  if type(e.actor) == 'string' and string.sub(e.actor, 1, 7) == 'client:' then add('client', string.sub(e.actor, 8)) end
+  add('result', e.result)
+  add('reason', e.reason)
+  if type(e.detail) == 'table' then add('node', e.detail.node) end
+  return out
+end
+local function index_entry(stream, json, time, seq, op)
+  if not time or not seq then return end
+  local values = index_values(json)
+  local m = string.format('%015d.%016d', time, seq)
+  for i = 1, #values, 2 do
+    local key = stream .. ':ix:' .. values[i] .. ':' .. values[i + 1]
+    if op == 'add' then redis.call('ZADD', key, 0, m) else redis.call('ZREM', key, m) end
+  end
+end
+-- ARGV from \`first\` on: time, JSON, n, then n index names ("field:value", computed by the caller,
+-- so an append decodes no JSON); each entry is appended to \`stream\` with its index entries
+local function append_entries(stream, seqkey, first)
+  local count, i = 0, first
+  while i <= #ARGV do
+    count = count + 1
+    i = i + 3 + tonumber(ARGV[i + 2])
+  end
+  if count == 0 then return end
+  local seq = redis.call('INCRBY', seqkey, count) - count
+  i = first
+  while i <= #ARGV do
+    seq = seq + 1
+    local time, n = tonumber(ARGV[i]), tonumber(ARGV[i + 2])
+    redis.call('ZADD', stream, time, string.format('%016d', seq) .. '|' .. ARGV[i + 1])
+    local m = string.format('%015d.%016d', time, seq)
+    for k = 1, n do redis.call('ZADD', stream .. ':ix:' .. ARGV[i + 2 + k], 0, m) end
+    i = i + 3 + n
+  end
+end
+`;
+
+/** A trim removes at most this many entries per stream per call, so no script blocks Redis long. */
+export const TRIM_BATCH = 1000;
+
+const TRIM = `${AUDIT_INDEX_VALUES}
 local function keep_anchor(anchor, member)
   if member and string.find(member, '"chain":', 1, true) then redis.call('SET', anchor, member) end
 end
-local function trim(key, anchor, cutoff, cap)
-  local old = redis.call('ZREVRANGEBYSCORE', key, '(' .. cutoff, '-inf', 'LIMIT', 0, 1)
-  if #old > 0 then
-    keep_anchor(anchor, old[1])
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. cutoff)
+-- flat member, score, ... oldest first: each leaves the stream with its index entries
+local function index_member(key, m, score, op)
+  local bar = string.find(m, '|', 1, true)
+  if bar then index_entry(key, string.sub(m, bar + 1), tonumber(score), tonumber(string.sub(m, 1, bar - 1)), op) end
+end
+local function drop(key, anchor, list)
+  if #list == 0 then return 0 end
+  for i = 1, #list, 2 do
+    index_member(key, list[i], list[i + 1], 'rem')
+    redis.call('ZREM', key, list[i])
   end
-  if cap > 0 then
+  keep_anchor(anchor, list[#list - 1])
+  return #list / 2
+end
+local function trim(key, anchor, cutoff, cap)
+  local removed = drop(key, anchor, redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. cutoff, 'WITHSCORES', 'LIMIT', 0, ${TRIM_BATCH}))
+  if cap > 0 and removed < ${TRIM_BATCH} then
     local excess = redis.call('ZCARD', key) - cap
     if excess > 0 then
-      keep_anchor(anchor, redis.call('ZRANGE', key, excess - 1, excess - 1)[1])
-      redis.call('ZREMRANGEBYRANK', key, 0, excess - 1)
+      removed = removed + drop(key, anchor, redis.call('ZRANGE', key, 0, math.min(excess, ${TRIM_BATCH} - removed) - 1, 'WITHSCORES'))
     end
   end
+  return removed
 end
 `;
 
 /**
  * KEYS: stream, seq, then the auth, admin and event streams, then their anchors. ARGV: for each of those three its
- * cutoff (older events are dropped) and maxEvents (0: no cap), then pairs of time, event JSON.
- * Appends and trims every stream in one step, so a stream nobody appends to still ages out while
- * another one is busy. → the appended stream's size.
+ * cutoff (older events are dropped) and maxEvents (0: no cap), then per event: time, JSON, the
+ * number of its index names, those names (see append_entries).
+ * Appends (with the events' index entries) and trims every stream in one step, so a stream nobody
+ * appends to still ages out while another one is busy; a trim drops at most TRIM_BATCH entries of
+ * a stream per call. → the appended stream's size.
  */
 export const APPEND_AUDIT = `${TRIM}
-local count = (#ARGV - 6) / 2
-if count > 0 then
-  local last = redis.call('INCRBY', KEYS[2], count)
-  local seq = last - count
-  for i = 7, #ARGV, 2 do
-    seq = seq + 1
-    redis.call('ZADD', KEYS[1], ARGV[i], string.format('%016d', seq) .. '|' .. ARGV[i + 1])
-  end
-end
+append_entries(KEYS[1], KEYS[2], 7)
 for s = 0, 2 do
   trim(KEYS[3 + s], KEYS[6 + s], ARGV[1 + 2 * s], tonumber(ARGV[2 + 2 * s]))
 end
@@ -54,21 +116,15 @@ return redis.call('ZCARD', KEYS[1])
 /**
  * KEYS: stream, seq, the auth, admin and event streams, the stream's head, the three anchors.
  * ARGV: the head the batch was sealed onto ('' for none), the new head, the six trim arguments
- * (as APPEND_AUDIT), then pairs of sort time, sealed entry JSON. Appends only when the head is
+ * (as APPEND_AUDIT), then per entry: sort time, sealed JSON, index names (as APPEND_AUDIT). Appends only when the head is
  * still the one the batch was sealed onto, so the chain cannot fork however many nodes append;
  * otherwise changes nothing. → {1} appended, or {0, the current head} to seal again onto.
  */
 export const APPEND_CHAINED = `${TRIM}
 local current = redis.call('GET', KEYS[6]) or ''
 if current ~= ARGV[1] then return {0, current} end
-local count = (#ARGV - 8) / 2
-if count > 0 then
-  local last = redis.call('INCRBY', KEYS[2], count)
-  local seq = last - count
-  for i = 9, #ARGV, 2 do
-    seq = seq + 1
-    redis.call('ZADD', KEYS[1], ARGV[i], string.format('%016d', seq) .. '|' .. ARGV[i + 1])
-  end
+if #ARGV > 8 then
+  append_entries(KEYS[1], KEYS[2], 9)
   redis.call('SET', KEYS[6], ARGV[2])
 end
 for s = 0, 2 do
@@ -81,7 +137,7 @@ return {1}
  * KEYS: legacy list, auth stream, admin stream, seq. Moves the events of the old single list into
  * the streams (validate decisions were its only auth events), oldest first. → events moved.
  */
-export const MIGRATE_AUDIT = `
+export const MIGRATE_AUDIT = `${AUDIT_INDEX_VALUES}
 local items = redis.call('LRANGE', KEYS[1], 0, -1)
 local moved = 0
 for i = #items, 1, -1 do
@@ -91,9 +147,25 @@ for i = #items, 1, -1 do
     if e.type == 'validate' then key = KEYS[2] end
     local seq = redis.call('INCR', KEYS[4])
     redis.call('ZADD', key, tonumber(e.time), string.format('%016d', seq) .. '|' .. items[i])
+    index_entry(key, items[i], tonumber(e.time), seq, 'add')
     moved = moved + 1
   end
 end
 redis.call('DEL', KEYS[1])
 return moved
+`;
+
+/**
+ * KEYS: a stream. ARGV: a rank, a count. Gives the stream's entries at those ranks their index
+ * entries (an upgrade from a version without indexes, a chunk at a time). → entries done.
+ */
+export const INDEX_AUDIT = `${TRIM}
+local list = redis.call('ZRANGE', KEYS[1], ARGV[1], tonumber(ARGV[1]) + tonumber(ARGV[2]) - 1, 'WITHSCORES')
+for i = 1, #list, 2 do index_member(KEYS[1], list[i], list[i + 1], 'add') end
+return #list / 2
+`;
+
+/** ARGV: one stored JSON → its index field, value pairs (the expectation test of index_values). */
+export const AUDIT_INDEX_PROBE = `${AUDIT_INDEX_VALUES}
+return index_values(ARGV[1])
 `;

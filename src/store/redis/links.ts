@@ -1,7 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { AuditRetention, RedisRole, ReplicationEvents, ReplicationView } from '../types.ts';
-import { APPEND_AUDIT, APPEND_CHAINED, MIGRATE_AUDIT } from './audit-scripts.ts';
+import {
+  APPEND_AUDIT,
+  APPEND_CHAINED,
+  AUDIT_INDEX_PROBE,
+  INDEX_AUDIT,
+  MIGRATE_AUDIT,
+} from './audit-scripts.ts';
 import { SETTLE_MS, sleep, within } from './hold.ts';
 import * as lua from './scripts.ts';
 import { SentinelWatch } from './sentinel-watch.ts';
@@ -68,6 +74,8 @@ const SCRIPTS: Record<string, { lua: string; keys: number }> = {
   tsAppendAudit: { lua: APPEND_AUDIT, keys: 8 },
   tsAppendChained: { lua: APPEND_CHAINED, keys: 9 },
   tsMigrateAudit: { lua: MIGRATE_AUDIT, keys: 4 },
+  tsIndexAudit: { lua: INDEX_AUDIT, keys: 1 },
+  tsAuditIndexProbe: { lua: AUDIT_INDEX_PROBE, keys: 0 },
 };
 
 export type ScriptName = keyof typeof SCRIPTS & string;
