@@ -1,3 +1,4 @@
+import { scanAudit } from '../../src/audit/scan.ts';
 import type { Store } from '../../src/store/index.ts';
 
 export interface LoginStats {
@@ -22,8 +23,7 @@ let cached: { at: number; store: Store; head: string; stats: LoginStats } | null
 
 /** The newest authentication event's place: what the counts were made up to. */
 async function headOf(store: Store): Promise<string> {
-  if (!store.scanAudit) return '';
-  for await (const item of store.scanAudit('auth', {})) return `${item.time}:${item.order}`;
+  for await (const item of scanAudit(store, 'auth', {}, 1)) return `${item.time}:${item.seq}`;
   return '';
 }
 
@@ -45,20 +45,18 @@ export async function loginStats(store: Store, now = Date.now()): Promise<LoginS
   const locked = new Set<string>();
   let scanned = 0;
   let truncated = false;
-  if (store.scanAudit) {
-    for await (const item of store.scanAudit('auth', { from: firstHour })) {
-      if (++scanned > MAX_EVENTS) {
-        truncated = true;
-        break;
-      }
-      const e = item.event;
-      const bucket = hours[Math.floor((item.time - firstHour) / HOUR)];
-      const result = e.result ?? 'unknown';
-      if (bucket) bucket.values[result] = (bucket.values[result] ?? 0) + 1;
-      if (result !== 'accept' && result !== 'challenge' && e.reason)
-        reasons.set(e.reason, (reasons.get(e.reason) ?? 0) + 1);
-      if (result === 'reject' && e.username && locked.size < 200) locked.add(e.username);
+  for await (const item of scanAudit(store, 'auth', { from: firstHour })) {
+    if (++scanned > MAX_EVENTS) {
+      truncated = true;
+      break;
     }
+    const e = item.event;
+    const bucket = hours[Math.floor((item.time - firstHour) / HOUR)];
+    const result = e.result ?? 'unknown';
+    if (bucket) bucket.values[result] = (bucket.values[result] ?? 0) + 1;
+    if (result !== 'accept' && result !== 'challenge' && e.reason)
+      reasons.set(e.reason, (reasons.get(e.reason) ?? 0) + 1);
+    if (result === 'reject' && e.username && locked.size < 200) locked.add(e.username);
   }
   const stats: LoginStats = {
     hours,

@@ -11,6 +11,7 @@ export * from './outputs.ts';
 export * from './reports.ts';
 export * from './rfc5424.ts';
 export * from './runtime.ts';
+export * from './scan.ts';
 export * from './sink.ts';
 export * from './streams.ts';
 export * from './verify.ts';

@@ -10,6 +10,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join, relative } from 'node:path';
+import { canScanAudit, scanAudit } from '../audit/scan.ts';
 import type { AuditEvent } from '../model/index.ts';
 import type { AuditStream, ChainedAuditEvent, Store, StoreDump } from '../store/index.ts';
 import { VERSION } from '../version.ts';
@@ -83,7 +84,7 @@ function exclusions(
     out.keys =
       'the seed keys are kept apart by default: whoever holds the backup and its passphrase should not also hold every seed (add --components ...,keys to include them)';
   if (!components.includes('audit'))
-    out.audit = store.scanAudit
+    out.audit = canScanAudit(store)
       ? 'not in this cut (periodic snapshots, or --components without audit): the trail is evidence a restore never writes back; `tessera backup create` includes it by default'
       : `the ${store.kind} store cannot read its audit trail in order`;
   for (const c of ['freeradius', 'keycloak'] as const)
@@ -141,10 +142,10 @@ async function* cutStore(
       if (batch.length >= USERS_PER_CHUNK || (after === undefined && batch.length)) yield await flush();
     } while (after !== undefined);
   }
-  if (want.has('audit') && store.scanAudit) {
+  if (want.has('audit') && canScanAudit(store)) {
     for (const stream of AUDIT_STREAMS) {
       let events: ChainedAuditEvent[] = [];
-      for await (const item of store.scanAudit(stream, {})) {
+      for await (const item of scanAudit(store, stream)) {
         events.push(item.event as AuditEvent as ChainedAuditEvent);
         if (events.length >= AUDIT_PER_CHUNK) {
           yield { dump: {}, audit: { [stream]: events } };
@@ -197,7 +198,7 @@ export async function streamSnapshot(
   const components = opts.components.filter(
     (c) =>
       (c !== 'keys' || opts.keys) &&
-      (c !== 'audit' || store.scanAudit) &&
+      (c !== 'audit' || canScanAudit(store)) &&
       ((c !== 'freeradius' && c !== 'keycloak') || opts.files?.[c]),
   );
   const sealer = await SnapshotSealer.begin(

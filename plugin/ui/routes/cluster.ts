@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { scanAudit } from '../../../src/audit/scan.ts';
 import type { AuditEvent } from '../../../src/model/index.ts';
 import type { UiFaceOptions } from '../options.ts';
 import { page } from '../render.ts';
@@ -10,9 +11,9 @@ export async function clusterRoutes(app: FastifyInstance, face: UiFaceOptions): 
   app.get('/cluster', { config: { permission: 'cluster:read' } }, async (request, reply) => {
     await face.audit.flush();
     const failovers: AuditEvent[] = [];
-    if (face.store.scanAudit) {
+    {
       let read = 0;
-      for await (const item of face.store.scanAudit('event', {})) {
+      for await (const item of scanAudit(face.store, 'event')) {
         if (++read > MAX_EVENTS || failovers.length >= 20) break;
         if (item.event.type.startsWith('failover') || item.event.type === 'node.role')
           failovers.push(item.event);
