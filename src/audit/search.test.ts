@@ -142,7 +142,7 @@ for (const [kind, open] of stores) {
     for (const q of cases)
       test(`${JSON.stringify(q)}: every page together is the filtered trail, newest first, no repeat, no gap`, async () => {
         const want = expected(all, q);
-        for (const limit of [7, 50]) {
+        for (const limit of [7, 50, 1000]) {
           const { items, pages: n } = await pages(store, q, limit);
           assert.deepEqual(
             items.map((e) => `${e.time}/${e.type}`),

@@ -97,6 +97,8 @@ class StreamMatches {
   /** Everything above this (inclusive bound) is settled: yielded or ruled out. */
   bound: AuditPosition | null;
   private chunk: AuditHit[] = [];
+  /** The last seek came back short: once its chunk is used up, the stream has no more. */
+  private exhausted = false;
   done = false;
 
   constructor(
@@ -134,8 +136,13 @@ class StreamMatches {
 
   private async read(): Promise<AuditHit | null> {
     if (this.chunk.length === 0) {
+      if (this.exhausted) {
+        this.done = true;
+        return null;
+      }
       if (!this.budget.spend(this.chunkSize)) return null;
       this.chunk = await this.seek(this.wheres[0], this.bound, this.chunkSize);
+      this.exhausted = this.chunk.length < this.chunkSize;
       if (this.chunk.length === 0) {
         this.done = true;
         return null;
