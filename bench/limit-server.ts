@@ -156,6 +156,8 @@ export async function startNoopServer(): Promise<Started> {
     result: 'accept',
     reason: 'OK',
   }));
+  // As the RADIUS face answers an accept (rlm_rest: 204 is "ok"), for rlm_rest's own ceiling.
+  app.post('/radius/auth', async (_request, reply) => reply.code(204).send());
   const port = await listen(app);
   return {
     port,

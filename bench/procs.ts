@@ -13,6 +13,12 @@ export interface ServerProcess extends Ready {
   stop(): Promise<void>;
 }
 
+const running = new Set<ChildProcess>();
+// A bench that fails half-way must not leave its servers behind.
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /**
  * `profileDir`: run the server under `node --cpu-prof`; the profile is written there when it stops.
  */
@@ -27,6 +33,8 @@ export async function startServer(
     // the node's own log lines go where a service manager would send them: written, not read here
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const ready = await new Promise<Ready>((resolve, reject) => {
     child.once('message', (m) => resolve(m as Ready));
     child.once('exit', (code) =>

@@ -150,6 +150,8 @@ process.on('message', (m: unknown) => {
     });
   }
 });
+// The bench that started this server is gone: nobody will stop it.
+process.once('disconnect', () => process.exit(1));
 process.once('SIGTERM', () => {
   void stop().finally(() => process.exit(0));
 });
