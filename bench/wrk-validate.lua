@@ -6,6 +6,8 @@
 -- such requests are counted as `exhausted` and the caller fails the run.
 local path, prefix, first, users
 local pin = ""
+local field = "user"
+local marker = '"result":"accept"'
 local codes = {}
 local i = 0
 accepts, rejects, failures, exhausted = 0, 0, 0, 0
@@ -19,6 +21,8 @@ function init(args)
   for c in string.gmatch(args[6], "[^,]+") do codes[#codes + 1] = c end
   wrk.headers["Content-Type"] = "application/json"
   if args[8] and args[8] ~= "-" then pin = args[8] end
+  if args[9] then field = args[9] end
+  if args[10] then marker = args[10] end
   local pause = tonumber(args[7] or "0")
   if pause > 0 then
     local low = math.floor(pause)
@@ -39,13 +43,13 @@ function request()
     exhausted = exhausted + 1
     code = "000000"
   end
-  return wrk.format("POST", path, nil, '{"user":"' .. prefix .. user .. '","pass":"' .. pin .. code .. '"}')
+  return wrk.format("POST", path, nil, '{"' .. field .. '":"' .. prefix .. user .. '","pass":"' .. pin .. code .. '"}')
 end
 
 function response(status, headers, body)
   if status ~= 200 then
     failures = failures + 1
-  elseif string.find(body, '"result":"accept"', 1, true) then
+  elseif string.find(body, marker, 1, true) then
     accepts = accepts + 1
   else
     rejects = rejects + 1

@@ -21,6 +21,10 @@ export interface WrkFigures {
 
 export interface WrkTarget {
   port: number;
+  /** Another product's check route (bench/peers.ts): its path, user field and accept marker. */
+  path?: string;
+  userField?: string;
+  acceptMarker?: string;
   apiKey: string;
   /** The users `<prefix><first + i>`, i < users, that this run may spend (three codes each). */
   prefix: string;
@@ -66,7 +70,7 @@ export async function runWrk(
     new URL('./wrk-validate.lua', import.meta.url).pathname,
     `http://127.0.0.1:${target.port}`,
     '--',
-    '/v1/validate',
+    target.path ?? '/v1/validate',
     target.apiKey || '-',
     target.prefix,
     String(target.first),
@@ -74,6 +78,8 @@ export async function runWrk(
     codes,
     String(opts.delayMs ?? 0),
     opts.pin ?? '-',
+    target.userField ?? 'user',
+    target.acceptMarker ?? '"result":"accept"',
   ];
   const out = await new Promise<string>((resolve, reject) =>
     execFile('wrk', args, { maxBuffer: 1 << 20 }, (err, stdout, stderr) =>
