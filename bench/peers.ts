@@ -12,14 +12,17 @@ import { join } from 'node:path';
 import { BENCH_SECRET_BYTES } from './codes.ts';
 import { type ServerProcess, startServer } from './procs.ts';
 import { range, ratio, SECONDS, Slices, USERS_PER_RUN } from './validate.ts';
-import { ensureWrk, runWrk, type WrkFigures, type WrkTarget } from './wrk.ts';
+import { ensureWrk, runWrk, WRK_CONNECTIONS, type WrkFigures, type WrkTarget } from './wrk.ts';
 
 const PI_VERSION = process.env.BENCH_PRIVACYIDEA_VERSION ?? '3.14';
 const CACHE = join(homedir(), '.cache', 'tessera-bench');
 const VENV = join(CACHE, `privacyidea-${PI_VERSION}`);
 const PI_ROUNDS = Number(process.env.BENCH_PEERS_ROUNDS ?? 2);
 /** privacyIDEA answers tens of checks per second: a few hundred tokens cover every run. */
-const PI_TOKENS_PER_RUN = 250;
+const PI_TOKENS_PER_RUN = 150;
+/** gunicorn's sync workers answer one request each at a time: more connections only queue. */
+const PI_CONNECTIONS = 2 * cpus().length;
+const PI_SECONDS = Math.max(SECONDS, 10);
 
 function ensureVenv(): void {
   if (existsSync(join(VENV, 'bin', 'gunicorn')) && existsSync(join(VENV, 'bin', 'pi-manage'))) return;
@@ -140,7 +143,7 @@ function piSlices(port: number, count: number): () => WrkTarget {
       apiKey: '',
       path: '/validate/check',
       userField: 'serial',
-      acceptMarker: '"value":true',
+      acceptMarker: '"authentication": "ACCEPT"',
       prefix: 'PIU',
       first: next,
       users: PI_TOKENS_PER_RUN,
@@ -181,13 +184,18 @@ export async function benchPeers(): Promise<Record<string, unknown>> {
       best: piSlices(best.port, tokens),
     };
     type Name = keyof typeof targets;
+    const options = (name: Name) =>
+      name === 'tessera' ? { seconds: SECONDS } : { seconds: PI_SECONDS, connections: PI_CONNECTIONS };
     for (const name of ['tessera', 'shipped', 'best'] as Name[])
-      await runWrk(targets[name](), { seconds: 2 });
+      await runWrk(targets[name](), { ...options(name), seconds: 3 });
     const rounds: Record<Name, WrkFigures>[] = [];
     for (let r = 0; r < PI_ROUNDS; r++) {
       const order: Name[] = r % 2 === 0 ? ['tessera', 'shipped', 'best'] : ['best', 'shipped', 'tessera'];
       const round = {} as Record<Name, WrkFigures>;
-      for (const name of order) round[name] = await runWrk(targets[name](), { seconds: SECONDS });
+      for (const name of order) {
+        round[name] = await runWrk(targets[name](), options(name));
+        if (round[name].accepts === 0) throw new Error(`${name}: no accept in ${round[name].seconds} s`);
+      }
       rounds.push(round);
     }
     const per = (f: (r: Record<Name, WrkFigures>) => number) => range(rounds.map(f));
@@ -196,6 +204,7 @@ export async function benchPeers(): Promise<Record<string, unknown>> {
       p99ms: per((r) => r[name].p99ms).median,
     });
     return {
+      load: `wrk -t1; Tessera ${WRK_CONNECTIONS} connections for ${SECONDS} s, privacyIDEA ${PI_CONNECTIONS} for ${PI_SECONDS} s`,
       what: `Tessera POST /v1/validate (embedded store, as shipped) vs privacyIDEA ${PI_VERSION} POST /validate/check by serial (gunicorn, ${cpus().length} workers, SQLite): accepted TOTP codes per second, same tokens, same wrk script, runs alternated`,
       acceptsPerSecond: {
         tessera: per((r) => r.tessera.acceptsPerSecond),
