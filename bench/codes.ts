@@ -22,3 +22,6 @@ export function benchCodes(): (step: number) => string {
     return c;
   };
 }
+
+/** The seed itself, for benchmarks that enrol tokens straight into a store. */
+export const BENCH_SECRET_BYTES: Uint8Array = params.secret;

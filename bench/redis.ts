@@ -10,7 +10,9 @@ import { sampleUser } from '../src/store/fixtures.ts';
 import type { Store } from '../src/store/index.ts';
 import { openRedisStore } from '../src/store/redis/index.ts';
 import { type RedisProcess, startRedis } from '../test/harness/redis.ts';
-import { validateOn } from './validate.ts';
+import { type ServerProcess, startServer } from './procs.ts';
+import { ROUNDS, range, ratio, SECONDS, Slices, USERS_PER_RUN } from './validate.ts';
+import { ensureWrk, runWrk, WRK_CONNECTIONS, type WrkFigures } from './wrk.ts';
 
 const SNAPSHOT_USERS = Number(process.env.BENCH_SNAPSHOT_USERS ?? 100_000);
 
@@ -114,30 +116,70 @@ async function snapshotRestore(redis: RedisProcess): Promise<Record<string, unkn
 }
 
 /**
- * `npm run bench` → redis: validate throughput on the Redis store (ratio to a no-op route), the
- * cost of the replica acknowledgement (WAIT), and snapshot/restore time for 100,000 users.
+ * `npm run bench` → redis: accepted codes per second on a node whose store is a Redis master with
+ * one replica acknowledging every accept (WAIT), as a ratio to the design-limit route pointed at
+ * the same Redis (one read, one write, the same WAIT), runs alternated; the cost of the
+ * acknowledgement per commitAccept; snapshot and restore of 100,000 users with BENCH_SNAPSHOT=1.
  */
 export async function benchRedis(): Promise<Record<string, unknown>> {
-  const seconds = Number(process.env.BENCH_SECONDS ?? 8);
-  const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
-  const results: Record<string, unknown> = {
-    what: 'Redis store: validate throughput, replica-ack cost, snapshot/restore',
-    concurrency,
-  };
-
-  const alone = await startRedis();
+  ensureWrk();
   const master = await startRedis();
   const replica = await startRedis({ replicaOf: master.port });
-  const snapRedis = await startRedis();
+  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-bench-node-'));
+  const runs = ROUNDS + 1;
+  const population = { prefix: 'r', count: USERS_PER_RUN * runs };
+  let limit: ServerProcess | undefined;
+  let node: ServerProcess | undefined;
+  const results: Record<string, unknown> = {
+    what: 'accepted TOTP codes per second, Redis store with a replica acknowledging every accept (WAIT 1), vs the design-limit route on the same Redis with the same WAIT',
+    load: `wrk -t1 -c${WRK_CONNECTIONS}, ${SECONDS} s per run, ${ROUNDS} rounds`,
+  };
   try {
-    const standalone = await openRedisStore({ url: alone.url });
-    results.standalone = await validateOn(standalone, seconds, concurrency);
-    const replicated = await openRedisStore({ url: master.url });
-    results.replicated = await validateOn(replicated, seconds, concurrency);
-    const s = results.standalone as { validate: { perSecond: number } };
-    const r = results.replicated as { validate: { perSecond: number } };
-    results.replicaAckThroughputRatio = +(r.validate.perSecond / s.validate.perSecond).toFixed(3);
+    [limit, node] = await Promise.all([
+      startServer({ kind: 'limit', store: 'redis', redisUrl: master.url, replicas: 1, population }),
+      startServer({
+        kind: 'tessera',
+        env: { TESSERA_DATA_DIR: dataDir, TESSERA_REDIS_URL: master.url, TESSERA_REPLICA_ACK: 'reject' },
+        population,
+      }),
+    ]);
+    const slices = {
+      limit: new Slices(limit, 'r', population.count),
+      node: new Slices(node, 'r', population.count),
+    };
+    await runWrk(slices.limit.take(), { seconds: 2 });
+    await runWrk(slices.node.take(), { seconds: 2 });
+    const rounds: { limit: WrkFigures; validate: WrkFigures }[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const round = {} as { limit: WrkFigures; validate: WrkFigures };
+      for (const name of r % 2 === 0 ? (['limit', 'validate'] as const) : (['validate', 'limit'] as const))
+        round[name] = await runWrk((name === 'limit' ? slices.limit : slices.node).take(), {
+          seconds: SECONDS,
+        });
+      rounds.push(round);
+    }
+    const per = (f: (r: (typeof rounds)[number]) => number) => range(rounds.map(f));
+    results.acceptsPerSecond = {
+      validate: per((r) => r.validate.acceptsPerSecond),
+      limit: per((r) => r.limit.acceptsPerSecond),
+    };
+    results.ratios = {
+      validateToLimit: per((r) => ratio(r.validate.acceptsPerSecond, r.limit.acceptsPerSecond)),
+    };
+    results.latencyMs = {
+      validate: { p50: per((r) => r.validate.p50ms).median, p99: per((r) => r.validate.p99ms).median },
+      limit: { p50: per((r) => r.limit.p50ms).median, p99: per((r) => r.limit.p99ms).median },
+    };
+    results.runs = rounds;
+    results.aim = 'validateToLimit >= 0.5';
+  } finally {
+    await limit?.stop();
+    await node?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 
+  const alone = await startRedis();
+  try {
     const a = await openRedisStore({ url: alone.url, prefix: 'lat:' });
     const b = await openRedisStore({ url: master.url, prefix: 'lat:' });
     const withoutWait = await acceptLatency(a);
@@ -149,12 +191,11 @@ export async function benchRedis(): Promise<Record<string, unknown>> {
       withReplicaAck: withWait,
       ackCostMsP50: +(withWait.p50ms - withoutWait.p50ms).toFixed(3),
     };
-    results.snapshot = await snapshotRestore(snapRedis);
+    if (process.env.BENCH_SNAPSHOT === '1') results.snapshot = await snapshotRestore(alone);
   } finally {
-    await snapRedis.stop();
+    await alone.stop();
     await replica.stop();
     await master.stop();
-    await alone.stop();
   }
   return results;
 }

@@ -1,114 +1,187 @@
+// `npm run bench` → validate: accepted codes per second through POST /v1/validate on a Tessera
+// node (embedded store), as ratios to two baselines measured in the same run, each in its own
+// process and driven by the same wrk script with the same bodies:
+// - limit: a bare Fastify route doing only what an accept cannot avoid (bench/limit-server.ts);
+// - noop: a bare Fastify route that parses the body and answers.
+// The node runs twice, authentication log on (as shipped) and off (accepts not logged), for the
+// log's cost. Runs alternate (ABBA per round) so a drift of the shared machine falls on all sides.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient, createUser, enrolToken } from '../src/admin/index.ts';
-import { timeStep } from '../src/otp/index.ts';
-import { buildApp } from '../src/server/app.ts';
-import { loadConfig } from '../src/server/config.ts';
-import { createLogger } from '../src/server/logger.ts';
-import { createServices } from '../src/server/services.ts';
-import { openEmbeddedStore, type Store } from '../src/store/index.ts';
-import { BENCH_SECRET, benchCodes } from './codes.ts';
-import { type LoadResult, load } from './load.ts';
+import { type ServerProcess, startServer } from './procs.ts';
+import { profileTop } from './profile-top.ts';
+import { ensureWrk, runWrk, WRK_CONNECTIONS, type WrkFigures, type WrkTarget } from './wrk.ts';
 
-const USERS = 2000;
-const SECRET = BENCH_SECRET;
+export const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Users a run may spend: three fresh codes each, so a run can accept up to 3× this many. */
+export const USERS_PER_RUN = Number(process.env.BENCH_USERS_PER_RUN ?? 40_000);
+const PIN_USERS = 2_000;
+const PIN = '4711';
 
-export interface ValidateFigures {
-  noop: LoadResult;
-  validate: LoadResult & { accepts: number };
-  ratio: number;
+/** Hands out disjoint user ranges of one server's population, one per run. */
+export class Slices {
+  private next: number;
+  constructor(
+    private readonly server: Pick<ServerProcess, 'port' | 'apiKey'>,
+    private readonly prefix: string,
+    private readonly end: number,
+    start = 0,
+  ) {
+    this.next = start;
+  }
+  take(users = USERS_PER_RUN): WrkTarget {
+    if (this.next + users > this.end) throw new Error(`bench population ${this.prefix} used up`);
+    const t = {
+      port: this.server.port,
+      apiKey: this.server.apiKey,
+      prefix: this.prefix,
+      first: this.next,
+      users,
+    };
+    this.next += users;
+    return t;
+  }
+}
+
+/** For the no-op route, which accepts anything: codes never run out. */
+export function endless(server: Pick<ServerProcess, 'port' | 'apiKey'>, prefix = 'u'): WrkTarget {
+  return { port: server.port, apiKey: server.apiKey, prefix, first: 0, users: 1e9 };
+}
+
+export const ratio = (a: number, b: number) => +(a / Math.max(1, b)).toFixed(3);
+export function range(xs: number[]): { min: number; median: number; max: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  return { min: s[0] ?? 0, median: s[Math.floor(s.length / 2)] ?? 0, max: s[s.length - 1] ?? 0 };
 }
 
 /**
- * TOTP validate throughput over real HTTP on loopback on a node built around `store`, next to a
- * no-op route on the same server. Each request is a fresh, valid code for one of USERS users
- * (every user accepts exactly one code per step, so the run cycles through users and counts
- * accepts). The node's data directory is temporary; the store is closed with the node.
+ * Latency at about half of the peak: each connection pauses between its answer and its next
+ * request so that the connections together offer `rate` requests per second.
  */
-export async function validateOn(
-  store: Store,
+export async function atRate(
+  target: WrkTarget,
+  rate: number,
   seconds: number,
-  concurrency: number,
-  opts: { authLog?: boolean } = {},
-): Promise<ValidateFigures> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
-  const config = loadConfig({ TESSERA_DATA_DIR: dataDir, TESSERA_PORT: '0', TESSERA_LOG_LEVEL: 'warn' });
-  const log = createLogger(config);
-  const services = createServices(config, { store, replication: null }, log);
-  if (opts.authLog === false) {
-    // the baseline of the audit cost: decisions are not recorded at all (admin events still are)
-    const record = services.audit.record.bind(services.audit);
-    services.audit.record = (event) => {
-      if (event.type !== 'validate') record(event);
-    };
-  }
-  const app = await buildApp(services, log);
-  app.get('/noop', async () => ({ ok: true }));
-  const admin = services.admin('bench');
-  const { apiKey } = await createClient(admin, { name: 'bench', kind: 'api' });
-  for (let i = 0; i < USERS; i++) {
-    await createUser(admin, { username: `u${i}` });
-    await enrolToken(admin, `u${i}`, { type: 'totp', secret: SECRET });
-  }
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  const headers = { authorization: `Bearer ${apiKey}` };
+): Promise<WrkFigures & { offered: number }> {
+  const perConnectionMs = (WRK_CONNECTIONS / rate) * 1000;
+  const figures = await runWrk(target, { seconds, delayMs: Math.max(0.1, perConnectionMs - 0.5) });
+  return { ...figures, offered: Math.round(rate) };
+}
+
+export async function benchValidate(): Promise<Record<string, unknown>> {
+  ensureWrk();
+  const runsPerNode = ROUNDS + 3; // rounds, warm-up, half-peak, profile
+  const dataDirs = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'tessera-bench-node-')));
+  const population = {
+    prefix: 'u',
+    count: PIN_USERS + USERS_PER_RUN * runsPerNode,
+    pin: PIN,
+    pinUsers: PIN_USERS,
+  };
+  const started = Date.now();
+  const [noop, limit, on, off] = await Promise.all([
+    startServer({ kind: 'noop' }),
+    startServer({
+      kind: 'limit',
+      store: 'lmdb',
+      population: { prefix: 'u', count: USERS_PER_RUN * runsPerNode },
+    }),
+    startServer({ kind: 'tessera', env: { TESSERA_DATA_DIR: dataDirs[0]! }, population }),
+    startServer({
+      kind: 'tessera',
+      env: { TESSERA_DATA_DIR: dataDirs[1]!, TESSERA_AUDIT_SUCCESS_RATE: '0' },
+      population,
+    }),
+  ]);
+  const startMs = Date.now() - started;
   try {
-    const noop = await load({
-      url: `${base}/noop`,
-      method: 'GET',
-      headers,
-      body: () => undefined,
-      seconds,
-      concurrency,
-    });
-    // Request i goes to user (i mod USERS) with the code of step (now - 1 + i div USERS): the next
-    // unused step inside the ±1 window, later ones are refused as expected; only accepts count.
-    let accepts = 0;
-    const codeAt = benchCodes();
-    const step0 = timeStep(Date.now(), 30);
-    const validate = await load({
-      url: `${base}/v1/validate`,
-      headers,
-      seconds,
-      concurrency,
-      body: (i) => {
-        const step = Math.max(step0 - 1, timeStep(Date.now(), 30) - 1) + Math.floor(i / USERS);
-        return JSON.stringify({ user: `u${i % USERS}`, pass: codeAt(step) });
-      },
-      check: (status, text) => {
-        if (status === 200 && text.includes('"accept"')) accepts++;
-        return status === 200;
-      },
-    });
+    const slices = {
+      limit: new Slices(limit, 'u', USERS_PER_RUN * runsPerNode),
+      on: new Slices(on, 'u', population.count, PIN_USERS),
+      off: new Slices(off, 'u', population.count, PIN_USERS),
+    };
+    const targets = {
+      noop: () => endless(noop),
+      limit: () => slices.limit.take(),
+      on: () => slices.on.take(),
+      off: () => slices.off.take(),
+    };
+    type Name = keyof typeof targets;
+    // Warm-up (JIT, caches, connection pools), not counted.
+    for (const name of ['noop', 'limit', 'on', 'off'] as Name[])
+      await runWrk(targets[name](), { seconds: 2 });
+
+    const rounds: Record<Name, WrkFigures>[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const order: Name[] = r % 2 === 0 ? ['noop', 'limit', 'on', 'off'] : ['off', 'on', 'limit', 'noop'];
+      const round = {} as Record<Name, WrkFigures>;
+      for (const name of order) round[name] = await runWrk(targets[name](), { seconds: SECONDS });
+      rounds.push(round);
+    }
+    const per = (f: (r: Record<Name, WrkFigures>) => number) => range(rounds.map(f));
+    const peak = per((r) => r.on.acceptsPerSecond).median;
+    const halfPeak = await atRate(targets.on(), peak / 2, SECONDS);
+
+    // PIN + code: one scrypt per candidate split; 8 connections stay inside the scrypt queue.
+    const pin = await runWrk(
+      { port: on.port, apiKey: on.apiKey, prefix: 'u', first: 0, users: PIN_USERS },
+      { seconds: SECONDS, connections: 8, pin: PIN },
+    );
+
+    let profile: unknown;
+    if (process.env.BENCH_PROFILE !== '0') {
+      await on.profileStart();
+      await runWrk(targets.on(), { seconds: SECONDS });
+      profile = profileTop(await on.profileStop(), 20);
+    }
     return {
-      noop,
-      validate: { ...validate, accepts },
-      ratio: +(validate.perSecond / noop.perSecond).toFixed(3),
+      what: 'accepted TOTP codes per second through POST /v1/validate (embedded store), each request a fresh valid code; ratios to a bare design-limit route and a bare no-op route, each in its own process, same wrk script, runs alternated',
+      load: `wrk -t1 -c${WRK_CONNECTIONS}, ${SECONDS} s per run, ${ROUNDS} rounds`,
+      startSeconds: Math.round(startMs / 1000),
+      acceptsPerSecond: {
+        validate: per((r) => r.on.acceptsPerSecond),
+        validateAuthLogOff: per((r) => r.off.acceptsPerSecond),
+        limit: per((r) => r.limit.acceptsPerSecond),
+        noop: per((r) => r.noop.acceptsPerSecond),
+      },
+      ratios: {
+        validateToLimit: per((r) => ratio(r.on.acceptsPerSecond, r.limit.acceptsPerSecond)),
+        validateToNoop: per((r) => ratio(r.on.acceptsPerSecond, r.noop.acceptsPerSecond)),
+        limitToNoop: per((r) => ratio(r.limit.acceptsPerSecond, r.noop.acceptsPerSecond)),
+        authLogOnToOff: per((r) => ratio(r.on.acceptsPerSecond, r.off.acceptsPerSecond)),
+      },
+      latencyMs: {
+        validateAtPeak: { p50: per((r) => r.on.p50ms).median, p99: per((r) => r.on.p99ms).median },
+        limitAtPeak: { p50: per((r) => r.limit.p50ms).median, p99: per((r) => r.limit.p99ms).median },
+        validateAtHalfPeak: {
+          offered: halfPeak.offered,
+          acceptsPerSecond: halfPeak.acceptsPerSecond,
+          p50: halfPeak.p50ms,
+          p99: halfPeak.p99ms,
+        },
+      },
+      pinUsers: {
+        what: 'PIN + code in one pass: one scrypt (N=2^14, r=8, p=1, ~50 ms of one core) per candidate split, at most 2 at a time (8 connections)',
+        acceptsPerSecond: pin.acceptsPerSecond,
+        p50ms: pin.p50ms,
+        p99ms: pin.p99ms,
+        ratioToValidate: ratio(pin.acceptsPerSecond, peak),
+      },
+      rssMiB: {
+        validate: Math.round((await on.rss()) / 2 ** 20),
+        limit: Math.round((await limit.rss()) / 2 ** 20),
+      },
+      ...(profile ? { profile } : {}),
+      runs: rounds,
+      aim: 'validateToLimit >= 0.6 with p99 < 5 ms at half of peak; authLogOnToOff >= 0.9',
     };
   } finally {
-    await app.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await Promise.all([noop, limit, on, off].map((s) => s.stop()));
+    for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
   }
 }
 
-/** `npm run bench` → validateEmbedded: the figures above on the embedded (LMDB) store. */
-export async function benchValidate(
-  seconds = Number(process.env.BENCH_SECONDS ?? 8),
-): Promise<Record<string, unknown>> {
-  const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
-  const storeDir = mkdtempSync(join(tmpdir(), 'tessera-bench-store-'));
-  try {
-    const figures = await validateOn(openEmbeddedStore(storeDir), seconds, concurrency);
-    return {
-      what: 'TOTP validate over HTTP on the embedded store vs a no-op route on the same server',
-      concurrency,
-      ...figures,
-      aim: '>= 0.5',
-    };
-  } finally {
-    rmSync(storeDir, { recursive: true, force: true });
-  }
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.stdout.write(`${JSON.stringify(await benchValidate(), null, 2)}\n`);
 }

@@ -14,6 +14,7 @@ import {
   failureDetail,
   forwardedClientIp,
   link,
+  loginRouteLogging,
   noContent,
   publicMessage,
   requireCaller,
@@ -106,6 +107,7 @@ async function radiusFace(app: FastifyInstance, opts: RadiusFaceOptions): Promis
   app.post(
     '/auth',
     {
+      ...loginRouteLogging(app),
       schema: {
         tags: ['radius'],
         summary: 'FreeRADIUS rlm_rest authenticate (body = json): 204 accept, 200 challenge, 401 reject',

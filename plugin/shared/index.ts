@@ -4,6 +4,7 @@ export * from './caller-auth.ts';
 export * from './client-ip.ts';
 export * from './errors.ts';
 export * from './http-edge.ts';
+export * from './login-logging.ts';
 export * from './options.ts';
 export * from './replies.ts';
 export * from './source-allowed.ts';

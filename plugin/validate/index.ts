@@ -13,6 +13,7 @@ import {
   installErrorHandler,
   jsonBodiesOnly,
   link,
+  loginRouteLogging,
   requireCaller,
 } from '../shared/index.ts';
 
@@ -67,6 +68,7 @@ async function validateFace(app: FastifyInstance, opts: ValidateFaceOptions): Pr
   app.post<{ Body: Static<typeof ValidateBody> }>(
     '/validate',
     {
+      ...loginRouteLogging(app),
       schema: {
         tags: ['validate'],
         summary: 'Check a one-time code, or start / answer a challenge',

@@ -11,11 +11,12 @@ import {
   type ReasonCode,
   type Settings,
   type Token,
+  type TokenState,
   type User,
   type UserAuthState,
 } from '../model/index.ts';
-import type { AuthView, Store } from '../store/index.ts';
-import { matchCode } from './code-check.ts';
+import type { AttemptVerdict, AuthView, Store } from '../store/index.ts';
+import { type CodeMatch, matchCode } from './code-check.ts';
 import { codeSplits, splitPinAndOtp } from './pin-split.ts';
 import { proofSatisfies, requiredProof, usableTokens } from './policy.ts';
 import { type OneTimeCodes, redeemOneTimeCode } from './validator-one-time.ts';
@@ -141,9 +142,7 @@ export class Validator {
     }
     if (proof === 'none') {
       if (pass === '') return this.challenge(req, settings, now, 'none');
-      return this.attempt(view, settings, now, (ticket) =>
-        this.checkCode(view, tokens, pass, settings, now, ticket),
-      );
+      return this.codeAttempt(view, tokens, pass, settings, now);
     }
     const pinHash = view.user.pinHash ?? '';
     return this.attempt(view, settings, now, async (ticket) => {
@@ -237,9 +236,7 @@ export class Validator {
     if (!proofSatisfies(challenge.firstFactor, requiredProof(req.client, view.user))) {
       return reject('PIN_REQUIRED');
     }
-    return this.attempt(view, settings, now, (ticket) =>
-      this.checkCode(view, tokens, req.pass ?? '', settings, now, ticket),
-    );
+    return this.codeAttempt(view, tokens, req.pass ?? '', settings, now);
   }
 
   /** Cheap refusal from the state already read; the reservation then decides atomically. */
@@ -275,6 +272,67 @@ export class Validator {
       if (!(err instanceof WorkQueueFull)) throw err;
       await this.deps.store.refundAttempt(username, reservation.ticket);
       return reject('SERVER_BUSY');
+    }
+  }
+
+  /**
+   * A code alone (no PIN, no directory password) inside a reserved attempt. Where the store can
+   * (the embedded store), reservation, check and commit are one atomic step with one durable
+   * commit: the reservation is still decided before the code is looked at, and nothing can come
+   * between them. Otherwise reserve, check, then commit, as for a PIN.
+   */
+  private async codeAttempt(
+    view: AuthView,
+    tokens: Token[],
+    code: string,
+    settings: Settings,
+    now: number,
+  ): Promise<ValidateOutcome> {
+    const store = this.deps.store;
+    if (!store.decideAttempt) {
+      return this.attempt(view, settings, now, (ticket) =>
+        this.checkCode(view, tokens, code, settings, now, ticket),
+      );
+    }
+    let match: CodeMatch = { outcome: 'none', unreadable: [] };
+    const decision = await store.decideAttempt(
+      view.user.username,
+      now,
+      attemptPolicy(settings),
+      (tokenState): AttemptVerdict => {
+        const states: Record<string, TokenState> = {};
+        for (const t of tokens) states[t.serial] = tokenState(t.serial);
+        match = matchCode(this.deps.keyring, tokens, states, code, settings, now);
+        if (match.outcome === 'match')
+          return { kind: 'accept', serial: match.token.serial, advance: match.advance };
+        if (
+          match.outcome === 'none' &&
+          match.unreadable.length > 0 &&
+          match.unreadable.length === tokens.length
+        )
+          return { kind: 'refund' };
+        return { kind: 'fail' };
+      },
+    );
+    const found = match as CodeMatch;
+    switch (decision.kind) {
+      case 'refused':
+        return reject(decision.refusal === 'throttled' ? 'USER_THROTTLED' : 'USER_LOCKED');
+      case 'refunded':
+        this.logSeedUnreadable(view, found.outcome === 'none' ? found.unreadable : tokens);
+        return reject('SEED_UNREADABLE');
+      case 'accepted': {
+        const token = (found as Extract<CodeMatch, { outcome: 'match' }>).token;
+        return { ...accept('OK'), serial: token.serial, method: token.type };
+      }
+      case 'stale': {
+        // Used already, or locked by parallel failures since the view was read: never an accept.
+        const serial = found.outcome === 'none' ? undefined : found.token.serial;
+        const reason = decision.state.lockedUntil > now ? 'USER_LOCKED' : 'OTP_REUSED';
+        return { ...reject(reason), ...(serial ? { serial } : {}) };
+      }
+      case 'failed':
+        return this.failed(found.outcome === 'reused' ? 'OTP_REUSED' : 'OTP_INVALID', decision.state, now);
     }
   }
 
@@ -334,6 +392,11 @@ export class Validator {
     ticket: AttemptTicket,
   ): Promise<ValidateOutcome> {
     await this.deps.store.refundAttempt(view.user.username, ticket);
+    this.logSeedUnreadable(view, tokens);
+    return reject('SEED_UNREADABLE');
+  }
+
+  private logSeedUnreadable(view: AuthView, tokens: Token[]): void {
     this.deps.log?.error(
       {
         username: view.user.username,
@@ -343,7 +406,6 @@ export class Validator {
       },
       "token seeds cannot be opened with this node's seed key ring; is the same key on every node?",
     );
-    return reject('SEED_UNREADABLE');
   }
 
   private async fail(
@@ -353,7 +415,12 @@ export class Validator {
     now: number,
     serial?: string,
   ): Promise<ValidateOutcome> {
-    const locked = (await this.settle(view, settings, now)).lockedUntil > now;
+    return this.failed(reason, await this.settle(view, settings, now), now, serial);
+  }
+
+  /** A counted failure's answer; it says so when this failure locked the user. */
+  private failed(reason: ReasonCode, state: UserAuthState, now: number, serial?: string): ValidateOutcome {
+    const locked = state.lockedUntil > now;
     return {
       ...reject(reason),
       ...(locked ? { message: `${MESSAGES[reason] ?? ''} ${MESSAGES.USER_LOCKED}`.trim() } : {}),

@@ -1,13 +1,9 @@
-import { NodeCryptoPlugin } from '@otplib/plugin-crypto-node';
-
 export type OtpAlgorithm = 'SHA1' | 'SHA256' | 'SHA512';
 export type OtpDigits = 6 | 8;
 
 export const OTP_ALGORITHMS: readonly OtpAlgorithm[] = ['SHA1', 'SHA256', 'SHA512'];
 
-/** One shared node:crypto HMAC backend (OpenSSL), never a pure-JS one. */
-export const nodeCrypto = new NodeCryptoPlugin();
-
+/** node:crypto's name of the HMAC hash. */
 export function otplibAlgorithm(a: OtpAlgorithm): 'sha1' | 'sha256' | 'sha512' {
   return a === 'SHA1' ? 'sha1' : a === 'SHA256' ? 'sha256' : 'sha512';
 }

@@ -173,6 +173,23 @@ export type StoreRole = { role: 'standalone' } | { role: 'master' } | { role: 's
  * check-and-advance steps: of N concurrent commitAccept calls carrying the same advance,
  * exactly one returns true.
  */
+/** What an evaluation inside decideAttempt found. */
+export type AttemptVerdict =
+  | { kind: 'accept'; serial: string; advance: TokenAdvance }
+  | { kind: 'fail' }
+  | { kind: 'refund' };
+
+/**
+ * How decideAttempt ended: refused unevaluated; accepted; `stale`, an accept verdict whose code
+ * was used meanwhile (counted as a failure); failed (counted, `state` says whether it locked);
+ * refunded (not counted).
+ */
+export type AttemptDecision =
+  | { kind: 'refused'; refusal: 'locked' | 'throttled' }
+  | { kind: 'accepted' }
+  | { kind: 'stale' | 'failed'; state: UserAuthState }
+  | { kind: 'refunded' };
+
 export interface Store {
   readonly kind: 'embedded' | 'redis';
 
@@ -255,6 +272,18 @@ export interface Store {
    * the user when the count reached the threshold. Returns the failure state.
    */
   commitFailure(username: string, now: number, policy: FailurePolicy): Promise<UserAuthState>;
+  /**
+   * Optional (the embedded store): reserveAttempt, the evaluation and commitAccept or
+   * commitFailure as one atomic step with one durable commit instead of two. The reservation is
+   * decided first; `evaluate` runs only when it was granted, synchronously inside the step, with
+   * the token states as they are then. A `refund` verdict leaves the attempt uncounted.
+   */
+  decideAttempt?(
+    username: string,
+    now: number,
+    policy: AttemptPolicy,
+    evaluate: (tokenState: (serial: string) => TokenState) => AttemptVerdict,
+  ): Promise<AttemptDecision>;
   /** Moves a token's state forward by max-merge (resync, restore); never backwards. */
   advanceTokenState(serial: string, state: TokenState): Promise<TokenState>;
   /** Clears the lock and failure counters. */

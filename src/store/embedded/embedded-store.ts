@@ -37,6 +37,8 @@ import {
 } from '../../model/index.ts';
 import { auditRetention } from '../audit-retention.ts';
 import type {
+  AttemptDecision,
+  AttemptVerdict,
   AuditChainView,
   AuditDailyCount,
   AuditHit,
@@ -485,6 +487,38 @@ export class EmbeddedStore implements Store {
       const next = settleFailure(current, now, policy.lockout);
       if (next !== current) this.userStates.putSync(username, next);
       return next;
+    });
+  }
+
+  async decideAttempt(
+    username: string,
+    now: number,
+    policy: AttemptPolicy,
+    evaluate: (tokenState: (serial: string) => TokenState) => AttemptVerdict,
+  ): Promise<AttemptDecision> {
+    return this.root.transaction((): AttemptDecision => {
+      const { reservation, changed } = reserveAttempt(
+        this.userStates.get(username) ?? EMPTY_USER_STATE,
+        now,
+        policy,
+      );
+      if (!reservation.granted) {
+        if (changed) this.userStates.putSync(username, reservation.state);
+        return { kind: 'refused', refusal: reservation.refusal };
+      }
+      const verdict = evaluate((serial) => this.tokenStates.get(serial) ?? EMPTY_TOKEN_STATE);
+      if (verdict.kind === 'refund') return { kind: 'refunded' };
+      if (verdict.kind === 'accept') {
+        const state = this.tokenStates.get(verdict.serial) ?? EMPTY_TOKEN_STATE;
+        if (acceptAllowed(reservation.state, now) && advances(state, verdict.advance)) {
+          this.tokenStates.putSync(verdict.serial, applyAdvance(state, verdict.advance));
+          this.userStates.putSync(username, applySuccess(reservation.state, now));
+          return { kind: 'accepted' };
+        }
+      }
+      const settled = settleFailure(reservation.state, now, policy.lockout);
+      this.userStates.putSync(username, settled);
+      return { kind: verdict.kind === 'accept' ? 'stale' : 'failed', state: settled };
     });
   }
 
