@@ -4,7 +4,7 @@ export type OtpDigits = 6 | 8;
 export const OTP_ALGORITHMS: readonly OtpAlgorithm[] = ['SHA1', 'SHA256', 'SHA512'];
 
 /** node:crypto's name of the HMAC hash. */
-export function otplibAlgorithm(a: OtpAlgorithm): 'sha1' | 'sha256' | 'sha512' {
+export function hmacAlgorithm(a: OtpAlgorithm): 'sha1' | 'sha256' | 'sha512' {
   return a === 'SHA1' ? 'sha1' : a === 'SHA256' ? 'sha256' : 'sha512';
 }
 

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { type OtpAlgorithm, type OtpDigits, otplibAlgorithm } from './algorithms.ts';
+import { type OtpAlgorithm, type OtpDigits, hmacAlgorithm } from './algorithms.ts';
 
 export interface OtpParams {
   readonly secret: Uint8Array;
@@ -32,7 +32,7 @@ export function hotp(params: OtpParams, counter: number): string {
   const message = Buffer.allocUnsafe(8);
   message.writeUInt32BE(Math.floor(counter / 0x1_0000_0000), 0);
   message.writeUInt32BE(counter >>> 0, 4);
-  const mac = createHmac(otplibAlgorithm(params.algorithm), params.secret).update(message).digest();
+  const mac = createHmac(hmacAlgorithm(params.algorithm), params.secret).update(message).digest();
   const at = mac[mac.length - 1]! & 0x0f;
   const value = (mac.readUInt32BE(at) & 0x7fffffff) % MODULUS[params.digits];
   return String(value).padStart(params.digits, '0');

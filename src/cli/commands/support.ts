@@ -19,7 +19,7 @@ const USAGE =
   '--log file, and a listing of the data directory (names, sizes, modes; never contents). It holds\n' +
   'no seed, key or passphrase: none is read into it, and any that a log line carries is masked.\n';
 
-const DEPENDENCIES = ['fastify', 'lmdb', 'ioredis', 'pino', 'otplib', 'ldapts'];
+const DEPENDENCIES = ['fastify', 'lmdb', 'ioredis', 'pino', 'ldapts'];
 
 function depVersion(name: string): string {
   try {
