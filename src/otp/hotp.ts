@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { type OtpAlgorithm, type OtpDigits, hmacAlgorithm } from './algorithms.ts';
+import { hmacAlgorithm, type OtpAlgorithm, type OtpDigits } from './algorithms.ts';
 
 export interface OtpParams {
   readonly secret: Uint8Array;
