@@ -289,7 +289,8 @@ export class Validator {
     now: number,
   ): Promise<ValidateOutcome> {
     const store = this.deps.store;
-    if (!store.decideAttempt) {
+    // a one-time code (recovery, helpdesk) is redeemed by its own record, not by a token's state
+    if (!store.decideAttempt || this.deps.oneTimeCodes?.matches(code)) {
       return this.attempt(view, settings, now, (ticket) =>
         this.checkCode(view, tokens, code, settings, now, ticket),
       );

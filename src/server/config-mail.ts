@@ -1,5 +1,4 @@
 // The mail and portal part of the one configuration loader (src/server/config.ts).
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isTemplateName, type NotifyConfig, type TemplateName } from '../notify/index.ts';
 import type { Reader } from './config.ts';
@@ -25,15 +24,8 @@ export function mailConfigOf(r: Reader): MailConfig {
     r.number('TESSERA_SMTP_PORT', (n) => Number.isInteger(n) && n >= 1 && n <= 65535) ??
     (security === 'tls' ? 465 : 587);
   const user = r.text('TESSERA_SMTP_USER');
-  let password = r.text('TESSERA_SMTP_PASSWORD');
-  const passwordFile = r.text('TESSERA_SMTP_PASSWORD_FILE');
-  if (passwordFile) {
-    try {
-      password = readFileSync(passwordFile, 'utf8').trim();
-    } catch {
-      r.problem('TESSERA_SMTP_PASSWORD_FILE', `${passwordFile} cannot be read`);
-    }
-  }
+  // TESSERA_SMTP_PASSWORD_FILE is the generic NAME_FILE of every secret (config.ts)
+  const password = r.text('TESSERA_SMTP_PASSWORD');
   const caFile = r.text('TESSERA_SMTP_CA_FILE');
   const timeoutMs = r.number('TESSERA_SMTP_TIMEOUT_MS', (n) => Number.isInteger(n) && n > 0) ?? 10_000;
   const from = r.text('TESSERA_MAIL_FROM', isAddress);

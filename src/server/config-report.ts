@@ -67,7 +67,6 @@ const EFFECTIVE: Record<string, (c: Config) => string | number | boolean | undef
   TESSERA_SMTP_SECURITY: (c) => c.mail.smtp?.security,
   TESSERA_SMTP_USER: (c) => c.mail.smtp?.user,
   TESSERA_SMTP_PASSWORD: (c) => c.mail.smtp?.password,
-  TESSERA_SMTP_PASSWORD_FILE: () => undefined,
   TESSERA_SMTP_CA_FILE: (c) => c.mail.smtp?.caFile,
   TESSERA_SMTP_TIMEOUT_MS: (c) => c.mail.smtp?.timeoutMs,
   TESSERA_MAIL_FROM: (c) => c.mail.smtp?.from,

@@ -88,7 +88,6 @@ const FREE_FORM = [
   'TESSERA_AUDIT_JSONL',
   'TESSERA_SMTP_USER',
   'TESSERA_SMTP_PASSWORD',
-  'TESSERA_SMTP_PASSWORD_FILE',
   'TESSERA_SMTP_CA_FILE',
   'TESSERA_MAIL_TEMPLATE_DIR',
 ];
@@ -179,7 +178,7 @@ describe('the configuration loader', () => {
     assert.match(problemOf({ TESSERA_SMTP_HOST: 'mail.example.org' }), /TESSERA_MAIL_FROM is needed/);
     assert.match(problemOf({ TESSERA_SMTP_USER: 'otp' }), /needs TESSERA_SMTP_PASSWORD/);
     const refused = problemOf({ TESSERA_SMTP_PASSWORD_FILE: '/nonexistent/smtp-password' });
-    assert.match(refused, /cannot be read/);
+    assert.match(refused, /^TESSERA_SMTP_PASSWORD_FILE: cannot read/);
   });
 
   test('portal: links point at TESSERA_PORTAL_URL, else at the node; invitations last 72 hours by default', () => {

@@ -190,7 +190,6 @@ export const VARIABLES: readonly Variable[] = [
   { name: 'TESSERA_SMTP_SECURITY', allowed: 'starttls (default), tls or none' },
   { name: 'TESSERA_SMTP_USER', allowed: 'the SMTP login name' },
   { name: 'TESSERA_SMTP_PASSWORD', allowed: 'the SMTP password', secret: 'value' },
-  { name: 'TESSERA_SMTP_PASSWORD_FILE', allowed: 'a file holding the SMTP password' },
   {
     name: 'TESSERA_SMTP_CA_FILE',
     allowed: "a PEM file of the CA(s) that sign the SMTP server's certificate",

@@ -93,8 +93,11 @@ export async function run(argv: string[]): Promise<number> {
           ...(values['send-to'] ? { sendTo: values['send-to'] } : {}),
           ...(hours ? { ttlMs: Math.round(hours * 3_600_000) } : {}),
         });
-        // the mail goes from this process: wait for it (bounded) before the queue closes
-        await Promise.race([s.notifier.idle(), new Promise((r) => setTimeout(r, 30_000).unref())]);
+        // the mail goes from this process: wait for it (bounded) before the queue closes; the
+        // queue's own timers do not hold a process open, so this wait's timer must
+        let bound: NodeJS.Timeout | undefined;
+        await Promise.race([s.notifier.idle(), new Promise((r) => (bound = setTimeout(r, 30_000)))]);
+        clearTimeout(bound);
         return {
           ...r.view,
           mailed: r.mailed && (await s.notifier.deadLetters.get()).values.every((v) => v.value === 0),
