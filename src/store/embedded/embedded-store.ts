@@ -36,6 +36,7 @@ import {
   type UserCodes,
 } from '../../model/index.ts';
 import { auditRetention } from '../audit-retention.ts';
+import { checkStoreFormat, type StoreFormatCheck } from '../format-version.ts';
 import type {
   AuditChainView,
   AuditDailyCount,
@@ -60,6 +61,8 @@ import type {
 import { EmbeddedAuditLog } from './audit-log.ts';
 
 const SEP = '\u0000';
+/** The `meta` key of the store format marker (beside `settings`). */
+const FORMAT_KEY = 'formatVersion';
 
 /**
  * msgpackr options lmdb passes on to every database's encoder (not in lmdb's typings). Values are
@@ -136,6 +139,18 @@ export class EmbeddedStore implements Store {
     this.userCodes = root.openDB({ name: 'userCodes' });
     this.sweeper = setInterval(() => void this.sweep().catch(() => {}), 60_000);
     this.sweeper.unref();
+  }
+
+  /** What opening found of the store format (src/store/format-version.ts). */
+  format: StoreFormatCheck | null = null;
+
+  /** Checks the store format marker and writes it when missing or older; throws when newer. */
+  checkFormat(where: string): StoreFormatCheck {
+    const marks = this.meta as unknown as Database<number, string>;
+    const check = checkStoreFormat(marks.get(FORMAT_KEY) ?? null, where);
+    if (check.write !== undefined) marks.putSync(FORMAT_KEY, check.write);
+    this.format = check;
+    return check;
   }
 
   async role(): Promise<StoreRole> {
@@ -691,6 +706,12 @@ export function openEmbeddedStore(dataDir: string, opts: EmbeddedStoreOptions = 
     mapsAsObjects: true,
   };
   const store = new EmbeddedStore(open(options), opts);
+  try {
+    store.checkFormat(`the embedded store at ${path}`);
+  } catch (err) {
+    void store.close().catch(() => {});
+    throw err;
+  }
   store.migrateAudit();
   return store;
 }

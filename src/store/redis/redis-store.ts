@@ -26,6 +26,7 @@ import {
   type UserCodes,
 } from '../../model/index.ts';
 import { auditRetention } from '../audit-retention.ts';
+import { checkStoreFormat, type StoreFormatCheck } from '../format-version.ts';
 import type {
   AuditChainView,
   AuditDailyCount,
@@ -117,6 +118,40 @@ export class RedisStore implements Store, ReplicationControl {
     // (max-merge) before it accepts again, so nothing it accepted while apart can be replayed.
     links.on('role-change', () => this.reconcile());
     links.on('master-change', () => this.reconcile());
+  }
+
+  /** What opening found of the store format (src/store/format-version.ts). */
+  format: StoreFormatCheck | null = null;
+
+  /**
+   * Checks the keyspace's store format marker (`<prefix>format`) on this node's Redis and, on a
+   * replica, on the master's too (it will replicate whatever the master holds); throws when either
+   * is newer than this node reads. The master (or a lone Redis) writes a missing or older marker.
+   */
+  async checkFormat(): Promise<StoreFormatCheck> {
+    const key = `${this.prefix}format`;
+    const parse = (raw: string | null) => (raw === null ? null : Number(raw));
+    const where = `the Redis keyspace "${this.prefix}"`;
+    let check = checkStoreFormat(parse(await this.read((r) => r.get(key))), where);
+    if ((await this.role()).role === 'slave') {
+      const onMaster = parse(await this.held(() => this.links.writer().get(key)));
+      const master = checkStoreFormat(onMaster, `${where} on the master`);
+      this.format = master.found !== null && (check.found ?? 0) < master.found ? master : check;
+      return this.format;
+    }
+    if (check.write !== undefined) {
+      const v = check.write;
+      // NX for an unmarked keyspace, so a newer node's marker written meanwhile is not overwritten
+      await this.stateWrite(
+        (w) => (check.found === null ? w.set(key, String(v), 'NX') : w.set(key, String(v))),
+        false,
+      );
+      // another node may have marked it in between: read what is there now
+      const now = parse(await this.stateWrite((w) => w.get(key), false));
+      if (now !== v) check = checkStoreFormat(now, where);
+    }
+    this.format = check;
+    return check;
   }
 
   async role(): Promise<StoreRole> {
