@@ -324,41 +324,45 @@ export class RedisStore implements Store, ReplicationControl {
 
   async restoreBatch(entries: readonly RestoreBatchEntry[]): Promise<RestoreBatchResult[]> {
     // One script per slice of a chunk instead of three per user; a slice is short enough that
-    // Redis is not blocked for long (validate requests wait behind a running script).
-    const out: RestoreBatchResult[] = [];
-    for (let at = 0; at < entries.length; at += RESTORE_SLICE) {
-      const slice = entries.slice(at, at + RESTORE_SLICE);
-      const args: (string | number)[] = [
-        this.k.users,
-        this.k.usernames,
-        this.k.tokens,
-        this.k.tstates,
-        this.k.tombstones,
-        this.prefix,
-      ];
-      for (const e of slice) {
-        args.push(e.user?.username ?? '', e.user ? JSON.stringify(e.user) : '', e.tokens.length);
-        for (const { token, state } of e.tokens)
-          args.push(
-            token.serial,
-            token.username,
-            JSON.stringify(token),
-            Math.trunc(state.counter),
-            Math.trunc(state.lastUsedStep),
-            Math.trunc(state.drift),
-          );
-      }
-      const reply = (await this.configWrite((w) => this.script(w, 'tsRestoreBatch', args))) as number[];
-      let r = 0;
-      for (const e of slice) {
-        const u = reply[r++];
-        out.push({
-          user: u === 1 ? 'created' : u === 2 ? 'replaced' : 'none',
-          tokens: e.tokens.map(() => reply[r++] === 1),
-        });
-      }
+    // Redis is not blocked for long (validate requests wait behind a running script). Slices are
+    // sent together: no two hold the same user or serial, so their order does not matter.
+    const slices: RestoreBatchEntry[][] = [];
+    for (let at = 0; at < entries.length; at += RESTORE_SLICE)
+      slices.push(entries.slice(at, at + RESTORE_SLICE));
+    const done = await Promise.all(slices.map((slice) => this.restoreSlice(slice)));
+    return done.flat();
+  }
+
+  private async restoreSlice(slice: readonly RestoreBatchEntry[]): Promise<RestoreBatchResult[]> {
+    const args: (string | number)[] = [
+      this.k.users,
+      this.k.usernames,
+      this.k.tokens,
+      this.k.tstates,
+      this.k.tombstones,
+      this.prefix,
+    ];
+    for (const e of slice) {
+      args.push(e.user?.username ?? '', e.user ? JSON.stringify(e.user) : '', e.tokens.length);
+      for (const { token, state } of e.tokens)
+        args.push(
+          token.serial,
+          token.username,
+          JSON.stringify(token),
+          Math.trunc(state.counter),
+          Math.trunc(state.lastUsedStep),
+          Math.trunc(state.drift),
+        );
     }
-    return out;
+    const reply = (await this.configWrite((w) => this.script(w, 'tsRestoreBatch', args))) as number[];
+    let r = 0;
+    return slice.map((e) => {
+      const u = reply[r++];
+      return {
+        user: u === 1 ? 'created' : u === 2 ? 'replaced' : 'none',
+        tokens: e.tokens.map(() => reply[r++] === 1),
+      };
+    });
   }
 
   async updateUser(user: User): Promise<boolean> {
