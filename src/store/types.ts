@@ -214,7 +214,7 @@ export interface Store {
   writeUserWithTokens(user: User, tokens: Token[], mode: 'create' | 'update'): Promise<UserWriteResult>;
   /**
    * A restore's chunk in one step (one transaction, or few round trips): per entry, atomically,
-   * the user is created or replaced (its tombstone cleared), each token whose user exists is put
+   * the user is created (its tombstone cleared) or replaced, each token whose user exists is put
    * like putToken and its state max-merged like advanceTokenState (never rolled back).
    */
   restoreBatch(entries: readonly RestoreBatchEntry[]): Promise<RestoreBatchResult[]>;
