@@ -1,5 +1,7 @@
 // One phase of the million-user benchmark (bench/million.ts), in a process of its own so that its
-// peak RSS is its own: `populate URL N`, `snapshot URL FILE`, `verify FILE`, `restore URL FILE`.
+// peak RSS is its own: `populate URL N`, `snapshot URL FILE`, `verify FILE`, `restore URL FILE`,
+// `restore-per-record URL FILE` (the earlier path: createUser, putToken, advanceTokenState per
+// record, for the ratio in the same run).
 // Prints one JSON line: {ms, maxRssMiB, ...}.
 import { statSync } from 'node:fs';
 import { Redis } from 'ioredis';
@@ -10,7 +12,7 @@ import { fileSource } from '../src/cluster/snapshot-stream.ts';
 import { KeyRing } from '../src/crypto/index.ts';
 import type { Token } from '../src/model/index.ts';
 import { sampleUser } from '../src/store/fixtures.ts';
-import type { Store } from '../src/store/index.ts';
+import type { RestoreBatchEntry, RestoreBatchResult, Store } from '../src/store/index.ts';
 import { openRedisStore } from '../src/store/redis/index.ts';
 
 const secret = { key: Buffer.alloc(32, 3) };
@@ -50,6 +52,40 @@ async function populate(store: Store, n: number): Promise<Record<string, unknown
   return { users: await store.countUsers() };
 }
 
+/** The store with restoreBatch done as the restore did before it: three store calls per user. */
+function perRecord(store: Store): Store {
+  const restoreBatch = async (entries: readonly RestoreBatchEntry[]): Promise<RestoreBatchResult[]> => {
+    const out: RestoreBatchResult[] = new Array(entries.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < entries.length) {
+        const i = next++;
+        const e = entries[i]!;
+        let user: RestoreBatchResult['user'] = 'none';
+        if (e.user)
+          user = (await store.createUser(e.user))
+            ? 'created'
+            : (await store.updateUser(e.user))
+              ? 'replaced'
+              : 'none';
+        const tokens: boolean[] = [];
+        for (const { token, state } of e.tokens) {
+          const ok = await store.putToken(token);
+          if (ok) await store.advanceTokenState(token.serial, state);
+          tokens.push(ok);
+        }
+        out[i] = { user, tokens };
+      }
+    };
+    await Promise.all(Array.from({ length: 256 }, worker));
+    return out;
+  };
+  return new Proxy(store, {
+    get: (target, key, receiver) =>
+      key === 'restoreBatch' ? restoreBatch : Reflect.get(target, key, receiver),
+  });
+}
+
 /** redis-server's own CPU seconds so far (INFO cpu), to tell its share from ours on a busy machine. */
 async function redisCpuMs(url: string | undefined): Promise<number | null> {
   if (!url?.startsWith('redis')) return null;
@@ -72,7 +108,8 @@ async function main(): Promise<void> {
     const opened = await verifySnapshot(fileSource(a!), secret);
     extra = { counts: opened.manifest.counts };
   } else {
-    const store = await openRedisStore({ url: a!, prefix: phase === 'restore' ? 'dst:' : 'src:' });
+    const prefix = phase === 'restore' ? 'dst:' : phase === 'restore-per-record' ? 'old:' : 'src:';
+    const store = await openRedisStore({ url: a!, prefix });
     try {
       if (phase === 'populate') extra = await populate(store, Number(b));
       else if (phase === 'snapshot') {
@@ -82,10 +119,11 @@ async function main(): Promise<void> {
           node: 'bench',
         });
         extra = { counts: manifest.counts, fileBytes: statSync(b!).size };
-      } else if (phase === 'restore') {
+      } else if (phase === 'restore' || phase === 'restore-per-record') {
         const opened = await verifySnapshot(fileSource(b!), secret);
         const verifiedMs = Date.now() - started;
-        const report = await restoreSnapshot(store, opened, { components: COMPONENTS });
+        const target = phase === 'restore' ? store : perRecord(store);
+        const report = await restoreSnapshot(target, opened, { components: COMPONENTS });
         extra = {
           verifyPartMs: verifiedMs,
           usersCreated: report.usersCreated,

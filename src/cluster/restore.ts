@@ -187,35 +187,28 @@ export async function restoreSnapshot(
           tokens.set(named.username, [...(tokens.get(named.username) ?? []), named]);
       }
     }
-    const putTokens = async (list: readonly Token[]) => {
-      for (const token of list)
-        await restoreToken(
-          store,
-          token,
-          d.tokenStates?.[token.serial] ?? EMPTY_TOKEN_STATE,
-          settings ?? null,
-          now,
-          report,
-          sync,
-          plan.fresh,
-        );
-    };
-    // Each user is followed at once by its tokens: a node serving while it restores (a standby
-    // applying a pull) never shows a user without its tokens for longer than that.
+    // Each user is followed at once by its tokens, in one atomic store step per user: a node
+    // serving while it restores (a standby applying a pull) never shows a user without its tokens.
     const users = want.has('users')
       ? (d.users ?? [])
           .map((u) => plan.names.user(u))
           .filter((u): u is User => u !== null && keep('user', u.username))
       : [];
-    await eachLimit(users, async (u) => {
-      if (await store.createUser(u)) report.usersCreated++;
-      else if (await store.updateUser(u)) report.usersReplaced++;
-      const own = tokens.get(u.username);
+    const entries: { user?: User; tokens: Token[] }[] = users.map((u) => {
+      const own = tokens.get(u.username) ?? [];
       tokens.delete(u.username);
-      if (own) await putTokens(own);
+      return { user: u, tokens: own };
+    });
+    for (const own of tokens.values()) entries.push({ tokens: own });
+    await restoreEntries(store, entries, {
+      states: d.tokenStates ?? {},
+      settings: settings ?? null,
+      now,
+      report,
+      sync,
+      fresh: plan.fresh,
     });
     done += d.users?.length ?? 0;
-    await eachLimit([...tokens.values()], putTokens);
     done += d.tokens?.length ?? 0;
     for (const [s, events] of Object.entries(chunk.audit ?? {}))
       report.auditKept[s] = (report.auditKept[s] ?? 0) + events.length;
@@ -308,42 +301,100 @@ async function planRestore(
   return plan;
 }
 
-async function restoreToken(
+interface TokenContext {
+  states: Record<string, TokenState>;
+  settings: Settings | null;
+  now: number;
+  report: RestoreReport;
+  sync: boolean;
+  fresh: boolean;
+}
+
+/**
+ * Writes one chunk's users and tokens with one restoreBatch (src/store/types.ts): three store
+ * calls per user cost a million-user restore minutes of CPU. The live token and state are read
+ * first (not on a fresh store: it has none); the store max-merges each state, so a counter moved
+ * on between the read and the write is still never rolled back.
+ */
+async function restoreEntries(
   store: Store,
+  entries: readonly { user?: User; tokens: Token[] }[],
+  ctx: TokenContext,
+): Promise<void> {
+  const live = new Map<string, { token: Token | null; state: TokenState }>();
+  if (!ctx.fresh)
+    await eachLimit(
+      entries.flatMap((e) => e.tokens),
+      async (t) => {
+        live.set(t.serial, {
+          token: await store.getToken(t.serial),
+          state: await store.getTokenState(t.serial),
+        });
+      },
+    );
+  const planned = entries.map((e) => ({
+    ...(e.user ? { user: e.user } : {}),
+    tokens: e.tokens.map((t) =>
+      planToken(t, ctx.states[t.serial] ?? EMPTY_TOKEN_STATE, live.get(t.serial), ctx),
+    ),
+  }));
+  const results = await store.restoreBatch(
+    planned.map((e) => ({ ...(e.user ? { user: e.user } : {}), tokens: e.tokens.map((p) => p.write) })),
+  );
+  const { report } = ctx;
+  planned.forEach((e, i) => {
+    const r = results[i]!;
+    if (r.user === 'created') report.usersCreated++;
+    else if (r.user === 'replaced') report.usersReplaced++;
+    e.tokens.forEach((p, j) => {
+      if (!r.tokens[j]) {
+        report.tokensSkippedNoUser++;
+        return;
+      }
+      report.tokensRestored++;
+      if (p.resyncMarked) report.hotpResyncRequired.push(p.write.token.serial);
+      if (p.keptLive) report.hotpKeptLive++;
+      if (p.floored) report.totpFloored++;
+    });
+  });
+}
+
+/** What one token's restore writes (token, state floor) and what it counts once written. */
+function planToken(
   token: Token,
   saved: TokenState,
-  settings: Settings | null,
-  now: number,
-  report: RestoreReport,
-  sync: boolean,
-  fresh: boolean,
-): Promise<void> {
-  // A store that held no user when the restore began has no token or state to read back (a
-  // token needs its user): two reads per token saved on a first restore or a migrate.
-  const live = fresh ? null : await store.getToken(token.serial);
-  const liveState = fresh ? EMPTY_TOKEN_STATE : await store.getTokenState(token.serial);
+  current: { token: Token | null; state: TokenState } | undefined,
+  ctx: TokenContext,
+): {
+  write: { token: Token; state: TokenState };
+  resyncMarked: boolean;
+  keptLive: boolean;
+  floored: boolean;
+} {
+  const live = current?.token ?? null;
+  const liveState = current?.state ?? EMPTY_TOKEN_STATE;
   const hasLiveState = live !== null || !sameState(liveState, EMPTY_TOKEN_STATE);
   let next: Token = { ...token };
-  if (live?.resyncRequired && !sync) next.resyncRequired = true;
-  if (token.type === 'hotp' && !sync) {
+  let keptLive = false;
+  if (live?.resyncRequired && !ctx.sync) next.resyncRequired = true;
+  if (token.type === 'hotp' && !ctx.sync) {
     if (!hasLiveState) next = { ...next, resyncRequired: true };
-    else if (liveState.counter > saved.counter) report.hotpKeptLive++;
+    else if (liveState.counter > saved.counter) keptLive = true;
   }
-  if (!(await store.putToken(next))) {
-    report.tokensSkippedNoUser++;
-    return;
-  }
-  report.tokensRestored++;
-  if (next.resyncRequired && token.type === 'hotp' && !hasLiveState)
-    report.hotpResyncRequired.push(token.serial);
   let state = saved;
-  if (token.type === 'totp' && !sync) {
-    const window = settings?.totp.window ?? 1;
-    const floor = timeStep(now, token.period) + window + Math.max(0, saved.drift, liveState.drift);
-    if (floor > saved.lastUsedStep) report.totpFloored++;
+  let floored = false;
+  if (token.type === 'totp' && !ctx.sync) {
+    const window = ctx.settings?.totp.window ?? 1;
+    const floor = timeStep(ctx.now, token.period) + window + Math.max(0, saved.drift, liveState.drift);
+    floored = floor > saved.lastUsedStep;
     state = { ...saved, lastUsedStep: Math.max(saved.lastUsedStep, floor) };
   }
-  await store.advanceTokenState(token.serial, state);
+  return {
+    write: { token: next, state },
+    resyncMarked: next.resyncRequired === true && token.type === 'hotp' && !hasLiveState,
+    keptLive,
+    floored,
+  };
 }
 
 /** Runs fn over items with a bounded number in flight (a chunk's writes pipeline to Redis). */

@@ -53,6 +53,8 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'RESYNC_FAILED'
   | 'STORE_UNAVAILABLE'
+  /** The store was written by a newer (or much older) release than this node reads: it does not start. */
+  | 'STORE_FORMAT_UNSUPPORTED'
   /** Directory source checks (src/directory): each failure of a bind or search has its own code. */
   | 'DIRECTORY_UNREACHABLE'
   | 'DIRECTORY_TLS'

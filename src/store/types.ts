@@ -142,6 +142,19 @@ export interface AuditChainView {
   entries: { position: number; event: ChainedAuditEvent }[];
 }
 
+/** One user of a restore chunk with its tokens and their saved states (restoreBatch). */
+export interface RestoreBatchEntry {
+  /** Created, or replacing the stored one; absent: tokens of a user the store holds already. */
+  user?: User;
+  tokens: { token: Token; state: TokenState }[];
+}
+
+/** What restoreBatch did with one entry: the user, and each token (false: its user is missing). */
+export interface RestoreBatchResult {
+  user: 'created' | 'replaced' | 'none';
+  tokens: boolean[];
+}
+
 /** What writeUserWithTokens did: `ok`, or why it wrote nothing. */
 export type UserWriteResult = 'ok' | 'user-exists' | 'user-missing' | 'serial-taken';
 
@@ -216,6 +229,12 @@ export interface Store {
    * the name free, `update` needs it taken; every serial must be new. Clears their tombstones.
    */
   writeUserWithTokens(user: User, tokens: Token[], mode: 'create' | 'update'): Promise<UserWriteResult>;
+  /**
+   * A restore's chunk in one step (one transaction, or few round trips): per entry, atomically,
+   * the user is created (its tombstone cleared) or replaced, each token whose user exists is put
+   * like putToken and its state max-merged like advanceTokenState (never rolled back).
+   */
+  restoreBatch(entries: readonly RestoreBatchEntry[]): Promise<RestoreBatchResult[]>;
   listUsers(opts?: ListOptions): Promise<Page<User>>;
   countUsers(): Promise<number>;
 

@@ -5,11 +5,15 @@ import { createLogger } from '../../server/logger.ts';
 import { bootstrap, createServices } from '../../server/services.ts';
 import { startWarnings } from '../../server/start-warnings.ts';
 import { openStore } from '../../server/store-factory.ts';
+import type { StoreFormatCheck } from '../../store/format-version.ts';
 
 export async function run(_argv: string[]): Promise<number> {
   const config = loadConfig();
   const opened = await openStore(config);
   const log = createLogger(config);
+  // which store format it found, and whether opening it marked or migrated it
+  const format = 'format' in opened.store ? (opened.store.format as StoreFormatCheck | null) : null;
+  if (format) log.info({ storeFormat: format.found ?? 'unmarked' }, format.note);
   for (const w of startWarnings(config, opened.replication !== null)) log.warn(w.fields, w.message);
   const services = createServices(config, opened, log);
   const app = await buildApp(services, log);

@@ -36,6 +36,7 @@ import {
   type UserCodes,
 } from '../../model/index.ts';
 import { auditRetention } from '../audit-retention.ts';
+import { checkStoreFormat, type StoreFormatCheck } from '../format-version.ts';
 import type {
   AttemptDecision,
   AttemptVerdict,
@@ -52,6 +53,8 @@ import type {
   FailurePolicy,
   ListOptions,
   Page,
+  RestoreBatchEntry,
+  RestoreBatchResult,
   Store,
   StoreDump,
   StoreRole,
@@ -60,6 +63,8 @@ import type {
 import { EmbeddedAuditLog } from './audit-log.ts';
 
 const SEP = '\u0000';
+/** The `meta` key of the store format marker (beside `settings`). */
+const FORMAT_KEY = 'formatVersion';
 
 /**
  * msgpackr options lmdb passes on to every database's encoder (not in lmdb's typings). Values are
@@ -136,6 +141,18 @@ export class EmbeddedStore implements Store {
     this.userCodes = root.openDB({ name: 'userCodes' });
     this.sweeper = setInterval(() => void this.sweep().catch(() => {}), 60_000);
     this.sweeper.unref();
+  }
+
+  /** What opening found of the store format (src/store/format-version.ts). */
+  format: StoreFormatCheck | null = null;
+
+  /** Checks the store format marker and writes it when missing or older; throws when newer. */
+  checkFormat(where: string): StoreFormatCheck {
+    const marks = this.meta as unknown as Database<number, string>;
+    const check = checkStoreFormat(marks.get(FORMAT_KEY) ?? null, where);
+    if (check.write !== undefined) marks.putSync(FORMAT_KEY, check.write);
+    this.format = check;
+    return check;
   }
 
   async role(): Promise<StoreRole> {
@@ -228,6 +245,29 @@ export class EmbeddedStore implements Store {
     });
   }
 
+  async restoreBatch(entries: readonly RestoreBatchEntry[]): Promise<RestoreBatchResult[]> {
+    // One write transaction (one durable commit) for the chunk: the commit, not the puts, is what
+    // a per-record restore paid a million times.
+    return this.root.transaction(() =>
+      entries.map((e): RestoreBatchResult => {
+        let user: RestoreBatchResult['user'] = 'none';
+        if (e.user) {
+          user = this.users.doesExist(e.user.username) ? 'replaced' : 'created';
+          this.users.putSync(e.user.username, e.user);
+          if (user === 'created') this.clearTombstoneSync('user', e.user.username);
+        }
+        const tokens = e.tokens.map(({ token, state }) => {
+          if (!this.users.doesExist(token.username)) return false;
+          this.putTokenSync(token);
+          const merged = mergeTokenState(this.tokenStates.get(token.serial) ?? EMPTY_TOKEN_STATE, state);
+          this.tokenStates.putSync(token.serial, merged);
+          return true;
+        });
+        return { user, tokens };
+      }),
+    );
+  }
+
   async listUsers(opts: ListOptions = {}): Promise<Page<User>> {
     const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
     const prefix = opts.prefix ?? '';
@@ -272,15 +312,19 @@ export class EmbeddedStore implements Store {
   async putToken(token: Token): Promise<boolean> {
     return this.root.transaction(() => {
       if (!this.users.doesExist(token.username)) return false;
-      const previous = this.tokens.get(token.serial);
-      if (previous && previous.username !== token.username) {
-        this.userTokens.removeSync(`${previous.username}${SEP}${token.serial}`);
-      }
-      this.tokens.putSync(token.serial, token);
-      this.userTokens.putSync(`${token.username}${SEP}${token.serial}`, token.serial);
-      this.clearTombstoneSync('token', token.serial);
+      this.putTokenSync(token);
       return true;
     });
+  }
+
+  private putTokenSync(token: Token): void {
+    const previous = this.tokens.get(token.serial);
+    if (previous && previous.username !== token.username) {
+      this.userTokens.removeSync(`${previous.username}${SEP}${token.serial}`);
+    }
+    this.tokens.putSync(token.serial, token);
+    this.userTokens.putSync(`${token.username}${SEP}${token.serial}`, token.serial);
+    this.clearTombstoneSync('token', token.serial);
   }
 
   async deleteToken(serial: string): Promise<boolean> {
@@ -696,6 +740,12 @@ export function openEmbeddedStore(dataDir: string, opts: EmbeddedStoreOptions = 
     mapsAsObjects: true,
   };
   const store = new EmbeddedStore(open(options), opts);
+  try {
+    store.checkFormat(`the embedded store at ${path}`);
+  } catch (err) {
+    void store.close().catch(() => {});
+    throw err;
+  }
   store.migrateAudit();
   return store;
 }

@@ -28,6 +28,7 @@ export async function openRedisStore(opts: RedisStoreOptions): Promise<RedisStor
     ...(opts.now ? { now: opts.now } : {}),
   });
   try {
+    await store.checkFormat();
     await store.migrateAudit();
   } catch (err) {
     await store.close();

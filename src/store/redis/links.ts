@@ -65,6 +65,7 @@ const SCRIPTS: Record<string, { lua: string; keys: number }> = {
   tsRenameUser: { lua: lua.RENAME_USER, keys: 5 },
   tsPutToken: { lua: lua.PUT_TOKEN, keys: 3 },
   tsWriteUserTokens: { lua: lua.WRITE_USER_TOKENS, keys: 4 },
+  tsRestoreBatch: { lua: lua.RESTORE_BATCH, keys: 5 },
   tsLease: { lua: lua.LEASE, keys: 1 },
   tsDeleteToken: { lua: lua.DELETE_TOKEN, keys: 3 },
   tsPutRecord: { lua: lua.PUT_RECORD, keys: 2 },

@@ -26,6 +26,7 @@ import {
   type UserCodes,
 } from '../../model/index.ts';
 import { auditRetention } from '../audit-retention.ts';
+import { checkStoreFormat, type StoreFormatCheck } from '../format-version.ts';
 import type {
   AuditChainView,
   AuditDailyCount,
@@ -42,6 +43,8 @@ import type {
   Page,
   ReplicationControl,
   ReplicationEvents,
+  RestoreBatchEntry,
+  RestoreBatchResult,
   Store,
   StoreDump,
   StoreRole,
@@ -115,6 +118,40 @@ export class RedisStore implements Store, ReplicationControl {
     // (max-merge) before it accepts again, so nothing it accepted while apart can be replayed.
     links.on('role-change', () => this.reconcile());
     links.on('master-change', () => this.reconcile());
+  }
+
+  /** What opening found of the store format (src/store/format-version.ts). */
+  format: StoreFormatCheck | null = null;
+
+  /**
+   * Checks the keyspace's store format marker (`<prefix>format`) on this node's Redis and, on a
+   * replica, on the master's too (it will replicate whatever the master holds); throws when either
+   * is newer than this node reads. The master (or a lone Redis) writes a missing or older marker.
+   */
+  async checkFormat(): Promise<StoreFormatCheck> {
+    const key = `${this.prefix}format`;
+    const parse = (raw: string | null) => (raw === null ? null : Number(raw));
+    const where = `the Redis keyspace "${this.prefix}"`;
+    let check = checkStoreFormat(parse(await this.read((r) => r.get(key))), where);
+    if ((await this.role()).role === 'slave') {
+      const onMaster = parse(await this.held(() => this.links.writer().get(key)));
+      const master = checkStoreFormat(onMaster, `${where} on the master`);
+      this.format = master.found !== null && (check.found ?? 0) < master.found ? master : check;
+      return this.format;
+    }
+    if (check.write !== undefined) {
+      const v = check.write;
+      // NX for an unmarked keyspace, so a newer node's marker written meanwhile is not overwritten
+      await this.stateWrite(
+        (w) => (check.found === null ? w.set(key, String(v), 'NX') : w.set(key, String(v))),
+        false,
+      );
+      // another node may have marked it in between: read what is there now
+      const now = parse(await this.stateWrite((w) => w.get(key), false));
+      if (now !== v) check = checkStoreFormat(now, where);
+    }
+    this.format = check;
+    return check;
   }
 
   async role(): Promise<StoreRole> {
@@ -283,6 +320,49 @@ export class RedisStore implements Store, ReplicationControl {
       ]),
     );
     return n === 1;
+  }
+
+  async restoreBatch(entries: readonly RestoreBatchEntry[]): Promise<RestoreBatchResult[]> {
+    // One script per slice of a chunk instead of three per user; a slice is short enough that
+    // Redis is not blocked for long (validate requests wait behind a running script). Slices are
+    // sent together: no two hold the same user or serial, so their order does not matter.
+    const slices: RestoreBatchEntry[][] = [];
+    for (let at = 0; at < entries.length; at += RESTORE_SLICE)
+      slices.push(entries.slice(at, at + RESTORE_SLICE));
+    const done = await Promise.all(slices.map((slice) => this.restoreSlice(slice)));
+    return done.flat();
+  }
+
+  private async restoreSlice(slice: readonly RestoreBatchEntry[]): Promise<RestoreBatchResult[]> {
+    const args: (string | number)[] = [
+      this.k.users,
+      this.k.usernames,
+      this.k.tokens,
+      this.k.tstates,
+      this.k.tombstones,
+      this.prefix,
+    ];
+    for (const e of slice) {
+      args.push(e.user?.username ?? '', e.user ? JSON.stringify(e.user) : '', e.tokens.length);
+      for (const { token, state } of e.tokens)
+        args.push(
+          token.serial,
+          token.username,
+          JSON.stringify(token),
+          Math.trunc(state.counter),
+          Math.trunc(state.lastUsedStep),
+          Math.trunc(state.drift),
+        );
+    }
+    const reply = (await this.configWrite((w) => this.script(w, 'tsRestoreBatch', args))) as number[];
+    let r = 0;
+    return slice.map((e) => {
+      const u = reply[r++];
+      return {
+        user: u === 1 ? 'created' : u === 2 ? 'replaced' : 'none',
+        tokens: e.tokens.map(() => reply[r++] === 1),
+      };
+    });
   }
 
   async updateUser(user: User): Promise<boolean> {
@@ -849,6 +929,9 @@ export class RedisStore implements Store, ReplicationControl {
 }
 
 type Hash = Record<string, string>;
+
+/** Entries per restoreBatch script: about a millisecond of Redis time each. */
+const RESTORE_SLICE = 200;
 
 /** A WITHSCORES reply (member, score, member, score, …) as tombstones. */
 function tombstonesFrom(flat: string[]): Tombstone[] {

@@ -248,6 +248,56 @@ return 0
 `;
 
 /**
+ * A restore's chunk (restoreBatch). KEYS: users, usernames, tokens, tstates, tombstones. ARGV:
+ * prefix, then per entry: username ('' for none), user json, token count, and per token serial,
+ * owner, token json, counter, lastUsedStep, drift. Each entry is what createUser/updateUser,
+ * PUT_TOKEN and ADVANCE_STATE would do, in one script: a state is max-merged, never rolled back.
+ * → per entry: 0 no user | 1 created | 2 replaced, then 1 put | 0 (owner missing) per token.
+ */
+export const RESTORE_BATCH = `${READ_STATE}
+local out = {}
+local i = 2
+while i <= #ARGV do
+  local name, json, count = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  i = i + 3
+  if name == '' then
+    out[#out + 1] = 0
+  elseif redis.call('HEXISTS', KEYS[1], name) == 1 then
+    redis.call('HSET', KEYS[1], name, json)
+    out[#out + 1] = 2
+  else
+    redis.call('HSET', KEYS[1], name, json)
+    redis.call('ZADD', KEYS[2], 0, name)
+    redis.call('ZREM', KEYS[5], 'user:' .. name)
+    out[#out + 1] = 1
+  end
+  for _ = 1, count do
+    local serial, owner = ARGV[i], ARGV[i + 1]
+    if redis.call('HEXISTS', KEYS[1], owner) == 0 then
+      out[#out + 1] = 0
+    else
+      redis.call('ZREM', KEYS[5], 'token:' .. serial)
+      local prev = redis.call('HGET', KEYS[3], serial)
+      if prev then
+        local was = cjson.decode(prev).username
+        if was ~= owner then redis.call('SREM', ARGV[1] .. 'ut:' .. was, serial) end
+      end
+      redis.call('HSET', KEYS[3], serial, ARGV[i + 2])
+      redis.call('SADD', ARGV[1] .. 'ut:' .. owner, serial)
+      local c, s, d = tstate(redis.call('HGET', KEYS[4], serial))
+      local bc, bs, bd = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
+      local nd = d
+      if not (s >= bs) then nd = bd end
+      redis.call('HSET', KEYS[4], serial, n(math.max(c, bc)) .. ',' .. n(math.max(s, bs)) .. ',' .. n(nd))
+      out[#out + 1] = 1
+    end
+    i = i + 6
+  end
+end
+return out
+`;
+
+/**
  * KEYS: the lease. ARGV: holder, ttl ms, mode. "claim" takes a free lease or renews our own;
  * "take" takes it from anyone. → the holder before the call (false: none).
  */
