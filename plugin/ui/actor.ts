@@ -16,7 +16,10 @@ export function consoleContext(face: UiFaceOptions, request: FastifyRequest): Ad
 export function consoleSelfService(face: UiFaceOptions, request: FastifyRequest): SelfServiceContext {
   const s = request.consoleSession!;
   if (!face.selfService)
-    throw new TesseraError('CONFLICT', 'self-service (invitations, temporary codes) is not set up on this node');
+    throw new TesseraError(
+      'CONFLICT',
+      'self-service (invitations, temporary codes) is not set up on this node',
+    );
   const ctx = face.selfService(`console:${s.username}`, request.ip);
   return { ...ctx, audit: (type, detail) => ctx.audit(type, { ...detail, role: s.role }) };
 }

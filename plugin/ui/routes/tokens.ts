@@ -108,7 +108,10 @@ export async function tokenRoutes(app: FastifyInstance, face: UiFaceOptions): Pr
       status: 'locked',
       description: description.slice(0, 128),
     });
-    const hint = face.selfService && may(r, 'tokens:write') ? ' Until a new device is enrolled, issue a temporary code below.' : '';
+    const hint =
+      face.selfService && may(r, 'tokens:write')
+        ? ' Until a new device is enrolled, issue a temporary code below.'
+        : '';
     return `Token ${r.params.serial} marked lost: it no longer logs in.${hint}`;
   });
   tokenAction('delete', async (r) => {
@@ -118,31 +121,35 @@ export async function tokenRoutes(app: FastifyInstance, face: UiFaceOptions): Pr
 
   // The helpdesk case of a lost device: the same operation as POST /v1/admin/users/{username}/temporary-code,
   // audited as temporary-code.issue with the console actor; the code is shown once, never stored plain.
-  app.post<{ Params: { username: string } }>('/users/:username/temporary-code', write, async (request, reply) => {
-    const username = requireCanonicalUsername(request.params.username);
-    const form = parseForm(TemporaryCodeForm, request.body);
-    if (!form.ok)
-      return userPage(request, reply.code(400), face, username, {
-        errors: form.errors,
-        values: echo(request.body),
+  app.post<{ Params: { username: string } }>(
+    '/users/:username/temporary-code',
+    write,
+    async (request, reply) => {
+      const username = requireCanonicalUsername(request.params.username);
+      const form = parseForm(TemporaryCodeForm, request.body);
+      if (!form.ok)
+        return userPage(request, reply.code(400), face, username, {
+          errors: form.errors,
+          values: echo(request.body),
+        });
+      const oneTime = form.value.use === 'once';
+      const issued = await issueTemporaryCode(consoleSelfService(face, request), username, {
+        oneTime,
+        validMinutes: Number(form.value.validMinutes),
       });
-    const oneTime = form.value.use === 'once';
-    const issued = await issueTemporaryCode(consoleSelfService(face, request), username, {
-      oneTime,
-      validMinutes: Number(form.value.validMinutes),
-    });
-    const until = new Date(issued.expiresAt).toISOString().replace('T', ' ').slice(0, 16);
-    request.consoleSession!.reveal = {
-      label: `Temporary code for ${username} (${oneTime ? 'works once' : 'works until it expires'}, until ${until} UTC)`,
-      value: issued.code,
-    };
-    return done(
-      request,
-      reply,
-      `/ui/users/${encodeURIComponent(username)}`,
-      'Temporary code issued; an earlier one no longer works.',
-    );
-  });
+      const until = new Date(issued.expiresAt).toISOString().replace('T', ' ').slice(0, 16);
+      request.consoleSession!.reveal = {
+        label: `Temporary code for ${username} (${oneTime ? 'works once' : 'works until it expires'}, until ${until} UTC)`,
+        value: issued.code,
+      };
+      return done(
+        request,
+        reply,
+        `/ui/users/${encodeURIComponent(username)}`,
+        'Temporary code issued; an earlier one no longer works.',
+      );
+    },
+  );
 
   app.post<{ Params: Params }>('/users/:username/tokens/:serial/resync', write, async (request, reply) => {
     const { username, serial } = request.params;
