@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { AdminContext } from '../../src/admin/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
+import type { SelfServiceContext } from '../../src/portal/index.ts';
 import type { FieldErrors } from './forms.ts';
 import type { UiFaceOptions } from './options.ts';
 
@@ -8,6 +9,18 @@ import type { UiFaceOptions } from './options.ts';
 export function consoleContext(face: UiFaceOptions, request: FastifyRequest): AdminContext {
   const s = request.consoleSession!;
   const ctx = face.adminContext(`console:${s.username}`, request.ip);
+  return { ...ctx, audit: (type, detail) => ctx.audit(type, { ...detail, role: s.role }) };
+}
+
+/** The self-service context of the person signed in, audited like `consoleContext`. */
+export function consoleSelfService(face: UiFaceOptions, request: FastifyRequest): SelfServiceContext {
+  const s = request.consoleSession!;
+  if (!face.selfService)
+    throw new TesseraError(
+      'CONFLICT',
+      'self-service (invitations, temporary codes) is not set up on this node',
+    );
+  const ctx = face.selfService(`console:${s.username}`, request.ip);
   return { ...ctx, audit: (type, detail) => ctx.audit(type, { ...detail, role: s.role }) };
 }
 

@@ -14,6 +14,7 @@ describe('admin roles', () => {
     }
     assert.equal(roleAllows('auditor', 'audit:read'), true);
     assert.equal(roleAllows('auditor', 'cluster:snapshot'), false);
+    assert.equal(roleAllows('auditor', 'logins:read'), true);
   });
 
   test('helpdesk works on users and tokens only', () => {
@@ -21,12 +22,16 @@ describe('admin roles', () => {
     assert.deepEqual(allowed, [
       'cluster:read',
       'groups:read',
+      'logins:read',
       'settings:read',
       'tokens:read',
       'tokens:write',
       'users:read',
       'users:write',
     ]);
+    // a user's last logins, yes; the audit trail, no
+    assert.equal(roleAllows('helpdesk', 'logins:read'), true);
+    assert.equal(roleAllows('helpdesk', 'audit:read'), false);
   });
 
   test('isPermission accepts only declared permissions', () => {

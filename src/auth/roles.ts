@@ -16,6 +16,11 @@ export const PERMISSIONS = [
   'settings:read',
   'settings:write',
   'audit:read',
+  /**
+   * One user's last logins (time, result, reason, source) on their page: what a helpdesk needs to
+   * help that user, without the audit trail (every event, every actor) that `audit:read` opens.
+   */
+  'logins:read',
   'cluster:read',
   'cluster:write',
   'admin-keys:read',
@@ -41,7 +46,8 @@ const READ_ONLY = PERMISSIONS.filter((p) => p.endsWith(':read'));
 /**
  * superadmin: everything. helpdesk: the people side (users and their tokens, unlock, resync) and
  * what it needs to see to do that (groups, settings, cluster health); no clients, no settings or
- * group changes, no keys, no audit trail. auditor: every read, including the audit trail and the
+ * group changes, no keys, no audit trail (only
+ * the last logins of a user it looks at). auditor: every read, including the audit trail and the
  * key list (never a secret); no write of any kind.
  */
 const GRANTS: Record<AdminRole, ReadonlySet<Permission>> = {
@@ -54,6 +60,7 @@ const GRANTS: Record<AdminRole, ReadonlySet<Permission>> = {
     'groups:read',
     'settings:read',
     'cluster:read',
+    'logins:read',
   ]),
   auditor: new Set<Permission>(READ_ONLY),
 };

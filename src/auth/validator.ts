@@ -130,10 +130,11 @@ export class Validator {
     if (gate) return gate;
     if (!view.user.mfaRequired) return accept('MFA_NOT_REQUIRED');
     const tokens = usableTokens(view.tokens, view.user, view.group, settings);
-    if (tokens.length === 0) return this.noUsableToken(view, settings);
-
     const pass = req.pass ?? '';
     const proof = requiredProof(req.client, view.user);
+    if (tokens.length === 0 && !(proof === 'none' && this.oneTimeWithoutToken(view, settings, pass)))
+      return this.noUsableToken(view, settings);
+
     if (proof === 'upstream') return this.challenge(req, settings, now, 'upstream');
     if (proof === 'ldap') {
       return this.attempt(view, settings, now, (ticket) =>
@@ -289,7 +290,7 @@ export class Validator {
     now: number,
   ): Promise<ValidateOutcome> {
     const store = this.deps.store;
-    // a one-time code (recovery, helpdesk) is redeemed by its own record, not by a token's state
+    // A recovery or temporary code is spent by its own store step (checkCode), never matched as an OTP.
     if (!store.decideAttempt || this.deps.oneTimeCodes?.matches(code)) {
       return this.attempt(view, settings, now, (ticket) =>
         this.checkCode(view, tokens, code, settings, now, ticket),
@@ -335,6 +336,17 @@ export class Validator {
       case 'failed':
         return this.failed(found.outcome === 'reused' ? 'OTP_REUSED' : 'OTP_INVALID', decision.state, now);
     }
+  }
+
+  /**
+   * No active token at all (its device marked lost, say) and the pass has the shape of a recovery or
+   * temporary code: that is the case these codes exist for, so the code is still checked (inside a
+   * reserved attempt, like any code). Disabled methods or a token awaiting resync still refuse.
+   */
+  private oneTimeWithoutToken(view: AuthView, settings: Settings, pass: string): boolean {
+    return (
+      this.noUsableToken(view, settings).reason === 'NO_TOKEN' && !!this.deps.oneTimeCodes?.matches(pass)
+    );
   }
 
   private noUsableToken(view: AuthView, settings: Settings): ValidateOutcome {

@@ -296,6 +296,19 @@ describe('self-service operations against a real store and validator', () => {
     assert.equal(JSON.stringify(audit).includes(timed.code), false, 'the code is not in the audit trail');
   });
 
+  test('a temporary code logs in a user whose only token is marked lost; a guessed code is a counted failure, an OTP still NO_TOKEN', async () => {
+    const { token } = await enrolToken(ctx, user, { type: 'totp', secret: SAMPLE_SECRET });
+    await store.putToken({ ...token, status: 'locked' });
+    const guess = 'abcd-efgh-ijkl';
+    assert.equal((await validator.validate({ user, pass: guess, client })).reason, 'OTP_INVALID');
+    assert.equal((await validator.validate({ user, pass: '123456', client })).reason, 'NO_TOKEN');
+    const { code } = await issueTemporaryCode(ctx, user, { oneTime: true, validMinutes: 10 });
+    const r = await validator.validate({ user, pass: code, client });
+    assert.equal(r.result, 'accept');
+    assert.equal(r.method, 'temporary');
+    assert.equal((await validator.validate({ user, pass: code, client })).reason, 'OTP_INVALID');
+  });
+
   test("an extra device: both work, the default moves, names are cleaned, other users' devices are out of reach", async () => {
     const { token: first } = await enrolToken(ctx, user, { type: 'totp', secret: SAMPLE_SECRET });
     const extra = await startNewDevice(ctx, user);

@@ -82,6 +82,7 @@ export async function buildApp(
     audit,
     cluster,
     adminContext,
+    selfService: (actor, sourceIp) => services.selfService(actor, sourceIp),
     signIn: new ConsoleSignIn({ adminContext, directory: services.directoryPasswords }),
   });
   await app.register(portalPlugin, {

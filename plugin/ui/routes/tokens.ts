@@ -2,11 +2,12 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { deleteToken, enrolToken, resyncToken, updateToken } from '../../../src/admin/index.ts';
 import { requireCanonicalUsername, TesseraError } from '../../../src/model/index.ts';
-import { consoleContext } from '../actor.ts';
+import { issueTemporaryCode } from '../../../src/portal/index.ts';
+import { consoleContext, consoleSelfService } from '../actor.ts';
 import { echo, type FieldErrors, parseForm } from '../forms.ts';
 import type { UiFaceOptions } from '../options.ts';
 import { qrSvg } from '../qr.ts';
-import { done, page } from '../render.ts';
+import { done, may, page } from '../render.ts';
 import { userPage } from './users.ts';
 
 const EnrolForm = Type.Object(
@@ -30,6 +31,19 @@ const ResyncForm = Type.Object(
     code2: Type.String({
       pattern: '^[0-9]{6,8}$',
       message: 'Enter two consecutive codes (6 or 8 digits each).',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const TemporaryCodeForm = Type.Object(
+  {
+    use: Type.Union([Type.Literal('once'), Type.Literal('until-expiry')], {
+      message: 'Choose once or until it expires.',
+    }),
+    validMinutes: Type.String({
+      pattern: '^(?:[1-9][0-9]{0,2}|1[0-3][0-9]{2}|14[0-3][0-9]|1440)$',
+      message: 'Enter whole minutes from 1 to 1440.',
     }),
   },
   { additionalProperties: false },
@@ -94,12 +108,48 @@ export async function tokenRoutes(app: FastifyInstance, face: UiFaceOptions): Pr
       status: 'locked',
       description: description.slice(0, 128),
     });
-    return `Token ${r.params.serial} marked lost: it no longer logs in.`;
+    const hint =
+      face.selfService && may(r, 'tokens:write')
+        ? ' Until a new device is enrolled, issue a temporary code below.'
+        : '';
+    return `Token ${r.params.serial} marked lost: it no longer logs in.${hint}`;
   });
   tokenAction('delete', async (r) => {
     await deleteToken(consoleContext(face, r), r.params.username, r.params.serial);
     return `Token ${r.params.serial} deleted.`;
   });
+
+  // The helpdesk case of a lost device: the same operation as POST /v1/admin/users/{username}/temporary-code,
+  // audited as temporary-code.issue with the console actor; the code is shown once, never stored plain.
+  app.post<{ Params: { username: string } }>(
+    '/users/:username/temporary-code',
+    write,
+    async (request, reply) => {
+      const username = requireCanonicalUsername(request.params.username);
+      const form = parseForm(TemporaryCodeForm, request.body);
+      if (!form.ok)
+        return userPage(request, reply.code(400), face, username, {
+          errors: form.errors,
+          values: echo(request.body),
+        });
+      const oneTime = form.value.use === 'once';
+      const issued = await issueTemporaryCode(consoleSelfService(face, request), username, {
+        oneTime,
+        validMinutes: Number(form.value.validMinutes),
+      });
+      const until = new Date(issued.expiresAt).toISOString().replace('T', ' ').slice(0, 16);
+      request.consoleSession!.reveal = {
+        label: `Temporary code for ${username} (${oneTime ? 'works once' : 'works until it expires'}, until ${until} UTC)`,
+        value: issued.code,
+      };
+      return done(
+        request,
+        reply,
+        `/ui/users/${encodeURIComponent(username)}`,
+        'Temporary code issued; an earlier one no longer works.',
+      );
+    },
+  );
 
   app.post<{ Params: Params }>('/users/:username/tokens/:serial/resync', write, async (request, reply) => {
     const { username, serial } = request.params;

@@ -9,7 +9,8 @@ import {
   TesseraError,
   type User,
 } from '../../../src/model/index.ts';
-import { consoleContext, fieldAttempt } from '../actor.ts';
+import { inviteUser } from '../../../src/portal/index.ts';
+import { consoleContext, consoleSelfService, fieldAttempt } from '../actor.ts';
 import { echo, type FieldErrors, parseForm } from '../forms.ts';
 import type { UiFaceOptions } from '../options.ts';
 import { done, may, page } from '../render.ts';
@@ -73,9 +74,10 @@ const Bulk = Type.Object(
         message: 'Select at least one user (at most 200).',
       },
     ),
-    action: Type.Union([Type.Literal('enable'), Type.Literal('disable'), Type.Literal('move')], {
-      message: 'Choose what to do with the selected users.',
-    }),
+    action: Type.Union(
+      [Type.Literal('enable'), Type.Literal('disable'), Type.Literal('move'), Type.Literal('invite')],
+      { message: 'Choose what to do with the selected users.' },
+    ),
     group: Type.Optional(Type.String({ maxLength: 128, message: 'Choose a group.' })),
   },
   { additionalProperties: false },
@@ -211,6 +213,7 @@ export async function userRoutes(app: FastifyInstance, face: UiFaceOptions): Pro
       return done(request, reply, '/ui/users', 'Choose the group to move the users to.');
     if (action === 'move' && group !== DEFAULT_GROUP && !(await face.store.getGroup(group!)))
       return done(request, reply, '/ui/users', `Group "${group}" does not exist; nothing was changed.`);
+    if (action === 'invite') return done(request, reply, '/ui/users', await inviteAll(face, request, names));
     const ctx = consoleContext(face, request);
     let changed = 0;
     const missing: string[] = [];
@@ -300,6 +303,38 @@ export async function userRoutes(app: FastifyInstance, face: UiFaceOptions): Pro
   });
 }
 
+/**
+ * Sends each selected user an enrolment invitation through the same operation as
+ * `POST /v1/admin/users/{username}/invitations` (audited per user). A user without a mail address
+ * cannot be invited: reported as skipped, the others are still invited.
+ */
+async function inviteAll(face: UiFaceOptions, request: FastifyRequest, names: string[]): Promise<string> {
+  const ctx = consoleSelfService(face, request);
+  let invited = 0;
+  let notMailed = 0;
+  const noMail: string[] = [];
+  const missing: string[] = [];
+  for (const name of names) {
+    const canonical = canonicalUsername(name);
+    const user = canonical ? await face.store.getUser(canonical) : null;
+    if (!user) missing.push(name);
+    else if (!user.email) noMail.push(user.username);
+    else {
+      const { mailed } = await inviteUser(ctx, user.username);
+      invited++;
+      if (!mailed) notMailed++;
+    }
+  }
+  return [
+    `${invited} invitation(s) sent.`,
+    notMailed ? `${notMailed} could not be queued for mail (is the mailer set up?).` : '',
+    noMail.length ? `Skipped (no mail address): ${noMail.join(', ')}.` : '',
+    missing.length ? `Not found: ${missing.join(', ')}.` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
 async function newUserPage(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -321,14 +356,20 @@ export async function userPage(
   const view = await face.store.loadAuthView(username);
   if (!view) throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
   const now = Date.now();
-  await face.audit.flush();
-  const logins = await searchAudit(face.store, { stream: 'auth', user: username, limit: 10 }, 20_000);
+  // A user's last logins are open to `logins:read` (helpdesk included), not only `audit:read`.
+  const canLogins = may(request, 'logins:read');
+  if (canLogins) await face.audit.flush();
+  const logins = canLogins
+    ? (await searchAudit(face.store, { stream: 'auth', user: username, limit: 10 }, 20_000)).items
+    : [];
   return page(request, reply, 'user', `User ${username}`, {
     user: publicUser(view.user),
     state: view.userState,
     locked: view.userState.lockedUntil > now,
     tokens: view.tokens.map((t) => ({ ...publicToken(t), state: view.tokenStates[t.serial] })),
-    logins: logins.items,
+    logins,
+    canLogins,
+    canTempCode: may(request, 'tokens:write') && !!face.selfService,
     groups: await face.store.listGroups(),
     canWrite: may(request, 'users:write'),
     canTokens: may(request, 'tokens:write'),
