@@ -399,7 +399,8 @@ export function mergeChunks(chunks: Iterable<SnapshotPayload>): SnapshotPayload 
     }
     if (c.files) out.files = [...(out.files ?? []), ...c.files];
     if (c.selfService) {
-      const into = (out.selfService ??= {});
+      out.selfService ??= {};
+      const into = out.selfService;
       if (c.selfService.invitations)
         into.invitations = [...(into.invitations ?? []), ...c.selfService.invitations];
       if (c.selfService.codes) into.codes = [...(into.codes ?? []), ...c.selfService.codes];
