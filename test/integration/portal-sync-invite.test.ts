@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import { awaitFreshStep, totpNow } from '../harness/codes.ts';
 import { personLdif, type SlapdProcess, startSlapd } from '../harness/slapd.ts';
 import { type SmtpHandle, smtpEnv, startSmtp } from '../harness/smtp.ts';
-import { Api, type Json, startTessera, type TesseraHandle } from '../harness/tessera.ts';
+import { Api, type Json, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 import { csrfOf, Visitor } from './portal-visitor.ts';
 
 const secretOf = (html: string) => /id="secret">([A-Z2-7 ]+)</.exec(html)?.[1]?.replace(/ /g, '') ?? '';
@@ -105,5 +105,17 @@ describe('a directory sync invites the users it creates (real slapd, real SMTP, 
     assert.equal(smtp.mails.length, before, 'a second sync sends no invitation again');
     // bob's link still works: the second sync revoked nothing
     assert.equal((await new Visitor(node.url).get(links[1]!)).status, 200);
+  });
+
+  test('`tessera directory sync` invites too, and waits for the mail before it exits', async () => {
+    slapd.ldif(personLdif({ uid: 'si-cli', cn: 'Cli Sync', mail: 'si-cli@example.test' }));
+    const r = await runCli(['directory', 'sync', '--source', 'corp'], {
+      ...smtpEnv(smtp),
+      TESSERA_DATA_DIR: node.dataDir,
+    });
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /corp: created 1, .* invited 1 in/);
+    // the CLI process has exited: the mail was handed over before it did
+    assert.ok(smtp.mails.some((m) => m.to.includes('si-cli@example.test') && linkOf(m.text) !== ''));
   });
 });
