@@ -11,7 +11,16 @@ import {
   syncSource,
 } from '../../src/directory/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
-import { ADMIN_KEY, described, ErrorReply, errorReplies, link, noContent } from '../shared/index.ts';
+import { syncInviter } from '../../src/portal/index.ts';
+import {
+  ADMIN_KEY,
+  callerActor,
+  described,
+  ErrorReply,
+  errorReplies,
+  link,
+  noContent,
+} from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
 
@@ -54,6 +63,12 @@ const SourceBody = Type.Object(
         description: 'seconds between scheduled syncs on the master (0 or absent: no schedule)',
       }),
     ),
+    inviteNewUsers: Type.Optional(
+      Type.Boolean({
+        description:
+          'a sync mails a portal invitation to each user it creates that has a mail address and no token',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -74,6 +89,7 @@ const PublicSource = Type.Object({
   pageSize: Type.Integer(),
   maxDisableFraction: Type.Number(),
   syncIntervalSeconds: Type.Optional(Type.Integer()),
+  inviteNewUsers: Type.Optional(Type.Boolean()),
   createdAt: Type.Integer(),
 });
 const SourceParams = Type.Object({ name: SourceName });
@@ -88,6 +104,7 @@ const SyncResult = Type.Object({
   disabled: Type.Integer(),
   deleted: Type.Integer(),
   skipped: Type.Integer(),
+  invited: Type.Integer({ description: 'invitations mailed to created users (inviteNewUsers)' }),
   dryRun: Type.Boolean(),
 });
 const ProbeResult = Type.Object({
@@ -218,11 +235,20 @@ export async function directoryRoutes(app: FastifyInstance, face: AdminFaceOptio
       const ctx = adminContext(face, request);
       const dryRun = request.query.dryRun === 'true';
       const source = await getSource(ctx.store, request.params.name);
-      const r = await syncSource(ctx, source, { dryRun, force: request.query.force === 'true' });
+      const make = face.selfService;
+      // invitations are audited with this caller, like the sync itself
+      const invite = make
+        ? syncInviter({ ...make(callerActor(request), request.ip), audit: ctx.audit })
+        : undefined;
+      const r = await syncSource(ctx, source, {
+        dryRun,
+        force: request.query.force === 'true',
+        ...(invite ? { invite } : {}),
+      });
       ctx.audit('directory.sync', {
         source: source.name,
         dryRun: String(dryRun),
-        result: `created=${r.created} updated=${r.updated} disabled=${r.disabled} skipped=${r.skipped}`,
+        result: `created=${r.created} updated=${r.updated} disabled=${r.disabled} skipped=${r.skipped} invited=${r.invited}`,
       });
       return {
         created: r.created,
@@ -230,6 +256,7 @@ export async function directoryRoutes(app: FastifyInstance, face: AdminFaceOptio
         disabled: r.disabled,
         deleted: r.deleted,
         skipped: r.skipped,
+        invited: r.invited,
         dryRun,
       };
     },

@@ -2,6 +2,7 @@ import { verifyPinCandidates } from '../crypto/index.ts';
 
 export type PinSplit =
   | { kind: 'pin+otp'; otp: string; digits: number }
+  | { kind: 'pin+code'; code: string }
   | { kind: 'pin-only' }
   | { kind: 'wrong-pin' };
 
@@ -39,12 +40,38 @@ export async function splitPinAndOtp(
   pass: string,
   pinHash: string,
   digitLengths: number[],
+  oneTimeCode?: (pass: string) => boolean,
 ): Promise<PinSplit> {
   const splits = codeSplits(pass, digitLengths);
-  const results = await verifyPinCandidates([...splits.map((s) => s.secret ?? pass), pass], pinHash);
+  const tails = oneTimeCode ? oneTimeCodeSplits(pass, oneTimeCode) : [];
+  const results = await verifyPinCandidates(
+    [...splits.map((s) => s.secret ?? pass), pass, ...tails.map((t) => t.secret)],
+    pinHash,
+  );
   let found: PinSplit = results[splits.length] ? { kind: 'pin-only' } : { kind: 'wrong-pin' };
   splits.forEach((s, i) => {
     if (s.secret !== null && results[i]) found = { kind: 'pin+otp', otp: s.otp, digits: s.digits };
   });
+  tails.forEach((t, i) => {
+    if (results[splits.length + 1 + i]) found = { kind: 'pin+code', code: t.code };
+  });
   return found;
+}
+
+/**
+ * The ways a pass can end in a recovery or temporary code (`xxxx-xxxx-xxxx` as shown, or its 12
+ * characters without dashes): the PIN is what comes before. How many there are depends only on the
+ * pass's shape, which its sender knows, never on the PIN; a code never ends an OTP split (it is not
+ * all digits), so the two kinds never compete for one reading.
+ */
+export function oneTimeCodeSplits(
+  pass: string,
+  matches: (code: string) => boolean,
+): { secret: string; code: string }[] {
+  const out: { secret: string; code: string }[] = [];
+  for (const length of [14, 12]) {
+    const code = pass.slice(-length);
+    if (pass.length > length && matches(code)) out.push({ secret: pass.slice(0, -length), code });
+  }
+  return out;
 }

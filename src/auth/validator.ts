@@ -153,8 +153,11 @@ export class Validator {
         pass,
         pinHash,
         tokens.map((t) => t.digits),
+        this.deps.oneTimeCodes?.matches,
       );
       if (split.kind === 'wrong-pin') return this.fail(view, 'PIN_INVALID', settings, now);
+      // PIN ‖ recovery or temporary code: checkCode redeems a code of that shape
+      if (split.kind === 'pin+code') return this.checkCode(view, [], split.code, settings, now, ticket);
       if (split.kind === 'pin-only') {
         // The PIN is proved; the attempt is given back so two-step logins do not lock their user.
         await this.deps.store.refundAttempt(view.user.username, ticket);

@@ -12,6 +12,7 @@ import {
 import { timeStep } from '../otp/index.ts';
 import type { Store } from '../store/index.ts';
 import { NameResolver } from './restore-names.ts';
+import { mergeCodes, mergeInvitation } from './restore-self-service.ts';
 import { describeTombstones } from './resurrection.ts';
 import type {
   Component,
@@ -74,6 +75,9 @@ export interface RestoreReport {
   usersReplaced: number;
   tokensRestored: number;
   tokensSkippedNoUser: number;
+  /** Invitation links and users' one-time code records restored (merged: none reopened). */
+  invitations: number;
+  userCodes: number;
   /** Users of the snapshot with no canonical name, or sharing one with another user of it. */
   usersSkippedName: { username: string; reason: string }[];
   /** Records deleted after the snapshot: brought back (`allow`) or left out (`skip`). */
@@ -146,6 +150,8 @@ export async function restoreSnapshot(
     usersReplaced: 0,
     tokensRestored: 0,
     tokensSkippedNoUser: 0,
+    invitations: 0,
+    userCodes: 0,
     usersSkippedName: plan.names.skipped,
     resurrected: opts.resurrect === 'allow' ? plan.back : [],
     resurrectSkipped: opts.resurrect === 'skip' ? plan.back : [],
@@ -208,6 +214,7 @@ export async function restoreSnapshot(
       sync,
       fresh: plan.fresh,
     });
+    if (want.has('users') && chunk.selfService) await restoreSelfService(store, chunk, plan, keep, report);
     done += d.users?.length ?? 0;
     done += d.tokens?.length ?? 0;
     for (const [s, events] of Object.entries(chunk.audit ?? {}))
@@ -223,6 +230,36 @@ export async function restoreSnapshot(
     report.removed = plan.removals;
   }
   return report;
+}
+
+/**
+ * Invitation links and one-time codes of the chunk, after its users: under their canonical names,
+ * only for users restored, merged with the live records so nothing spent or revoked reopens.
+ */
+async function restoreSelfService(
+  store: Store,
+  chunk: SnapshotPayload,
+  plan: RestorePlan,
+  keep: (kind: Tombstone['kind'], id: string) => boolean,
+  report: RestoreReport,
+): Promise<void> {
+  const owner = (username: string) => {
+    const name = plan.names.nameOf(username);
+    return keep('user', name) ? name : null;
+  };
+  for (const saved of chunk.selfService?.codes ?? []) {
+    const username = owner(saved.username);
+    if (!username) continue;
+    const named = { ...saved, username };
+    await store.putUserCodes(mergeCodes(named, await store.getUserCodes(username)));
+    report.userCodes++;
+  }
+  for (const saved of chunk.selfService?.invitations ?? []) {
+    const username = owner(saved.username);
+    if (!username) continue;
+    await store.putInvitation(mergeInvitation({ ...saved, username }, await store.getInvitation(saved.id)));
+    report.invitations++;
+  }
 }
 
 interface RestorePlan {
@@ -417,6 +454,7 @@ export function formatReport(r: RestoreReport): string {
     `settings: ${r.settings}  clients: ${r.clients}  admin keys: ${r.adminKeys}  groups: ${r.groups}`,
     `users: ${r.usersCreated} created, ${r.usersReplaced} replaced`,
     `tokens: ${r.tokensRestored} restored, ${r.tokensSkippedNoUser} skipped (user missing)`,
+    `self-service: ${r.invitations} invitation link(s), ${r.userCodes} user(s) with one-time codes (none spent reopened)`,
     `TOTP tokens floored at the restore time: ${r.totpFloored} (codes from before the restore stay refused; users may wait up to a minute)`,
     `HOTP tokens whose live counter was ahead (kept, never rolled back): ${r.hotpKeptLive}`,
     `HOTP tokens marked "resync required" (no live state; accept after a two-code resync): ${r.hotpResyncRequired.length}`,

@@ -4,6 +4,7 @@ import { deriveKey, type KdfParams, newKdfParams, openBytes } from '../crypto/in
 import { TesseraError } from '../model/index.ts';
 import type { AuditStream, ChainedAuditEvent, StoreDump } from '../store/index.ts';
 import { VERSION } from '../version.ts';
+import type { SelfServiceCut } from './restore-self-service.ts';
 import { type ByteSource, bufferSource, FrameWriter, readFrames } from './snapshot-stream.ts';
 
 /**
@@ -70,6 +71,8 @@ export interface SnapshotPayload {
   keys?: KeyFileContent;
   audit?: Partial<Record<AuditStream, ChainedAuditEvent[]>>;
   files?: SnapshotFile[];
+  /** With `users`: invitation links and one-time codes, hashed as stored (absent in older files). */
+  selfService?: SelfServiceCut;
 }
 
 export interface Manifest {
@@ -133,6 +136,8 @@ export function addCounts(into: Record<string, number>, payload: SnapshotPayload
   if (payload.keys) add('keys', Object.keys(payload.keys.keys).length);
   for (const [stream, events] of Object.entries(payload.audit ?? {})) add(`audit.${stream}`, events.length);
   for (const f of payload.files ?? []) add(`files.${f.component}`, 1);
+  if (payload.selfService?.invitations) add('invitations', payload.selfService.invitations.length);
+  if (payload.selfService?.codes) add('userCodes', payload.selfService.codes.length);
   return into;
 }
 
@@ -393,6 +398,13 @@ export function mergeChunks(chunks: Iterable<SnapshotPayload>): SnapshotPayload 
       out.audit[s] = into;
     }
     if (c.files) out.files = [...(out.files ?? []), ...c.files];
+    if (c.selfService) {
+      out.selfService ??= {};
+      const into = out.selfService;
+      if (c.selfService.invitations)
+        into.invitations = [...(into.invitations ?? []), ...c.selfService.invitations];
+      if (c.selfService.codes) into.codes = [...(into.codes ?? []), ...c.selfService.codes];
+    }
   }
   return out;
 }

@@ -115,6 +115,7 @@ async function* cutStore(
   yield {
     dump: head,
     ...(want.has('keys') && opts.keys ? { keys: opts.keys } : {}),
+    ...(want.has('users') ? { selfService: { invitations: await store.listInvitations() } } : {}),
   };
   if (want.has('users') || want.has('tokens')) {
     let after: string | undefined;
@@ -132,8 +133,12 @@ async function* cutStore(
           Object.assign(dump.tokenStates, v.tokenStates);
         }
       }
+      // each user's one-time codes travel with the user, hashed as stored
+      const codes = want.has('users')
+        ? (await Promise.all(batch.map((u) => store.getUserCodes(u.username)))).filter((c) => c !== null)
+        : [];
       batch = [];
-      return { dump };
+      return { dump, ...(codes.length ? { selfService: { codes } } : {}) };
     };
     do {
       const page = await store.listUsers({ limit: 1000, ...(after !== undefined ? { after } : {}) });

@@ -2,7 +2,7 @@ import type { AdminContext } from '../admin/context.ts';
 import { TesseraError } from '../model/index.ts';
 import type { ReplicationControl, Store } from '../store/index.ts';
 import { listSources } from './sources.ts';
-import { type SyncReport, syncSource } from './sync.ts';
+import { type Inviter, type SyncReport, syncSource } from './sync.ts';
 
 /** The lease that says which node runs the directory schedule. */
 export const SCHEDULE_LEASE = 'directory-schedule';
@@ -23,6 +23,8 @@ export interface ScheduleOptions {
   takeoverMs: number;
   /** The admin context a scheduled sync runs with (audited as the schedule), on a given store. */
   admin: (store: Store) => AdminContext;
+  /** How a sync of a source with inviteNewUsers invites, on a given store; none: nobody is. */
+  invite?: (store: Store) => Inviter;
   onEvent: (e: ScheduleEvent) => void;
   now?: () => number;
 }
@@ -123,7 +125,8 @@ export class DirectorySchedule {
       // read again: the source may have changed or gone since the tick listed it
       const source = (await listSources(store)).find((s) => s.name === name);
       if (!source) return;
-      const report = await syncSource(ctx, source);
+      const invite = this.opts.invite?.(store);
+      const report = await syncSource(ctx, source, invite ? { invite } : {});
       this.opts.onEvent({ type: 'run', source: name, ms: this.now() - started, report, role });
     } catch (e) {
       const code = e instanceof TesseraError ? e.code : 'INTERNAL';
@@ -174,7 +177,7 @@ export function scheduleAuditEvent(
           source: e.source,
           role: e.role,
           ms: String(Math.round(e.ms)),
-          result: `created=${r.created} updated=${r.updated} disabled=${r.disabled} skipped=${r.skipped}`,
+          result: `created=${r.created} updated=${r.updated} disabled=${r.disabled} skipped=${r.skipped} invited=${r.invited}`,
         },
       };
     }

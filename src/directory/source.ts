@@ -21,6 +21,7 @@ export interface SourceInput {
   pageSize?: number;
   maxDisableFraction?: number;
   syncIntervalSeconds?: number;
+  inviteNewUsers?: boolean;
 }
 
 /** A source as the API shows it: everything but the password. */
@@ -82,6 +83,7 @@ export function sealSource(input: SourceInput, ring: KeyRing, now: number): Stor
     pageSize: input.pageSize ?? DEFAULTS.pageSize,
     maxDisableFraction: fraction,
     ...(input.syncIntervalSeconds ? { syncIntervalSeconds: input.syncIntervalSeconds } : {}),
+    ...(input.inviteNewUsers ? { inviteNewUsers: true } : {}),
     createdAt: now,
   };
 }

@@ -13,7 +13,12 @@ export interface SyncCounts {
   disabled: number;
   deleted: number;
   skipped: number;
+  /** Invitations mailed to users this sync created (the source's inviteNewUsers). */
+  invited: number;
 }
+
+/** Mails one user a portal invitation (src/portal inviteUser); whether a mail was queued. */
+export type Inviter = (username: string) => Promise<boolean>;
 
 export interface SyncOptions {
   dryRun?: boolean;
@@ -21,6 +26,8 @@ export interface SyncOptions {
   force?: boolean;
   /** Called per directory entry read and per change written, for a progress line on a terminal. */
   onProgress?: (p: SyncProgress) => void;
+  /** How a source with inviteNewUsers invites; without it nobody is invited. */
+  invite?: Inviter;
 }
 
 /** One planned change; a dry run returns the plan without applying it. */
@@ -181,8 +188,11 @@ export async function syncSource(
       `the sync would disable ${disables} of ${linked.size} users (limit ${allowed}); check the filter or force it`,
     );
   }
-  if (!opts.dryRun) await apply(ctx, source.name, changes, opts.onProgress);
-  return { ...count(changes), changes };
+  if (opts.dryRun) return { ...count(changes), invited: 0, changes };
+  await apply(ctx, source.name, changes, opts.onProgress);
+  const invited =
+    source.inviteNewUsers && opts.invite ? await inviteCreated(ctx, source.name, changes, opts.invite) : 0;
+  return { ...count(changes), invited, changes };
 }
 
 /** New users are written this many at a time: each is its own store transaction. */
@@ -226,6 +236,36 @@ async function apply(
   }
 }
 
+/**
+ * Invites each user this sync created that has a mail address and still no token (an admin may
+ * have enrolled one while the sync ran). Created users are new, so a later sync never invites them
+ * again. A failed invitation is audited and does not undo the sync.
+ */
+async function inviteCreated(
+  ctx: AdminContext,
+  source: string,
+  changes: SyncChange[],
+  invite: Inviter,
+): Promise<number> {
+  let invited = 0;
+  for (const c of changes) {
+    if (c.kind !== 'create' || !c.user.email) continue;
+    const username = c.user.username;
+    if ((await ctx.store.listTokens(username)).length > 0) continue;
+    try {
+      if (await invite(username)) invited++;
+    } catch (e) {
+      ctx.audit('directory.user.invite', {
+        username,
+        source,
+        result: 'failed',
+        reason: e instanceof TesseraError ? e.code : 'INTERNAL',
+      });
+    }
+  }
+  return invited;
+}
+
 /** A name taken (by a local user, or another source's) is never taken over: a skip. */
 async function create(ctx: AdminContext, source: string, user: User): Promise<SyncChange> {
   if (await ctx.store.createUser(user)) {
@@ -242,7 +282,7 @@ async function create(ctx: AdminContext, source: string, user: User): Promise<Sy
   };
 }
 
-function count(changes: SyncChange[]): SyncCounts {
+function count(changes: SyncChange[]): Omit<SyncCounts, 'invited'> {
   const n = (k: SyncChange['kind']) => changes.filter((c) => c.kind === k).length;
   return {
     created: n('create'),

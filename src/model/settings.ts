@@ -70,6 +70,8 @@ export interface StoredDirectorySource {
   maxDisableFraction: number;
   /** Seconds between scheduled syncs (run by the master, or a replica that took over); none when absent. */
   syncIntervalSeconds?: number;
+  /** A sync mails a portal invitation to each user it creates with a mail address and no token. */
+  inviteNewUsers?: boolean;
   createdAt: number;
 }
 

@@ -224,3 +224,8 @@ export async function activate(ctx: SelfServiceContext, token: Token): Promise<T
   ctx.audit('token.activate', { username: token.username, serial: token.serial });
   return next;
 }
+
+/** What a directory sync invites its new users with (src/directory/sync.ts `Inviter`). */
+export function syncInviter(ctx: SelfServiceContext): (username: string) => Promise<boolean> {
+  return async (username) => (await inviteUser(ctx, username)).mailed;
+}

@@ -274,6 +274,31 @@ describe('self-service operations against a real store and validator', () => {
     assert.equal(noPin.result, 'reject', 'the code alone is not the PIN');
   });
 
+  test('with a PIN, PIN ‖ recovery code in one pass is accepted once; a wrong PIN spends no code', async () => {
+    await store.deleteUser(user);
+    await createUser(ctx, { username: user, pin: '4711' });
+    await enrolToken(ctx, user, { type: 'totp', secret: SAMPLE_SECRET });
+    const [a, b, c] = await generateRecoveryCodes(ctx, user);
+    const wrong = await validator.validate({ user, pass: `4712${a!}`, client });
+    assert.equal(wrong.reason, 'PIN_INVALID');
+    assert.equal((await recoveryCodesLeft(store, user)).left, 10, 'a wrong PIN spends no code');
+    const ok = await validator.validate({ user, pass: `4711${a!}`, client });
+    assert.equal(ok.result, 'accept');
+    assert.equal(ok.method, 'recovery');
+    assert.equal((await validator.validate({ user, pass: `4711${a!}`, client })).reason, 'OTP_INVALID');
+    // as typed without dashes, and in capitals
+    const bare = await validator.validate({
+      user,
+      pass: `4711${b!.replace(/-/g, '').toUpperCase()}`,
+      client,
+    });
+    assert.equal(bare.result, 'accept');
+    assert.equal((await recoveryCodesLeft(store, user)).left, 8);
+    // a PIN that is a prefix of the right one, with the rest glued to the code, is no PIN
+    assert.equal((await validator.validate({ user, pass: `471${c!}`, client })).reason, 'PIN_INVALID');
+    assert.equal((await recoveryCodesLeft(store, user)).left, 8);
+  });
+
   test('a temporary code: one-time works once; time-limited works until it expires; either can be mailed', async () => {
     await enrolToken(ctx, user, { type: 'totp', secret: SAMPLE_SECRET });
     const once = await issueTemporaryCode(ctx, user, {

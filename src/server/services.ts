@@ -13,7 +13,7 @@ import {
 } from '../directory/index.ts';
 import { DEFAULT_GROUP, type Settings } from '../model/index.ts';
 import { Notifier } from '../notify/index.ts';
-import { oneTimeCodeChecker, type SelfServiceContext } from '../portal/index.ts';
+import { oneTimeCodeChecker, type SelfServiceContext, syncInviter } from '../portal/index.ts';
 import type { ReplicationControl, Store } from '../store/index.ts';
 import type { Config } from './config.ts';
 import { Metrics } from './metrics.ts';
@@ -233,6 +233,7 @@ export function createServices(
         nodeId,
         takeoverMs: config.directoryTakeoverMs ?? 60_000,
         admin: (s) => ({ ...this.admin(`schedule:${nodeId}`), store: s }),
+        invite: (s) => syncInviter({ ...this.selfService(`schedule:${nodeId}`), store: s }),
         onEvent: (e) => {
           const event = scheduleAuditEvent(e, nodeId, Date.now());
           audit.record(event);

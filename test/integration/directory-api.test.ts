@@ -117,11 +117,27 @@ describe('directory sources and sync over the admin API (real node, real slapd)'
 
   test('sync: dry run changes nothing; a real run creates; a removed user is disabled and its token stops at once', async () => {
     const dry = await admin.ok('POST', '/v1/admin/directory/sources/corp/sync?dryRun=true');
-    assert.deepEqual(dry, { created: 5, updated: 0, disabled: 0, deleted: 0, skipped: 0, dryRun: true });
+    assert.deepEqual(dry, {
+      created: 5,
+      updated: 0,
+      disabled: 0,
+      deleted: 0,
+      skipped: 0,
+      invited: 0,
+      dryRun: true,
+    });
     assert.equal((await admin.call('GET', '/v1/admin/users/ann')).status, 404);
 
     const run = await admin.ok('POST', '/v1/admin/directory/sources/corp/sync');
-    assert.deepEqual(run, { created: 5, updated: 0, disabled: 0, deleted: 0, skipped: 0, dryRun: false });
+    assert.deepEqual(run, {
+      created: 5,
+      updated: 0,
+      disabled: 0,
+      deleted: 0,
+      skipped: 0,
+      invited: 0,
+      dryRun: false,
+    });
     const ann = await admin.ok('GET', '/v1/admin/users/ann');
     assert.equal(ann.email, 'ann@example.org');
 

@@ -72,7 +72,10 @@ describe('tessera directory (CLI against a data directory and a real slapd)', ()
     // on a terminal the same command shows its progress, rewritten in place, then the summary
     const tty = await onTerminal(['directory', 'sync', '--dry-run'], { TESSERA_DATA_DIR: dataDir });
     assert.ok(tty.includes('\r\u001b[2Kcorp: read '), JSON.stringify(tty.slice(0, 300)));
-    assert.match(tty, /corp: created 0, updated 0, disabled 0, deleted 0, skipped 0 in [\d.]+ s \(dry run/);
+    assert.match(
+      tty,
+      /corp: created 0, updated 0, disabled 0, deleted 0, skipped 0, invited 0 in [\d.]+ s \(dry run/,
+    );
 
     const missing = await tessera('directory', 'sync', '--source', 'nope');
     assert.equal(missing.code, 1);

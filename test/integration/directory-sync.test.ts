@@ -121,7 +121,7 @@ describe('directory source against slapd', () => {
     const dry = await syncSource(ctx(), await getSource(store, 'corp'), { dryRun: true });
     assert.deepEqual(
       { ...dry, changes: undefined },
-      { created: 4, updated: 0, disabled: 0, deleted: 0, skipped: 0, changes: undefined },
+      { created: 4, updated: 0, disabled: 0, deleted: 0, skipped: 0, invited: 0, changes: undefined },
     );
     assert.equal(await store.countUsers(), 0);
 

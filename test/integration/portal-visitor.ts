@@ -49,3 +49,26 @@ export class Visitor {
 }
 
 export const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+
+/**
+ * Signs `username` in to the portal (PIN or directory password, then a code) and makes a new set
+ * of recovery codes there, as the user would; the codes as the page shows them.
+ */
+export async function recoveryCodesFromPortal(
+  base: string,
+  username: string,
+  password: string,
+  code: string,
+): Promise<string[]> {
+  const v = new Visitor(base);
+  const page = await v.get('/portal/');
+  const signin = await v.post('/portal/signin', { _csrf: csrfOf(page.html), username, password, code });
+  if (signin.status !== 303) throw new Error(`portal sign-in of ${username} failed: ${signin.status}`);
+  const home = await v.get('/portal/');
+  const made = await v.post('/portal/recovery', { _csrf: csrfOf(home.html) });
+  const codes = [...made.html.matchAll(/<code>([a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4})<\/code>/g)].map(
+    (m) => m[1]!,
+  );
+  if (codes.length !== 10) throw new Error(`expected 10 recovery codes, the page showed ${codes.length}`);
+  return codes;
+}

@@ -10,13 +10,14 @@ import {
   terminalProgress,
 } from '../../directory/index.ts';
 import { TesseraError } from '../../model/index.ts';
+import { syncInviter } from '../../portal/index.ts';
 import { parse, print, readSecretFile, withServices } from '../context.ts';
 
 const USAGE = `usage:
   tessera directory add --name NAME --url ldap[s]://HOST:PORT [--start-tls] --bind-dn DN
                         --bind-password-file PATH --base-dn DN --preset openldap|ad
                         [--user-filter F] [--group-filter F] [--ca-file PATH]
-                        [--page-size N] [--sync-interval SECONDS]
+                        [--page-size N] [--sync-interval SECONDS] [--invite-new-users]
   tessera directory list | test NAME | remove NAME
   tessera directory sync [--source NAME] [--dry-run] [--force]
 `;
@@ -50,6 +51,7 @@ export async function run(argv: string[]): Promise<number> {
     'sync-interval': { type: 'string' },
     source: { type: 'string' },
     'dry-run': { type: 'boolean' },
+    'invite-new-users': { type: 'boolean' },
     force: { type: 'boolean' },
   });
   const [sub, arg] = positionals;
@@ -111,6 +113,7 @@ export async function run(argv: string[]): Promise<number> {
           ...(caFile ? { caFile } : {}),
           ...(pageSize !== undefined ? { pageSize } : {}),
           ...(interval !== undefined ? { syncIntervalSeconds: interval } : {}),
+          ...(values['invite-new-users'] ? { inviteNewUsers: true } : {}),
         },
         admin.keyring,
         Date.now(),
@@ -143,20 +146,28 @@ export async function run(argv: string[]): Promise<number> {
             dryRun,
             force: values.force ?? false,
             onProgress: progress.update,
+            invite: syncInviter(svc.selfService('cli')),
           });
         } finally {
           progress.end();
         }
-        admin.audit('directory.sync', { source: source.name, dryRun: String(dryRun) });
+        admin.audit('directory.sync', {
+          source: source.name,
+          dryRun: String(dryRun),
+          invited: String(r.invited),
+        });
         const ms = Date.now() - started;
         out.push({ source: source.name, r, ms });
       }
+      // invitations go from this process: wait for them (bounded) before the queue closes
+      if (out.some((o) => o.r.invited > 0))
+        await Promise.race([svc.notifier.idle(), new Promise((r) => setTimeout(r, 30_000).unref())]);
       return out;
     });
     for (const { source, r, ms } of reports) {
       if (dryRun) for (const c of r.changes) print(`${source}\t${describe(c)}`);
       print(
-        `${source}: created ${r.created}, updated ${r.updated}, disabled ${r.disabled}, deleted ${r.deleted}, skipped ${r.skipped} in ${(ms / 1000).toFixed(1)} s${dryRun ? ' (dry run: nothing changed)' : ''}`,
+        `${source}: created ${r.created}, updated ${r.updated}, disabled ${r.disabled}, deleted ${r.deleted}, skipped ${r.skipped}, invited ${r.invited} in ${(ms / 1000).toFixed(1)} s${dryRun ? ' (dry run: nothing changed)' : ''}`,
       );
     }
     return 0;
