@@ -1,6 +1,7 @@
 // Which node events become mails: a user's lock, a failover, a failed directory sync. Each is
 // queued (src/notify), so nothing here ever waits for SMTP.
 import { Counter } from 'prom-client';
+import type { UserAuthState } from '../model/index.ts';
 import type { Notifier } from '../notify/index.ts';
 import type { RedemptionHooks } from '../portal/index.ts';
 import type { Store } from '../store/index.ts';
@@ -14,8 +15,8 @@ const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(
  */
 export function watchLocks(store: Store, notifier: Notifier): Store {
   const told = new Map<string, number>();
-  const commitFailure: Store['commitFailure'] = async (username, now, policy) => {
-    const state = await store.commitFailure(username, now, policy);
+  /** Mails the user once per lock, when a counted failure just locked the account. */
+  const tell = (username: string, state: UserAuthState, now: number): void => {
     if (
       state.lockedUntil > now &&
       told.get(username) !== state.lockedUntil &&
@@ -34,11 +35,24 @@ export function watchLocks(store: Store, notifier: Notifier): Store {
         })
         .catch(() => {});
     }
+  };
+  const commitFailure: Store['commitFailure'] = async (username, now, policy) => {
+    const state = await store.commitFailure(username, now, policy);
+    tell(username, state, now);
     return state;
   };
+  // the single-step code check (embedded store) counts and locks without commitFailure
+  const decideAttempt: Store['decideAttempt'] = store.decideAttempt
+    ? async (username, now, policy, evaluate) => {
+        const decision = await store.decideAttempt!(username, now, policy, evaluate);
+        if (decision.kind === 'failed' || decision.kind === 'stale') tell(username, decision.state, now);
+        return decision;
+      }
+    : undefined;
   return new Proxy(store, {
     get(target, prop) {
       if (prop === 'commitFailure') return commitFailure;
+      if (prop === 'decideAttempt') return decideAttempt;
       const value = Reflect.get(target, prop, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },

@@ -305,23 +305,6 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
     await page.close();
   });
 
-  it('a helpdesk one-time code (letters, not digits) signs in through Keycloak once, and only once', async () => {
-    const issued = (await api.ok('POST', `/v1/admin/users/${USERNAME}/temporary-code`, {
-      oneTime: true,
-    })) as {
-      code: string;
-    };
-    assert.match(issued.code, /^[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}$/);
-    const page = await loginToCodeForm();
-    await submitCode(page, issued.code);
-    await assertLoggedIn(page);
-    await page.close();
-    const again = await loginToCodeForm();
-    await submitCode(again, issued.code);
-    assert.ok(!again.url().startsWith(appUrl), 'a used one-time code logged in again');
-    await again.close();
-  });
-
   it('PIN alone starts a challenge; the code then answers it (transactionId kept by Keycloak)', async () => {
     const page = await loginToCodeForm(PIN_USER);
     await submitCode(page, PIN);

@@ -35,6 +35,9 @@ export async function launchBrowser(options: BrowserContextOptions = {}): Promis
       '--disable-sync',
     ],
   });
+  // no browser wait may hang a suite: a missing element fails the test within a minute
+  context.setDefaultTimeout(60_000);
+  context.setDefaultNavigationTimeout(60_000);
   return {
     context,
     async close() {
