@@ -3,11 +3,12 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import { CLIENT_KINDS } from '../../src/model/index.ts';
 import { described, type ErrorStatus, errorReplies, shownOnce } from '../shared/index.ts';
+import { perMethod } from './schemas.ts';
 
 const EpochMs = Type.Integer({ description: 'epoch milliseconds' });
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const Switch = Type.Union([Type.Literal('enabled'), Type.Literal('disabled'), Type.Literal('inherit')]);
-const MethodSwitches = Type.Object({ totp: Type.Optional(Switch), hotp: Type.Optional(Switch) });
+const MethodSwitches = perMethod(Type.Optional(Switch));
 const items = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item) });
 
 export const UserView = Type.Object({
@@ -125,7 +126,7 @@ export const SettingsView = Type.Object({
     Type.Literal('manual'),
   ]),
   unknownUserPolicy: Type.Union([Type.Literal('reject'), Type.Literal('passthrough')]),
-  methods: Type.Object({ totp: On, hotp: On }),
+  methods: perMethod(On),
   lockout: Type.Object({
     threshold: Type.Integer(),
     baseSeconds: Type.Integer(),

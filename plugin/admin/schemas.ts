@@ -1,4 +1,5 @@
-import { Type } from '@sinclair/typebox';
+import { type TSchema, Type } from '@sinclair/typebox';
+import { METHODS, type Method } from '../../src/model/index.ts';
 
 /**
  * The longest text a path parameter may hold, in code points. The router counts UTF-16 code units
@@ -33,10 +34,13 @@ export const MethodSwitch = Type.Union([
   Type.Literal('disabled'),
   Type.Literal('inherit'),
 ]);
-export const Methods = Type.Object(
-  { totp: Type.Optional(MethodSwitch), hotp: Type.Optional(MethodSwitch) },
-  { additionalProperties: false },
-);
+/** One optional switch per method in METHODS. */
+export function perMethod<T extends TSchema>(value: T) {
+  return Type.Object(Object.fromEntries(METHODS.map((m) => [m, value])) as Record<Method, T>, {
+    additionalProperties: false,
+  });
+}
+export const Methods = perMethod(Type.Optional(MethodSwitch));
 export const UserParams = Type.Object({ username: Username });
 export const TokenParams = Type.Object({ username: Username, serial: Serial });
 export const IdParams = Type.Object({ id: KeyId });

@@ -6,6 +6,7 @@ import { ADMIN_KEY, described } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
 import { adminErrors, SettingsView, WRITE } from './replies.ts';
+import { perMethod } from './schemas.ts';
 
 const Switch = Type.Union([Type.Literal('enabled'), Type.Literal('disabled')]);
 const PositiveInt = (max: number) => Type.Integer({ minimum: 0, maximum: max });
@@ -16,12 +17,7 @@ const SettingsPatch = Type.Object(
       Type.Union([Type.Literal('immediate'), Type.Literal('after-first-token'), Type.Literal('manual')]),
     ),
     unknownUserPolicy: Type.Optional(Type.Union([Type.Literal('reject'), Type.Literal('passthrough')])),
-    methods: Type.Optional(
-      Type.Object(
-        { totp: Type.Optional(Switch), hotp: Type.Optional(Switch) },
-        { additionalProperties: false },
-      ),
-    ),
+    methods: Type.Optional(perMethod(Type.Optional(Switch))),
     lockout: Type.Optional(
       Type.Object(
         {

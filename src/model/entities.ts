@@ -1,8 +1,8 @@
 import type { OtpAlgorithm, OtpDigits } from '../otp/index.ts';
 
 /** Second-factor methods that a group or user can switch on or off. */
-export type Method = 'totp' | 'hotp';
-export const METHODS: readonly Method[] = ['totp', 'hotp'];
+export type Method = 'totp' | 'hotp' | 'email' | 'sms' | 'yubikey' | 'push';
+export const METHODS: readonly Method[] = ['totp', 'hotp', 'email', 'sms', 'yubikey', 'push'];
 export type MethodSwitch = 'enabled' | 'disabled' | 'inherit';
 
 export interface User {
@@ -44,7 +44,8 @@ export interface Group {
 
 export const DEFAULT_GROUP = 'default';
 
-export type TokenType = 'totp' | 'hotp';
+/** One token type per method: a token is what proves its method. */
+export type TokenType = Method;
 export type TokenStatus = 'active' | 'disabled' | 'locked' | 'pending';
 
 export interface Token {
