@@ -8,7 +8,7 @@ import type { AuditEvent } from '../model/index.ts';
 import { sampleToken, sampleUser } from '../store/fixtures.ts';
 import { openEmbeddedStore, type Store } from '../store/index.ts';
 import { openRedisStore, type RedisStore } from '../store/redis/index.ts';
-import { loginsPerDay, unusedTokens } from './reports.ts';
+import { loginsPerDay, MAX_REPORT_DAYS, reportSpan, unusedTokens } from './reports.ts';
 
 // Reports on both stores where time matters: counts over several days (kept as the log is
 // appended), and "not used for N days" for TOTP (step time) and HOTP (the user's last success).
@@ -51,6 +51,22 @@ const opens: [string, () => Promise<Store>, (store: Store) => Promise<Store>][] 
     async (store) => openRedisStore({ url: redis.url, prefix: (store as RedisStore).prefix }),
   ],
 ];
+
+test('reportSpan: the last 30 days by default; a reversed or too long span is refused, naming the parameter', () => {
+  const names = { from: '--from', to: '--to' };
+  assert.deepEqual(reportSpan({}, NOW, names), { from: NOW - 29 * DAY, to: NOW });
+  assert.deepEqual(reportSpan({ to: NOW - DAY }, NOW, names), { from: NOW - 30 * DAY, to: NOW - DAY });
+  assert.deepEqual(reportSpan({ from: NOW - DAY }, NOW, names), { from: NOW - DAY, to: NOW });
+  assert.equal(reportSpan({ from: NOW + 1 }, NOW, names), '--from is after --to');
+  assert.equal(
+    reportSpan({ from: NOW - MAX_REPORT_DAYS * DAY - 1, to: NOW }, NOW, names),
+    '--from: a report spans at most 731 days',
+  );
+  assert.deepEqual(reportSpan({ from: NOW - MAX_REPORT_DAYS * DAY, to: NOW }, NOW, names), {
+    from: NOW - MAX_REPORT_DAYS * DAY,
+    to: NOW,
+  });
+});
 
 for (const [kind, open, openBeside] of opens)
   describe(`reports (${kind} store)`, () => {
