@@ -1,6 +1,6 @@
 // `npm run bench`: prints one JSON document of measured figures. Each figure is a ratio against a
 // baseline measured in the same run, because the machines are shared and noisy.
-//   npm run bench                      validate (embedded), redis, radius: about 5 minutes
+//   npm run bench                      validate (embedded), redis, radius, auth log on/off on both stores: about 10 minutes
 //   npm run bench -- --only validate   named sections only (comma-separated)
 //   npm run bench -- --all             also pinFlood and directory
 //   npm run bench -- --peers           also privacyIDEA side by side (installs it into ~/.cache)
@@ -20,6 +20,7 @@ const SECTIONS = [
   ['directory', './directory.ts', 'benchDirectory', argv.includes('--all')],
   ['peers', './peers.ts', 'benchPeers', argv.includes('--peers')],
   ['auditSize', './audit-size.ts', 'benchAuditSize', true],
+  ['authLog', './auth-log.ts', 'benchAuthLog', true],
   ['console', './console.ts', 'benchConsole', true],
   ['million', './million-validate.ts', 'benchMillion', argv.includes('--million')],
   ['millionBackup', './million.ts', 'benchMillion', argv.includes('--million')],

@@ -8,10 +8,10 @@ import {
   LOCKED_COLUMNS,
   lockedUsers,
   loginsPerDay,
-  MAX_REPORT_DAYS,
   pagesCsv,
   type ReportPage,
   reportCsv,
+  reportSpan,
   TOKEN_COLUMNS,
   USER_COLUMNS,
   unusedTokens,
@@ -26,7 +26,6 @@ import { adminErrors } from './replies.ts';
 // Reports for auditors (JSON the console draws, or CSV): logins and failures per day per relying
 // system, users without a device, locked users, unused tokens, devices by registration type.
 
-const DAY_MS = 86_400_000;
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const Format = Type.Optional(
   Type.Union([Type.Literal('json'), Type.Literal('csv')], { description: 'json (default) or csv' }),
@@ -144,14 +143,9 @@ export async function reportRoutes(app: FastifyInstance, face: AdminFaceOptions)
       const q = request.query;
       const range = rangeOf(q);
       if (typeof range === 'string') return reply.code(400).send(errorBody('BAD_REQUEST', range));
-      const to = range.to ?? Date.now();
-      const from = range.from ?? to - 29 * DAY_MS;
-      if (from > to)
-        return reply.code(400).send(errorBody('BAD_REQUEST', 'querystring/from is after querystring/to'));
-      if (to - from > MAX_REPORT_DAYS * DAY_MS)
-        return reply
-          .code(400)
-          .send(errorBody('BAD_REQUEST', `querystring/from: a report spans at most ${MAX_REPORT_DAYS} days`));
+      const span = reportSpan(range, Date.now(), { from: 'querystring/from', to: 'querystring/to' });
+      if (typeof span === 'string') return reply.code(400).send(errorBody('BAD_REQUEST', span));
+      const { from, to } = span;
       await face.audit.flush();
       const rows = await loginsPerDay(face.store, from, to);
       if (q.format === 'csv') return csv(reply, 'logins-per-day', reportCsv(DAILY_COLUMNS, rows));

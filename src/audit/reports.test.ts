@@ -7,8 +7,8 @@ import { type RedisProcess, startRedis } from '../../test/harness/redis.ts';
 import type { AuditEvent } from '../model/index.ts';
 import { sampleToken, sampleUser } from '../store/fixtures.ts';
 import { openEmbeddedStore, type Store } from '../store/index.ts';
-import { openRedisStore } from '../store/redis/index.ts';
-import { loginsPerDay, unusedTokens } from './reports.ts';
+import { openRedisStore, type RedisStore } from '../store/redis/index.ts';
+import { loginsPerDay, MAX_REPORT_DAYS, reportSpan, unusedTokens } from './reports.ts';
 
 // Reports on both stores where time matters: counts over several days (kept as the log is
 // appended), and "not used for N days" for TOTP (step time) and HOTP (the user's last success).
@@ -34,7 +34,8 @@ const decision = (time: number, client: string, result: string): AuditEvent => (
   reason: result === 'accept' ? 'OK' : 'OTP_INVALID',
 });
 
-const opens: [string, () => Promise<Store>][] = [
+/** A store, and another view of the same data (on Redis: another node's connections). */
+const opens: [string, () => Promise<Store>, (store: Store) => Promise<Store>][] = [
   [
     'embedded',
     async () => {
@@ -42,14 +43,32 @@ const opens: [string, () => Promise<Store>][] = [
       dirs.push(dir);
       return openEmbeddedStore(dir);
     },
+    async (store) => store,
   ],
   [
     'redis',
     async () => openRedisStore({ url: redis.url, prefix: `r${Math.random().toString(36).slice(2)}:` }),
+    async (store) => openRedisStore({ url: redis.url, prefix: (store as RedisStore).prefix }),
   ],
 ];
 
-for (const [kind, open] of opens)
+test('reportSpan: the last 30 days by default; a reversed or too long span is refused, naming the parameter', () => {
+  const names = { from: '--from', to: '--to' };
+  assert.deepEqual(reportSpan({}, NOW, names), { from: NOW - 29 * DAY, to: NOW });
+  assert.deepEqual(reportSpan({ to: NOW - DAY }, NOW, names), { from: NOW - 30 * DAY, to: NOW - DAY });
+  assert.deepEqual(reportSpan({ from: NOW - DAY }, NOW, names), { from: NOW - DAY, to: NOW });
+  assert.equal(reportSpan({ from: NOW + 1 }, NOW, names), '--from is after --to');
+  assert.equal(
+    reportSpan({ from: NOW - MAX_REPORT_DAYS * DAY - 1, to: NOW }, NOW, names),
+    '--from: a report spans at most 731 days',
+  );
+  assert.deepEqual(reportSpan({ from: NOW - MAX_REPORT_DAYS * DAY, to: NOW }, NOW, names), {
+    from: NOW - MAX_REPORT_DAYS * DAY,
+    to: NOW,
+  });
+});
+
+for (const [kind, open, openBeside] of opens)
   describe(`reports (${kind} store)`, () => {
     test('logins and failures per day per relying system over several days, summed across batches', async () => {
       const store = await open();
@@ -81,6 +100,59 @@ for (const [kind, open] of opens)
           ['b'],
         );
       } finally {
+        await store.close();
+      }
+    });
+
+    test('the daily counts land with their entries: a reader never sees an entry its count lacks', async () => {
+      const store = await open();
+      const reader = await openBeside(store);
+      try {
+        const batches = 40;
+        let appended = 0;
+        const writers = Array.from({ length: 4 }, async (_, w) => {
+          for (let b = w; b < batches; b += 4) {
+            await store.appendAudit(
+              Array.from({ length: 25 }, (_, i) =>
+                decision(NOW, `c${(b + i) % 3}`, i % 4 ? 'accept' : 'reject'),
+              ),
+              'auth',
+            );
+            appended += 25;
+          }
+        });
+        let checks = 0;
+        const check = async () => {
+          // the entries first, the counts after: counts written with their entries can only be ahead
+          const stored = (await reader.listAudit(batches * 25, 'auth')).length;
+          const counted = (await reader.auditDailyCounts!(day(NOW), day(NOW))).reduce(
+            (n, c) => n + c.count,
+            0,
+          );
+          assert.ok(counted >= stored, `${stored} entries stored but ${counted} counted`);
+          checks++;
+        };
+        const checking = (async () => {
+          while (appended < batches * 25) {
+            await check();
+            // the embedded store answers from memory: let its commits in between
+            await new Promise((r) => setImmediate(r));
+          }
+        })();
+        await Promise.all([...writers, checking]);
+        await check();
+        assert.ok(checks > 1);
+        const rows = await loginsPerDay(reader, NOW, NOW);
+        assert.equal(
+          rows.reduce((n, r) => n + r.total, 0),
+          batches * 25,
+        );
+        assert.equal(
+          rows.reduce((n, r) => n + r.failures, 0),
+          batches * 7,
+        );
+      } finally {
+        if (reader !== store) await reader.close();
         await store.close();
       }
     });

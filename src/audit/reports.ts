@@ -19,6 +19,24 @@ export interface DailyLogins {
 export const MAX_REPORT_DAYS = 731;
 
 /**
+ * The span of a per-day report, as every face asks for it: `to` defaults to now, `from` to 29 days
+ * before `to`. → the span, or why it is refused, naming the parameter as the caller spells it
+ * (`names`: querystring/from, --from, ...).
+ */
+export function reportSpan(
+  asked: { from?: number | undefined; to?: number | undefined },
+  now: number,
+  names: { from: string; to: string },
+): { from: number; to: number } | string {
+  const to = asked.to ?? now;
+  const from = asked.from ?? to - 29 * DAY_MS;
+  if (from > to) return `${names.from} is after ${names.to}`;
+  if (to - from > MAX_REPORT_DAYS * DAY_MS)
+    return `${names.from}: a report spans at most ${MAX_REPORT_DAYS} days`;
+  return { from, to };
+}
+
+/**
  * Logins and failures per day (UTC) per relying system, from the counts the store keeps as the
  * authentication log is appended: a report over a year reads a few hundred small records, never
  * the log. It counts what the log kept (accepts a client samples are counted at that rate).

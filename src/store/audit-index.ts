@@ -44,9 +44,17 @@ export function dayOf(time: number): string {
  */
 export function dailyCounts(events: AuditEvent[]): AuditDailyCount[] {
   const counts = new Map<string, AuditDailyCount>();
+  // a batch spans a day or two: the day's name is formatted once per day, not once per entry
+  let dayStart = 0;
+  let dayEnd = -1;
+  let day = '';
   for (const e of events) {
     const client = e.actor?.startsWith('client:') ? e.actor.slice(7) : '';
-    const day = dayOf(e.time);
+    if (!(e.time >= dayStart && e.time < dayEnd)) {
+      day = dayOf(e.time);
+      dayStart = Date.parse(day);
+      dayEnd = dayStart + 86_400_000;
+    }
     const result = e.result ?? '';
     const key = `${day}\u0000${client}\u0000${result}`;
     const c = counts.get(key);

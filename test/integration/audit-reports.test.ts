@@ -159,6 +159,16 @@ for (const kind of ['embedded', 'redis'] as const) {
       );
       assert.equal((await runCli(['report', 'everything'], env)).code, 2);
       assert.equal((await runCli(['report', 'unused-tokens', '--days=0'], env)).code, 2);
+      // the span checks the API applies (reportSpan), named as the CLI spells its options
+      for (const [args, message] of [
+        [['--from', '2026-02-01', '--to', '2026-01-01'], /--from is after --to/],
+        [['--from', '2000-01-01', '--to', '2026-01-01'], /--from: a report spans at most 731 days/],
+        [['--from', 'yesterday'], /--from and --to must be times/],
+      ] as const) {
+        const r = await runCli(['report', 'logins-per-day', ...args], env);
+        assert.equal(r.code, 2, args.join(' '));
+        assert.match(r.err, message);
+      }
     });
   });
 }

@@ -7,10 +7,10 @@ import {
   LOCKED_COLUMNS,
   lockedUsers,
   loginsPerDay,
-  MAX_REPORT_DAYS,
   pagesCsv,
   type ReportPage,
   reportCsv,
+  reportSpan,
   TOKEN_COLUMNS,
   USER_COLUMNS,
   unusedTokens,
@@ -25,8 +25,6 @@ const USAGE =
   '       tessera report unused-tokens [--days N] [--format json|csv]\n' +
   '       tessera report devices [--format json|csv]\n' +
   'TIME: an ISO 8601 time or milliseconds since 1970 (default: the last 30 days)\n';
-
-const DAY_MS = 86_400_000;
 
 function timeOf(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -75,12 +73,12 @@ export async function run(argv: string[]): Promise<number> {
     return fail('--days must be a positive integer');
   const runs: Record<string, (store: Store) => Promise<number>> = {
     'logins-per-day': async (store) => {
-      const to = timeOf(values.to) ?? Date.now();
-      const from = timeOf(values.from) ?? to - 29 * DAY_MS;
-      if (!Number.isFinite(from) || !Number.isFinite(to)) return fail('--from and --to must be times');
-      if (from > to) return fail('--from is after --to');
-      if (to - from > MAX_REPORT_DAYS * DAY_MS) return fail(`a report spans at most ${MAX_REPORT_DAYS} days`);
-      const rows = await loginsPerDay(store, from, to);
+      const asked = { from: timeOf(values.from), to: timeOf(values.to) };
+      if (!Object.values(asked).every((t) => t === undefined || Number.isFinite(t)))
+        return fail('--from and --to must be times');
+      const span = reportSpan(asked, Date.now(), { from: '--from', to: '--to' });
+      if (typeof span === 'string') return fail(span);
+      const rows = await loginsPerDay(store, span.from, span.to);
       if (format === 'csv') process.stdout.write(reportCsv(DAILY_COLUMNS, rows));
       else print(JSON.stringify(rows, null, 2));
       return 0;

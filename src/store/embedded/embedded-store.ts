@@ -35,18 +35,13 @@ import {
   type UserAuthState,
   type UserCodes,
 } from '../../model/index.ts';
+import { AuditLogDelegation } from '../audit-delegation.ts';
 import { auditRetention } from '../audit-retention.ts';
 import { checkStoreFormat, type StoreFormatCheck } from '../format-version.ts';
 import type {
   AttemptDecision,
   AttemptVerdict,
-  AuditChainView,
-  AuditDailyCount,
-  AuditHit,
-  AuditPosition,
   AuditRetention,
-  AuditSealer,
-  AuditSeek,
   AuditStream,
   AuthView,
   ConsoleAccount,
@@ -93,7 +88,7 @@ interface StoredChallenge extends Challenge {
  * write transaction; LMDB serialises writers (also across processes, e.g. the CLI), so the
  * compare and the write cannot interleave with another request's.
  */
-export class EmbeddedStore implements Store {
+export class EmbeddedStore extends AuditLogDelegation implements Store {
   readonly kind = 'embedded' as const;
   private readonly users: Database<User, string>;
   private readonly groups: Database<Group, string>;
@@ -109,7 +104,7 @@ export class EmbeddedStore implements Store {
   private readonly meta: Database<Settings, string>;
   private readonly challenges: Database<StoredChallenge, string>;
   private readonly consoleAccounts: Database<ConsoleAccount, string>;
-  private readonly audit: EmbeddedAuditLog;
+  protected readonly audit: EmbeddedAuditLog;
   private readonly invitations: Database<Invitation, string>;
   private readonly userCodes: Database<UserCodes, string>;
   private readonly sweeper: NodeJS.Timeout;
@@ -118,6 +113,7 @@ export class EmbeddedStore implements Store {
     private readonly root: RootDatabase,
     opts: EmbeddedStoreOptions = {},
   ) {
+    super();
     this.users = root.openDB({ name: 'users' });
     this.groups = root.openDB({ name: 'groups' });
     this.tokens = root.openDB({ name: 'tokens' });
@@ -609,32 +605,8 @@ export class EmbeddedStore implements Store {
     await this.audit.append(events, stream);
   }
 
-  async listAudit(limit: number, stream?: AuditStream): Promise<AuditEvent[]> {
-    return this.audit.list(limit, stream);
-  }
-
   async pruneAudit(): Promise<void> {
     await this.audit.prune();
-  }
-
-  seekAudit(stream: AuditStream, seek: AuditSeek): Promise<AuditHit[]> {
-    return this.audit.seek(stream, seek);
-  }
-
-  auditDailyCounts(fromDay: string, toDay: string): Promise<AuditDailyCount[]> {
-    return this.audit.dailyCounts(fromDay, toDay);
-  }
-
-  readAudit(stream: AuditStream, positions: AuditPosition[]): Promise<(AuditEvent | null)[]> {
-    return this.audit.read(stream, positions);
-  }
-
-  useAuditSealer(sealer: AuditSealer): void {
-    this.audit.useSealer(sealer);
-  }
-
-  async readAuditChain(stream: AuditStream, range?: { from?: number; to?: number }): Promise<AuditChainView> {
-    return this.audit.readChain(stream, range);
   }
 
   /** Moves audit events written before streams existed into their streams (once, at open). */

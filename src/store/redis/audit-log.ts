@@ -138,7 +138,7 @@ export class RedisAuditLog {
     });
   }
 
-  /** The keys and trim arguments of APPEND_AUDIT for an append to `stream` (no events yet). */
+  /** The keys and trim arguments of APPEND_AUDIT for an append to `stream` (no payload yet). */
   private appendArgs(stream: AuditStream): (string | number)[] {
     const streams = AUDIT_STREAMS.map((s) => this.keys[s]);
     return [this.keys[stream], this.seq, ...streams, ...this.anchorKeys(), ...this.trimArgs()];
@@ -150,31 +150,29 @@ export class RedisAuditLog {
 
   /**
    * In scripts of at most APPEND_CHUNK entries: each entry adds six sorted-set members, and Redis
-   * runs nothing else while a script runs, so a large batch must not hold up logins' scripts.
+   * runs nothing else while a script runs, so a large batch must not hold up logins' scripts. Each
+   * script adds its own entries to the daily counts, in the same step.
    */
   async append(events: AuditEvent[], stream: AuditStream): Promise<void> {
     if (events.length === 0) return this.appendChunk([], stream);
     for (let i = 0; i < events.length; i += APPEND_CHUNK)
       await this.appendChunk(events.slice(i, i + APPEND_CHUNK), stream);
-    if (stream === 'auth') await this.count(events);
   }
 
-  /**
-   * Adds the batch to the daily counts: one hash per UTC day (field "<client>\t<result>"), which
-   * expires when the authentication log's retention has passed that day. Beside the append, not
-   * in its script: a count lost to a crash in between costs a report one batch, never a login.
-   */
-  private async count(events: AuditEvent[]): Promise<void> {
+  /** The daily counts an append of these entries to `stream` adds (only the authentication log is counted). */
+  private countArgs(events: AuditEvent[], stream: AuditStream): (string | number)[] {
+    if (stream !== 'auth') return [0];
     const keep = this.retention.auth.maxAgeMs;
-    await this.access.write(async (w) => {
-      const tx = w.multi();
-      for (const c of dailyCounts(events)) {
-        const key = this.dailyKey(c.day);
-        tx.hincrby(key, `${c.client}\t${c.result}`, c.count);
-        tx.pexpireat(key, Date.parse(c.day) + DAY_MS + keep);
-      }
-      await tx.exec();
-    });
+    const counts = dailyCounts(events);
+    return [
+      counts.length,
+      ...counts.flatMap((c) => [
+        c.day,
+        `${c.client}\t${c.result}`,
+        c.count,
+        Date.parse(c.day) + DAY_MS + keep,
+      ]),
+    ];
   }
 
   private dailyKey(day: string): string {
@@ -203,8 +201,13 @@ export class RedisAuditLog {
   private async appendChunk(events: AuditEvent[], stream: AuditStream): Promise<void> {
     if (this.sealer?.streams.includes(stream) && events.length > 0)
       return this.appendChained(this.sealer, events, stream);
-    const entries = events.flatMap((e) => entryArgs(Math.trunc(e.time), JSON.stringify(e), e));
-    await this.access.write((w) => runScript(w, 'tsAppendAudit', [...this.appendArgs(stream), ...entries]));
+    const payload = appendPayload(
+      events.map((e) => Math.trunc(e.time)),
+      events.map((e) => JSON.stringify(e)),
+      events,
+      this.countArgs(events, stream),
+    );
+    await this.access.write((w) => runScript(w, 'tsAppendAudit', [...this.appendArgs(stream), ...payload]));
   }
 
   /**
@@ -215,18 +218,24 @@ export class RedisAuditLog {
   private async appendChained(sealer: AuditSealer, events: AuditEvent[], stream: AuditStream): Promise<void> {
     const streams = AUDIT_STREAMS.map((s) => this.keys[s]);
     const keys = [this.keys[stream], this.seq, ...streams, this.headKey(stream), ...this.anchorKeys()];
+    const counts = this.countArgs(events, stream);
     await this.access.write(async (w) => {
       let head = (await w.get(this.headKey(stream))) ?? '';
       for (let attempt = 0; attempt < 50; attempt++) {
         const sealed = sealer.seal(stream, head ? parseJson<ChainedAuditEvent>(head) : null, events);
         const json = sealed.map((e) => JSON.stringify(e));
-        const pairs = sealed.flatMap((e, i) => entryArgs(e.chain!.at, json[i]!, e));
+        const payload = appendPayload(
+          sealed.map((e) => e.chain!.at),
+          json,
+          sealed,
+          counts,
+        );
         const answer = (await runScript(w, 'tsAppendChained', [
           ...keys,
           head,
           json[json.length - 1]!,
           ...this.trimArgs(),
-          ...pairs,
+          ...payload,
         ])) as [number, string?];
         if (Number(answer[0]) === 1) return;
         head = answer[1] ?? '';
@@ -289,7 +298,7 @@ export class RedisAuditLog {
    */
   async prune(): Promise<void> {
     for (let round = 0; round < 10_000; round++) {
-      await this.access.write((w) => runScript(w, 'tsAppendAudit', this.appendArgs('admin')));
+      await this.access.write((w) => runScript(w, 'tsAppendAudit', [...this.appendArgs('admin'), 0, 0]));
       const left = await this.access.write(async (w) => {
         const tx = w.multi();
         const cut = this.trimArgs();
@@ -323,10 +332,30 @@ export class RedisAuditLog {
   }
 }
 
-/** An entry as the append scripts take it: time, JSON, then its index names "field:value". */
-function entryArgs(time: number, json: string, e: AuditEvent): (string | number)[] {
-  const names = auditIndexValues(e).map(([f, v]) => `${f}:${v}`);
-  return [time, json, names.length, ...names];
+/**
+ * The append scripts' payload (append_entries in audit-scripts.ts): the counts, each entry's time
+ * and JSON, then its index entries grouped by index, so that one ZADD writes an index's share of
+ * the batch.
+ */
+function appendPayload(
+  times: number[],
+  json: string[],
+  events: AuditEvent[],
+  counts: (string | number)[],
+): (string | number)[] {
+  const out: (string | number)[] = [...counts, events.length];
+  for (let i = 0; i < events.length; i++) out.push(times[i]!, json[i]!);
+  const groups = new Map<string, number[]>();
+  events.forEach((e, i) => {
+    for (const [field, value] of auditIndexValues(e)) {
+      const name = `${field}:${value}`;
+      const group = groups.get(name);
+      if (group) group.push(i + 1);
+      else groups.set(name, [i + 1]);
+    }
+  });
+  for (const [name, entries] of groups) out.push(name, entries.length, ...entries);
+  return out;
 }
 
 /** ZREVRANGE … WITHSCORES: member, score, member, score; a member is "<sequence>|<event JSON>". */

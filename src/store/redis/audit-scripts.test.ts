@@ -45,15 +45,14 @@ test('APPEND_AUDIT: members are "<16-digit sequence>|<json>", scored by time; th
     0,
     0,
     0,
+    0,
+    3,
     99,
     'a',
-    0,
     100,
     'b',
-    0,
     101,
     'c',
-    0,
   ]);
   assert.equal(size, 2, 'the event at 99 is older than the cutoff 100; the one at 100 is kept');
   assert.deepEqual(await c.zrange('t:auth', '0', '-1', 'WITHSCORES'), [
@@ -67,13 +66,61 @@ test('APPEND_AUDIT: members are "<16-digit sequence>|<json>", scored by time; th
 
 test('APPEND_AUDIT: the cap keeps the newest; every stream is trimmed on any append', async () => {
   await c.zadd('t:admin', 5, 'x|old', 50, 'y|new');
-  await runScript(w, 'tsAppendAudit', [...K, 100, 3, 10, 0, 0, 0, 102, 'd', 0, 103, 'e', 0]);
+  await runScript(w, 'tsAppendAudit', [...K, 100, 3, 10, 0, 0, 0, 0, 2, 102, 'd', 103, 'e']);
   assert.deepEqual(await c.zrange('t:auth', '0', '-1'), [
     '0000000000000003|c',
     '0000000000000004|d',
     '0000000000000005|e',
   ]);
   assert.deepEqual(await c.zrange('t:admin', '0', '-1'), ['y|new'], 'admin trimmed by its own cutoff 10');
+});
+
+test('APPEND_AUDIT: daily counts, entries and each index group land in the one step', async () => {
+  const keys = K.map((k) => k.replace('t:', 'g:'));
+  await runScript(w, 'tsAppendAudit', [
+    ...keys,
+    ...[0, 0, 0, 0, 0, 0],
+    // two counts of one day
+    2,
+    '2026-11-30',
+    'vpn\taccept',
+    2,
+    9_000_000_000_000,
+    '2026-11-30',
+    'vpn\treject',
+    1,
+    9_000_000_000_000,
+    // three entries
+    3,
+    500,
+    'x',
+    500,
+    'y',
+    501,
+    'z',
+    // index groups: one shared by all three, one of the second alone
+    'client:vpn',
+    3,
+    1,
+    2,
+    3,
+    'user:b',
+    1,
+    2,
+  ]);
+  assert.deepEqual(await c.hgetall('g:auth:daily:2026-11-30'), { 'vpn\taccept': '2', 'vpn\treject': '1' });
+  assert.equal(await c.pexpiretime('g:auth:daily:2026-11-30'), 9_000_000_000_000);
+  assert.deepEqual(await c.zrange('g:auth', '0', '-1'), [
+    '0000000000000001|x',
+    '0000000000000002|y',
+    '0000000000000003|z',
+  ]);
+  assert.deepEqual(await c.zrange('g:auth:ix:client:vpn', '0', '-1'), [
+    '000000000000500.0000000000000001',
+    '000000000000500.0000000000000002',
+    '000000000000501.0000000000000003',
+  ]);
+  assert.deepEqual(await c.zrange('g:auth:ix:user:b', '0', '-1'), ['000000000000500.0000000000000002']);
 });
 
 test('MIGRATE_AUDIT: the old list moves oldest first, validate to auth, the rest to admin; junk is dropped', async () => {
@@ -104,13 +151,13 @@ test('APPEND_CHAINED: appends only onto the head the batch was sealed onto, then
   const noTrim = [0, 0, 0, 0, 0, 0];
   // the first batch is sealed onto no head
   assert.deepEqual(
-    await runScript(w, 'tsAppendChained', [...keys, '', 'H1', ...noTrim, 10, 'e1', 0, 11, 'e2', 0]),
+    await runScript(w, 'tsAppendChained', [...keys, '', 'H1', ...noTrim, 0, 2, 10, 'e1', 11, 'e2']),
     [1],
   );
   assert.equal(await c.get('h:head'), 'H1');
   assert.deepEqual(await c.zrange('h:admin', '0', '-1'), ['0000000000000001|e1', '0000000000000002|e2']);
   // a batch sealed onto a stale head (another node appended first) changes nothing and learns the head
-  assert.deepEqual(await runScript(w, 'tsAppendChained', [...keys, '', 'H9', ...noTrim, 12, 'x', 0]), [
+  assert.deepEqual(await runScript(w, 'tsAppendChained', [...keys, '', 'H9', ...noTrim, 0, 1, 12, 'x']), [
     0,
     'H1',
   ]);
@@ -118,7 +165,10 @@ test('APPEND_CHAINED: appends only onto the head the batch was sealed onto, then
   assert.equal(await c.zcard('h:admin'), 2);
   assert.equal(await c.get('h:seq'), '2', 'a refused batch takes no sequence numbers');
   // sealed again onto H1, it goes on
-  assert.deepEqual(await runScript(w, 'tsAppendChained', [...keys, 'H1', 'H2', ...noTrim, 12, 'e3', 0]), [1]);
+  assert.deepEqual(
+    await runScript(w, 'tsAppendChained', [...keys, 'H1', 'H2', ...noTrim, 0, 1, 12, 'e3']),
+    [1],
+  );
   assert.equal(await c.get('h:head'), 'H2');
   assert.deepEqual(await c.zrange('h:admin', '-1', '-1', 'WITHSCORES'), ['0000000000000003|e3', '12']);
 });

@@ -12,6 +12,8 @@
  *     order and a search seeks into it with ZREVRANGEBYLEX (O(log n) to any page). The scripts
  *     name these keys themselves (they depend on the event): Tessera does not run on Redis Cluster.
  *   P.audit:ix:built   set once every stored entry has its index entries.
+ *   P.audit:auth:daily:<YYYY-MM-DD>   a hash "<client>\t<result>" → how many authentication entries
+ *     of that UTC day (reports); added in the append's own step, it expires with the day's retention.
  */
 
 /**
@@ -42,25 +44,48 @@ local function index_entry(stream, json, time, seq, op)
     if op == 'add' then redis.call('ZADD', key, 0, m) else redis.call('ZREM', key, m) end
   end
 end
--- ARGV from \`first\` on: time, JSON, n, then n index names ("field:value", computed by the caller,
--- so an append decodes no JSON); each entry is appended to \`stream\` with its index entries
+-- The append payload, ARGV from \`first\` on (built by appendPayload in audit-log.ts):
+--   c, then c daily counts: day, field, n, expire-at (added to the hash \`stream\`:daily:<day>);
+--   e, then e entries: time, JSON;
+--   then to the end, index groups: name ("field:value"), k, then the k entries (1-based) it holds.
+-- The entries go to \`stream\` in one ZADD, each index group in one ZADD: the caller groups the
+-- batch's index entries by index (a batch shares its client, result, reason and node indexes), so
+-- an append decodes no JSON and makes about one call per distinct index, not one per index entry.
+-- Counts, entries and index entries land in this one step. → how many entries were appended.
 local function append_entries(stream, seqkey, first)
-  local count, i = 0, first
-  while i <= #ARGV do
-    count = count + 1
-    i = i + 3 + tonumber(ARGV[i + 2])
+  local i = first
+  local counts = tonumber(ARGV[i])
+  i = i + 1
+  for _ = 1, counts do
+    local key = stream .. ':daily:' .. ARGV[i]
+    redis.call('HINCRBY', key, ARGV[i + 1], ARGV[i + 2])
+    redis.call('PEXPIREAT', key, ARGV[i + 3])
+    i = i + 4
   end
-  if count == 0 then return end
+  local count = tonumber(ARGV[i])
+  i = i + 1
+  if count == 0 then return 0 end
   local seq = redis.call('INCRBY', seqkey, count) - count
-  i = first
-  while i <= #ARGV do
-    seq = seq + 1
-    local time, n = tonumber(ARGV[i]), tonumber(ARGV[i + 2])
-    redis.call('ZADD', stream, time, string.format('%016d', seq) .. '|' .. ARGV[i + 1])
-    local m = string.format('%015d.%016d', time, seq)
-    for k = 1, n do redis.call('ZADD', stream .. ':ix:' .. ARGV[i + 2 + k], 0, m) end
-    i = i + 3 + n
+  local positions, members = {}, {}
+  for e = 1, count do
+    local time = tonumber(ARGV[i])
+    positions[e] = string.format('%015d.%016d', time, seq + e)
+    members[2 * e - 1] = time
+    members[2 * e] = string.format('%016d', seq + e) .. '|' .. ARGV[i + 1]
+    i = i + 2
   end
+  redis.call('ZADD', stream, unpack(members))
+  while i <= #ARGV do
+    local k = tonumber(ARGV[i + 1])
+    local args = {}
+    for j = 1, k do
+      args[2 * j - 1] = 0
+      args[2 * j] = positions[tonumber(ARGV[i + 1 + j])]
+    end
+    redis.call('ZADD', stream .. ':ix:' .. ARGV[i], unpack(args))
+    i = i + 2 + k
+  end
+  return count
 end
 `;
 
@@ -99,9 +124,8 @@ end
 
 /**
  * KEYS: stream, seq, then the auth, admin and event streams, then their anchors. ARGV: for each of those three its
- * cutoff (older events are dropped) and maxEvents (0: no cap), then per event: time, JSON, the
- * number of its index names, those names (see append_entries).
- * Appends (with the events' index entries) and trims every stream in one step, so a stream nobody
+ * cutoff (older events are dropped) and maxEvents (0: no cap), then the append payload (see
+ * append_entries). Appends (with the events' index entries and daily counts) and trims every stream in one step, so a stream nobody
  * appends to still ages out while another one is busy; a trim drops at most TRIM_BATCH entries of
  * a stream per call. → the appended stream's size.
  */
@@ -116,17 +140,14 @@ return redis.call('ZCARD', KEYS[1])
 /**
  * KEYS: stream, seq, the auth, admin and event streams, the stream's head, the three anchors.
  * ARGV: the head the batch was sealed onto ('' for none), the new head, the six trim arguments
- * (as APPEND_AUDIT), then per entry: sort time, sealed JSON, index names (as APPEND_AUDIT). Appends only when the head is
+ * (as APPEND_AUDIT), then the append payload of the sealed entries, each at its sort time (as APPEND_AUDIT). Appends only when the head is
  * still the one the batch was sealed onto, so the chain cannot fork however many nodes append;
  * otherwise changes nothing. → {1} appended, or {0, the current head} to seal again onto.
  */
 export const APPEND_CHAINED = `${TRIM}
 local current = redis.call('GET', KEYS[6]) or ''
 if current ~= ARGV[1] then return {0, current} end
-if #ARGV > 8 then
-  append_entries(KEYS[1], KEYS[2], 9)
-  redis.call('SET', KEYS[6], ARGV[2])
-end
+if append_entries(KEYS[1], KEYS[2], 9) > 0 then redis.call('SET', KEYS[6], ARGV[2]) end
 for s = 0, 2 do
   trim(KEYS[3 + s], KEYS[7 + s], ARGV[3 + 2 * s], tonumber(ARGV[4 + 2 * s]))
 end

@@ -25,16 +25,11 @@ import {
   type UserAuthState,
   type UserCodes,
 } from '../../model/index.ts';
+import { AuditLogDelegation } from '../audit-delegation.ts';
 import { auditRetention } from '../audit-retention.ts';
 import { checkStoreFormat, type StoreFormatCheck } from '../format-version.ts';
 import type {
-  AuditChainView,
-  AuditDailyCount,
-  AuditHit,
-  AuditPosition,
   AuditRetention,
-  AuditSealer,
-  AuditSeek,
   AuditStream,
   AuthView,
   ConsoleAccount,
@@ -68,7 +63,7 @@ import { REDEEM_USER_CODE, USE_INVITATION } from './self-service-scripts.ts';
  * to the master. Configuration writes are refused on a slave; authentication-state writes from
  * any node go to the master and wait for a replica's acknowledgement before they count.
  */
-export class RedisStore implements Store, ReplicationControl {
+export class RedisStore extends AuditLogDelegation implements Store, ReplicationControl {
   readonly kind = 'redis' as const;
   private readonly k: {
     users: string;
@@ -86,13 +81,14 @@ export class RedisStore implements Store, ReplicationControl {
   };
   readonly journal = new AcceptJournal();
   private reconciling: Promise<void> | null = null;
-  private readonly audit: RedisAuditLog;
+  protected readonly audit: RedisAuditLog;
 
   constructor(
     readonly links: RedisLinks,
     readonly prefix: string,
     auditOpts: { retention?: Partial<AuditRetention>; now?: () => number } = {},
   ) {
+    super();
     const p = prefix;
     this.k = {
       users: `${p}users`,
@@ -812,32 +808,8 @@ export class RedisStore implements Store, ReplicationControl {
     await this.audit.append(events, stream);
   }
 
-  async listAudit(limit: number, stream?: AuditStream): Promise<AuditEvent[]> {
-    return this.audit.list(limit, stream);
-  }
-
   async pruneAudit(): Promise<void> {
     await this.audit.prune();
-  }
-
-  seekAudit(stream: AuditStream, seek: AuditSeek): Promise<AuditHit[]> {
-    return this.audit.seek(stream, seek);
-  }
-
-  auditDailyCounts(fromDay: string, toDay: string): Promise<AuditDailyCount[]> {
-    return this.audit.dailyCounts(fromDay, toDay);
-  }
-
-  readAudit(stream: AuditStream, positions: AuditPosition[]): Promise<(AuditEvent | null)[]> {
-    return this.audit.read(stream, positions);
-  }
-
-  useAuditSealer(sealer: AuditSealer): void {
-    this.audit.useSealer(sealer);
-  }
-
-  async readAuditChain(stream: AuditStream, range?: { from?: number; to?: number }): Promise<AuditChainView> {
-    return this.audit.readChain(stream, range);
   }
 
   /** Moves the audit list of earlier versions into the streams; a no-op on a slave. */
