@@ -4,29 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { startRedis } from '../../test/harness/redis.ts';
-import { type Client, DEFAULT_SETTINGS, TesseraError } from '../model/index.ts';
+import { DEFAULT_SETTINGS, TesseraError } from '../model/index.ts';
 import { timeStep } from '../otp/index.ts';
-import { sampleToken, sampleUser } from '../store/fixtures.ts';
+import { sampleClient, sampleToken, sampleUser } from '../store/fixtures.ts';
 import { openEmbeddedStore, type Store } from '../store/index.ts';
 import { openRedisStore } from '../store/redis/index.ts';
 import { formatReport, ResurrectRefused, restoreSnapshot } from './restore.ts';
 import { createSnapshot } from './snapshot.ts';
 import { openSnapshot } from './snapshot-format.ts';
-
-function client(id: string): Client {
-  return {
-    id,
-    name: id,
-    kind: 'radius',
-    keyHash: 'h',
-    allowedCidrs: [],
-    challengeText: 'code?',
-    enabled: true,
-    rejectDetail: 'generic',
-    firstFactor: 'pin',
-    createdAt: 1,
-  };
-}
 
 const secret = { passphrase: 'correct horse battery staple' };
 const all = ['users', 'tokens', 'clients', 'settings'] as const;
@@ -43,18 +28,7 @@ function restoreSuite(
       store = fx.store;
       await store.putSettings({ ...DEFAULT_SETTINGS, issuer: 'Before' });
       await store.putGroup({ name: 'default', methods: {}, permanent: true });
-      await store.putClient({
-        id: 'cl1',
-        name: 'vpn',
-        kind: 'radius',
-        keyHash: 'h',
-        allowedCidrs: [],
-        challengeText: 'code?',
-        enabled: true,
-        rejectDetail: 'generic',
-        firstFactor: 'pin',
-        createdAt: 1,
-      });
+      await store.putClient(sampleClient('cl1', { name: 'vpn' }));
       for (const u of ['alice', 'bob', 'carol']) await store.createUser(sampleUser(u));
       await store.putToken(sampleToken('TOTP-A', 'alice'));
       await store.putToken(sampleToken('HOTP-B', 'bob', { type: 'hotp' }));
@@ -158,7 +132,7 @@ function restoreSuite(
       await live.putToken(sampleToken('S-KEEP', 's-keep'));
       await live.createUser(sampleUser('s-gone'));
       await live.putToken(sampleToken('S-GONE', 's-gone'));
-      await live.putClient(client('cl-gone'));
+      await live.putClient(sampleClient('cl-gone'));
       await live.putAdminKey({ id: 'ak-gone', name: 'old', keyHash: 'h', role: 'superadmin', createdAt: 1 });
       const { bytes } = await createSnapshot(live, { secret, components: all, node: 'n1' });
       await live.deleteUser('s-gone');
@@ -227,7 +201,7 @@ function restoreSuite(
       await master.createUser(sampleUser('s-b'));
       await master.putToken(sampleToken('S-B1', 's-b'));
       await master.putToken(sampleToken('S-B2', 's-b'));
-      await master.putClient(client('cl-s'));
+      await master.putClient(sampleClient('cl-s'));
       await master.putAdminKey({ id: 'ak-s', name: 'ops', keyHash: 'h', role: 'superadmin', createdAt: 1 });
       const sync = async () =>
         restoreSnapshot(

@@ -2,38 +2,27 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../harness/browser.ts';
-import { personLdif, type SlapdProcess, startSlapd } from '../harness/slapd.ts';
-import { Api, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
+import { type DirectoryNode, startDirectoryNode } from '../harness/directory.ts';
+import { runCli, type TesseraHandle } from '../harness/tessera.ts';
 import { signIn } from './console-support.ts';
 
 const PW = 'Directory pass 42';
 
 describe('console: a directory account signs in with its directory password and a TOTP code', () => {
-  let slapd: SlapdProcess;
+  let dir: DirectoryNode;
   let node: TesseraHandle;
   let browser: TestBrowser;
   beforeAll(async () => {
-    slapd = await startSlapd();
-    slapd.ldif(personLdif({ uid: 'hal', cn: 'Hal Hill', password: PW }));
-    node = await startTessera();
-    const api = new Api(node.url, node.adminKey);
-    await api.ok('POST', '/v1/admin/directory/sources', {
-      name: 'corp',
-      url: slapd.url,
-      bindDn: slapd.rootDn,
-      bindPassword: slapd.rootPassword,
-      baseDn: slapd.suffix,
-      preset: 'openldap',
-      timeoutMs: 2000,
-      connectTimeoutMs: 1000,
+    dir = await startDirectoryNode({
+      people: [{ uid: 'hal', cn: 'Hal Hill', password: PW }],
+      source: { timeoutMs: 2000, connectTimeoutMs: 1000 },
     });
-    await api.ok('POST', '/v1/admin/directory/sources/corp/sync');
+    node = dir.node;
     browser = await launchBrowser();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
-    await node?.stop();
-    await slapd?.stop();
+    await dir?.stop();
   });
 
   test('an unknown source is refused; then the bind checks the password', async () => {

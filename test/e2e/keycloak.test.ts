@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { launchBrowser, type TestBrowser } from '../harness/browser.ts';
+import { launchBrowser, type TestBrowser, within } from '../harness/browser.ts';
 import { awaitFreshStep, totpNow } from '../harness/codes.ts';
 import {
   buildExtension,
@@ -33,6 +33,8 @@ const MSG_REUSED = 'This code has already been used';
 const MSG_UNAVAILABLE = 'The second-factor service is not available';
 const MSG_CHALLENGE = 'Please enter the code you received';
 const MSG_LOCKED = 'Your account is temporarily locked';
+/** For the browser calls Playwright leaves without a timeout. */
+const BROWSER_CALL_MS = 30_000;
 
 let build: ExtensionBuild;
 let kc: KeycloakHandle;
@@ -103,8 +105,8 @@ async function flowState(c: KcAdminClient): Promise<unknown> {
 /** A fresh login (no cookies): username and password submitted. */
 async function loginWithPassword(username: string): Promise<Page> {
   assert.ok(browser);
-  await browser.clearCookies();
-  const page = await browser.newPage();
+  await within('clearing the cookies', BROWSER_CALL_MS, browser.clearCookies());
+  const page = await within('opening a page', BROWSER_CALL_MS, browser.newPage());
   const auth = new URL(`${kc.url}/realms/${REALM}/protocol/openid-connect/auth`);
   auth.searchParams.set('client_id', CLIENT_ID);
   auth.searchParams.set('redirect_uri', `${appUrl}/cb`);
@@ -114,7 +116,8 @@ async function loginWithPassword(username: string): Promise<Page> {
   await page.goto(auth.toString());
   await page.locator('#username').fill(username);
   await page.locator('#password').fill(PASSWORD);
-  await Promise.all([page.waitForLoadState('load'), page.locator('#kc-login').click()]);
+  await page.locator('#kc-login').click();
+  await page.waitForLoadState('load');
   return page;
 }
 
@@ -126,9 +129,19 @@ async function loginToCodeForm(username = USERNAME): Promise<Page> {
   return page;
 }
 
+/**
+ * Submits the code form. The click returns once the navigation it started has committed; only
+ * then is the load state the answer's (waited for beside the click, it was the form's own, done).
+ */
 async function submitCode(page: Page, code: string): Promise<void> {
   await page.locator('input[name="otp"]').fill(code);
-  await Promise.all([page.waitForLoadState('load'), page.locator('#kc-login').click()]);
+  await page.locator('#kc-login').click();
+  await page.waitForLoadState('load');
+}
+
+/** Playwright's close has no timeout of its own. */
+function closePage(page: Page): Promise<void> {
+  return within('closing the page', BROWSER_CALL_MS, page.close());
 }
 
 /** Asserts the browser landed on the app with an authorization code, and that the code buys tokens. */
@@ -147,6 +160,7 @@ async function assertLoggedIn(page: Page, username = USERNAME): Promise<void> {
       client_id: CLIENT_ID,
       redirect_uri: `${appUrl}/cb`,
     }),
+    signal: AbortSignal.timeout(30_000),
   });
   const tokens = (await res.json()) as { access_token?: string; error?: string };
   assert.equal(res.status, 200, JSON.stringify(tokens));
@@ -167,13 +181,23 @@ async function assertRefused(page: Page, text: string): Promise<void> {
 describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { timeout: 600_000 }, () => {
   beforeAll(async () => {
     build = buildExtension();
-    [kc, tessera] = await Promise.all([
-      startKeycloak({ providers: [build.jar], args: ['--proxy-headers=xforwarded'] }),
+    // both start at once; if one fails, the other is still kept for afterAll to stop
+    const [k, t] = await Promise.allSettled([
+      startKeycloak({
+        providers: [build.jar],
+        args: ['--proxy-headers=xforwarded'],
+        // with our provider Keycloak re-builds itself first: minutes on a loaded machine
+        startTimeoutMs: 480_000,
+      }),
       startTessera(),
     ]);
-    tesseraUrl = tessera.url;
+    if (k.status === 'fulfilled') kc = k.value;
+    if (t.status === 'fulfilled') tessera = t.value;
+    if (k.status === 'rejected') throw k.reason;
+    if (t.status === 'rejected') throw t.reason;
+    tesseraUrl = t.value.url;
 
-    api = new Api(tessera.url, tessera.adminKey);
+    api = new Api(t.value.url, t.value.adminKey);
     apiKey = await api.createClient('keycloak', { challengeText: CHALLENGE_TEXT });
     secret = (await api.createUserWithTotp(USERNAME)).secret;
     pinSecret = (await api.createUserWithTotp(PIN_USER, { pin: PIN })).secret;
@@ -284,7 +308,7 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
 
     await submitCode(page, totpNow(secret));
     await assertLoggedIn(page);
-    await page.close();
+    await closePage(page);
 
     // Tessera saw the browser's address, not Keycloak's.
     const audit = (await api.ok('GET', '/v1/admin/audit?limit=50')) as {
@@ -302,7 +326,25 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
     const page = await loginToCodeForm();
     await submitCode(page, totpNow(secret));
     await assertRefused(page, MSG_REUSED);
-    await page.close();
+    await closePage(page);
+  });
+
+  it('a helpdesk one-time code (letters, not digits) signs in through Keycloak once, and only once', async () => {
+    const issued = (await within(
+      'issuing the temporary code',
+      BROWSER_CALL_MS,
+      api.ok('POST', `/v1/admin/users/${USERNAME}/temporary-code`, { oneTime: true }),
+    )) as { code: string };
+    assert.match(issued.code, /^[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}$/);
+    const page = await loginToCodeForm();
+    await submitCode(page, issued.code);
+    await assertLoggedIn(page);
+    await closePage(page);
+    // spent: the form comes back with the error, in a fresh login as in the first
+    const again = await loginToCodeForm();
+    await submitCode(again, issued.code);
+    await assertRefused(again, MSG_INVALID);
+    await closePage(again);
   });
 
   it('PIN alone starts a challenge; the code then answers it (transactionId kept by Keycloak)', async () => {
@@ -320,7 +362,7 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
     assert.equal(await page.locator('#tessera-prompt b').count(), 0);
     await submitCode(page, totpNow(pinSecret));
     await assertLoggedIn(page, PIN_USER);
-    await page.close();
+    await closePage(page);
   });
 
   it('members of an excluded group skip the code; others still get it', async () => {
@@ -329,9 +371,9 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
     assert.match(res.out, /updated the Tessera step configuration/);
     const robot = await loginWithPassword(ROBOT);
     await assertLoggedIn(robot, ROBOT);
-    await robot.close();
+    await closePage(robot);
     const page = await loginToCodeForm(USERNAME);
-    await page.close();
+    await closePage(page);
   });
 
   it('after a brute-force lockout the form takes no more guesses, not even the right code', async () => {
@@ -351,7 +393,7 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
       });
       await submitCode(page, totpNow(guesserSecret));
       await assertRefused(page, MSG_LOCKED);
-      await page.close();
+      await closePage(page);
       // The right code never reached Tessera.
       const audit = (await api.ok('GET', '/v1/admin/audit?stream=auth&limit=100')) as {
         items: { type: string; username?: string; result?: string }[];
@@ -375,7 +417,7 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
     await submitCode(page, totpNow(secret));
     await assertRefused(page, MSG_UNAVAILABLE);
     assert.match(kc.output(), /fail mode is closed, login of user alice refused/);
-    await page.close();
+    await closePage(page);
   });
 
   it('Tessera unreachable, fail mode open (set by setup): logged in, and logged', async () => {
@@ -386,6 +428,6 @@ describe('Keycloak authenticator (real Keycloak, real Tessera, Chromium)', { tim
     await submitCode(page, '000000');
     await assertLoggedIn(page);
     assert.match(kc.output(), /fail mode is open, user alice logged in WITHOUT second factor/);
-    await page.close();
+    await closePage(page);
   });
 });

@@ -35,7 +35,8 @@ export async function launchBrowser(options: BrowserContextOptions = {}): Promis
       '--disable-sync',
     ],
   });
-  // no browser wait may hang a suite: a missing element fails the test within a minute
+  // Playwright's own default is 30 s; a minute leaves room on a loaded machine. It bounds waits
+  // for elements and navigations only: newPage, clearCookies and close have no timeout (see within).
   context.setDefaultTimeout(60_000);
   context.setDefaultNavigationTimeout(60_000);
   return {
@@ -45,6 +46,23 @@ export async function launchBrowser(options: BrowserContextOptions = {}): Promis
       rmSync(profileDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * `work`, or an error naming `what` after `ms`: for the browser calls Playwright leaves without a
+ * timeout (newPage, clearCookies, close), so that a stuck one fails its test by name instead of
+ * holding it until the test's own timeout.
+ */
+export async function within<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** axe-core's serious and critical findings on the page as it is now: an empty list passes. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { hotpAt } from './codes.ts';
+import { waitFor } from './ports.ts';
 import { Api, randomBase32 } from './tessera.ts';
 
 /** One login request as a caller saw it. */
@@ -259,4 +260,88 @@ export class EnrolLoad {
     }
     assert.deepEqual(this.malformed503, [], 'every 503 carries Retry-After and STORE_UNAVAILABLE');
   }
+}
+
+/**
+ * The loads a failover test runs: HOTP logins of `users` users (made through `admin`, the master's
+ * node, with an API and a RADIUS caller) and enrolments, both against every node in `nodes`.
+ */
+export async function failoverLoads(
+  admin: Api,
+  nodes: LoadNode[],
+  opts: { prefix: string; users: number; enrolPrefix?: string },
+): Promise<{ load: LoginLoad; enrol: EnrolLoad }> {
+  const keys = {
+    api: await admin.createClient('api'),
+    radius: await admin.createClient('radius', { rejectDetail: 'reason' }),
+  };
+  const load = new LoginLoad(nodes, keys);
+  await load.enrol(admin, opts.prefix, opts.users);
+  return { load, enrol: new EnrolLoad(nodes, admin.key, opts.enrolPrefix) };
+}
+
+/**
+ * Runs both loads through a failure: logins flow first (two rounds of `users`), then `kill()`;
+ * then each node of `recoverOn`, in turn, accepts again, logins flow on, and the requests held
+ * through the gap get `holdMs` to finish. Both loads are stopped when this returns or throws.
+ * Resolves with the time the kill returned; `afterKill` gets it at once (to start probes).
+ */
+export async function runThroughFailure(
+  loads: { load: LoginLoad; enrol: EnrolLoad },
+  opts: {
+    users: number;
+    holdMs: number;
+    recoverOn: string[];
+    kill(): Promise<void>;
+    afterKill?(killAt: number): void;
+  },
+): Promise<number> {
+  const { load, enrol } = loads;
+  // a wait that ends without a throw: what did not happen is asserted on the figures afterwards
+  const until = (what: string, cond: () => boolean, ms: number) =>
+    waitFor(what, async () => cond(), ms, 20).catch(() => false);
+  load.start();
+  enrol.start();
+  try {
+    await until('logins before the failover', () => load.acceptsSince(0) >= 2 * opts.users, 30_000);
+    assert.ok(load.acceptsSince(0) > 0, 'logins succeed before the failover');
+    await opts.kill();
+    const killAt = Date.now();
+    opts.afterKill?.(killAt);
+    for (const name of opts.recoverOn)
+      await until(`an accept on node ${name}`, () => load.firstAcceptAfter(killAt, name) > 0, 30_000);
+    // and logins keep flowing after that, while held requests drain
+    const recovered = Date.now();
+    await until('logins after the recovery', () => load.acceptsSince(recovered) >= opts.users, 10_000);
+    await new Promise((r) => setTimeout(r, opts.holdMs));
+    return killAt;
+  } finally {
+    await load.stop();
+    await enrol.stop();
+  }
+}
+
+/**
+ * What a failover must keep: no request failed (`why` explains one that did), none waited much past
+ * the hold, no code was accepted twice, every accepted code stays used, and every acknowledged
+ * enrolment is on `master` with its token.
+ */
+export async function assertFailoverKept(
+  loads: { load: LoginLoad; enrol: EnrolLoad },
+  opts: { killAt: number; holdMs: number; master: LoadNode; why?: string },
+): Promise<void> {
+  const { load, enrol } = loads;
+  const all = load.figures();
+  assert.deepEqual(
+    all.failed.map((a) => `${a.node} ${a.face} ${a.reason} at +${a.started - opts.killAt} ms`),
+    [],
+    opts.why ? `no request failed; ${opts.why}` : 'no request failed',
+  );
+  assert.ok(
+    all.slowestMs < opts.holdMs + 3_000,
+    `no request waited much past the hold (${all.slowestMs} ms)`,
+  );
+  load.assertNoDoubleAccept();
+  await load.assertAcceptedStayUsed();
+  await enrol.assertNoneLost(opts.master);
 }

@@ -182,6 +182,8 @@ export interface SentinelGroup {
   masterPort(): Promise<number>;
   /** A short-lived connection to one sentinel (caller must disconnect). */
   client(index?: number): Redis;
+  /** Waits until the first sentinel lists `count` replicas: before that it cannot promote one. */
+  waitForReplicas(count: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -279,6 +281,16 @@ export async function startSentinels(opts: {
       });
       c.on('error', () => {});
       return c;
+    },
+    async waitForReplicas(count) {
+      await waitFor(`Sentinel to know ${count} replica(s) of ${name}`, async () => {
+        const c = group.client();
+        try {
+          return ((await c.call('SENTINEL', 'replicas', name)) as unknown[]).length === count;
+        } finally {
+          c.disconnect();
+        }
+      });
     },
     async stop() {
       for (const p of procs) p.kill('SIGTERM');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { hotpAt } from '../harness/codes.ts';
+import { slapdSource } from '../harness/directory.ts';
 import { waitFor } from '../harness/ports.ts';
 import { type RedisProcess, startRedis, waitForReplicaLink } from '../harness/redis.ts';
 import { personLdif, type SlapdProcess, startSlapd } from '../harness/slapd.ts';
@@ -22,14 +23,7 @@ interface Fixture {
 }
 
 let slapd: SlapdProcess;
-const sourceBody = (name: string) => ({
-  name,
-  url: slapd.url,
-  bindDn: slapd.rootDn,
-  bindPassword: slapd.rootPassword,
-  baseDn: slapd.suffix,
-  preset: 'openldap',
-});
+const sourceBody = (name: string) => slapdSource(slapd, { name });
 const DS = (f: Fixture) => `/v1/admin/directory/sources/${f.source}`;
 
 interface Case {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { hotpAt } from '../harness/codes.ts';
+import { slapdSource } from '../harness/directory.ts';
 import { groupLdif, personLdif, type SlapdProcess, startSlapd } from '../harness/slapd.ts';
 import { Api, randomBase32, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
@@ -9,16 +10,8 @@ describe('directory sources and sync over the admin API (real node, real slapd)'
   let node: TesseraHandle;
   let admin: Api;
   let client: Api;
-  const body = (over: Record<string, unknown> = {}) => ({
-    name: 'corp',
-    url: slapd.url,
-    bindDn: slapd.rootDn,
-    bindPassword: slapd.rootPassword,
-    baseDn: slapd.suffix,
-    preset: 'openldap',
-    groupFilter: '(objectClass=groupOfNames)',
-    ...over,
-  });
+  const body = (over: Record<string, unknown> = {}) =>
+    slapdSource(slapd, { groupFilter: '(objectClass=groupOfNames)', ...over });
 
   beforeAll(async () => {
     slapd = await startSlapd();

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { hotpAt } from '../harness/codes.ts';
-import { personLdif, type SlapdProcess, startSlapd } from '../harness/slapd.ts';
-import { Api, type Json, randomBase32, startTessera, type TesseraHandle } from '../harness/tessera.ts';
+import { type DirectoryNode, startDirectoryNode } from '../harness/directory.ts';
+import type { SlapdProcess } from '../harness/slapd.ts';
+import { Api, type Json, randomBase32, type TesseraHandle } from '../harness/tessera.ts';
 
 const PW = 'Pool pw 7';
 /** src/directory/bind-pool.ts DEFAULT_POOL.size: connections to one source at most. */
@@ -12,6 +13,7 @@ const TIMEOUT_MS = 1000;
 // Directory binds for `firstFactor: "ldap"` go over a small bounded pool of connections, each bind
 // bounded by the source's timeout: tried against a real slapd that answers, and one that hangs.
 describe('directory binds: bounded pool and timeout (real node, real slapd)', () => {
+  let dir: DirectoryNode;
   let slapd: SlapdProcess;
   let node: TesseraHandle;
   let client: Api;
@@ -38,21 +40,13 @@ describe('directory binds: bounded pool and timeout (real node, real slapd)', ()
   };
 
   beforeAll(async () => {
-    slapd = await startSlapd();
-    slapd.ldif(personLdif({ uid: 'pia', cn: 'Pia Pool', password: PW }));
-    node = await startTessera({ env: { TESSERA_LOG_LEVEL: 'debug' } });
-    const admin = new Api(node.url, node.adminKey);
-    await admin.ok('POST', '/v1/admin/directory/sources', {
-      name: 'corp',
-      url: slapd.url,
-      bindDn: slapd.rootDn,
-      bindPassword: slapd.rootPassword,
-      baseDn: slapd.suffix,
-      preset: 'openldap',
-      timeoutMs: TIMEOUT_MS,
-      connectTimeoutMs: TIMEOUT_MS,
+    dir = await startDirectoryNode({
+      people: [{ uid: 'pia', cn: 'Pia Pool', password: PW }],
+      source: { timeoutMs: TIMEOUT_MS, connectTimeoutMs: TIMEOUT_MS },
+      tessera: { env: { TESSERA_LOG_LEVEL: 'debug' } },
     });
-    await admin.ok('POST', '/v1/admin/directory/sources/corp/sync');
+    ({ slapd, node } = dir);
+    const admin = dir.admin;
     await admin.ok('POST', '/v1/admin/users/pia/tokens', { type: 'hotp', secret });
     // every request below is evaluated: no throttle, no lock
     await admin.ok('PATCH', '/v1/admin/settings', {
@@ -62,8 +56,7 @@ describe('directory binds: bounded pool and timeout (real node, real slapd)', ()
     client = new Api(node.url, await admin.createClient('radius', { firstFactor: 'ldap' }));
   }, 120_000);
   afterAll(async () => {
-    await node?.stop();
-    await slapd?.stop();
+    await dir?.stop();
   });
 
   test('logins reuse pooled connections: twenty in a row open no more than the pool', async () => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { base32Decode, hotp } from '../../src/otp/index.ts';
 import { awaitFreshStep, totpNow } from '../harness/codes.ts';
+import { addSyncedSource } from '../harness/directory.ts';
 import { type RedisProcess, startRedis } from '../harness/redis.ts';
 import { personLdif, type SlapdProcess, startSlapd } from '../harness/slapd.ts';
 import {
@@ -81,15 +82,7 @@ describe('user import from CSV (real nodes, real slapd)', () => {
     await admin.ok('POST', '/v1/admin/groups', { name: 'vpn' });
     await admin.ok('POST', '/v1/admin/users', { username: 'cid', displayName: 'Old Name' });
     await admin.createUserWithTotp('owner', { token: { serial: 'HW-TAKEN' } });
-    await admin.ok('POST', '/v1/admin/directory/sources', {
-      name: 'corp',
-      url: slapd.url,
-      bindDn: slapd.rootDn,
-      bindPassword: slapd.rootPassword,
-      baseDn: slapd.suffix,
-      preset: 'openldap',
-    });
-    await admin.ok('POST', '/v1/admin/directory/sources/corp/sync');
+    await addSyncedSource(admin, slapd);
   }, 120_000);
   afterAll(async () => {
     await Promise.all([node?.stop(), onRedis?.stop()]);

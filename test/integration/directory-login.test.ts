@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { hotpAt } from '../harness/codes.ts';
-import { personLdif, type SlapdProcess, startSlapd } from '../harness/slapd.ts';
-import { Api, type Json, randomBase32, startTessera, type TesseraHandle } from '../harness/tessera.ts';
+import { type DirectoryNode, startDirectoryNode } from '../harness/directory.ts';
+import type { SlapdProcess } from '../harness/slapd.ts';
+import { Api, type Json, randomBase32, type TesseraHandle } from '../harness/tessera.ts';
 
 const PW = 'Correct horse 1';
 const DIGIT_PW = 'pw-123456';
 
 describe('firstFactor "ldap": directory password + code over /v1/validate (real node, real slapd)', () => {
+  let dir: DirectoryNode;
   let slapd: SlapdProcess;
   let node: TesseraHandle;
   let admin: Api;
@@ -26,26 +28,14 @@ describe('firstFactor "ldap": directory password + code over /v1/validate (real 
   };
 
   beforeAll(async () => {
-    slapd = await startSlapd();
-    slapd.ldif(
-      [
-        personLdif({ uid: 'hal', cn: 'Hal Hill', password: PW }),
-        personLdif({ uid: 'ivy', cn: 'Ivy Ives', password: DIGIT_PW }),
-      ].join('\n'),
-    );
-    node = await startTessera();
-    admin = new Api(node.url, node.adminKey);
-    await admin.ok('POST', '/v1/admin/directory/sources', {
-      name: 'corp',
-      url: slapd.url,
-      bindDn: slapd.rootDn,
-      bindPassword: slapd.rootPassword,
-      baseDn: slapd.suffix,
-      preset: 'openldap',
-      timeoutMs: 2000,
-      connectTimeoutMs: 1000,
+    dir = await startDirectoryNode({
+      people: [
+        { uid: 'hal', cn: 'Hal Hill', password: PW },
+        { uid: 'ivy', cn: 'Ivy Ives', password: DIGIT_PW },
+      ],
+      source: { timeoutMs: 2000, connectTimeoutMs: 1000 },
     });
-    await admin.ok('POST', '/v1/admin/directory/sources/corp/sync');
+    ({ slapd, node, admin } = dir);
     await admin.ok('POST', '/v1/admin/users', { username: 'local-lee' });
     counter = { hal: 0, ivy: 0, 'local-lee': 0 };
     for (const u of Object.keys(counter)) {
@@ -61,8 +51,7 @@ describe('firstFactor "ldap": directory password + code over /v1/validate (real 
     pinClient = new Api(node.url, await admin.createClient('radius'));
   }, 120_000);
   afterAll(async () => {
-    await node?.stop();
-    await slapd?.stop();
+    await dir?.stop();
   });
 
   test('password + code in one pass is accepted, and the code only once', async () => {

@@ -2,33 +2,21 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { hotpAt } from '../harness/codes.ts';
+import { type DirectoryNode, startDirectoryNode } from '../harness/directory.ts';
 import { type FreeRadiusHandle, startFreeRadius } from '../harness/freeradius.ts';
 import { type AttrValue, radAuth } from '../harness/radclient.ts';
-import { personLdif, type SlapdProcess, startSlapd } from '../harness/slapd.ts';
-import { Api, randomBase32, startTessera, type TesseraHandle } from '../harness/tessera.ts';
+import { randomBase32 } from '../harness/tessera.ts';
 
 const PW = 'Vpn pass 7';
 
 describe('FreeRADIUS + radclient with a directory password (real slapd, real node)', () => {
-  let slapd: SlapdProcess;
-  let node: TesseraHandle;
+  let dir: DirectoryNode;
   let fr: FreeRadiusHandle;
   const secret = randomBase32();
 
   beforeAll(async () => {
-    slapd = await startSlapd();
-    slapd.ldif(personLdif({ uid: 'rae', cn: 'Rae Ross', password: PW }));
-    node = await startTessera();
-    const admin = new Api(node.url, node.adminKey);
-    await admin.ok('POST', '/v1/admin/directory/sources', {
-      name: 'corp',
-      url: slapd.url,
-      bindDn: slapd.rootDn,
-      bindPassword: slapd.rootPassword,
-      baseDn: slapd.suffix,
-      preset: 'openldap',
-    });
-    await admin.ok('POST', '/v1/admin/directory/sources/corp/sync');
+    dir = await startDirectoryNode({ people: [{ uid: 'rae', cn: 'Rae Ross', password: PW }] });
+    const { admin, node } = dir;
     await admin.ok('POST', '/v1/admin/users/rae/tokens', { type: 'hotp', secret });
     const created = await admin.ok('POST', '/v1/admin/clients', {
       name: 'vpn',
@@ -40,8 +28,7 @@ describe('FreeRADIUS + radclient with a directory password (real slapd, real nod
   }, 180_000);
   afterAll(async () => {
     await fr?.stop();
-    await node?.stop();
-    await slapd?.stop();
+    await dir?.stop();
   });
 
   const auth = (attrs: Record<string, AttrValue>) => radAuth({ port: fr.port, secret: fr.secret }, attrs);

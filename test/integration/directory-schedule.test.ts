@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, test } from 'vitest';
+import { slapdSource } from '../harness/directory.ts';
 import { waitFor } from '../harness/ports.ts';
 import { type RedisProcess, startRedis, waitForReplicaLink } from '../harness/redis.ts';
 import { personLdif, type SlapdProcess, startSlapd } from '../harness/slapd.ts';
@@ -63,15 +64,7 @@ describe('scheduled directory sync with replica takeover (two nodes, real Redis,
 
   test('the master runs the schedule; the replica does not while the master is heard', async () => {
     const adminA = new Api(nodeA.url, nodeA.adminKey);
-    await adminA.ok('POST', '/v1/admin/directory/sources', {
-      name: 'corp',
-      url: slapd.url,
-      bindDn: slapd.rootDn,
-      bindPassword: slapd.rootPassword,
-      baseDn: slapd.suffix,
-      preset: 'openldap',
-      syncIntervalSeconds: 1,
-    });
+    await adminA.ok('POST', '/v1/admin/directory/sources', slapdSource(slapd, { syncIntervalSeconds: 1 }));
     await waitFor('the master syncs "early"', () => exists('early'), 20_000);
     addPerson('second');
     await waitFor('the master syncs "second"', () => exists('second'), 20_000);
@@ -165,15 +158,7 @@ describe('the directory schedule on one node (embedded store, real slapd)', () =
   });
 
   test('a lone node runs the schedule without a lease; TESSERA_DIRECTORY_SCHEDULE=false runs none', async () => {
-    const body = {
-      name: 'corp',
-      url: slapd.url,
-      bindDn: slapd.rootDn,
-      bindPassword: slapd.rootPassword,
-      baseDn: slapd.suffix,
-      preset: 'openldap',
-      syncIntervalSeconds: 1,
-    };
+    const body = slapdSource(slapd, { syncIntervalSeconds: 1 });
     const apiOn = new Api(on.url, on.adminKey);
     const apiOff = new Api(off.url, off.adminKey);
     await apiOn.ok('POST', '/v1/admin/directory/sources', body);

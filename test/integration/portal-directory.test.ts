@@ -1,37 +1,26 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { hotpAt } from '../harness/codes.ts';
-import { personLdif, type SlapdProcess, startSlapd } from '../harness/slapd.ts';
-import { Api, type Json, randomBase32, startTessera, type TesseraHandle } from '../harness/tessera.ts';
+import { type DirectoryNode, startDirectoryNode } from '../harness/directory.ts';
+import type { Api, Json, TesseraHandle } from '../harness/tessera.ts';
+import { randomBase32 } from '../harness/tessera.ts';
 import { csrfOf, Visitor } from './portal-visitor.ts';
 
 const PW = 'Correct horse 1';
 
 describe('portal sign-in of a directory user: directory password + code (real node, real slapd)', () => {
-  let slapd: SlapdProcess;
+  let dir: DirectoryNode;
   let node: TesseraHandle;
   let admin: Api;
   const secret = randomBase32();
 
   beforeAll(async () => {
-    slapd = await startSlapd();
-    slapd.ldif(personLdif({ uid: 'dora', cn: 'Dora Dee', password: PW }));
-    node = await startTessera();
-    admin = new Api(node.url, node.adminKey);
-    await admin.ok('POST', '/v1/admin/directory/sources', {
-      name: 'corp',
-      url: slapd.url,
-      bindDn: slapd.rootDn,
-      bindPassword: slapd.rootPassword,
-      baseDn: slapd.suffix,
-      preset: 'openldap',
-    });
-    await admin.ok('POST', '/v1/admin/directory/sources/corp/sync');
+    dir = await startDirectoryNode({ people: [{ uid: 'dora', cn: 'Dora Dee', password: PW }] });
+    ({ node, admin } = dir);
     await admin.ok('POST', '/v1/admin/users/dora/tokens', { type: 'hotp', secret });
   }, 120_000);
   afterAll(async () => {
-    await node?.stop();
-    await slapd?.stop();
+    await dir?.stop();
   });
 
   async function signIn(v: Visitor, password: string, code: string) {

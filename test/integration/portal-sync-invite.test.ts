@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { awaitFreshStep, totpNow } from '../harness/codes.ts';
+import { slapdSource } from '../harness/directory.ts';
 import { personLdif, type SlapdProcess, startSlapd } from '../harness/slapd.ts';
 import { type SmtpHandle, smtpEnv, startSmtp } from '../harness/smtp.ts';
 import { Api, type Json, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
@@ -33,15 +34,7 @@ describe('a directory sync invites the users it creates (real slapd, real SMTP, 
     await slapd?.stop();
   });
 
-  const source = (over: Json = {}) => ({
-    name: 'corp',
-    url: slapd.url,
-    bindDn: slapd.rootDn,
-    bindPassword: slapd.rootPassword,
-    baseDn: slapd.suffix,
-    preset: 'openldap',
-    ...over,
-  });
+  const source = (over: Json = {}) => slapdSource(slapd, over);
 
   test('the setting is schema-checked and shown back', async () => {
     const bad = await admin.call('POST', '/v1/admin/directory/sources', source({ inviteNewUsers: 'yes' }));
