@@ -56,6 +56,7 @@ const SCRIPTS: Record<string, { lua: string; keys: number }> = {
   tsCommitAccept: { lua: lua.COMMIT_ACCEPT, keys: 3 },
   tsCommitFailure: { lua: lua.COMMIT_FAILURE, keys: 1 },
   tsReserveAttempt: { lua: lua.RESERVE_ATTEMPT, keys: 1 },
+  tsSettleAttempt: { lua: lua.SETTLE_ATTEMPT, keys: 3 },
   tsRefundAttempt: { lua: lua.REFUND_ATTEMPT, keys: 1 },
   tsAdvanceState: { lua: lua.ADVANCE_STATE, keys: 1 },
   tsUnlockUser: { lua: lua.UNLOCK_USER, keys: 1 },
@@ -403,11 +404,11 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
    * After a write on `conn`: WAIT for one replica when replication is expected. Returns false when
    * no replica acknowledged in time (the caller applies the replica-ack policy).
    */
-  async acknowledged(conn: Redis): Promise<boolean> {
+  async acknowledged(conn: Redis, sent?: number): Promise<boolean> {
     const known = this.view?.replicas.length ?? 0;
     if (!this.expectReplicas && known === 0) return true;
     const need = Math.max(1, this.opts.ackReplicas ?? 1);
-    let acks = known > 0 ? await conn.wait(need, this.waitTimeoutMs) : 0;
+    let acks = sent ?? (known > 0 ? await conn.wait(need, this.waitTimeoutMs) : 0);
     // Strict, and the master just changed: its replicas may still be attaching (Sentinel re-points
     // them only after the promotion). Keep waiting for them within the hold, never accept without.
     if (acks < need && this.replicaAck === 'reject' && this.inFailover) {
@@ -422,6 +423,32 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     if (acks >= need) return true;
     this.emit('replica-ack-missing', { waited: known > 0 ? this.waitTimeoutMs : 0, ms: this.waitTimeoutMs });
     return false;
+  }
+
+  /**
+   * Runs one of our scripts on `conn` and, when replicas are known, its WAIT in the same write:
+   * one round trip where a script and then its WAIT take two. The acknowledgement count is
+   * undefined when no WAIT was sent; pass it to acknowledged(), which decides as it always does.
+   */
+  async scriptAndWait(
+    conn: Redis,
+    name: ScriptName,
+    args: (string | number)[],
+  ): Promise<{ reply: unknown; acks: number | undefined }> {
+    const known = this.view?.replicas.length ?? 0;
+    if (known === 0) return { reply: await runScript(conn, name, args), acks: undefined };
+    const need = Math.max(1, this.opts.ackReplicas ?? 1);
+    const results = await conn
+      .pipeline([
+        [name, ...args],
+        ['wait', need, this.waitTimeoutMs],
+      ])
+      .exec();
+    const [script, wait] = results ?? [];
+    if (!script || !wait) throw new Error('Connection is closed (the pipeline was not run).');
+    if (script[0]) throw script[0];
+    if (wait[0]) throw wait[0];
+    return { reply: script[1], acks: Number(wait[1]) };
   }
 
   /** Re-reads ROLE now (after a READONLY answer, or on the poll). */
