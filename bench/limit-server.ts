@@ -3,6 +3,7 @@
 //   the user from the store, unseal the seed (AES-256-GCM), three HMAC-SHA1 (a ±1 step window),
 //   one durable write of the used step — on LMDB, or on Redis (with WAIT when it has replicas);
 // - a no-op route that parses the same body and answers.
+// Both also answer rlm_rest's dialect on /radius/auth, for FreeRADIUS in front of them.
 // Validate's throughput is printed as a ratio to each, measured in the same run.
 import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,6 +34,8 @@ interface Body {
   user: string;
   pass?: string;
 }
+
+type RlmBody = Record<string, { value?: string[] } | undefined> | undefined;
 
 const BODY_SCHEMA = {
   type: 'object',
@@ -118,20 +121,34 @@ export async function startLimitServer(spec: {
   );
   const populateMs = Date.now() - started;
 
-  const app = Fastify({ logger: false });
-  app.post<{ Body: Body }>('/v1/validate', { schema: { body: BODY_SCHEMA } }, async (request, reply) => {
-    const header = request.headers.authorization ?? '';
+  const callerKnown = (header: string): boolean => {
     const given = Buffer.from(hash('sha256', header.slice(header.lastIndexOf('.') + 1), 'base64url'));
-    if (given.length !== keyHash.length || !timingSafeEqual(given, Buffer.from(keyHash))) {
-      return reply.code(401).send({ code: 'UNAUTHORIZED' });
-    }
-    const { user, pass = '' } = request.body;
+    return given.length === keyHash.length && timingSafeEqual(given, Buffer.from(keyHash));
+  };
+  const accepts = async (user: string, pass: string): Promise<boolean> => {
     const record = await get(user);
     const seed = record ? ring.open(record.sealed, user) : null;
     const step = record && seed ? matchStep(seed, pass, record.lastStep) : null;
-    if (step === null) return { result: 'reject', reason: 'OTP_INVALID' };
+    if (step === null) return false;
     await put(user, { sealed: record!.sealed, lastStep: step });
-    return { result: 'accept', reason: 'OK' };
+    return true;
+  };
+
+  const app = Fastify({ logger: false });
+  app.post<{ Body: Body }>('/v1/validate', { schema: { body: BODY_SCHEMA } }, async (request, reply) => {
+    if (!callerKnown(request.headers.authorization ?? ''))
+      return reply.code(401).send({ code: 'UNAUTHORIZED' });
+    const { user, pass = '' } = request.body;
+    return (await accepts(user, pass))
+      ? { result: 'accept', reason: 'OK' }
+      : { result: 'reject', reason: 'OTP_INVALID' };
+  });
+  // The same work in rlm_rest's dialect (204 accept, 401 reject), for the RADIUS bench.
+  app.post<{ Body: RlmBody }>('/radius/auth', async (request, reply) => {
+    if (!callerKnown(request.headers.authorization ?? '')) return reply.code(401).send();
+    const user = request.body?.['User-Name']?.value?.[0] ?? '';
+    const pass = request.body?.['User-Password']?.value?.[0] ?? '';
+    return reply.code((await accepts(user, pass)) ? 204 : 401).send();
   });
   const port = await listen(app);
   return {

@@ -1,7 +1,9 @@
 // `npm run bench` → radius: one-shot TOTP accepts per second through FreeRADIUS (the shipped
 // freeradius-config, rlm_rest) + Tessera, as a ratio to the same FreeRADIUS configuration pointed
 // at a no-op HTTP endpoint that answers every request as Tessera answers an accept (204): rlm_rest's
-// own ceiling on this machine. radclient drives both with the same packets; runs alternate.
+// own ceiling on this machine, and pointed at the design-limit route (bench/limit-server.ts: only
+// the work an accept cannot avoid, a durable write included), which says how much of the gap is
+// that work. radclient drives all three with the same packets; runs alternate.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,11 +45,13 @@ export async function benchRadius(): Promise<Record<string, unknown>> {
   const population = { prefix: 'r', count: USERS * 2 * (ROUNDS + 1) };
   let node: ServerProcess | undefined;
   let noop: ServerProcess | undefined;
+  let limit: ServerProcess | undefined;
   const radius: Awaited<ReturnType<typeof startFreeRadius>>[] = [];
   try {
-    [node, noop] = await Promise.all([
+    [node, noop, limit] = await Promise.all([
       startServer({ kind: 'tessera', env: { TESSERA_DATA_DIR: dataDir }, population }),
       startServer({ kind: 'noop' }),
+      startServer({ kind: 'limit', store: 'lmdb', population }),
     ]);
     const viaTessera = await startFreeRadius({
       tesseraUrl: `http://127.0.0.1:${node.port}`,
@@ -63,15 +67,25 @@ export async function benchRadius(): Promise<Record<string, unknown>> {
       maxServers: THREADS,
     });
     radius.push(viaNoop);
-    let next = 0;
+    // The design-limit route behind the same FreeRADIUS: what an accept's own work costs here.
+    const viaLimit = await startFreeRadius({
+      tesseraUrl: `http://127.0.0.1:${limit.port}`,
+      apiKey: limit.apiKey,
+      debug: false,
+      maxServers: THREADS,
+    });
+    radius.push(viaLimit);
+    const via = { tessera: viaTessera, noop: viaNoop, limit: viaLimit };
+    const next = { tessera: 0, noop: 0, limit: 0 };
     // User i of a run's slice gets the codes of steps s-1, s and s+1 in that order: three fresh
     // accepts each, all inside the ±1 window of the step s the run lies in.
-    const run = async (fr: typeof viaTessera, name: string): Promise<RadiusRun> => {
+    const run = async (name: keyof typeof via): Promise<RadiusRun> => {
+      const fr = via[name];
       const left = 30_000 - (Date.now() % 30_000);
       if (left < 12_000) await new Promise((r) => setTimeout(r, left + 100));
       const s = timeStep(Date.now(), 30);
-      const first = next;
-      next += USERS;
+      const first = next[name];
+      next[name] += USERS;
       const packets = [s - 1, s, s + 1].flatMap((step) =>
         Array.from({ length: USERS }, (_, i) =>
           packetText({ 'User-Name': `r${first + i}`, 'User-Password': codeAt(step) }),
@@ -87,27 +101,35 @@ export async function benchRadius(): Promise<Record<string, unknown>> {
       }
       return result;
     };
-    await run(viaTessera, 'tessera'); // warm-up: JIT, rlm_rest's connection pool
-    await run(viaNoop, 'noop');
-    const rounds: { tessera: RadiusRun; noop: RadiusRun }[] = [];
+    // warm-up: JIT, rlm_rest's connection pools
+    for (const name of ['tessera', 'noop', 'limit'] as const) await run(name);
+    type Round = Record<keyof typeof via, RadiusRun>;
+    const rounds: Round[] = [];
     for (let r = 0; r < ROUNDS; r++) {
-      const round = {} as { tessera: RadiusRun; noop: RadiusRun };
-      for (const name of r % 2 === 0 ? (['noop', 'tessera'] as const) : (['tessera', 'noop'] as const))
-        round[name] = await run(name === 'tessera' ? viaTessera : viaNoop, name);
+      const round = {} as Round;
+      for (const name of r % 2 === 0
+        ? (['noop', 'limit', 'tessera'] as const)
+        : (['tessera', 'limit', 'noop'] as const))
+        round[name] = await run(name);
       rounds.push(round);
     }
     const per = (f: (r: (typeof rounds)[number]) => number) => range(rounds.map(f));
     return {
-      what: 'one-shot TOTP accepts per second through FreeRADIUS (shipped config, rlm_rest over HTTP/1.1 on loopback) + Tessera, vs the same FreeRADIUS pointed at a no-op endpoint answering 204; radclient, fresh codes, runs alternated',
+      what: 'one-shot TOTP accepts per second through FreeRADIUS (shipped config, rlm_rest over HTTP/1.1 on loopback) + Tessera, vs the same FreeRADIUS pointed at a no-op endpoint answering 204 and at the design-limit route; radclient, fresh codes, runs alternated',
       freeradius: freeradiusVersion(),
       radclientParallel: PARALLEL,
       freeradiusThreads: THREADS,
       packetsPerRun: USERS * 3,
       acceptsPerSecond: {
         tessera: per((r) => r.tessera.acceptsPerSecond),
+        limit: per((r) => r.limit.acceptsPerSecond),
         noop: per((r) => r.noop.acceptsPerSecond),
       },
-      ratios: { tesseraToNoop: per((r) => ratio(r.tessera.acceptsPerSecond, r.noop.acceptsPerSecond)) },
+      ratios: {
+        tesseraToNoop: per((r) => ratio(r.tessera.acceptsPerSecond, r.noop.acceptsPerSecond)),
+        tesseraToLimit: per((r) => ratio(r.tessera.acceptsPerSecond, r.limit.acceptsPerSecond)),
+        limitToNoop: per((r) => ratio(r.limit.acceptsPerSecond, r.noop.acceptsPerSecond)),
+      },
       runs: rounds,
       aim: 'tesseraToNoop >= 0.8',
     };
@@ -115,6 +137,7 @@ export async function benchRadius(): Promise<Record<string, unknown>> {
     for (const fr of radius) await fr.stop();
     await node?.stop();
     await noop?.stop();
+    await limit?.stop();
     rmSync(work, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Redis } from 'ioredis';
 import { restoreSnapshot } from '../src/cluster/restore.ts';
 import { createSnapshot } from '../src/cluster/snapshot.ts';
 import { openSnapshot } from '../src/cluster/snapshot-format.ts';
@@ -10,6 +11,7 @@ import { sampleUser } from '../src/store/fixtures.ts';
 import type { Store } from '../src/store/index.ts';
 import { openRedisStore } from '../src/store/redis/index.ts';
 import { type RedisProcess, startRedis } from '../test/harness/redis.ts';
+import { cpuPerAccept } from './cpu.ts';
 import { type ServerProcess, startServer } from './procs.ts';
 import { ROUNDS, range, ratio, SECONDS, Slices, USERS_PER_RUN } from './validate.ts';
 import { ensureWrk, runWrk, WRK_CONNECTIONS, type WrkFigures } from './wrk.ts';
@@ -35,6 +37,26 @@ async function acceptLatency(
     p99ms: +times[Math.floor(n * 0.99)]!.toFixed(3),
     perSecond: Math.round(n / ((Date.now() - started) / 1000)),
   };
+}
+
+type Calls = Record<string, number>;
+
+/** Calls per command so far (INFO commandstats). */
+async function commandCalls(c: Redis): Promise<Calls> {
+  const info = (await c.info('commandstats')) as string;
+  const calls: Calls = {};
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1]!] = Number(m[2]);
+  return calls;
+}
+
+/** The commands that ran at least once per ten accepts, per accept. */
+function perAccept(before: Calls, after: Calls, accepts: number): Calls {
+  const out: Calls = {};
+  for (const [name, n] of Object.entries(after)) {
+    const per = (n - (before[name] ?? 0)) / Math.max(1, accepts);
+    if (per >= 0.1) out[name] = +per.toFixed(2);
+  }
+  return out;
 }
 
 async function populate(store: Store, n: number): Promise<number> {
@@ -149,15 +171,26 @@ export async function benchRedis(): Promise<Record<string, unknown>> {
     };
     await runWrk(slices.limit.take(), { seconds: 2 });
     await runWrk(slices.node.take(), { seconds: 2 });
-    const rounds: { limit: WrkFigures; validate: WrkFigures }[] = [];
+    const stats = master.client();
+    const servers = { limit, validate: node };
+    type Figures = WrkFigures & { cpuUsPerAccept: Record<string, number>; redisCallsPerAccept: Calls };
+    const rounds: { limit: Figures; validate: Figures }[] = [];
     for (let r = 0; r < ROUNDS; r++) {
-      const round = {} as { limit: WrkFigures; validate: WrkFigures };
-      for (const name of r % 2 === 0 ? (['limit', 'validate'] as const) : (['validate', 'limit'] as const))
-        round[name] = await runWrk((name === 'limit' ? slices.limit : slices.node).take(), {
-          seconds: SECONDS,
-        });
+      const round = {} as { limit: Figures; validate: Figures };
+      for (const name of r % 2 === 0 ? (['limit', 'validate'] as const) : (['validate', 'limit'] as const)) {
+        const before = await commandCalls(stats);
+        const figures = await cpuPerAccept(
+          { server: servers[name].pid, master: master.proc.pid ?? 0, replica: replica.proc.pid ?? 0 },
+          () => runWrk((name === 'limit' ? slices.limit : slices.node).take(), { seconds: SECONDS }),
+        );
+        round[name] = {
+          ...figures,
+          redisCallsPerAccept: perAccept(before, await commandCalls(stats), figures.accepts),
+        };
+      }
       rounds.push(round);
     }
+    stats.disconnect();
     const per = (f: (r: (typeof rounds)[number]) => number) => range(rounds.map(f));
     results.acceptsPerSecond = {
       validate: per((r) => r.validate.acceptsPerSecond),
@@ -169,6 +202,25 @@ export async function benchRedis(): Promise<Record<string, unknown>> {
     results.latencyMs = {
       validate: { p50: per((r) => r.validate.p50ms).median, p99: per((r) => r.validate.p99ms).median },
       limit: { p50: per((r) => r.limit.p50ms).median, p99: per((r) => r.limit.p99ms).median },
+    };
+    const cpu = (name: 'limit' | 'validate', of: string) => per((r) => r[name].cpuUsPerAccept[of] ?? 0);
+    results.cpuUsPerAccept = {
+      what: "CPU time (user + system) per accept of each process; moves far less than throughput with the neighbours' load",
+      validate: {
+        server: cpu('validate', 'server'),
+        master: cpu('validate', 'master'),
+        replica: cpu('validate', 'replica'),
+      },
+      limit: {
+        server: cpu('limit', 'server'),
+        master: cpu('limit', 'master'),
+        replica: cpu('limit', 'replica'),
+      },
+    };
+    results.redisCallsPerAccept = {
+      what: 'commands the master ran per accept (INFO commandstats; scripts count once, their inner calls apart)',
+      validate: rounds[rounds.length - 1]!.validate.redisCallsPerAccept,
+      limit: rounds[rounds.length - 1]!.limit.redisCallsPerAccept,
     };
     results.runs = rounds;
     results.aim = 'validateToLimit >= 0.5';

@@ -294,31 +294,35 @@ export class Validator {
   ): Promise<ValidateOutcome> {
     const store = this.deps.store;
     // A recovery or temporary code is spent by its own store step (checkCode), never matched as an OTP.
-    if (!store.decideAttempt || this.deps.oneTimeCodes?.matches(code)) {
+    if ((!store.decideAttempt && !store.settleAttempt) || this.deps.oneTimeCodes?.matches(code)) {
       return this.attempt(view, settings, now, (ticket) =>
         this.checkCode(view, tokens, code, settings, now, ticket),
       );
     }
     let match: CodeMatch = { outcome: 'none', unreadable: [] };
-    const decision = await store.decideAttempt(
-      view.user.username,
-      now,
-      attemptPolicy(settings),
-      (tokenState): AttemptVerdict => {
-        const states: Record<string, TokenState> = {};
-        for (const t of tokens) states[t.serial] = tokenState(t.serial);
-        match = matchCode(this.deps.keyring, tokens, states, code, settings, now);
-        if (match.outcome === 'match')
-          return { kind: 'accept', serial: match.token.serial, advance: match.advance };
-        if (
-          match.outcome === 'none' &&
-          match.unreadable.length > 0 &&
-          match.unreadable.length === tokens.length
-        )
-          return { kind: 'refund' };
-        return { kind: 'fail' };
-      },
-    );
+    const judge = (states: Record<string, TokenState>): AttemptVerdict => {
+      match = matchCode(this.deps.keyring, tokens, states, code, settings, now);
+      if (match.outcome === 'match')
+        return { kind: 'accept', serial: match.token.serial, advance: match.advance };
+      if (
+        match.outcome === 'none' &&
+        match.unreadable.length > 0 &&
+        match.unreadable.length === tokens.length
+      )
+        return { kind: 'refund' };
+      return { kind: 'fail' };
+    };
+    const policy = attemptPolicy(settings);
+    // The embedded store evaluates inside its transaction; Redis takes the verdict reached from the
+    // states just read and decides the reservation first in the same script: refused, the verdict
+    // changes nothing and the answer does not depend on it.
+    const decision = store.decideAttempt
+      ? await store.decideAttempt(view.user.username, now, policy, (tokenState) => {
+          const states: Record<string, TokenState> = {};
+          for (const t of tokens) states[t.serial] = tokenState(t.serial);
+          return judge(states);
+        })
+      : await store.settleAttempt!(view.user.username, now, policy, judge(view.tokenStates));
     const found = match as CodeMatch;
     switch (decision.kind) {
       case 'refused':

@@ -49,10 +49,19 @@ export function watchLocks(store: Store, notifier: Notifier): Store {
         return decision;
       }
     : undefined;
+  // the same on the Redis store, whose single-step check takes a verdict
+  const settleAttempt: Store['settleAttempt'] = store.settleAttempt
+    ? async (username, now, policy, verdict) => {
+        const decision = await store.settleAttempt!(username, now, policy, verdict);
+        if (decision.kind === 'failed' || decision.kind === 'stale') tell(username, decision.state, now);
+        return decision;
+      }
+    : undefined;
   return new Proxy(store, {
     get(target, prop) {
       if (prop === 'commitFailure') return commitFailure;
       if (prop === 'decideAttempt') return decideAttempt;
+      if (prop === 'settleAttempt') return settleAttempt;
       const value = Reflect.get(target, prop, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },

@@ -303,6 +303,20 @@ export interface Store {
     policy: AttemptPolicy,
     evaluate: (tokenState: (serial: string) => TokenState) => AttemptVerdict,
   ): Promise<AttemptDecision>;
+  /**
+   * Optional (the Redis store): reserveAttempt and the commit of a verdict reached beforehand from
+   * the state loadAuthView read, as one atomic step (one round trip instead of two). The
+   * reservation is decided first and exactly as reserveAttempt decides it: refused, the verdict
+   * changes nothing and the answer does not depend on it. Granted, an accept whose advance still
+   * moves the token forward is committed as commitAccept (else `stale`), a fail is the counted
+   * failure settled as commitFailure, a refund leaves the attempt uncounted.
+   */
+  settleAttempt?(
+    username: string,
+    now: number,
+    policy: AttemptPolicy,
+    verdict: AttemptVerdict,
+  ): Promise<AttemptDecision>;
   /** Moves a token's state forward by max-merge (resync, restore); never backwards. */
   advanceTokenState(serial: string, state: TokenState): Promise<TokenState>;
   /** Clears the lock and failure counters. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { freePort } from '../harness/ports.ts';
+import { type RedisProcess, startRedis } from '../harness/redis.ts';
 import { type SmtpHandle, smtpEnv, startSmtp } from '../harness/smtp.ts';
 import { Api, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
@@ -63,5 +64,38 @@ describe('a node mails people through a real SMTP server', () => {
     const mail = await smtp.waitForMail('ops@example.test', /directory sync problem/);
     assert.match(mail.text, new RegExp(sync.body.error.code));
     assert.equal(mail.text.includes('x-bind-pass'), false);
+  });
+});
+
+// The Redis store settles a code-only login in one script (settleAttempt): its locks are mailed too.
+describe('a lock on the Redis store is mailed once', () => {
+  let smtp: SmtpHandle;
+  let redis: RedisProcess;
+  let node: TesseraHandle;
+  beforeAll(async () => {
+    [smtp, redis] = await Promise.all([startSmtp(), startRedis()]);
+    node = await startTessera({ env: smtpEnv(smtp, { TESSERA_REDIS_URL: redis.url }) });
+  });
+  afterAll(async () => {
+    await node?.stop();
+    await redis?.stop();
+    await smtp?.close();
+  });
+
+  test('the failure that locks sends one mail; the refusals after it send none', async () => {
+    const admin = new Api(node.url, node.adminKey);
+    const client = new Api(node.url, await admin.createClient('api'));
+    await admin.ok('PATCH', '/v1/admin/settings', {
+      lockout: { threshold: 3, baseSeconds: 600 },
+      throttle: { failuresPerWindow: 100 },
+    });
+    await admin.createUserWithTotp('r-lock', { user: { email: 'r-lock@example.test' } });
+    const reasons: string[] = [];
+    for (let i = 0; i < 5; i++)
+      reasons.push((await client.ok('POST', '/v1/validate', { user: 'r-lock', pass: '000001' })).reason);
+    assert.deepEqual(reasons, ['OTP_INVALID', 'OTP_INVALID', 'OTP_INVALID', 'USER_LOCKED', 'USER_LOCKED']);
+    await smtp.waitForMail('r-lock@example.test', /locked/);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(smtp.mails.filter((m) => m.to.includes('r-lock@example.test')).length, 1);
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { AuditRetention, RedisRole, ReplicationEvents, ReplicationView } from '../types.ts';
@@ -56,6 +57,7 @@ const SCRIPTS: Record<string, { lua: string; keys: number }> = {
   tsCommitAccept: { lua: lua.COMMIT_ACCEPT, keys: 3 },
   tsCommitFailure: { lua: lua.COMMIT_FAILURE, keys: 1 },
   tsReserveAttempt: { lua: lua.RESERVE_ATTEMPT, keys: 1 },
+  tsSettleAttempt: { lua: lua.SETTLE_ATTEMPT, keys: 3 },
   tsRefundAttempt: { lua: lua.REFUND_ATTEMPT, keys: 1 },
   tsAdvanceState: { lua: lua.ADVANCE_STATE, keys: 1 },
   tsUnlockUser: { lua: lua.UNLOCK_USER, keys: 1 },
@@ -81,17 +83,24 @@ const SCRIPTS: Record<string, { lua: string; keys: number }> = {
 
 export type ScriptName = keyof typeof SCRIPTS & string;
 
-/** Runs one of our cached scripts (EVALSHA, falling back to EVAL once per connection). */
-export function runScript(conn: Redis, name: ScriptName, args: (string | number)[]): Promise<unknown> {
-  const fn = (conn as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[name];
-  if (!fn) throw new Error(`script ${name} is not defined`);
-  return fn.apply(conn, args);
-}
+const SHAS: Record<string, string> = Object.fromEntries(
+  Object.entries(SCRIPTS).map(([name, s]) => [name, createHash('sha1').update(s.lua).digest('hex')]),
+);
 
-function defineScripts(conn: Redis): Redis {
-  for (const [name, s] of Object.entries(SCRIPTS))
-    conn.defineCommand(name, { lua: s.lua, numberOfKeys: s.keys });
-  return conn;
+const noScript = (err: unknown) => err instanceof Error && err.message.startsWith('NOSCRIPT');
+
+/**
+ * Runs one of our scripts: EVALSHA, and EVAL where the server does not know it yet (a restarted or
+ * newly promoted Redis), which also caches it there. Not ioredis's defineCommand: every pipeline,
+ * auto-pipelined batches included, copies each defined command onto itself, a cost per batch that
+ * grows with the number of scripts.
+ */
+export function runScript(conn: Redis, name: ScriptName, args: (string | number)[]): Promise<unknown> {
+  const s = SCRIPTS[name];
+  if (!s) throw new Error(`script ${name} is not defined`);
+  return conn
+    .evalsha(SHAS[name]!, s.keys, ...args)
+    .catch((err: unknown) => (noScript(err) ? conn.eval(s.lua, s.keys, ...args) : Promise.reject(err)));
 }
 
 function baseOptions(waitTimeoutMs: number, autoPipelining: boolean, sentinel = false): RedisOptions {
@@ -179,6 +188,7 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
    */
   private probe: Redis | null = null;
   private next = 0;
+  private turnWriter = false;
   private view: ReplicationView | null = null;
   /** Once a replica was seen (or Sentinel is on), a write without a replica's ack is unreplicated. */
   private expectReplicas: boolean;
@@ -237,14 +247,12 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
 
   private makeLocal(): Redis {
     const url = this.opts.url;
-    const c = defineScripts(
-      url
-        ? new Redis({
-            ...baseOptions(this.waitTimeoutMs, this.opts.autoPipelining ?? true),
-            ...this.dataOptions(url),
-          })
-        : this.newSentinelClient(),
-    );
+    const c = url
+      ? new Redis({
+          ...baseOptions(this.waitTimeoutMs, this.opts.autoPipelining ?? true),
+          ...this.dataOptions(url),
+        })
+      : this.newSentinelClient();
     c.on('error', this.noteError);
     c.on('close', () => {
       this.promotedLocal = false;
@@ -391,7 +399,16 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
   /** The next master connection, round-robin. */
   writer(): Redis {
     if (this.writers.length === 0) throw new Error('no master connection yet');
-    const i = this.next++ % this.writers.length;
+    // One connection per turn of the event loop, so that the writes of one turn share one socket
+    // write and one WAIT (scriptAndWait); the next turn takes the next one while a WAIT blocks it.
+    if (!this.turnWriter) {
+      this.turnWriter = true;
+      this.next++;
+      setImmediate(() => {
+        this.turnWriter = false;
+      });
+    }
+    const i = this.next % this.writers.length;
     const w = this.writers[i]!;
     if (w.status !== 'end' || this.closed || !this.makeWriter) return w;
     const fresh = this.makeWriter();
@@ -403,11 +420,11 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
    * After a write on `conn`: WAIT for one replica when replication is expected. Returns false when
    * no replica acknowledged in time (the caller applies the replica-ack policy).
    */
-  async acknowledged(conn: Redis): Promise<boolean> {
+  async acknowledged(conn: Redis, sent?: number): Promise<boolean> {
     const known = this.view?.replicas.length ?? 0;
     if (!this.expectReplicas && known === 0) return true;
     const need = Math.max(1, this.opts.ackReplicas ?? 1);
-    let acks = known > 0 ? await conn.wait(need, this.waitTimeoutMs) : 0;
+    let acks = sent ?? (known > 0 ? await conn.wait(need, this.waitTimeoutMs) : 0);
     // Strict, and the master just changed: its replicas may still be attaching (Sentinel re-points
     // them only after the promotion). Keep waiting for them within the hold, never accept without.
     if (acks < need && this.replicaAck === 'reject' && this.inFailover) {
@@ -422,6 +439,53 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     if (acks >= need) return true;
     this.emit('replica-ack-missing', { waited: known > 0 ? this.waitTimeoutMs : 0, ms: this.waitTimeoutMs });
     return false;
+  }
+
+  /** Per writer, the WAIT that the scripts sent in this turn of the event loop will share. */
+  private readonly turnWaits = new Map<Redis, Promise<{ n: number } | { err: unknown }>>();
+
+  /**
+   * Runs one of our scripts on `conn` with a WAIT behind it: the scripts sent on one connection in
+   * one turn of the event loop go out in one socket write, followed by one WAIT that covers them
+   * all (a group commit), instead of a write and a WAIT each. `acks` is undefined when no WAIT
+   * covered the script; pass it to acknowledged(), which decides as always.
+   */
+  async scriptAndWait(
+    conn: Redis,
+    name: ScriptName,
+    args: (string | number)[],
+  ): Promise<{ reply: unknown; acks: number | undefined }> {
+    const s = SCRIPTS[name];
+    const known = this.view?.replicas.length ?? 0;
+    if (!s || known === 0) return { reply: await runScript(conn, name, args), acks: undefined };
+    let wait = this.turnWaits.get(conn);
+    if (!wait) {
+      const socket = conn.status === 'ready' ? conn.stream : null;
+      socket?.cork();
+      const need = Math.max(1, this.opts.ackReplicas ?? 1);
+      wait = new Promise((resolve) =>
+        setImmediate(() => {
+          this.turnWaits.delete(conn);
+          conn.wait(need, this.waitTimeoutMs).then(
+            (n) => resolve({ n }),
+            (err: unknown) => resolve({ err }),
+          );
+          socket?.uncork();
+        }),
+      );
+      this.turnWaits.set(conn, wait);
+    }
+    let reply: unknown;
+    try {
+      reply = await conn.evalsha(SHAS[name]!, s.keys, ...args);
+    } catch (err) {
+      if (!noScript(err)) throw err;
+      // the WAIT may run ahead of the script's EVAL: it covers nothing of this write
+      return { reply: await conn.eval(s.lua, s.keys, ...args), acks: undefined };
+    }
+    const acked = await wait;
+    if ('err' in acked) throw acked.err;
+    return { reply, acks: acked.n };
   }
 
   /** Re-reads ROLE now (after a READONLY answer, or on the poll). */
@@ -559,16 +623,14 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
         ? { tls: this.tls.data }
         : {};
     this.makeWriter = () => {
-      const w = defineScripts(
-        new Redis({
-          // No auto-pipelining on writers: a pipeline cut by a failover can leave its commands
-          // waiting for their timeout (seen in the failover tests), and WAIT serialises writes anyway.
-          ...baseOptions(this.waitTimeoutMs, false),
-          ...base,
-          host,
-          port,
-        }),
-      );
+      const w = new Redis({
+        // No auto-pipelining on writers: a pipeline cut by a failover can leave its commands
+        // waiting for their timeout (seen in the failover tests), and WAIT serialises writes anyway.
+        ...baseOptions(this.waitTimeoutMs, false),
+        ...base,
+        host,
+        port,
+      });
       w.on('error', this.noteError);
       return w;
     };

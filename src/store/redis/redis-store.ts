@@ -29,6 +29,8 @@ import { AuditLogDelegation } from '../audit-delegation.ts';
 import { auditRetention } from '../audit-retention.ts';
 import { checkStoreFormat, type StoreFormatCheck } from '../format-version.ts';
 import type {
+  AttemptDecision,
+  AttemptVerdict,
   AuditRetention,
   AuditStream,
   AuthView,
@@ -278,10 +280,15 @@ export class RedisStore extends AuditLogDelegation implements Store, Replication
     }
   }
 
-  private async acknowledge(w: Redis): Promise<void> {
+  private acknowledge(w: Redis): Promise<void> {
+    return this.acknowledgeWith(w, undefined);
+  }
+
+  /** `acks`: what a WAIT sent along with the write answered (none sent: undefined). */
+  private async acknowledgeWith(w: Redis, acks: number | undefined): Promise<void> {
     let ok: boolean;
     try {
-      ok = await this.links.acknowledged(w);
+      ok = await this.links.acknowledged(w, acks);
     } catch (err) {
       // A lost connection while waiting: the caller's hold sends the step again (see held()).
       if (isTransient(err)) throw err;
@@ -657,6 +664,58 @@ export class RedisStore extends AuditLogDelegation implements Store, Replication
       await this.acknowledge(w);
     }, false);
     return state !== null;
+  }
+
+  async settleAttempt(
+    username: string,
+    now: number,
+    policy: AttemptPolicy,
+    verdict: AttemptVerdict,
+  ): Promise<AttemptDecision> {
+    if (this.reconciling) await this.reconciling;
+    const accept = verdict.kind === 'accept' ? verdict : null;
+    // One receipt per attempt, the same on every try of it (see SETTLE_ATTEMPT).
+    const receipt = `${this.prefix}receipt:${accept ? randomBytes(16).toString('hex') : '-'}`;
+    const args: (string | number)[] = [
+      this.k.tstates,
+      this.k.ustates,
+      receipt,
+      username,
+      Math.trunc(now),
+      policy.lockout.threshold,
+      policy.lockout.baseSeconds,
+      policy.lockout.maxSeconds,
+      Math.trunc(policy.windowMs),
+      policy.failuresPerWindow,
+      verdict.kind,
+    ];
+    if (accept) {
+      const a = accept.advance;
+      args.push(
+        accept.serial,
+        a.kind,
+        a.kind === 'totp' ? a.step : a.counter,
+        a.kind === 'totp' ? Math.trunc(a.drift) : 0,
+      );
+    }
+    return this.stateWrite(async (w): Promise<AttemptDecision> => {
+      // The WAIT rides along in the script's write: an accept and a counted failure (which may
+      // lock) are acknowledged as commitAccept and commitFailure are; a refusal or refund wrote
+      // nothing of this attempt, so its acknowledgement is not waited for.
+      const { reply, acks } = await this.links.scriptAndWait(w, 'tsSettleAttempt', args);
+      const r = reply as number[];
+      const status = Number(r[0]);
+      if (status === 2 || status === 3)
+        return { kind: 'refused', refusal: status === 3 ? 'throttled' : 'locked' };
+      if (status === 4) return { kind: 'refunded' };
+      if (status === 1) {
+        this.journal.record(accept!.serial, tokenStateFromReply(r.slice(1)));
+        await this.acknowledgeWith(w, acks);
+        return { kind: 'accepted' };
+      }
+      await this.acknowledgeWith(w, acks);
+      return { kind: status === 6 ? 'stale' : 'failed', state: userStateFromReply(r.slice(1)) };
+    }, false);
   }
 
   // Reservations and refunds are on every login's path and do not wait for a replica: a failover

@@ -40,6 +40,49 @@ describe('replica acknowledgement policy', () => {
     assert.equal(alarms.accept, 0);
   });
 
+  test('settleAttempt: the accepts of one event-loop turn share one WAIT, each acknowledged', async () => {
+    const policy = {
+      lockout: { threshold: 0, baseSeconds: 60, maxSeconds: 60 },
+      windowMs: 60_000,
+      failuresPerWindow: 0,
+    };
+    await accepting.links.refresh();
+    await waitFor(
+      'the store to list the replica',
+      async () => (accepting.replication()?.replicas.length ?? 0) > 0,
+    );
+    for (let i = 0; i < 13; i++) await accepting.createUser(sampleUser(`g${i}`));
+    // the first run loads the script into this Redis (EVALSHA, then EVAL): not part of the count
+    const settle = (i: number) =>
+      accepting.settleAttempt(`g${i}`, 10, policy, {
+        kind: 'accept',
+        serial: `G${i}`,
+        advance: { kind: 'hotp', counter: 0 },
+      });
+    assert.equal((await settle(12)).kind, 'accepted');
+    const raw = master.client();
+    const waits = async () =>
+      Number(/cmdstat_wait:calls=(\d+)/.exec(String(await raw.info('commandstats')))?.[1] ?? 0);
+    try {
+      const before = await waits();
+      const decisions = await Promise.all(Array.from({ length: 12 }, (_, i) => settle(i)));
+      assert.deepEqual(new Set(decisions.map((d) => d.kind)), new Set(['accepted']));
+      const sent = (await waits()) - before;
+      assert.ok(sent >= 1 && sent <= 2, `one WAIT for the turn's twelve accepts (${sent})`);
+      const replicaConn = replica.client();
+      try {
+        // each accept was on the replica before it was answered
+        for (let i = 0; i < 12; i++)
+          assert.equal(await replicaConn.hget('tessera:tstates', `G${i}`), '1,-1,0');
+      } finally {
+        replicaConn.disconnect();
+      }
+      assert.equal(alarms.accept, 0);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   test('TESSERA_REPLICA_ACK_COUNT above the replicas that answer counts as no acknowledgement', async () => {
     const strict = await openRedisStore({
       url: master.url,
@@ -89,6 +132,21 @@ describe('replica acknowledgement policy', () => {
       assert.equal(alarms.reject, 1);
       // the refused accept still used the code: it can never be accepted later
       assert.equal(await rejecting.commitAccept('ack', 'ACK', { kind: 'hotp', counter: 2 }, 4), false);
+      // the single-step settle too: no acknowledgement, no accept
+      await assert.rejects(
+        rejecting.settleAttempt(
+          'ack',
+          5,
+          { lockout: { threshold: 0, baseSeconds: 1, maxSeconds: 1 }, windowMs: 1, failuresPerWindow: 0 },
+          {
+            kind: 'accept',
+            serial: 'ACK',
+            advance: { kind: 'hotp', counter: 3 },
+          },
+        ),
+        (err: Error & { code?: string }) => err.code === 'STORE_UNAVAILABLE',
+      );
+      assert.equal(alarms.reject, 2);
     } finally {
       replica.proc.kill('SIGCONT');
     }

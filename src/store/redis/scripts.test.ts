@@ -5,6 +5,7 @@ import { type RedisProcess, startRedis } from '../../../test/harness/redis.ts';
 import {
   type AttemptPolicy,
   type AttemptTicket,
+  acceptAllowed,
   advances,
   applyAdvance,
   applySuccess,
@@ -19,6 +20,7 @@ import {
   type UserAuthState,
 } from '../../model/index.ts';
 import { sampleUser } from '../fixtures.ts';
+import type { AttemptVerdict } from '../types.ts';
 import { encodeUserState } from './codec.ts';
 import { openRedisStore, type RedisStore } from './index.ts';
 import * as lua from './scripts.ts';
@@ -365,6 +367,146 @@ describe('Lua scripts against written-down expectations', () => {
     });
   });
 
+  describe('SETTLE_ATTEMPT reserves first, then commits the verdict (1 accepted, 2 locked, 3 throttled, 4 refunded, 5 failed, 6 stale)', () => {
+    // threshold 3, lock 60 s doubling up to an hour, 60 s throttle window of 5 attempts (RESERVE_ARGS)
+    const settle = (verdict: string[], receipt = 't:receipt:x') =>
+      run(lua.SETTLE_ATTEMPT, [K.tstates, K.ustates, receipt], ['u', ...RESERVE_ARGS, ...verdict]);
+    const accept = (value: number, kind = 'totp', drift = 0) => [
+      'accept',
+      'S',
+      kind,
+      String(value),
+      String(drift),
+    ];
+    // [what, token state, user state, verdict, reply, token state after, user state after]
+    const cases: Array<
+      [string, string | null, string | null, string[], number[], string | null, string | null]
+    > = [
+      [
+        'an accept that still advances: token moved, counters reset (as reserve then COMMIT_ACCEPT)',
+        '0,10,0',
+        '2,0,1,990000,2,0',
+        accept(11, 'totp', 1),
+        [1, 0, 11, 1],
+        '0,11,1',
+        '0,0,0,990000,0,1000000',
+      ],
+      [
+        'an accept of a step used meanwhile is stale: counted as a failure, token unchanged',
+        '0,11,0',
+        '1,0,0,990000,1,0',
+        accept(11),
+        [6, 2, 0, 0, 990000, 2, 0],
+        '0,11,0',
+        '2,0,0,990000,2,0',
+      ],
+      [
+        'a HOTP accept at or after the next counter moves the counter past it',
+        '5,-1,0',
+        null,
+        accept(7, 'hotp'),
+        [1, 8, -1, 0],
+        '8,-1,0',
+        '0,0,0,1000000,0,1000000',
+      ],
+      [
+        'a fail is counted in a new window',
+        null,
+        null,
+        ['fail'],
+        [5, 1, 0, 0, NOW, 1, 0],
+        null,
+        '1,0,0,1000000,1,0',
+      ],
+      [
+        'the failure that reaches the threshold locks (as COMMIT_FAILURE)',
+        '0,10,0',
+        '2,0,0,990000,2,0',
+        ['fail'],
+        [5, 0, 1060000, 1, 990000, 3, 0],
+        '0,10,0',
+        '0,1060000,1,990000,3,0',
+      ],
+      [
+        'a stale accept that reaches the threshold locks too',
+        '0,11,0',
+        '2,0,0,990000,2,0',
+        accept(11),
+        [6, 0, 1060000, 1, 990000, 3, 0],
+        '0,11,0',
+        '0,1060000,1,990000,3,0',
+      ],
+      [
+        'a locked user is refused whatever the verdict: nothing moves',
+        '0,10,0',
+        '0,1060000,1,900000,3,0',
+        accept(11),
+        [2, 0, 1060000, 1, 900000, 3, 0],
+        '0,10,0',
+        '0,1060000,1,900000,3,0',
+      ],
+      [
+        'a full window is refused as throttled: a right code is not spent',
+        '0,10,0',
+        '2,0,0,990000,5,0',
+        accept(11),
+        [3, 2, 0, 0, 990000, 5, 0],
+        '0,10,0',
+        '2,0,0,990000,5,0',
+      ],
+      [
+        'attempts counted up to the threshold lock before the verdict is looked at',
+        '0,10,0',
+        '3,0,0,990000,3,0',
+        accept(11),
+        [2, 0, 1060000, 1, 990000, 3, 0],
+        '0,10,0',
+        '0,1060000,1,990000,3,0',
+      ],
+      [
+        'a refund counts nothing and writes nothing',
+        null,
+        '1,0,0,990000,1,0',
+        ['refund'],
+        [4],
+        null,
+        '1,0,0,990000,1,0',
+      ],
+      [
+        'a refund for a locked user is still a refusal',
+        null,
+        '0,1060000,1,900000,3,0',
+        ['refund'],
+        [2, 0, 1060000, 1, 900000, 3, 0],
+        null,
+        '0,1060000,1,900000,3,0',
+      ],
+    ];
+    for (const [what, ts, us, verdict, reply, tsAfter, usAfter] of cases) {
+      test(what, async () => {
+        if (ts !== null) await raw.hset(K.tstates, 'S', ts);
+        if (us !== null) await raw.hset(K.ustates, 'u', us);
+        assert.deepEqual(await settle(verdict), reply);
+        assert.equal(await raw.hget(K.tstates, 'S'), tsAfter);
+        assert.equal(await raw.hget(K.ustates, 'u'), usAfter);
+        assert.equal(await raw.exists('t:receipt:x'), reply[0] === 1 ? 1 : 0, 'a receipt only for an accept');
+      });
+    }
+
+    test('the same accepting attempt sent again (failover) answers accepted and counts nothing twice', async () => {
+      await raw.hset(K.tstates, 'S', '0,10,0');
+      const first = await settle(accept(11, 'totp', 1), 't:receipt:a');
+      assert.deepEqual(first, [1, 0, 11, 1]);
+      const ttl = await raw.pttl('t:receipt:a');
+      assert.ok(ttl > 100_000 && ttl <= 120_000, `the receipt is kept two minutes (${ttl} ms)`);
+      assert.deepEqual(await settle(accept(11, 'totp', 1), 't:receipt:a'), first);
+      assert.equal(await raw.hget(K.ustates, 'u'), '0,0,0,1000000,0,1000000');
+      // another attempt with the same code: stale, counted
+      assert.deepEqual(await settle(accept(11), 't:receipt:b'), [6, 1, 0, 0, NOW, 1, 1_000_000]);
+      assert.equal(await raw.exists('t:receipt:b'), 0);
+    });
+  });
+
   describe('ADVANCE_STATE max-merges counter and step; the drift follows the larger step', () => {
     const cases: Array<[string, string | null, [number, number, number], number[]]> = [
       ['from nothing', null, [10, 5, 2], [10, 5, 2]],
@@ -613,6 +755,67 @@ describe('Lua state scripts against the TypeScript model (random sequences)', ()
       assert.deepEqual(await store.getTokenState('S'), model, `step ${i}`);
     }
     assert.deepEqual((await store.loadAuthView('u'))?.userState, userModel);
+  });
+
+  test('settleAttempt follows reserveAttempt, then applyAdvance/applySuccess or settleFailure (as decideAttempt)', async () => {
+    const rand = rng(23);
+    const policy: AttemptPolicy = {
+      lockout: { threshold: 4, baseSeconds: 30, maxSeconds: 200 },
+      windowMs: 5_000,
+      failuresPerWindow: 3,
+    };
+    await store.createUser(sampleUser('w'));
+    let user: UserAuthState = { ...EMPTY_USER_STATE };
+    let token: TokenState = { ...EMPTY_TOKEN_STATE };
+    let now = 1_700_000_000_000;
+    const kinds = { accepted: 0, refused: 0, refunded: 0, failed: 0, stale: 0 };
+    for (let i = 0; i < 800; i++) {
+      now += Math.floor(rand() * 4_000);
+      const r = rand();
+      const verdict: AttemptVerdict =
+        r < 0.6
+          ? {
+              kind: 'accept',
+              serial: 'W',
+              advance: {
+                kind: 'totp',
+                step: (i >> 2) + Math.floor(rand() * 6) - 3,
+                drift: Math.floor(rand() * 3) - 1,
+              },
+            }
+          : r < 0.88
+            ? { kind: 'fail' }
+            : { kind: 'refund' };
+      const p = rand() < 0.3 ? { ...policy, failuresPerWindow: 0 } : policy;
+      // the model: what the embedded store's decideAttempt does in one transaction
+      const { reservation } = reserveAttempt(user, now, p);
+      let expected: string;
+      if (!reservation.granted) {
+        user = reservation.state;
+        expected = 'refused';
+      } else if (verdict.kind === 'refund') {
+        expected = 'refunded';
+      } else if (
+        verdict.kind === 'accept' &&
+        acceptAllowed(reservation.state, now) &&
+        advances(token, verdict.advance)
+      ) {
+        token = applyAdvance(token, verdict.advance);
+        user = applySuccess(reservation.state, now);
+        expected = 'accepted';
+      } else {
+        user = settleFailure(reservation.state, now, p.lockout);
+        expected = verdict.kind === 'accept' ? 'stale' : 'failed';
+      }
+      const got = await store.settleAttempt('w', now, p, verdict);
+      assert.equal(got.kind, expected, `step ${i}`);
+      if (got.kind === 'failed' || got.kind === 'stale') assert.deepEqual(got.state, user, `step ${i}`);
+      kinds[got.kind]++;
+      const view = (await store.loadAuthView('w'))!;
+      assert.equal(encodeUserState(view.userState), encodeUserState(user), `step ${i}`);
+      assert.deepEqual(await store.getTokenState('W'), token, `step ${i}`);
+    }
+    for (const [kind, n] of Object.entries(kinds)) assert.ok(n > 10, `${kind} seen ${n} times`);
   });
 
   test('reserve, settle, refund and accept follow reserveAttempt/settleFailure/refundAttempt/applySuccess', async () => {

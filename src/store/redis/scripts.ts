@@ -99,6 +99,68 @@ put_ustate(KEYS[1], ARGV[1], f, lu, lc, ws, wf, ls)
 return {1, f, lu, lc, ws, wf, ls}
 `;
 
+/**
+ * A code-only login's reservation and commit in one step (settleAttempt). KEYS: tstates, ustates,
+ * this attempt's receipt. ARGV: username, now, threshold, baseSeconds, maxSeconds, windowMs,
+ * failuresPerWindow (RESERVE_ATTEMPT's), verdict ('accept'|'fail'|'refund'), then for an accept:
+ * serial, kind, value, drift (COMMIT_ACCEPT's).
+ * The reservation is decided first, exactly as RESERVE_ATTEMPT: refused, the verdict changes
+ * nothing. Granted: an accept whose advance still moves the token forward is applied as
+ * COMMIT_ACCEPT; any other verdict but a refund is the counted failure, settled as COMMIT_FAILURE;
+ * a refund writes nothing (the attempt was never counted).
+ * → {1, c, s, d} accepted | {2, six} refused locked | {3, six} refused throttled | {4} refunded |
+ *   {5, six} failed | {6, six} stale (an accept whose code was used meanwhile, counted as failed)
+ */
+export const SETTLE_ATTEMPT = `${READ_STATE}${LOCK}
+if KEYS[3] and ARGV[8] == 'accept' and redis.call('EXISTS', KEYS[3]) == 1 then
+  local c0, s0, d0 = tstate(redis.call('HGET', KEYS[1], ARGV[9]))
+  return {1, c0, s0, d0}
+end
+local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', KEYS[2], ARGV[1]))
+local now = tonumber(ARGV[2])
+local threshold = tonumber(ARGV[3])
+local perWindow = tonumber(ARGV[7])
+if lu > now then return {2, f, lu, lc, ws, wf, ls} end
+local inWindow = (now - ws) < tonumber(ARGV[6])
+local counted = 0
+if inWindow then counted = wf end
+if perWindow > 0 and counted >= perWindow then return {3, f, lu, lc, ws, wf, ls} end
+if threshold > 0 and f >= threshold then
+  lu, lc = lock(now, lc, tonumber(ARGV[4]), tonumber(ARGV[5]))
+  put_ustate(KEYS[2], ARGV[1], 0, lu, lc, ws, wf, ls)
+  return {2, 0, lu, lc, ws, wf, ls}
+end
+if ARGV[8] == 'refund' then return {4} end
+f = f + 1
+if not inWindow then ws = now end
+wf = counted + 1
+local status = 5
+if ARGV[8] == 'accept' then
+  status = 6
+  local c, s, d = tstate(redis.call('HGET', KEYS[1], ARGV[9]))
+  local v = tonumber(ARGV[11])
+  local fresh = false
+  if ARGV[10] == 'totp' then
+    if v > s then s = v; d = tonumber(ARGV[12]); fresh = true end
+  elseif v >= c then
+    c = v + 1
+    fresh = true
+  end
+  if fresh then
+    redis.call('HSET', KEYS[1], ARGV[9], n(c) .. ',' .. n(s) .. ',' .. n(d))
+    put_ustate(KEYS[2], ARGV[1], 0, 0, 0, ws, 0, now)
+    if KEYS[3] then redis.call('SET', KEYS[3], '1', 'PX', 120000) end
+    return {1, c, s, d}
+  end
+end
+if threshold > 0 and f >= threshold and lu <= now then
+  lu, lc = lock(now, lc, tonumber(ARGV[4]), tonumber(ARGV[5]))
+  f = 0
+end
+put_ustate(KEYS[2], ARGV[1], f, lu, lc, ws, wf, ls)
+return {status, f, lu, lc, ws, wf, ls}
+`;
+
 /** KEYS: ustates. ARGV: username, ticket windowStart, ticket lockCount, ticket lastSuccess. → the six fields */
 export const REFUND_ATTEMPT = `${READ_STATE}${LOCK}
 local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', KEYS[1], ARGV[1]))

@@ -1,0 +1,159 @@
+// An open-loop load generator for latency at a given rate: requests leave on a fixed schedule
+// whatever the server does, and each latency counts from the moment its request was due. A closed
+// loop (wrk, each connection waiting for its answer and then a pause) sends less while the server
+// stalls and so hides the stall from its percentiles; this one does not.
+import { connect, type Socket } from 'node:net';
+import { timeStep } from '../src/otp/index.ts';
+import { benchCodes } from './codes.ts';
+import type { WrkTarget } from './wrk.ts';
+
+export interface OpenLoopFigures {
+  offered: number;
+  seconds: number;
+  sent: number;
+  acceptsPerSecond: number;
+  accepts: number;
+  rejects: number;
+  failures: number;
+  /** Requests that found every connection busy and waited for one (counted in their latency). */
+  queued: number;
+  p50ms: number;
+  p90ms: number;
+  p99ms: number;
+  maxMs: number;
+}
+
+interface Pending {
+  due: number;
+  body: string;
+}
+
+const codeAt = benchCodes();
+const percentile = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]! : 0;
+
+/** One keep-alive connection with at most one request in flight. */
+class Conn {
+  private buffer = '';
+  private started = 0;
+  busy = false;
+  constructor(
+    readonly socket: Socket,
+    private readonly done: (conn: Conn, status: number, body: string, due: number) => void,
+  ) {
+    socket.setNoDelay(true);
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => this.read(chunk));
+  }
+  send(head: string, p: Pending): void {
+    this.busy = true;
+    this.started = p.due;
+    this.socket.write(head + Buffer.byteLength(p.body) + '\r\n\r\n' + p.body);
+  }
+  private read(chunk: string): void {
+    this.buffer += chunk;
+    const end = this.buffer.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = this.buffer.slice(0, end);
+    const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    if (this.buffer.length < end + 4 + length) return;
+    const body = this.buffer.slice(end + 4, end + 4 + length);
+    this.buffer = this.buffer.slice(end + 4 + length);
+    this.busy = false;
+    this.done(this, Number(head.slice(9, 12)), body, this.started);
+  }
+}
+
+/**
+ * Offers `rate` requests per second for `seconds` to POST /v1/validate, each with a fresh valid
+ * code (user i of the slice gets the codes of steps s-1, s, s+1 in turn, as bench/wrk-validate.lua).
+ */
+export async function openLoop(
+  target: WrkTarget,
+  opts: { rate: number; seconds: number; connections?: number },
+): Promise<OpenLoopFigures> {
+  const left = 30_000 - (Date.now() % 30_000);
+  if (left < (opts.seconds + 2) * 1000) await new Promise((r) => setTimeout(r, left + 100));
+  const s = timeStep(Date.now(), 30);
+  const codes = [s - 1, s, s + 1].map(codeAt);
+  const total = Math.round(opts.rate * opts.seconds);
+  if (total > target.users * 3) throw new Error('the open-loop run would use up its fresh codes');
+  const body = (i: number) =>
+    `{"user":"${target.prefix}${target.first + (i % target.users)}","pass":"${codes[Math.floor(i / target.users)]}"}`;
+  const head =
+    `POST ${target.path ?? '/v1/validate'} HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+    (target.apiKey ? `Authorization: Bearer ${target.apiKey}\r\n` : '') +
+    'Content-Type: application/json\r\nContent-Length: ';
+  const latencies: number[] = [];
+  let accepts = 0;
+  let rejects = 0;
+  let failures = 0;
+  let queued = 0;
+  const waiting: Pending[] = [];
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((r) => {
+    finish = r;
+  });
+  const onAnswer = (conn: Conn, status: number, text: string, due: number) => {
+    latencies.push(performance.now() - due);
+    if (status !== 200) failures++;
+    else if (text.includes('"result":"accept"')) accepts++;
+    else rejects++;
+    const next = waiting.shift();
+    if (next) conn.send(head, next);
+    if (latencies.length === total) finish();
+  };
+  const conns = await Promise.all(
+    Array.from(
+      { length: opts.connections ?? 64 },
+      () =>
+        new Promise<Conn>((resolve, reject) => {
+          const socket = connect(target.port, '127.0.0.1');
+          socket.once('connect', () => resolve(new Conn(socket, onAnswer)));
+          socket.once('error', reject);
+        }),
+    ),
+  );
+  const t0 = performance.now();
+  const interval = 1000 / opts.rate;
+  let issued = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      while (issued < total && t0 + issued * interval <= now) {
+        const p = { due: t0 + issued * interval, body: body(issued++) };
+        const free = conns.find((c) => !c.busy);
+        if (free) free.send(head, p);
+        else {
+          queued++;
+          waiting.push(p);
+        }
+      }
+      if (issued < total) setTimeout(tick, Math.max(0, t0 + issued * interval - performance.now()));
+      else resolve();
+    };
+    tick();
+  });
+  const timeout = setTimeout(finish, 10_000);
+  await finished;
+  clearTimeout(timeout);
+  const elapsed = (performance.now() - t0) / 1000;
+  for (const c of conns) c.socket.destroy();
+  failures += total - latencies.length;
+  latencies.sort((a, b) => a - b);
+  const ms = (x: number) => +x.toFixed(2);
+  return {
+    offered: Math.round(opts.rate),
+    seconds: +elapsed.toFixed(2),
+    sent: issued,
+    acceptsPerSecond: Math.round(accepts / elapsed),
+    accepts,
+    rejects,
+    failures,
+    queued,
+    p50ms: ms(percentile(latencies, 0.5)),
+    p90ms: ms(percentile(latencies, 0.9)),
+    p99ms: ms(percentile(latencies, 0.99)),
+    maxMs: ms(latencies[latencies.length - 1] ?? 0),
+  };
+}
