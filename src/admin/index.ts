@@ -9,3 +9,4 @@ export * from './settings.ts';
 export * from './tokens.ts';
 export * from './username-migration.ts';
 export * from './users.ts';
+export * from './yubikey-tokens.ts';

@@ -16,10 +16,11 @@ import {
   type UserAuthState,
 } from '../model/index.ts';
 import type { AttemptVerdict, AuthView, Store } from '../store/index.ts';
-import { type CodeMatch, matchCode } from './code-check.ts';
+import { type CodeMatch, failureReason, matchCode } from './code-check.ts';
 import { codeSplits, splitPinAndOtp } from './pin-split.ts';
 import { proofSatisfies, requiredProof, usableTokens } from './policy.ts';
 import { type OneTimeCodes, redeemOneTimeCode } from './validator-one-time.ts';
+import { codeLength } from './yubikey-check.ts';
 
 export interface ValidateRequest {
   user: string;
@@ -85,6 +86,10 @@ const MESSAGES: Partial<Record<ReasonCode, string>> = {
   SERVER_BUSY: 'The server is busy; try again in a moment.',
   PASSWORD_INVALID: 'The password or code is not valid.',
   DIRECTORY_UNAVAILABLE: 'The directory cannot be reached; try again later.',
+  YUBIKEY_BAD_LENGTH: 'The YubiKey code has the wrong length; touch the key once.',
+  YUBIKEY_BAD_MODHEX: 'The YubiKey code has characters a YubiKey does not type; check the keyboard layout.',
+  YUBIKEY_UNKNOWN: 'This YubiKey is not enrolled for the account.',
+  YUBIKEY_CRC: 'The YubiKey code is damaged; touch the key again.',
 };
 
 /**
@@ -152,7 +157,7 @@ export class Validator {
       const split = await splitPinAndOtp(
         pass,
         pinHash,
-        tokens.map((t) => t.digits),
+        tokens.map(codeLength),
         this.deps.oneTimeCodes?.matches,
       );
       if (split.kind === 'wrong-pin') return this.fail(view, 'PIN_INVALID', settings, now);
@@ -165,7 +170,7 @@ export class Validator {
       }
       return this.checkCode(
         view,
-        tokens.filter((t) => t.digits === split.digits),
+        tokens.filter((t) => codeLength(t) === split.digits),
         split.otp,
         settings,
         now,
@@ -188,10 +193,9 @@ export class Validator {
     now: number,
     ticket: AttemptTicket,
   ): Promise<ValidateOutcome> {
-    const tries: { password: string; digits?: number }[] = codeSplits(
-      pass,
-      tokens.map((t) => t.digits),
-    ).flatMap((s) => (s.secret === null ? [] : [{ password: s.secret, digits: s.digits }]));
+    const tries: { password: string; digits?: number }[] = codeSplits(pass, tokens.map(codeLength)).flatMap(
+      (s) => (s.secret === null ? [] : [{ password: s.secret, digits: s.digits }]),
+    );
     tries.push({ password: pass });
     for (const t of tries) {
       const verdict = this.deps.directory
@@ -208,7 +212,7 @@ export class Validator {
       const digits = t.digits;
       return this.checkCode(
         view,
-        tokens.filter((k) => k.digits === digits),
+        tokens.filter((k) => codeLength(k) === digits),
         pass.slice(-digits),
         settings,
         now,
@@ -337,7 +341,7 @@ export class Validator {
         return { ...reject(reason), ...(serial ? { serial } : {}) };
       }
       case 'failed':
-        return this.failed(found.outcome === 'reused' ? 'OTP_REUSED' : 'OTP_INVALID', decision.state, now);
+        return this.failed(failureReason(found), decision.state, now);
     }
   }
 
@@ -394,7 +398,7 @@ export class Validator {
     ) {
       return this.seedUnreadable(view, match.unreadable, ticket);
     }
-    return this.fail(view, match.outcome === 'reused' ? 'OTP_REUSED' : 'OTP_INVALID', settings, now);
+    return this.fail(view, failureReason(match), settings, now);
   }
 
   /**

@@ -63,6 +63,8 @@ export interface Token {
   secretSealed: string;
   /** Set by a restore that could not prove the token's counter: accept only after a resync. */
   resyncRequired?: boolean;
+  /** `yubikey`: the key's public id (ModHex), in the clear: it names the key inside each OTP. */
+  publicId?: string;
   /** How it came to be: an admin's enrolment (absent: written before this was kept), an invitation link, the portal. */
   enrolledVia?: 'admin' | 'invitation' | 'portal';
   createdAt: number;
