@@ -41,7 +41,9 @@ export const TokenView = Type.Object({
   digits: Type.Union([Type.Literal(6), Type.Literal(8)]),
   period: Type.Union([Type.Literal(30), Type.Literal(60)]),
   resyncRequired: Type.Optional(Type.Boolean()),
-  publicId: Type.Optional(Type.String({ description: 'yubikey: the public id (ModHex) that starts its OTPs' })),
+  publicId: Type.Optional(
+    Type.String({ description: 'yubikey: the public id (ModHex) that starts its OTPs' }),
+  ),
   createdAt: EpochMs,
   updatedAt: EpochMs,
 });

@@ -37,6 +37,8 @@ export type ReasonCode =
   | 'YUBIKEY_UNKNOWN'
   /** A YubiKey OTP that does not decrypt to a token with a valid CRC (changed, or another key's). */
   | 'YUBIKEY_CRC'
+  /** The token a challenge was started for is no longer usable (disabled, removed, method off). */
+  | 'METHOD_UNAVAILABLE'
   | 'OK';
 
 export type ErrorCode =
