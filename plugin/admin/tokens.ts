@@ -10,7 +10,7 @@ import {
   updateToken,
 } from '../../src/admin/index.ts';
 import { requireCanonicalUsername, TesseraError } from '../../src/model/index.ts';
-import { ADMIN_KEY, described, link, noContent } from '../shared/index.ts';
+import { ADMIN_KEY, described, link, noContent, shownOnce } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
 import { adminErrors, Enrolment, NAMED, TokenList, TokenView, WRITE, YubikeyEnrolment } from './replies.ts';
@@ -78,13 +78,22 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
         security: ADMIN_KEY,
         params: UserParams,
         body: EnrolBody,
-        response: { 201: Type.Union([Enrolment, YubikeyEnrolment]), ...adminErrors(...NAMED, ...WRITE) },
+        response: {
+          201: shownOnce(
+            described(
+              'a TOTP or HOTP token with its otpauth URI and QR code (the secret shown this once), or a YubiKey',
+              Type.Union([Enrolment, YubikeyEnrolment]),
+            ),
+          ),
+          ...adminErrors(...NAMED, ...WRITE),
+        },
       },
       links: { 201: tokenLinks },
     },
     async (request, reply) => {
       if (request.body.type === 'yubikey') {
         const key = await enrolYubikey(adminContext(face, request), request.params.username, request.body);
+        reply.header('cache-control', 'no-store');
         return reply.code(201).send(publicToken(key));
       }
       const { token, otpauthUri } = await enrolToken(
