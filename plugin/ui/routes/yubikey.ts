@@ -22,6 +22,17 @@ const YubikeyForm = Type.Object(
 );
 
 export async function yubikeyRoutes(app: FastifyInstance, face: UiFaceOptions): Promise<void> {
+  app.get<{ Params: { username: string } }>(
+    '/users/:username/tokens/yubikey',
+    { config: { permission: 'tokens:write' } },
+    async (request, reply) => {
+      const username = requireCanonicalUsername(request.params.username);
+      if (!(await face.store.getUser(username)))
+        throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
+      return page(request, reply, 'yubikey-new', `Enrol a YubiKey for ${username}`, { username });
+    },
+  );
+
   app.post<{ Params: { username: string } }>(
     '/users/:username/tokens/yubikey',
     { config: { permission: 'tokens:write' } },
@@ -31,14 +42,12 @@ export async function yubikeyRoutes(app: FastifyInstance, face: UiFaceOptions): 
         throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
       const form = parseForm(YubikeyForm, request.body);
       // The secrets are never echoed back into the page, only the public id and the description.
-      const again = (ykErrors: Record<string, string>) => {
-        const ykValues = echo(request.body, ['privateId', 'aesKey']);
-        return page(request, reply.code(400), 'token-new', `Enrol a token for ${username}`, {
+      const again = (errors: Record<string, string>) =>
+        page(request, reply.code(400), 'yubikey-new', `Enrol a YubiKey for ${username}`, {
           username,
-          ykErrors,
-          ykValues,
+          errors,
+          values: echo(request.body, ['privateId', 'aesKey']),
         });
-      };
       if (!form.ok) return again(form.errors);
       const f = form.value;
       try {
