@@ -10,22 +10,11 @@ import { createUser, enrolToken } from '../admin/index.ts';
 import { KeyRing } from '../crypto/index.ts';
 import { type Client, DEFAULT_SETTINGS, type Settings } from '../model/index.ts';
 import { timeStep, totpAt } from '../otp/index.ts';
-import { SAMPLE_SECRET, SAMPLE_TOTP, sampleClient } from '../store/fixtures.ts';
-import { openEmbeddedStore, type Store } from '../store/index.ts';
+import { SAMPLE_SECRET, SAMPLE_TOTP, sampleClient, withoutDecideAttempt } from '../store/fixtures.ts';
+import { openEmbeddedStore } from '../store/index.ts';
 import { Validator } from './validator.ts';
 
 const client: Client = sampleClient('c1', { name: 'test', kind: 'api' });
-
-/** The same store with decideAttempt hidden, as the Redis store has none. */
-function twoStep(store: Store): Store {
-  return new Proxy(store, {
-    get: (target, prop) => {
-      if (prop === 'decideAttempt') return undefined;
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
 
 /** A key ring that counts how many seeds it opened: one per evaluated code. */
 function countingRing(ring: KeyRing): { ring: KeyRing; opened: () => number } {
@@ -48,7 +37,7 @@ for (const path of ['one step', 'reserve, check, commit'] as const) {
   describe(`a code alone (${path})`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-code-attempt-'));
     const embedded = openEmbeddedStore(dir);
-    const store = path === 'one step' ? embedded : twoStep(embedded);
+    const store = path === 'one step' ? embedded : withoutDecideAttempt(embedded);
     const keyring = KeyRing.generate();
     const counted = countingRing(keyring);
     let settings: Settings = DEFAULT_SETTINGS;

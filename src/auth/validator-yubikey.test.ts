@@ -12,22 +12,11 @@ import { KeyRing } from '../crypto/index.ts';
 import { type Client, DEFAULT_SETTINGS } from '../model/index.ts';
 import { timeStep, totpAt } from '../otp/index.ts';
 import { generateOtp } from '../otp/yubico/index.ts';
-import { SAMPLE_SECRET, SAMPLE_TOTP, sampleClient } from '../store/fixtures.ts';
-import { openEmbeddedStore, type Store } from '../store/index.ts';
+import { SAMPLE_SECRET, SAMPLE_TOTP, sampleClient, withoutDecideAttempt } from '../store/fixtures.ts';
+import { openEmbeddedStore } from '../store/index.ts';
 import { Validator } from './validator.ts';
 
 const client: Client = sampleClient('c1', { name: 'test', kind: 'api' });
-
-/** The same store with decideAttempt hidden, as the Redis store has none. */
-function twoStep(store: Store): Store {
-  return new Proxy(store, {
-    get: (target, prop) => {
-      if (prop === 'decideAttempt') return undefined;
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
 
 type Key = ReturnType<typeof randomYubikey>;
 function otp(key: Key, usageCounter: number, sessionCounter: number): string {
@@ -44,7 +33,7 @@ for (const path of ['one step', 'reserve, check, commit'] as const) {
   describe(`YubiKey OTP (${path})`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-yubikey-'));
     const embedded = openEmbeddedStore(dir);
-    const store = path === 'one step' ? embedded : twoStep(embedded);
+    const store = path === 'one step' ? embedded : withoutDecideAttempt(embedded);
     const keyring = KeyRing.generate();
     const clock = 1_700_000_000_000;
     // Limits out of the way, to see every reason; the limits themselves hold for any code (validator tests).

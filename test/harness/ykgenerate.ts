@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { ensureDebianPackages } from './debian.ts';
+import { Api, startTessera, type TesseraHandle } from './tessera.ts';
 
 export interface TestYubikey {
   publicId: string;
@@ -48,4 +49,12 @@ export function ykgenerate(
   ).trim();
   if (!/^[cbdefghijklnrtuv]{32}$/.test(out)) throw new Error(`ykgenerate printed ${JSON.stringify(out)}`);
   return key.publicId + out;
+}
+
+/** A node for YubiKey tests: ykgenerate installed, an admin and an `api` client ready. */
+export async function startYubikeyNode(): Promise<{ node: TesseraHandle; admin: Api; client: Api }> {
+  ensureYkgenerate();
+  const node = await startTessera();
+  const admin = new Api(node.url, node.adminKey);
+  return { node, admin, client: new Api(node.url, await admin.createClient('api')) };
 }

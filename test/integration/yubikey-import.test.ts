@@ -5,8 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { hotpAt } from '../harness/codes.ts';
-import { Api, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
-import { ensureYkgenerate, newTestYubikey, ykgenerate } from '../harness/ykgenerate.ts';
+import { type Api, runCli, type TesseraHandle } from '../harness/tessera.ts';
+import { newTestYubikey, startYubikeyNode, ykgenerate } from '../harness/ykgenerate.ts';
 
 describe('YubiKey import: admin API and CLI', () => {
   let node: TesseraHandle;
@@ -14,10 +14,7 @@ describe('YubiKey import: admin API and CLI', () => {
   let client: Api;
 
   beforeAll(async () => {
-    ensureYkgenerate();
-    node = await startTessera();
-    admin = new Api(node.url, node.adminKey);
-    client = new Api(node.url, await admin.createClient('api'));
+    ({ node, admin, client } = await startYubikeyNode());
     for (const username of ['imp-a', 'imp-b', 'imp-c'])
       await admin.ok('POST', '/v1/admin/users', { username });
   });

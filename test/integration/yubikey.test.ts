@@ -2,8 +2,8 @@
 // libyubikey (ykgenerate): Yubico's code makes them, ours checks them.
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
-import { Api, startTessera, type TesseraHandle } from '../harness/tessera.ts';
-import { ensureYkgenerate, newTestYubikey, type TestYubikey, ykgenerate } from '../harness/ykgenerate.ts';
+import type { Api, TesseraHandle } from '../harness/tessera.ts';
+import { newTestYubikey, startYubikeyNode, type TestYubikey, ykgenerate } from '../harness/ykgenerate.ts';
 
 describe('YubiKey OTP, cross-checked with ykgenerate', () => {
   let node: TesseraHandle;
@@ -11,10 +11,7 @@ describe('YubiKey OTP, cross-checked with ykgenerate', () => {
   let client: Api;
 
   beforeAll(async () => {
-    ensureYkgenerate();
-    node = await startTessera();
-    admin = new Api(node.url, node.adminKey);
-    client = new Api(node.url, await admin.createClient('api'));
+    ({ node, admin, client } = await startYubikeyNode());
     await admin.ok('PATCH', '/v1/admin/settings', {
       throttle: { failuresPerWindow: 0 },
       lockout: { threshold: 50 },

@@ -21,14 +21,19 @@ const YubikeyForm = Type.Object(
   { additionalProperties: false },
 );
 
+async function existingUser(face: UiFaceOptions, name: string): Promise<string> {
+  const username = requireCanonicalUsername(name);
+  if (!(await face.store.getUser(username)))
+    throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
+  return username;
+}
+
 export async function yubikeyRoutes(app: FastifyInstance, face: UiFaceOptions): Promise<void> {
   app.get<{ Params: { username: string } }>(
     '/users/:username/tokens/yubikey',
     { config: { permission: 'tokens:write' } },
     async (request, reply) => {
-      const username = requireCanonicalUsername(request.params.username);
-      if (!(await face.store.getUser(username)))
-        throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
+      const username = await existingUser(face, request.params.username);
       return page(request, reply, 'yubikey-new', `Enrol a YubiKey for ${username}`, { username });
     },
   );
@@ -37,9 +42,7 @@ export async function yubikeyRoutes(app: FastifyInstance, face: UiFaceOptions): 
     '/users/:username/tokens/yubikey',
     { config: { permission: 'tokens:write' } },
     async (request, reply) => {
-      const username = requireCanonicalUsername(request.params.username);
-      if (!(await face.store.getUser(username)))
-        throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
+      const username = await existingUser(face, request.params.username);
       const form = parseForm(YubikeyForm, request.body);
       // The secrets are never echoed back into the page, only the public id and the description.
       const again = (errors: Record<string, string>) =>
