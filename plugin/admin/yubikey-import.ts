@@ -25,8 +25,10 @@ const ImportBody = Type.Object(
       }),
     ),
     users: Type.Optional(
-      Type.Record(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9]+$' }), Username, {
-        maxProperties: IMPORT_MAX_ROWS,
+      // a plain map (no key pattern): bounded by the body limit
+      Type.Unsafe<Record<string, string>>({
+        type: 'object',
+        additionalProperties: Username,
         description: "the key's serial number, public id (ModHex) or OATH token id → username",
       }),
     ),

@@ -109,8 +109,10 @@ function userOf(
   users: Record<string, string>,
 ): string | undefined {
   if (column !== undefined) return column || undefined;
+  // own entries only: a row naming "constructor" must not find Object's
+  const own = (k: string) => (Object.hasOwn(users, k) ? users[k] : undefined);
   for (const name of key.names) {
-    const found = name && (users[name] ?? users[name.toLowerCase()] ?? users[normalPublicId(name) ?? '']);
+    const found = name && (own(name) ?? own(name.toLowerCase()) ?? own(normalPublicId(name) ?? ''));
     if (found) return found;
   }
   return undefined;
