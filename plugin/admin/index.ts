@@ -20,6 +20,7 @@ import { settingsRoutes } from './settings.ts';
 import { tokenRoutes } from './tokens.ts';
 import { userImportRoutes } from './user-import.ts';
 import { userRoutes } from './users.ts';
+import { yubikeyImportRoutes } from './yubikey-import.ts';
 
 export type { AdminFaceOptions } from './options.ts';
 
@@ -58,6 +59,7 @@ async function adminFace(app: FastifyInstance, opts: AdminFaceOptions): Promise<
     clusterRoutes,
     directoryRoutes,
     userImportRoutes,
+    yubikeyImportRoutes,
     selfServiceRoutes,
   ]) {
     await routes(app, opts);

@@ -1,7 +1,7 @@
 // What the admin face answers, as schemas for the OpenAPI document. The views are src/admin's
 // public projections (no PIN hash, key hash or sealed seed); fields are listed, extra ones allowed.
 import { type TSchema, Type } from '@sinclair/typebox';
-import { CLIENT_KINDS } from '../../src/model/index.ts';
+import { CLIENT_KINDS, METHODS } from '../../src/model/index.ts';
 import { described, type ErrorStatus, errorReplies, shownOnce } from '../shared/index.ts';
 import { perMethod } from './schemas.ts';
 
@@ -28,7 +28,7 @@ export const UserView = Type.Object({
 export const TokenView = Type.Object({
   serial: Type.String(),
   username: Type.String(),
-  type: Type.Union([Type.Literal('totp'), Type.Literal('hotp')]),
+  type: Type.Union(METHODS.map((m) => Type.Literal(m))),
   description: Type.Optional(Type.String()),
   isDefault: Type.Boolean(),
   status: Type.Union([
@@ -41,6 +41,9 @@ export const TokenView = Type.Object({
   digits: Type.Union([Type.Literal(6), Type.Literal(8)]),
   period: Type.Union([Type.Literal(30), Type.Literal(60)]),
   resyncRequired: Type.Optional(Type.Boolean()),
+  publicId: Type.Optional(
+    Type.String({ description: 'yubikey: the public id (ModHex) that starts its OTPs' }),
+  ),
   createdAt: EpochMs,
   updatedAt: EpochMs,
 });
@@ -81,6 +84,12 @@ export const Enrolment = shownOnce(
       qrCode: Type.String({ pattern: '^data:image/png;base64,' }),
     }),
   ),
+);
+
+/** A YubiKey has no otpauth URI: the key holds its secrets already. */
+export const YubikeyEnrolment = described(
+  'the YubiKey token (its AES key and private id are never shown again)',
+  Type.Object({ ...TokenView.properties, type: Type.Literal('yubikey'), publicId: Type.String() }),
 );
 
 export const TokenList = described("the user's tokens", items(TokenView));

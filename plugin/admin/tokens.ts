@@ -1,13 +1,21 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import QRCode from 'qrcode';
-import { deleteToken, enrolToken, publicToken, resyncToken, updateToken } from '../../src/admin/index.ts';
+import {
+  deleteToken,
+  enrolToken,
+  enrolYubikey,
+  publicToken,
+  resyncToken,
+  updateToken,
+} from '../../src/admin/index.ts';
 import { requireCanonicalUsername, TesseraError } from '../../src/model/index.ts';
-import { ADMIN_KEY, described, link, noContent } from '../shared/index.ts';
+import { ADMIN_KEY, described, link, noContent, shownOnce } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
-import { adminErrors, Enrolment, NAMED, TokenList, TokenView, WRITE } from './replies.ts';
+import { adminErrors, Enrolment, NAMED, TokenList, TokenView, WRITE, YubikeyEnrolment } from './replies.ts';
 import { Base32Secret, Serial, TokenParams, UserParams } from './schemas.ts';
+import { YubikeyBody } from './yubikey-schemas.ts';
 
 const TokenBody = Type.Object(
   {
@@ -59,7 +67,8 @@ const tokenLinks = Object.fromEntries(
 export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions): Promise<void> {
   const tags = ['tokens'];
 
-  app.post<{ Params: Static<typeof UserParams>; Body: Static<typeof TokenBody> }>(
+  const EnrolBody = Type.Union([TokenBody, YubikeyBody]);
+  app.post<{ Params: Static<typeof UserParams>; Body: Static<typeof EnrolBody> }>(
     '/users/:username/tokens',
     {
       config: { permission: 'tokens:write' },
@@ -68,12 +77,25 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
         operationId: 'enrolToken',
         security: ADMIN_KEY,
         params: UserParams,
-        body: TokenBody,
-        response: { 201: Enrolment, ...adminErrors(...NAMED, ...WRITE) },
+        body: EnrolBody,
+        response: {
+          201: shownOnce(
+            described(
+              'a TOTP or HOTP token with its otpauth URI and QR code (the secret shown this once), or a YubiKey',
+              Type.Union([Enrolment, YubikeyEnrolment]),
+            ),
+          ),
+          ...adminErrors(...NAMED, ...WRITE),
+        },
       },
       links: { 201: tokenLinks },
     },
     async (request, reply) => {
+      if (request.body.type === 'yubikey') {
+        const key = await enrolYubikey(adminContext(face, request), request.params.username, request.body);
+        reply.header('cache-control', 'no-store');
+        return reply.code(201).send(publicToken(key));
+      }
       const { token, otpauthUri } = await enrolToken(
         adminContext(face, request),
         request.params.username,

@@ -27,6 +27,7 @@ import { settingsRoutes } from './routes/settings.ts';
 import { signInRoutes } from './routes/signin.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { userRoutes } from './routes/users.ts';
+import { yubikeyRoutes } from './routes/yubikey.ts';
 import { SessionStore } from './session.ts';
 
 export type { UiFaceOptions } from './options.ts';
@@ -122,6 +123,7 @@ async function uiFace(app: FastifyInstance, opts: UiFaceOptions): Promise<void> 
       dashboardRoutes,
       userRoutes,
       tokenRoutes,
+      yubikeyRoutes,
       groupRoutes,
       clientRoutes,
       settingsRoutes,

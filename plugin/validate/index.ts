@@ -42,7 +42,12 @@ const ValidateBody = Type.Object(
 const ValidateAnswer = Type.Object(
   {
     result: Type.Union([Type.Literal('accept'), Type.Literal('reject'), Type.Literal('challenge')]),
-    reason: Type.Optional(Type.String({ description: 'stable code: OTP_INVALID, USER_LOCKED, ...' })),
+    reason: Type.Optional(
+      Type.String({
+        description:
+          'stable code: OTP_INVALID, OTP_REUSED, USER_LOCKED, ...; a malformed YubiKey OTP: YUBIKEY_BAD_LENGTH, YUBIKEY_BAD_MODHEX, YUBIKEY_UNKNOWN, YUBIKEY_CRC',
+      }),
+    ),
     message: Type.Optional(Type.String()),
     transactionId: Type.Optional(
       Type.String({ description: 'with a challenge: send it back with the code' }),

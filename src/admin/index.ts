@@ -9,3 +9,5 @@ export * from './settings.ts';
 export * from './tokens.ts';
 export * from './username-migration.ts';
 export * from './users.ts';
+export * from './yubikey-import.ts';
+export * from './yubikey-tokens.ts';

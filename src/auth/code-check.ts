@@ -1,12 +1,19 @@
 import type { KeyRing } from '../crypto/index.ts';
-import type { Settings, Token, TokenAdvance, TokenState } from '../model/index.ts';
+import type { ReasonCode, Settings, Token, TokenAdvance, TokenState } from '../model/index.ts';
 import { findHotpCounter, findTotpStep, timeStep } from '../otp/index.ts';
+import { matchYubikey, type YubikeyProblem } from './yubikey-check.ts';
 
 export type CodeMatch =
   | { outcome: 'match'; token: Token; advance: TokenAdvance }
   | { outcome: 'reused'; token: Token }
   /** `unreadable`: tokens whose seed this node could not open (another seed key, a moved value). */
-  | { outcome: 'none'; unreadable: Token[] };
+  | { outcome: 'none'; unreadable: Token[]; problem?: YubikeyProblem };
+
+/** The reason a counted failure gets: reused, a malformed YubiKey OTP, or a wrong code. */
+export function failureReason(match: CodeMatch): ReasonCode {
+  if (match.outcome === 'reused') return 'OTP_REUSED';
+  return (match.outcome === 'none' && match.problem) || 'OTP_INVALID';
+}
 
 export function openSecret(keyring: KeyRing, token: Token): Uint8Array | null {
   return keyring.open(token.secretSealed, token.serial);
@@ -26,7 +33,9 @@ export function matchCode(
 ): CodeMatch {
   let reused: Token | null = null;
   const unreadable: Token[] = [];
+  const keys = tokens.filter((t) => t.type === 'yubikey');
   for (const token of tokens) {
+    if (token.type === 'yubikey') continue;
     const secret = openSecret(keyring, token);
     if (!secret) {
       unreadable.push(token);
@@ -61,5 +70,8 @@ export function matchCode(
       }
     }
   }
-  return reused ? { outcome: 'reused', token: reused } : { outcome: 'none', unreadable };
+  if (reused) return { outcome: 'reused', token: reused };
+  const yubikey = matchYubikey(keyring, keys, states, code, keys.length < tokens.length);
+  if (yubikey.outcome !== 'none') return yubikey;
+  return { ...yubikey, unreadable: [...unreadable, ...yubikey.unreadable] };
 }

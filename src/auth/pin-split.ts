@@ -1,4 +1,12 @@
 import { verifyPinCandidates } from '../crypto/index.ts';
+import { TOKEN_CHARS } from '../otp/yubico/index.ts';
+
+/**
+ * Lengths from here on are YubiKey OTPs (a public id of at least one byte and the token). Their
+ * tail is taken whatever its characters, so that a proved PIN followed by a mistyped OTP gets the
+ * OTP's own reason (bad ModHex, CRC) rather than a wrong PIN; the work is the same either way.
+ */
+const YUBICO_OTP_MIN_CHARS = TOKEN_CHARS + 2;
 
 export type PinSplit =
   | { kind: 'pin+otp'; otp: string; digits: number }
@@ -14,7 +22,7 @@ export interface PassSplit {
 }
 
 /**
- * The ways a pass can end in a code of one of the token lengths (longest first): the first factor
+ * The ways a pass can end in a code of one of the token lengths (longest first; see codeLength): the first factor
  * (PIN or directory password) is what comes before. Shared by every first factor sent in one pass.
  */
 export function codeSplits(pass: string, digitLengths: number[]): PassSplit[] {
@@ -22,7 +30,7 @@ export function codeSplits(pass: string, digitLengths: number[]): PassSplit[] {
     .sort((a, b) => b - a)
     .map((digits) => {
       const otp = pass.slice(-digits);
-      const usable = pass.length > digits && /^[0-9]+$/.test(otp);
+      const usable = pass.length > digits && (digits >= YUBICO_OTP_MIN_CHARS || /^[0-9]+$/.test(otp));
       return { digits, otp, secret: usable ? pass.slice(0, -digits) : null };
     });
 }

@@ -13,23 +13,12 @@ import { createUser, enrolToken } from '../admin/index.ts';
 import { KeyRing } from '../crypto/index.ts';
 import { type Client, DEFAULT_SETTINGS, type Settings } from '../model/index.ts';
 import { timeStep, totpAt } from '../otp/index.ts';
-import { SAMPLE_SECRET, SAMPLE_TOTP, sampleClient } from '../store/fixtures.ts';
+import { SAMPLE_SECRET, SAMPLE_TOTP, sampleClient, withoutDecideAttempt } from '../store/fixtures.ts';
 import { openEmbeddedStore, type Store } from '../store/index.ts';
 import { openRedisStore } from '../store/redis/index.ts';
 import { Validator } from './validator.ts';
 
 const client: Client = sampleClient('c1', { name: 'test', kind: 'api' });
-
-/** The same store with decideAttempt hidden, as the Redis store has none. */
-function twoStep(store: Store): Store {
-  return new Proxy(store, {
-    get: (target, prop) => {
-      if (prop === 'decideAttempt') return undefined;
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
 
 /** A key ring that counts how many seeds it opened: one per evaluated code. */
 function countingRing(ring: KeyRing): { ring: KeyRing; opened: () => number } {
@@ -57,7 +46,7 @@ for (const path of ['one step', 'verdict, then settle', 'reserve, check, commit'
   describe(`a code alone (${path})`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-code-attempt-'));
     let base: Store = openEmbeddedStore(dir);
-    let store = twoStep(base);
+    let store = withoutDecideAttempt(base);
     beforeAll(async () => {
       if (path === 'one step') store = base;
       if (path !== 'verdict, then settle') return;

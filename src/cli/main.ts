@@ -15,7 +15,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'user add|list|show|delete|unlock|import',
     load: async () => (await import('./commands/user.ts')).run,
   },
-  token: { summary: 'token add|list|resync', load: async () => (await import('./commands/token.ts')).run },
+  token: {
+    summary: 'token add|list|resync|import-yubikey',
+    load: async () => (await import('./commands/token.ts')).run,
+  },
   client: { summary: 'client add|list', load: async () => (await import('./commands/client.ts')).run },
   backup: {
     summary: 'backup create|restore|verify',

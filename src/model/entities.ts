@@ -63,6 +63,8 @@ export interface Token {
   secretSealed: string;
   /** Set by a restore that could not prove the token's counter: accept only after a resync. */
   resyncRequired?: boolean;
+  /** `yubikey`: the key's public id (ModHex), in the clear: it names the key inside each OTP. */
+  publicId?: string;
   /** How it came to be: an admin's enrolment (absent: written before this was kept), an invitation link, the portal. */
   enrolledVia?: 'admin' | 'invitation' | 'portal';
   createdAt: number;
@@ -144,6 +146,18 @@ export interface Challenge {
   firstFactor: FirstFactorProof;
   createdAt: number;
   expiresAt: number;
+  /**
+   * The token this challenge was started for (src/auth/methods): only it can answer, through its
+   * method. `state` is the method's own (a code's hash, a push id), opaque to everyone else.
+   * Absent: any of the user's eligible tokens may answer with a code.
+   */
+  method?: ChallengeBinding;
+}
+
+export interface ChallengeBinding {
+  serial: string;
+  type: Method;
+  state: Record<string, string | number | boolean>;
 }
 
 export interface AuditEvent {

@@ -29,6 +29,16 @@ export type ReasonCode =
   | 'PASSWORD_INVALID'
   /** `firstFactor: "ldap"`: the user's directory did not answer; nothing counted. */
   | 'DIRECTORY_UNAVAILABLE'
+  /** A YubiKey OTP (the pass is not a code of another token) of no length a key of the user types. */
+  | 'YUBIKEY_BAD_LENGTH'
+  /** A YubiKey OTP with a character that is not ModHex. */
+  | 'YUBIKEY_BAD_MODHEX'
+  /** A YubiKey OTP whose public id names none of the user's keys. */
+  | 'YUBIKEY_UNKNOWN'
+  /** A YubiKey OTP that does not decrypt to a token with a valid CRC (changed, or another key's). */
+  | 'YUBIKEY_CRC'
+  /** The token a challenge was started for is no longer usable (disabled, removed, method off). */
+  | 'METHOD_UNAVAILABLE'
   | 'OK';
 
 export type ErrorCode =

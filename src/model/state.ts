@@ -41,7 +41,11 @@ export const EMPTY_USER_STATE: UserAuthState = {
 };
 
 /** How an accepted code moves a token forward. */
-export type TokenAdvance = { kind: 'totp'; step: number; drift: number } | { kind: 'hotp'; counter: number };
+export type TokenAdvance =
+  | { kind: 'totp'; step: number; drift: number }
+  | { kind: 'hotp'; counter: number }
+  /** Yubico OTP: usage and session counter as one position (src/otp/yubico otpPosition); kept like a HOTP counter. */
+  | { kind: 'yubikey'; counter: number };
 
 export function mergeTokenState(a: TokenState, b: TokenState): TokenState {
   return {

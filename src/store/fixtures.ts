@@ -2,6 +2,7 @@
 // and the RFC 6238 test seed as TOTP parameters.
 import type { Client, Token, User } from '../model/index.ts';
 import { base32Decode } from '../otp/index.ts';
+import type { Store } from './types.ts';
 
 /** The well-known base32 test seed, and the TOTP parameters of a default token holding it. */
 export const SAMPLE_SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
@@ -56,4 +57,15 @@ export function sampleToken(serial: string, username: string, over: Partial<Toke
     updatedAt: 1,
     ...over,
   };
+}
+
+/** The same store with decideAttempt hidden, as the Redis store has none: the validator's other path. */
+export function withoutDecideAttempt(store: Store): Store {
+  return new Proxy(store, {
+    get: (target, prop) => {
+      if (prop === 'decideAttempt') return undefined;
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }

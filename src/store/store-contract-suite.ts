@@ -183,6 +183,23 @@ export function storeContract(
       assert.equal(await store.commitAccept('c-hotp', 'T-HOTP', { kind: 'hotp', counter: 4 }, 1), true);
     });
 
+    test('a YubiKey position (usage and session counter) only moves forward, also in parallel', async () => {
+      await store.createUser(sampleUser('c-yk'));
+      await store.putToken(sampleToken('T-YK', 'c-yk', { type: 'yubikey', publicId: 'vvcccccbhtkn' }));
+      const at = (usage: number, session: number) => ({
+        kind: 'yubikey' as const,
+        counter: usage * 256 + session,
+      });
+      assert.equal(await store.commitAccept('c-yk', 'T-YK', at(19, 16), 1), true);
+      assert.equal((await store.getTokenState('T-YK')).counter, 19 * 256 + 17);
+      assert.equal(await store.commitAccept('c-yk', 'T-YK', at(19, 16), 1), false);
+      assert.equal(await store.commitAccept('c-yk', 'T-YK', at(18, 255), 1), false);
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => store.commitAccept('c-yk', 'T-YK', at(20, 0), 2)),
+      );
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+
     test('of 50 concurrent commits of the same code exactly one wins', async () => {
       await store.createUser(sampleUser('c-race'));
       await store.putToken(sampleToken('T-RACE', 'c-race'));
@@ -363,6 +380,20 @@ export function storeContract(
         ch,
       );
       assert.equal(await store.takeChallenge('tx-unknown'), null);
+    });
+
+    test('a challenge bound to a token keeps its method and the method state as given', async () => {
+      const ch = {
+        transactionId: 'tx-bound',
+        username: 'u',
+        clientId: 'c',
+        firstFactor: 'upstream' as const,
+        createdAt: Date.now(),
+        expiresAt: Date.now() + 1000,
+        method: { serial: 'TOTP0001', type: 'email' as const, state: { codeHash: 'h', sent: 2, ok: true } },
+      };
+      await store.putChallenge(ch, 60_000);
+      assert.deepEqual(await store.takeChallenge('tx-bound'), ch);
     });
 
     test('clients, admin keys and settings round-trip', async () => {

@@ -13,6 +13,8 @@ export const REQUIRED_PACKAGES: Record<string, string> = {
   rsyslog: '/usr/sbin/rsyslogd',
   slapd: '/usr/sbin/slapd',
   'ldap-utils': '/usr/bin/ldapadd',
+  // ykgenerate: Yubico's own OTP generator, the cross-check of the YubiKey tests
+  'libyubikey-dev': '/usr/bin/ykgenerate',
   // its one file has an architecture in its path: the harness asks dpkg instead
   'rsyslog-gnutls': '',
 };

@@ -39,6 +39,11 @@ interface Case {
   witness?: (f: Fixture) => string;
 }
 
+/** A public id of 8 bytes unique to a fixture's tag. */
+const modhexOf = (tag: string) =>
+  [...Buffer.from(tag.padEnd(8, '.').slice(0, 8))]
+    .map((b) => 'cbdefghijklnrtuv'[b >> 4]! + 'cbdefghijklnrtuv'[b & 15]!)
+    .join('');
 const U = (f: Fixture) => `/v1/admin/users/${f.user}`;
 const T = (f: Fixture) => `${U(f)}/tokens/${f.serial}`;
 
@@ -60,6 +65,20 @@ const CASES: Case[] = [
     who: 's',
     ok: 200,
     witness: (f) => `/v1/admin/users/imp-${f.tag}`,
+  },
+  {
+    // YubiKey seeds in bulk: like the user import, superadmin only
+    method: 'POST',
+    route: '/v1/admin/tokens/import/yubikey',
+    path: () => '/v1/admin/tokens/import/yubikey',
+    body: (f) => ({
+      // a Yubico-layout row of the personalisation tool, with the fixture's user added as column 8
+      csv: `1,${modhexOf(f.tag)},0123456789ab,0f1e2d3c4b5a69788796a5b4c3d2e1f0,,2026-11-30T09:00:00,${f.user}\n`,
+      userColumn: 8,
+    }),
+    who: 's',
+    ok: 200,
+    witness: (f) => `${U(f)}/tokens`,
   },
   { method: 'GET', route: '/v1/admin/users', path: () => '/v1/admin/users', who: 'sha', ok: 200 },
   { method: 'GET', route: '/v1/admin/users/{username}', path: U, who: 'sha', ok: 200 },

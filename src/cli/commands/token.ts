@@ -3,10 +3,12 @@ import { enrolToken, publicToken, resyncToken } from '../../admin/index.ts';
 import { requireCanonicalUsername } from '../../model/index.ts';
 import type { OtpAlgorithm } from '../../otp/index.ts';
 import { parse, print, withServices } from '../context.ts';
+import { importYubikeyFile, YUBIKEY_IMPORT_USAGE } from './yubikey-import.ts';
 
 const USAGE =
   'usage: tessera token add USERNAME [--type totp|hotp] [--algorithm SHA1|SHA256|SHA512] [--digits 6|8] [--period 30|60] [--no-qr]\n' +
-  '       tessera token list USERNAME | resync USERNAME SERIAL CODE1 CODE2\n';
+  '       tessera token list USERNAME | resync USERNAME SERIAL CODE1 CODE2\n' +
+  YUBIKEY_IMPORT_USAGE;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -15,6 +17,9 @@ export async function run(argv: string[]): Promise<number> {
     digits: { type: 'string', default: '6' },
     period: { type: 'string', default: '30' },
     'no-qr': { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+    'user-column': { type: 'string' },
+    users: { type: 'string' },
   });
   const [action, username, serial, code1, code2] = positionals;
   if (action === 'add' && username) {
@@ -38,6 +43,13 @@ export async function run(argv: string[]): Promise<number> {
     print(otpauthUri);
     if (!values['no-qr']) print(await QRCode.toString(otpauthUri, { type: 'terminal', small: true }));
     return 0;
+  }
+  if (action === 'import-yubikey' && username) {
+    return importYubikeyFile(username, {
+      dryRun: values['dry-run'] === true,
+      userColumn: values['user-column'],
+      users: values.users,
+    });
   }
   if (action === 'list' && username) {
     const name = requireCanonicalUsername(username);
