@@ -1,4 +1,5 @@
 import type { OtpAlgorithm, OtpDigits } from '../otp/index.ts';
+import type { DeviceInfo } from './push.ts';
 
 /** Second-factor methods that a group or user can switch on or off. */
 export type Method = 'totp' | 'hotp' | 'email' | 'sms' | 'yubikey' | 'push';
@@ -65,6 +66,8 @@ export interface Token {
   resyncRequired?: boolean;
   /** How it came to be: an admin's enrolment (absent: written before this was kept), an invitation link, the portal. */
   enrolledVia?: 'admin' | 'invitation' | 'portal';
+  /** Push tokens: the phone paired online (src/push); absent until it pairs. */
+  device?: DeviceInfo;
   createdAt: number;
   updatedAt: number;
 }
