@@ -47,7 +47,7 @@ export async function pushEnrolment(
 export async function withDeviceState(store: Store, tokens: PublicToken[]): Promise<PublicToken[]> {
   return Promise.all(
     tokens.map(async (t) => {
-      if (!t.device || t.device.registration !== 'online') return t;
+      if (t.device?.registration !== 'online') return t;
       const state = await store.push.getDeviceState(t.serial);
       return state ? { ...t, device: { ...t.device, lastSyncAt: state.lastSyncAt } } : t;
     }),

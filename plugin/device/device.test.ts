@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, test } from 'vitest';
-import { type AdminContext, createClient, createUser, enrolToken } from '../../src/admin/index.ts';
+import { type AdminContext, createClient, createUser } from '../../src/admin/index.ts';
 import { CallerDirectory, Validator } from '../../src/auth/index.ts';
 import { KeyRing } from '../../src/crypto/index.ts';
 import { type AuditEvent, DEFAULT_SETTINGS, type Settings } from '../../src/model/index.ts';

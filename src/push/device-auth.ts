@@ -34,7 +34,7 @@ export async function authenticateDevice(store: Store, req: SignedRequest, now =
     throw refuse('timestamp outside the allowed clock skew');
   const token = await store.getToken(device);
   const key = token?.device?.publicKey;
-  if (!token || token.type !== 'push' || token.status !== 'active' || !key) throw refuse('unknown device');
+  if (token?.type !== 'push' || token.status !== 'active' || !key) throw refuse('unknown device');
   if (!signatureValid(key, signedText(req.method, req.path, timestamp, nonce, req.body), signature))
     throw refuse('bad signature');
   // only after the signature: nobody else can spend a device's nonces

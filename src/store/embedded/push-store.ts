@@ -108,7 +108,7 @@ export class EmbeddedPushStore implements PushStore {
   async consumePush(id: string): Promise<boolean> {
     return this.root.transaction(() => {
       const kept = this.pushes.get(id);
-      if (!kept || kept.value.state !== 'approved' || kept.value.consumed) return false;
+      if (kept?.value.state !== 'approved' || kept.value.consumed) return false;
       this.pushes.putSync(id, { ...kept, value: { ...kept.value, consumed: true } });
       return true;
     });
