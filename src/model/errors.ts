@@ -34,6 +34,8 @@ export type ReasonCode =
   | 'PUSH_DENIED'
   | 'PUSH_EXPIRED'
   | 'PUSH_LIMIT'
+  /** The token a challenge was started for is no longer usable (disabled, removed, method off). */
+  | 'METHOD_UNAVAILABLE'
   | 'OK';
 
 export type ErrorCode =
