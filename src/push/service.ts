@@ -116,6 +116,17 @@ export class PushService {
     return this.byTransaction.get(transactionId);
   }
 
+  /**
+   * Hold mode: waits for the phone's answer to the push this node created for a login's challenge.
+   * True when it is answered or expired (ask the validator again), false after `maxMs`.
+   */
+  async holdFor(transactionId: string, maxMs: number): Promise<boolean> {
+    const id = this.byTransaction.get(transactionId);
+    if (!id) return false;
+    const push = await this.waitForAnswer(id, maxMs);
+    return push !== null && pushStateAt(push, this.now()) !== 'pending';
+  }
+
   /** Code to phone: the code was typed at the login, which approves the push. */
   async approve(id: string): Promise<boolean> {
     const result = await this.deps.store.push.answerPush(id, 'approved', this.now());
