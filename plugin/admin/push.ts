@@ -7,7 +7,11 @@ import { adminErrors, WRITE } from './replies.ts';
 
 const EnableBody = Type.Object(
   {
-    usernames: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1, maxItems: 1000 }),
+    usernames: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+      minItems: 1,
+      maxItems: 200,
+      description: 'at most 200 per call (the body stays under the 64 KiB limit)',
+    }),
     invite: Type.Optional(
       Type.Boolean({
         description: 'mail users without an online device an invitation to pair one (default true)',

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { type FreeRadiusHandle, startFreeRadius } from '../harness/freeradius.ts';
 import { type AttrValue, type RadiusReply, radAuth } from '../harness/radclient.ts';
+import { type SmtpHandle, smtpEnv, startSmtp } from '../harness/smtp.ts';
 import { Api, type Json, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 import { DeviceClient, fetchTransport } from '../support/device-client.ts';
 
@@ -12,10 +13,12 @@ describe('push over RADIUS (FreeRADIUS + radclient, a simulated phone)', () => {
   let admin: Api;
   let clientId: string;
   let fr: FreeRadiusHandle;
+  let smtp: SmtpHandle;
   const phones: Record<string, DeviceClient> = {};
 
   beforeAll(async () => {
-    node = await startTessera();
+    smtp = await startSmtp();
+    node = await startTessera({ env: smtpEnv(smtp, { TESSERA_MAIL_ADMINS: 'ops@example.test' }) });
     admin = new Api(node.url, node.adminKey);
     const created = await admin.ok('POST', '/v1/admin/clients', {
       name: 'vpn',
@@ -36,6 +39,7 @@ describe('push over RADIUS (FreeRADIUS + radclient, a simulated phone)', () => {
   afterAll(async () => {
     await fr?.stop();
     await node?.stop();
+    await smtp?.close();
   });
 
   const auth = (attrs: Record<string, AttrValue>) => radAuth({ port: fr.port, secret: fr.secret }, attrs);
@@ -122,5 +126,8 @@ describe('push over RADIUS (FreeRADIUS + radclient, a simulated phone)', () => {
       State: { raw: ch.attrs.State ?? '' },
     });
     expect(r, 'Access-Reject', /denied on the phone/);
+    // a security event: the admins get a mail naming the user and where the login came from
+    const mail = await smtp.waitForMail('ops@example.test', /push login denied for rp-deny/);
+    assert.match(mail.text, /rp-deny to vpn \(client vpn, from 127\.0\.0\.1\)/);
   });
 });
