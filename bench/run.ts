@@ -22,6 +22,7 @@ const SECTIONS = [
   ['auditSize', './audit-size.ts', 'benchAuditSize', true],
   ['authLog', './auth-log.ts', 'benchAuthLog', true],
   ['console', './console.ts', 'benchConsole', true],
+  ['push', './push.ts', 'benchPush', true],
   ['million', './million-validate.ts', 'benchMillion', argv.includes('--million')],
   ['millionBackup', './million.ts', 'benchMillion', argv.includes('--million')],
 ] as const;

@@ -14,6 +14,7 @@ import { groupRoutes } from './groups.ts';
 import { loggingRoutes } from './logging.ts';
 import type { AdminFaceOptions } from './options.ts';
 import { enforcePermissions } from './permissions.ts';
+import { pushRoutes } from './push.ts';
 import { reportRoutes } from './reports.ts';
 import { selfServiceRoutes } from './self-service.ts';
 import { settingsRoutes } from './settings.ts';
@@ -61,6 +62,7 @@ async function adminFace(app: FastifyInstance, opts: AdminFaceOptions): Promise<
     userImportRoutes,
     yubikeyImportRoutes,
     selfServiceRoutes,
+    pushRoutes,
   ]) {
     await routes(app, opts);
   }

@@ -25,6 +25,22 @@ export const UserView = Type.Object({
   updatedAt: EpochMs,
 });
 
+/** A push token's phone (src/push): how it registered, its name, what it was told to offer. */
+const DeviceView = Type.Object({
+  registration: Type.Union([Type.Literal('offline'), Type.Literal('online')]),
+  name: Type.Optional(Type.String()),
+  platform: Type.Optional(Type.String()),
+  pairedAt: Type.Optional(EpochMs),
+  lastSyncAt: Type.Optional(EpochMs),
+  config: Type.Optional(
+    Type.Object({
+      methods: Type.Array(Type.String()),
+      numberMatching: Type.Boolean(),
+      userVerification: Type.Boolean(),
+    }),
+  ),
+});
+
 export const TokenView = Type.Object({
   serial: Type.String(),
   username: Type.String(),
@@ -44,6 +60,7 @@ export const TokenView = Type.Object({
   publicId: Type.Optional(
     Type.String({ description: 'yubikey: the public id (ModHex) that starts its OTPs' }),
   ),
+  device: Type.Optional(DeviceView),
   createdAt: EpochMs,
   updatedAt: EpochMs,
 });
@@ -92,6 +109,23 @@ export const YubikeyEnrolment = described(
   Type.Object({ ...TokenView.properties, type: Type.Literal('yubikey'), publicId: Type.String() }),
 );
 
+/** A push token waits for its phone: the pairing QR (single use, 10 minutes), shown this once. */
+export const PushEnrolment = shownOnce(
+  described(
+    'the pending push token and its pairing QR, shown this once',
+    Type.Object({
+      ...TokenView.properties,
+      pairing: Type.Object({
+        pairingToken: Type.String(),
+        pairUri: Type.String({ pattern: '^tessera-pair://' }),
+        pairLink: Type.String(),
+        expiresAt: EpochMs,
+      }),
+      qrCode: Type.String({ pattern: '^data:image/png;base64,' }),
+    }),
+  ),
+);
+
 export const TokenList = described("the user's tokens", items(TokenView));
 
 export const ClientView = Type.Object({
@@ -105,6 +139,8 @@ export const ClientView = Type.Object({
   rejectDetail: Type.Union([Type.Literal('generic'), Type.Literal('reason')]),
   firstFactor: Type.Union([Type.Literal('pin'), Type.Literal('upstream'), Type.Literal('ldap')]),
   auditSuccessRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  pushMode: Type.Optional(Type.Union([Type.Literal('poll'), Type.Literal('hold'), Type.Literal('code')])),
+  pushHoldSeconds: Type.Optional(Type.Integer()),
   createdAt: EpochMs,
 });
 

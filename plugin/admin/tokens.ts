@@ -13,13 +13,25 @@ import { requireCanonicalUsername, TesseraError } from '../../src/model/index.ts
 import { ADMIN_KEY, described, link, noContent, shownOnce } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
-import { adminErrors, Enrolment, NAMED, TokenList, TokenView, WRITE, YubikeyEnrolment } from './replies.ts';
+import { pushEnrolment, withDeviceState } from './push-enrolment.ts';
+import {
+  adminErrors,
+  Enrolment,
+  NAMED,
+  PushEnrolment,
+  TokenList,
+  TokenView,
+  WRITE,
+  YubikeyEnrolment,
+} from './replies.ts';
 import { Base32Secret, Serial, TokenParams, UserParams } from './schemas.ts';
 import { YubikeyBody } from './yubikey-schemas.ts';
 
 const TokenBody = Type.Object(
   {
-    type: Type.Union([Type.Literal('totp'), Type.Literal('hotp')]),
+    type: Type.Union([Type.Literal('totp'), Type.Literal('hotp'), Type.Literal('push')], {
+      description: 'push: a pending token and a pairing QR for the phone (the other fields do not apply)',
+    }),
     secret: Type.Optional(Base32Secret),
     algorithm: Type.Optional(
       Type.Union([Type.Literal('SHA1'), Type.Literal('SHA256'), Type.Literal('SHA512')]),
@@ -81,8 +93,8 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
         response: {
           201: shownOnce(
             described(
-              'a TOTP or HOTP token with its otpauth URI and QR code (the secret shown this once), or a YubiKey',
-              Type.Union([Enrolment, YubikeyEnrolment]),
+              'a TOTP or HOTP token with its otpauth URI and QR code (the secret shown this once), a YubiKey, or a pending push token with its pairing QR',
+              Type.Union([Enrolment, YubikeyEnrolment, PushEnrolment]),
             ),
           ),
           ...adminErrors(...NAMED, ...WRITE),
@@ -91,16 +103,18 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
       links: { 201: tokenLinks },
     },
     async (request, reply) => {
-      if (request.body.type === 'yubikey') {
-        const key = await enrolYubikey(adminContext(face, request), request.params.username, request.body);
-        reply.header('cache-control', 'no-store');
+      const body = request.body;
+      reply.header('cache-control', 'no-store');
+      if (body.type === 'yubikey') {
+        const key = await enrolYubikey(adminContext(face, request), request.params.username, body);
         return reply.code(201).send(publicToken(key));
       }
-      const { token, otpauthUri } = await enrolToken(
-        adminContext(face, request),
-        request.params.username,
-        request.body,
-      );
+      if (body.type === 'push')
+        return reply.code(201).send(await pushEnrolment(face, request, request.params.username, body));
+      const { token, otpauthUri } = await enrolToken(adminContext(face, request), request.params.username, {
+        ...body,
+        type: body.type,
+      });
       const qrCode = await QRCode.toDataURL(otpauthUri, { errorCorrectionLevel: 'M', margin: 2 });
       reply.header('cache-control', 'no-store');
       return reply.code(201).send({ ...publicToken(token), otpauthUri, qrCode });
@@ -124,7 +138,9 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
       if (!(await face.store.getUser(username))) {
         throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
       }
-      return { items: (await face.store.listTokens(username)).map(publicToken) };
+      return {
+        items: await withDeviceState(face.store, (await face.store.listTokens(username)).map(publicToken)),
+      };
     },
   );
 

@@ -96,6 +96,9 @@ const MESSAGES: Partial<Record<ReasonCode, string>> = {
   YUBIKEY_UNKNOWN: 'This YubiKey is not enrolled for the account.',
   YUBIKEY_CRC: 'The YubiKey code is damaged; touch the key again.',
   METHOD_UNAVAILABLE: 'The chosen sign-in method is not available any more; start again.',
+  PUSH_DENIED: 'The sign-in was denied on the phone.',
+  PUSH_EXPIRED: 'The sign-in was not approved in time; start again.',
+  PUSH_LIMIT: 'Too many sign-ins wait for approval; answer them on your phone or wait a minute.',
 };
 
 /**

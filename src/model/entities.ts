@@ -1,4 +1,5 @@
 import type { OtpAlgorithm, OtpDigits } from '../otp/index.ts';
+import type { DeviceInfo } from './push.ts';
 
 /** Second-factor methods that a group or user can switch on or off. */
 export type Method = 'totp' | 'hotp' | 'email' | 'sms' | 'yubikey' | 'push';
@@ -67,6 +68,8 @@ export interface Token {
   publicId?: string;
   /** How it came to be: an admin's enrolment (absent: written before this was kept), an invitation link, the portal. */
   enrolledVia?: 'admin' | 'invitation' | 'portal';
+  /** Push tokens: the phone paired online (src/push); absent until it pairs. */
+  device?: DeviceInfo;
   createdAt: number;
   updatedAt: number;
 }
@@ -100,6 +103,13 @@ export interface Client {
    * are always kept. Absent: the node's default (TESSERA_AUDIT_SUCCESS_RATE, 1).
    */
   auditSuccessRate?: number;
+  /**
+   * Push logins (src/push): `poll` (default) answers "approve on your phone" and accepts the next
+   * request once approved; `hold` keeps the first request open until the tap (up to
+   * `pushHoldSeconds`); `code` has the phone show a code the user types at the prompt.
+   */
+  pushMode?: 'poll' | 'hold' | 'code';
+  pushHoldSeconds?: number;
 }
 
 /** What an admin key may do (src/auth/roles.ts holds each role's permissions). */

@@ -37,6 +37,11 @@ export type ReasonCode =
   | 'YUBIKEY_UNKNOWN'
   /** A YubiKey OTP that does not decrypt to a token with a valid CRC (changed, or another key's). */
   | 'YUBIKEY_CRC'
+  /** Push approval (src/push): not answered yet, refused on the phone, timed out, too many open. */
+  | 'PUSH_PENDING'
+  | 'PUSH_DENIED'
+  | 'PUSH_EXPIRED'
+  | 'PUSH_LIMIT'
   /** The token a challenge was started for is no longer usable (disabled, removed, method off). */
   | 'METHOD_UNAVAILABLE'
   | 'OK';
@@ -75,6 +80,11 @@ export type ErrorCode =
   | 'DIRECTORY_SYNC_LIMIT'
   /** A user import (CSV) that cannot be read as a whole: empty, no username column, an unclear header. */
   | 'IMPORT_INVALID'
+  /** Device API (plugin/device): an unknown, used or expired pairing token; a bad device signature. */
+  | 'PAIRING_INVALID'
+  | 'DEVICE_UNAUTHORIZED'
+  /** A push answered already, expired or unknown. */
+  | 'PUSH_NOT_PENDING'
   | 'INTERNAL';
 
 /** What any caller is told when the store fails; the reason travels as the error's `cause`, for the log. */
@@ -114,6 +124,8 @@ function statusFor(code: ErrorCode): number {
     case 'DIRECTORY_BAD_BASE_DN':
       return 422;
     case 'UNAUTHORIZED':
+    case 'PAIRING_INVALID':
+    case 'DEVICE_UNAUTHORIZED':
       return 401;
     case 'FORBIDDEN':
     case 'ROLE_FORBIDDEN':
@@ -121,6 +133,7 @@ function statusFor(code: ErrorCode): number {
     case 'NOT_FOUND':
       return 404;
     case 'CONFLICT':
+    case 'PUSH_NOT_PENDING':
     case 'RESURRECT_REFUSED':
     case 'READ_ONLY_REPLICA':
       return 409;

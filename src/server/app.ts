@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { adminPlugin } from '../../plugin/admin/index.ts';
 import { ROUTER_MAX_PARAM_LENGTH } from '../../plugin/admin/schemas.ts';
 import { clusterPlugin } from '../../plugin/cluster/index.ts';
+import { devicePlugin } from '../../plugin/device/index.ts';
 import { opsPlugin } from '../../plugin/ops/index.ts';
 import { portalPlugin } from '../../plugin/portal/index.ts';
 import { radiusPlugin } from '../../plugin/radius/index.ts';
@@ -73,7 +74,13 @@ export async function buildApp(
     adminContext: (actor, sourceIp) => services.admin(actor, sourceIp),
     selfService: (actor, sourceIp) => services.selfService(actor, sourceIp),
   });
-  await app.register(radiusPlugin, { prefix: '/radius', validator, callers, audit });
+  await app.register(radiusPlugin, {
+    prefix: '/radius',
+    validator,
+    callers,
+    audit,
+    pushHold: (transactionId, maxMs) => services.push.holdFor(transactionId, maxMs),
+  });
   await app.register(clusterPlugin, { prefix: '/v1/cluster', callers, snapshots: cluster });
   const adminContext = (actor: string, sourceIp?: string) => services.admin(actor, sourceIp);
   await app.register(uiPlugin, {
@@ -90,6 +97,13 @@ export async function buildApp(
     selfService: (actor, sourceIp) => services.selfService(actor, sourceIp),
     validator,
     secureCookies: services.config.portal.url.startsWith('https:'),
+  });
+  await app.register(devicePlugin, {
+    prefix: '/v1/device',
+    store,
+    push: services.push,
+    settings: () => services.settings.get(),
+    adminContext,
   });
   app.addHook('onReady', async () => services.start());
   app.addHook('onClose', async () => services.close());

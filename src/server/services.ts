@@ -2,7 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AdminContext, createAdminKey, loadSettings, migrateUsernames } from '../admin/index.ts';
 import { AuditOutputs, BufferedAuditSink, LoggingRuntime, NodeEvents } from '../audit/index.ts';
-import { Cached, CallerDirectory, Validator } from '../auth/index.ts';
+import {
+  BUILTIN_METHODS,
+  Cached,
+  CallerDirectory,
+  methodRegistry,
+  pushMethod,
+  Validator,
+} from '../auth/index.ts';
 import { ClusterRuntime } from '../cluster/index.ts';
 import { KeyRing } from '../crypto/index.ts';
 import {
@@ -14,10 +21,17 @@ import {
 import { DEFAULT_GROUP, type Settings } from '../model/index.ts';
 import { Notifier } from '../notify/index.ts';
 import { oneTimeCodeChecker, type SelfServiceContext, syncInviter } from '../portal/index.ts';
+import { PushService } from '../push/index.ts';
 import type { ReplicationControl, Store } from '../store/index.ts';
 import type { Config } from './config.ts';
 import { Metrics } from './metrics.ts';
-import { directorySyncMail, failoverMail, oneTimeCodeHooks, watchLocks } from './notifications.ts';
+import {
+  directorySyncMail,
+  failoverMail,
+  oneTimeCodeHooks,
+  pushDeniedMail,
+  watchLocks,
+} from './notifications.ts';
 import { type ReadinessProblem, SeedKeyWatch } from './seed-key-watch.ts';
 
 export interface Logger {
@@ -46,6 +60,8 @@ export interface TesseraServices {
   callers: CallerDirectory;
   /** Mail for people: a queue that never blocks (src/notify). */
   notifier: Notifier;
+  /** Push challenges and their answers from paired phones (src/push). */
+  push: PushService;
   /**
    * Why this node must not take traffic now, or null: its Redis replica has not finished its first
    * sync (it would refuse keys and users the master has), or its seed key cannot open its seeds.
@@ -154,6 +170,13 @@ export function createServices(
       },
     },
   );
+  const push = new PushService({
+    store,
+    settings: () => settings.get(),
+    audit,
+    observe: (event) => metrics.pushTotal.inc({ event }),
+    onDenied: (p) => pushDeniedMail(notifier, p),
+  });
   const passwords = directoryPasswords(store);
   const validator = new Validator({
     store: watchLocks(store, notifier),
@@ -166,6 +189,7 @@ export function createServices(
     ...(config.auditSuccessRate !== undefined ? { successSampleRate: config.auditSuccessRate } : {}),
     directory: passwords,
     oneTimeCodes: oneTimeCodeChecker(store, oneTimeCodeHooks(store, notifier, metrics)),
+    methods: methodRegistry([...BUILTIN_METHODS, pushMethod({ push, keyring: ring, store })]),
   });
   return {
     config,
@@ -181,6 +205,7 @@ export function createServices(
     metrics,
     callers,
     notifier,
+    push,
     cluster,
     readiness: async () => (await firstSync()) ?? seedKeys.problem(),
     selfService(actor, sourceIp) {

@@ -8,6 +8,7 @@ import {
   EMPTY_TOKEN_STATE,
 } from '../model/index.ts';
 import { sampleClient, sampleToken, sampleUser } from './fixtures.ts';
+import { pushContract } from './push-contract.ts';
 import { restoreBatchContract } from './restore-batch-contract.ts';
 import { selfServiceContract } from './self-service-contract.ts';
 import type { AuditRetention, Store } from './types.ts';
@@ -37,6 +38,7 @@ export function storeContract(
   auditContract(name, make);
   selfServiceContract(name, make);
   restoreBatchContract(name, make);
+  pushContract(name, make);
 
   describe(`Store contract: ${name}`, () => {
     let fx: StoreFixture;

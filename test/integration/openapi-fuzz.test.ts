@@ -177,13 +177,16 @@ describe('the OpenAPI document holds against a running node (schemathesis)', () 
       assert.ok(op.operationId, `${where} has an operationId`);
       // Who may call, as the contract says: admin keys /v1/admin/*, client keys the rest of /v1 and
       // /radius, nobody's key the operations routes; snapshots go to node clients or superadmins.
+      // Paired phones (/v1/device/*) sign each request with their own key instead of a bearer key.
       const expected = path.startsWith('/v1/admin/')
         ? [{ adminKey: [] }]
         : path.startsWith('/v1/cluster/')
           ? [{ clientKey: [] }, { adminKey: [] }]
-          : /^\/(v1|radius)\//.test(path)
-            ? [{ clientKey: [] }]
-            : [];
+          : path.startsWith('/v1/device/')
+            ? []
+            : /^\/(v1|radius)\//.test(path)
+              ? [{ clientKey: [] }]
+              : [];
       assert.deepEqual(op.security, expected, `${where} states its security`);
       if (expected.length > 0) {
         assert.ok(op.responses['401'] && op.responses['403'], `${where} documents 401 and 403`);

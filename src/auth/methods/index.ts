@@ -6,6 +6,7 @@ import { hotpMethod, totpMethod } from './otp-code.ts';
 import type { ChallengeMethod, MethodRegistry } from './types.ts';
 import { yubikeyMethod } from './yubikey.ts';
 
+export { type PushChallenges, type PushStartRequest, pushMethod, pushModeOf } from './push.ts';
 export * from './types.ts';
 export { hotpMethod, totpMethod, yubikeyMethod };
 

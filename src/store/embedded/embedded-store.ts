@@ -56,6 +56,7 @@ import type {
   UserWriteResult,
 } from '../types.ts';
 import { EmbeddedAuditLog } from './audit-log.ts';
+import { EmbeddedPushStore } from './push-store.ts';
 
 const SEP = '\u0000';
 /** The `meta` key of the store format marker (beside `settings`). */
@@ -108,6 +109,7 @@ export class EmbeddedStore extends AuditLogDelegation implements Store {
   private readonly invitations: Database<Invitation, string>;
   private readonly userCodes: Database<UserCodes, string>;
   private readonly sweeper: NodeJS.Timeout;
+  readonly push: EmbeddedPushStore;
 
   constructor(
     private readonly root: RootDatabase,
@@ -135,6 +137,7 @@ export class EmbeddedStore extends AuditLogDelegation implements Store {
     this.tombstoneTimes = root.openDB({ name: 'tombstoneTimes' });
     this.invitations = root.openDB({ name: 'invitations' });
     this.userCodes = root.openDB({ name: 'userCodes' });
+    this.push = new EmbeddedPushStore(root);
     this.sweeper = setInterval(() => void this.sweep().catch(() => {}), 60_000);
     this.sweeper.unref();
   }
@@ -689,6 +692,7 @@ export class EmbeddedStore extends AuditLogDelegation implements Store {
         if (value.retainUntil < now) this.challenges.removeSync(key);
       }
     });
+    await this.push.sweep(now);
     await this.audit.prune();
   }
 }
