@@ -3,7 +3,7 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import { CLIENT_KINDS } from '../../src/model/index.ts';
 import { described, type ErrorStatus, errorReplies, shownOnce } from '../shared/index.ts';
-import { perMethod } from './schemas.ts';
+import { MethodName, perMethod } from './schemas.ts';
 
 const EpochMs = Type.Integer({ description: 'epoch milliseconds' });
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -96,6 +96,9 @@ export const ClientView = Type.Object({
   rejectDetail: Type.Union([Type.Literal('generic'), Type.Literal('reason')]),
   firstFactor: Type.Union([Type.Literal('pin'), Type.Literal('upstream'), Type.Literal('ldap')]),
   auditSuccessRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  challenge: Type.Optional(Type.Union([Type.Literal('enabled'), Type.Literal('disabled')])),
+  allowedMethods: Type.Optional(Type.Array(MethodName)),
+  methodChoice: Type.Optional(Type.Union([Type.Literal('menu'), Type.Literal('default')])),
   createdAt: EpochMs,
 });
 
