@@ -64,5 +64,6 @@ function cleanLabel(label: string, max: number): string {
     .replace(/\s+/g, ' ')
     .trim();
   const chars = [...flat];
-  return chars.length <= max ? flat : `${chars.slice(0, Math.max(1, max - 1)).join('')}…`;
+  // ASCII dots: many NAS front-ends show Reply-Message as Latin-1
+  return chars.length <= max ? flat : `${chars.slice(0, Math.max(1, max - 3)).join('')}...`;
 }
