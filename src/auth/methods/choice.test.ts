@@ -1,16 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeEach, describe, test } from 'vitest';
-import type { AdminContext } from '../../admin/context.ts';
 import { createUser, enrolToken, updateToken } from '../../admin/index.ts';
-import { KeyRing } from '../../crypto/index.ts';
-import { type Client, DEFAULT_SETTINGS, type Settings } from '../../model/index.ts';
+import { type Client, DEFAULT_SETTINGS } from '../../model/index.ts';
 import { base32Decode, hotp, timeStep, totpAt } from '../../otp/index.ts';
 import { SAMPLE_SECRET, SAMPLE_TOTP, sampleClient, sampleToken } from '../../store/fixtures.ts';
-import { openEmbeddedStore } from '../../store/index.ts';
-import { Validator } from '../validator.ts';
+import { validatorBench } from './fixtures.ts';
 import {
   BUILTIN_METHODS,
   buildMenu,
@@ -64,12 +58,6 @@ describe('the menu text', () => {
 });
 
 describe('choosing a method in a challenge', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-choice-'));
-  const store = openEmbeddedStore(dir);
-  const keyring = KeyRing.generate();
-  let settings: Settings = DEFAULT_SETTINGS;
-  let clock = 1_700_000_000_000;
-  const admin: AdminContext = { store, keyring, settings: async () => settings, audit: () => {} };
   const starts: string[] = [];
   const mail: ChallengeMethod = {
     type: 'email',
@@ -80,15 +68,9 @@ describe('choosing a method in a challenge', () => {
     },
     answer: async (ctx) => (ctx.pass === ctx.state.code ? { kind: 'accept' } : { kind: 'wrong' }),
   };
-  const validator = new Validator({
-    store,
-    keyring,
-    settings: async () => settings,
-    audit: { record() {} },
-    now: () => clock,
-    methods: methodRegistry([...BUILTIN_METHODS, mail]),
-  });
-  const totp = () => totpAt(SAMPLE_TOTP, timeStep(clock, 30));
+  const b = validatorBench('choice', methodRegistry([...BUILTIN_METHODS, mail]));
+  const { store, keyring, admin, validator } = b;
+  const totp = () => totpAt(SAMPLE_TOTP, timeStep(b.clock, 30));
   let n = 0;
   let user = '';
   let totpSerial = '';
@@ -112,7 +94,7 @@ describe('choosing a method in a challenge', () => {
     validator.validate({ user: who, pass, client, ...(transactionId ? { transactionId } : {}) });
 
   beforeEach(async () => {
-    settings = { ...DEFAULT_SETTINGS, methods: { ...DEFAULT_SETTINGS.methods, email: 'enabled' } };
+    b.settings = { ...DEFAULT_SETTINGS, methods: { ...DEFAULT_SETTINGS.methods, email: 'enabled' } };
     user = `c${n++}`;
     await createUser(admin, { username: user });
     totpSerial = (
@@ -122,8 +104,7 @@ describe('choosing a method in a challenge', () => {
     starts.length = 0;
   });
   afterAll(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await b.close();
   });
 
   test('several tokens: the challenge is a menu, by name and number, in text and as data', async () => {
@@ -206,14 +187,14 @@ describe('choosing a method in a challenge', () => {
   });
 
   test('a locked user picks nothing: no method starts', async () => {
-    settings = { ...settings, lockout: { threshold: 1, baseSeconds: 60, maxSeconds: 60 } };
+    b.settings = { ...b.settings, lockout: { threshold: 1, baseSeconds: 60, maxSeconds: 60 } };
     await addMail(user);
     const menu = await ask('');
     assert.equal((await ask('000000', (await ask('')).transactionId)).reason, 'OTP_INVALID');
     const r = await ask('3', menu.transactionId);
     assert.equal(r.reason, 'USER_LOCKED');
     assert.deepEqual(starts, []);
-    clock += 61_000;
+    b.clock += 61_000;
   });
 
   test('a PIN user: the menu needs the PIN, and so does the challenge a pick opens', async () => {
@@ -251,20 +232,9 @@ describe('choosing a method in a challenge', () => {
 });
 
 describe('per-client challenge switch and allowed methods', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-client-methods-'));
-  const store = openEmbeddedStore(dir);
-  const keyring = KeyRing.generate();
-  const clock = 1_700_000_000_000;
-  const settings = DEFAULT_SETTINGS;
-  const admin: AdminContext = { store, keyring, settings: async () => settings, audit: () => {} };
-  const validator = new Validator({
-    store,
-    keyring,
-    settings: async () => settings,
-    audit: { record() {} },
-    now: () => clock,
-  });
-  const totp = () => totpAt(SAMPLE_TOTP, timeStep(clock, 30));
+  const b = validatorBench('client-methods');
+  const { store, keyring, admin, validator } = b;
+  const totp = () => totpAt(SAMPLE_TOTP, timeStep(b.clock, 30));
   let n = 0;
   let user = '';
   const ask = (client: Client, pass: string, transactionId?: string, who = user) =>
@@ -277,8 +247,7 @@ describe('per-client challenge switch and allowed methods', () => {
     await enrolToken(admin, user, { type: 'hotp', secret: HOTP_SECRET });
   });
   afterAll(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await b.close();
   });
 
   test('challenges off: PIN alone is its own reject, PIN+code still signs in', async () => {
