@@ -233,7 +233,7 @@ describe('choosing a method in a challenge', () => {
 
 describe('per-client challenge switch and allowed methods', () => {
   const b = validatorBench('client-methods');
-  const { store, keyring, admin, validator } = b;
+  const { admin, validator } = b;
   const totp = () => totpAt(SAMPLE_TOTP, timeStep(b.clock, 30));
   let n = 0;
   let user = '';
