@@ -76,7 +76,9 @@ describe('Keycloak method selection page (real Keycloak, real Tessera, Chromium)
 }, () => {
   beforeAll(async () => {
     const build = buildExtension();
-    [kc, tessera] = await Promise.all([startKeycloak({ providers: [build.jar] }), startTessera()]);
+    // One after the other: on a loaded machine two slow starts in parallel outrun their waits.
+    tessera = await startTessera();
+    kc = await startKeycloak({ providers: [build.jar] });
     api = new Api(tessera.url, tessera.adminKey);
     const apiKey = await api.createClient('keycloak', { challengeText: PROMPT });
     for (const [username, pin] of [
