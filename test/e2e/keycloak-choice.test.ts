@@ -78,7 +78,7 @@ describe('Keycloak method selection page (real Keycloak, real Tessera, Chromium)
     const build = buildExtension();
     // One after the other: on a loaded machine two slow starts in parallel outrun their waits.
     tessera = await startTessera();
-    kc = await startKeycloak({ providers: [build.jar] });
+    kc = await startKeycloak({ providers: [build.jar], startTimeoutMs: 600_000 });
     api = new Api(tessera.url, tessera.adminKey);
     const apiKey = await api.createClient('keycloak', { challengeText: PROMPT });
     for (const [username, pin] of [
