@@ -3,7 +3,7 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import { CLIENT_KINDS, METHODS } from '../../src/model/index.ts';
 import { described, type ErrorStatus, errorReplies, shownOnce } from '../shared/index.ts';
-import { perMethod } from './schemas.ts';
+import { MethodName, perMethod } from './schemas.ts';
 
 const EpochMs = Type.Integer({ description: 'epoch milliseconds' });
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -141,6 +141,9 @@ export const ClientView = Type.Object({
   auditSuccessRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   pushMode: Type.Optional(Type.Union([Type.Literal('poll'), Type.Literal('hold'), Type.Literal('code')])),
   pushHoldSeconds: Type.Optional(Type.Integer()),
+  challenge: Type.Optional(Type.Union([Type.Literal('enabled'), Type.Literal('disabled')])),
+  allowedMethods: Type.Optional(Type.Array(MethodName)),
+  methodChoice: Type.Optional(Type.Union([Type.Literal('menu'), Type.Literal('default')])),
   createdAt: EpochMs,
 });
 

@@ -44,6 +44,12 @@ export type ReasonCode =
   | 'PUSH_LIMIT'
   /** The token a challenge was started for is no longer usable (disabled, removed, method off). */
   | 'METHOD_UNAVAILABLE'
+  /** A menu answer (a number) that names no entry of the menu. */
+  | 'METHOD_CHOICE_INVALID'
+  /** The user has usable tokens, but none of a method this client allows. */
+  | 'METHOD_NOT_ALLOWED'
+  /** The client has challenges switched off: only a one-shot PIN+code (or code) works. */
+  | 'CHALLENGE_DISABLED'
   | 'OK';
 
 export type ErrorCode =
