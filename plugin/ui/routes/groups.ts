@@ -10,7 +10,13 @@ import { done, page } from '../render.ts';
 const Switch = Type.Union([Type.Literal('enabled'), Type.Literal('disabled'), Type.Literal('inherit')], {
   message: 'Choose Enabled, Disabled or Inherit.',
 });
-const Policy = Type.Object({ totp: Switch, hotp: Switch }, { additionalProperties: false });
+/** One switch per method the console lists (every method in METHODS). */
+const Policy = Type.Object(
+  Object.fromEntries(METHODS.map((m) => [m, Switch])) as Record<Method, typeof Switch>,
+  {
+    additionalProperties: false,
+  },
+);
 const NewGroup = Type.Object(
   {
     name: Type.String({
