@@ -128,9 +128,9 @@ function closePush(push, text) {
 }
 
 /** The phone's unlock, when the configuration asks for it; the reason it cannot be had otherwise. */
-async function unlock() {
+async function unlock(push) {
   const device = state.device;
-  if (!device.config.userVerification) return { ok: true, verified: false };
+  if (!push.userVerification && !device.config.userVerification) return { ok: true, verified: false };
   const why = await uvUnavailableReason();
   if (why)
     return { ok: false, why: `This account asks for the phone's unlock before approving, and ${why}.` };
@@ -154,7 +154,7 @@ async function answer(push, decision, number) {
   try {
     const body = { decision };
     if (decision === 'approve') {
-      const check = await unlock();
+      const check = await unlock(push);
       if (!check.ok) return say(check.why, 'error');
       if (check.verified) body.userVerified = true;
       if (number !== undefined) body.number = number;
@@ -225,7 +225,7 @@ function start(device) {
     },
     onPush: addPush,
     onPending: (list) => {
-      for (const push of Array.isArray(list) ? list : (list.pushes ?? [])) addPush(push);
+      for (const push of list) addPush(push);
     },
     onConfig: async (config) => {
       device.config = config;

@@ -38,9 +38,12 @@ export function connectEvents(device, handlers) {
   let attempt = 0;
   const pause = () => Math.min(30_000, 1000 * 2 ** attempt) * (0.75 + Math.random() * 0.5);
 
+  // what arrived while the link was down, and the server's note of this contact (the portal shows it)
   const catchUp = async () => {
     const reply = await deviceFetch(device, 'GET', '/v1/device/pushes', undefined, controller?.signal);
-    if (reply.ok) handlers.onPending(await reply.json());
+    if (reply.ok) handlers.onPending((await reply.json()).items ?? []);
+    const sync = await deviceFetch(device, 'POST', '/v1/device/sync', {}, controller?.signal);
+    if (sync.ok) handlers.onConfig(await sync.json());
   };
 
   const run = async () => {
