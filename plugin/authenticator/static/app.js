@@ -30,6 +30,14 @@ function platformName() {
 
 // ——— pairing ———
 
+function originOf(url) {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
+}
+
 function showPairing(text) {
   $('title').textContent = 'Pair this phone';
   $('pair').hidden = false;
@@ -45,8 +53,9 @@ async function pair(event) {
   const name = $('device-name').value.trim();
   if (!found) return say('That is not a pairing link. Copy the whole link from the portal.', 'error');
   if (!name) return say('Give this phone a name, so you recognise it in the portal.', 'error');
-  if (found.url && new URL(found.url).origin !== location.origin)
-    return say(`This pairing is for ${new URL(found.url).origin}; open the link there.`, 'error');
+  const origin = found.url ? originOf(found.url) : location.origin;
+  if (origin !== location.origin)
+    return say(`This pairing is for ${origin ?? 'another server'}; open the link there.`, 'error');
   $('pair-button').disabled = true;
   say('Pairing…');
   try {
@@ -64,7 +73,7 @@ async function pair(event) {
     if (!reply.ok) {
       const problem = await reply.json().catch(() => ({}));
       return say(
-        reply.status === 404 || reply.status === 410 || reply.status === 409
+        reply.status >= 401 && reply.status < 500
           ? 'This pairing link has expired or was used already. Start again in the portal.'
           : `Pairing failed (${problem.code ?? reply.status}).`,
         'error',
@@ -88,6 +97,7 @@ async function pair(event) {
     }
     state.link?.stop();
     state.pushes.clear();
+    $('requests').replaceChildren();
     await saveDevice(device);
     history.replaceState(null, '', location.pathname);
     $('pair-text').value = '';
