@@ -1,7 +1,7 @@
 // What the admin face answers, as schemas for the OpenAPI document. The views are src/admin's
 // public projections (no PIN hash, key hash or sealed seed); fields are listed, extra ones allowed.
 import { type TSchema, Type } from '@sinclair/typebox';
-import { CLIENT_KINDS } from '../../src/model/index.ts';
+import { CLIENT_KINDS, METHODS } from '../../src/model/index.ts';
 import { described, type ErrorStatus, errorReplies, shownOnce } from '../shared/index.ts';
 import { perMethod } from './schemas.ts';
 
@@ -25,10 +25,26 @@ export const UserView = Type.Object({
   updatedAt: EpochMs,
 });
 
+/** A push token's phone (src/push): how it registered, its name, what it was told to offer. */
+const DeviceView = Type.Object({
+  registration: Type.Union([Type.Literal('offline'), Type.Literal('online')]),
+  name: Type.Optional(Type.String()),
+  platform: Type.Optional(Type.String()),
+  pairedAt: Type.Optional(EpochMs),
+  lastSyncAt: Type.Optional(EpochMs),
+  config: Type.Optional(
+    Type.Object({
+      methods: Type.Array(Type.String()),
+      numberMatching: Type.Boolean(),
+      userVerification: Type.Boolean(),
+    }),
+  ),
+});
+
 export const TokenView = Type.Object({
   serial: Type.String(),
   username: Type.String(),
-  type: Type.Union([Type.Literal('totp'), Type.Literal('hotp')]),
+  type: Type.Union(METHODS.map((m) => Type.Literal(m))),
   description: Type.Optional(Type.String()),
   isDefault: Type.Boolean(),
   status: Type.Union([
@@ -41,6 +57,7 @@ export const TokenView = Type.Object({
   digits: Type.Union([Type.Literal(6), Type.Literal(8)]),
   period: Type.Union([Type.Literal(30), Type.Literal(60)]),
   resyncRequired: Type.Optional(Type.Boolean()),
+  device: Type.Optional(DeviceView),
   createdAt: EpochMs,
   updatedAt: EpochMs,
 });
@@ -78,6 +95,23 @@ export const Enrolment = shownOnce(
     Type.Object({
       ...TokenView.properties,
       otpauthUri: Type.String({ pattern: '^otpauth://(totp|hotp)/' }),
+      qrCode: Type.String({ pattern: '^data:image/png;base64,' }),
+    }),
+  ),
+);
+
+/** A push token waits for its phone: the pairing QR (single use, 10 minutes), shown this once. */
+export const PushEnrolment = shownOnce(
+  described(
+    'the pending push token and its pairing QR, shown this once',
+    Type.Object({
+      ...TokenView.properties,
+      pairing: Type.Object({
+        pairingToken: Type.String(),
+        pairUri: Type.String({ pattern: '^tessera-pair://' }),
+        pairLink: Type.String(),
+        expiresAt: EpochMs,
+      }),
       qrCode: Type.String({ pattern: '^data:image/png;base64,' }),
     }),
   ),

@@ -6,12 +6,15 @@ import { requireCanonicalUsername, TesseraError } from '../../src/model/index.ts
 import { ADMIN_KEY, described, link, noContent } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
-import { adminErrors, Enrolment, NAMED, TokenList, TokenView, WRITE } from './replies.ts';
+import { pushEnrolment, withDeviceState } from './push-enrolment.ts';
+import { adminErrors, Enrolment, NAMED, PushEnrolment, TokenList, TokenView, WRITE } from './replies.ts';
 import { Base32Secret, Serial, TokenParams, UserParams } from './schemas.ts';
 
 const TokenBody = Type.Object(
   {
-    type: Type.Union([Type.Literal('totp'), Type.Literal('hotp')]),
+    type: Type.Union([Type.Literal('totp'), Type.Literal('hotp'), Type.Literal('push')], {
+      description: 'push: a pending token and a pairing QR for the phone (the other fields do not apply)',
+    }),
     secret: Type.Optional(Base32Secret),
     algorithm: Type.Optional(
       Type.Union([Type.Literal('SHA1'), Type.Literal('SHA256'), Type.Literal('SHA512')]),
@@ -69,16 +72,22 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
         security: ADMIN_KEY,
         params: UserParams,
         body: TokenBody,
-        response: { 201: Enrolment, ...adminErrors(...NAMED, ...WRITE) },
+        response: {
+          201: { ...Type.Union([Enrolment, PushEnrolment]), description: Enrolment.description },
+          ...adminErrors(...NAMED, ...WRITE),
+        },
       },
       links: { 201: tokenLinks },
     },
     async (request, reply) => {
-      const { token, otpauthUri } = await enrolToken(
-        adminContext(face, request),
-        request.params.username,
-        request.body,
-      );
+      const body = request.body;
+      reply.header('cache-control', 'no-store');
+      if (body.type === 'push')
+        return reply.code(201).send(await pushEnrolment(face, request, request.params.username, body));
+      const { token, otpauthUri } = await enrolToken(adminContext(face, request), request.params.username, {
+        ...body,
+        type: body.type,
+      });
       const qrCode = await QRCode.toDataURL(otpauthUri, { errorCorrectionLevel: 'M', margin: 2 });
       reply.header('cache-control', 'no-store');
       return reply.code(201).send({ ...publicToken(token), otpauthUri, qrCode });
@@ -102,7 +111,9 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
       if (!(await face.store.getUser(username))) {
         throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
       }
-      return { items: (await face.store.listTokens(username)).map(publicToken) };
+      return {
+        items: await withDeviceState(face.store, (await face.store.listTokens(username)).map(publicToken)),
+      };
     },
   );
 

@@ -36,7 +36,8 @@ export function matchCode(
     const lastUsedStep = state?.lastUsedStep ?? -1;
     const counter = state?.counter ?? 0;
     const params = { secret, algorithm: token.algorithm, digits: token.digits, period: token.period };
-    if (token.type === 'totp') {
+    if (token.type === 'totp' || token.type === 'push') {
+      // a push token's phone makes TOTP codes too, for logins with no network
       const current = timeStep(now, token.period);
       const centre = current + (state?.drift ?? 0);
       const w = settings.totp.window;

@@ -1,4 +1,5 @@
 import type { OtpAlgorithm, OtpDigits } from '../otp/index.ts';
+import type { DeviceInfo } from './push.ts';
 
 /** Second-factor methods that a group or user can switch on or off. */
 export type Method = 'totp' | 'hotp' | 'email' | 'sms' | 'yubikey' | 'push';
@@ -65,6 +66,8 @@ export interface Token {
   resyncRequired?: boolean;
   /** How it came to be: an admin's enrolment (absent: written before this was kept), an invitation link, the portal. */
   enrolledVia?: 'admin' | 'invitation' | 'portal';
+  /** Push tokens: the phone paired online (src/push); absent until it pairs. */
+  device?: DeviceInfo;
   createdAt: number;
   updatedAt: number;
 }
@@ -144,6 +147,18 @@ export interface Challenge {
   firstFactor: FirstFactorProof;
   createdAt: number;
   expiresAt: number;
+  /**
+   * The token this challenge was started for (src/auth/methods): only it can answer, through its
+   * method. `state` is the method's own (a code's hash, a push id), opaque to everyone else.
+   * Absent: any of the user's eligible tokens may answer with a code.
+   */
+  method?: ChallengeBinding;
+}
+
+export interface ChallengeBinding {
+  serial: string;
+  type: Method;
+  state: Record<string, string | number | boolean>;
 }
 
 export interface AuditEvent {

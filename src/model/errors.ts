@@ -29,6 +29,13 @@ export type ReasonCode =
   | 'PASSWORD_INVALID'
   /** `firstFactor: "ldap"`: the user's directory did not answer; nothing counted. */
   | 'DIRECTORY_UNAVAILABLE'
+  /** Push approval (src/push): not answered yet, refused on the phone, timed out, too many open. */
+  | 'PUSH_PENDING'
+  | 'PUSH_DENIED'
+  | 'PUSH_EXPIRED'
+  | 'PUSH_LIMIT'
+  /** The token a challenge was started for is no longer usable (disabled, removed, method off). */
+  | 'METHOD_UNAVAILABLE'
   | 'OK';
 
 export type ErrorCode =
@@ -65,6 +72,11 @@ export type ErrorCode =
   | 'DIRECTORY_SYNC_LIMIT'
   /** A user import (CSV) that cannot be read as a whole: empty, no username column, an unclear header. */
   | 'IMPORT_INVALID'
+  /** Device API (plugin/device): an unknown, used or expired pairing token; a bad device signature. */
+  | 'PAIRING_INVALID'
+  | 'DEVICE_UNAUTHORIZED'
+  /** A push answered already, expired or unknown. */
+  | 'PUSH_NOT_PENDING'
   | 'INTERNAL';
 
 /** What any caller is told when the store fails; the reason travels as the error's `cause`, for the log. */
@@ -104,6 +116,8 @@ function statusFor(code: ErrorCode): number {
     case 'DIRECTORY_BAD_BASE_DN':
       return 422;
     case 'UNAUTHORIZED':
+    case 'PAIRING_INVALID':
+    case 'DEVICE_UNAUTHORIZED':
       return 401;
     case 'FORBIDDEN':
     case 'ROLE_FORBIDDEN':
@@ -111,6 +125,7 @@ function statusFor(code: ErrorCode): number {
     case 'NOT_FOUND':
       return 404;
     case 'CONFLICT':
+    case 'PUSH_NOT_PENDING':
     case 'RESURRECT_REFUSED':
     case 'READ_ONLY_REPLICA':
       return 409;

@@ -3,6 +3,7 @@
 export * from './cidr.ts';
 export * from './entities.ts';
 export * from './errors.ts';
+export * from './push.ts';
 export * from './self-service.ts';
 export * from './settings.ts';
 export * from './state.ts';

@@ -33,6 +33,23 @@ export interface Settings {
   directorySources?: StoredDirectorySource[];
   /** Log level and audit outputs switched at run time (src/audit/runtime.ts); every node applies them. */
   logging?: LoggingSettings;
+  /** Push approval and online devices (src/push); absent fields take src/push/settings.ts defaults. */
+  push?: PushSettings;
+}
+
+export interface PushSettings {
+  /** The phone offers three numbers, the login shows the right one. */
+  numberMatching?: boolean;
+  /** An approval needs a local unlock on the phone (`userVerified: true`). */
+  userVerification?: boolean;
+  /** Pending pushes one user may have at once (no approve-by-fatigue). */
+  maxPending?: number;
+  /** How long a push waits for the phone. */
+  timeoutSeconds?: number;
+  /** Online (paired) registration offered to users; per group in `onlineRegistrationGroups`. */
+  onlineRegistration?: boolean;
+  /** Groups with online registration on (over the global switch) or off. */
+  onlineRegistrationGroups?: Record<string, boolean>;
 }
 
 export type LoggingLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -118,7 +118,10 @@ export class Notifier {
   }
 
   /** The admins' mails (failover, directory sync). */
-  toAdmins(template: 'admin-failover' | 'admin-directory-sync', data: TemplateData): void {
+  toAdmins(
+    template: 'admin-failover' | 'admin-directory-sync' | 'admin-push-denied',
+    data: TemplateData,
+  ): void {
     if (this.config.adminAddresses.length === 0) {
       this.skipped.inc({ template, why: 'no-address' });
       return;

@@ -14,6 +14,7 @@ export const TEMPLATE_NAMES = [
   'temporary-code',
   'admin-failover',
   'admin-directory-sync',
+  'admin-push-denied',
 ] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 

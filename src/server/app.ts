@@ -6,6 +6,7 @@ import { adminPlugin } from '../../plugin/admin/index.ts';
 import { ROUTER_MAX_PARAM_LENGTH } from '../../plugin/admin/schemas.ts';
 import { authenticatorPlugin } from '../../plugin/authenticator/index.ts';
 import { clusterPlugin } from '../../plugin/cluster/index.ts';
+import { devicePlugin } from '../../plugin/device/index.ts';
 import { opsPlugin } from '../../plugin/ops/index.ts';
 import { portalPlugin } from '../../plugin/portal/index.ts';
 import { radiusPlugin } from '../../plugin/radius/index.ts';
@@ -91,6 +92,13 @@ export async function buildApp(
     selfService: (actor, sourceIp) => services.selfService(actor, sourceIp),
     validator,
     secureCookies: services.config.portal.url.startsWith('https:'),
+  });
+  await app.register(devicePlugin, {
+    prefix: '/v1/device',
+    store,
+    push: services.push,
+    settings: () => services.settings.get(),
+    adminContext,
   });
   await app.register(authenticatorPlugin, { prefix: '/authenticator' });
   app.addHook('onReady', async () => services.start());

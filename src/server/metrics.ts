@@ -53,6 +53,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly pushTotal = new Counter({
+    name: 'tessera_push_total',
+    help: 'Push approvals by event: created, limited (too many pending), approved, denied',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'tessera_' });
   }

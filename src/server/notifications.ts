@@ -1,7 +1,7 @@
 // Which node events become mails: a user's lock, a failover, a failed directory sync. Each is
 // queued (src/notify), so nothing here ever waits for SMTP.
 import { Counter } from 'prom-client';
-import type { UserAuthState } from '../model/index.ts';
+import type { PushChallenge, UserAuthState } from '../model/index.ts';
 import type { Notifier } from '../notify/index.ts';
 import type { RedemptionHooks } from '../portal/index.ts';
 import type { Store } from '../store/index.ts';
@@ -112,4 +112,15 @@ export function oneTimeCodeHooks(store: Store, notifier: Notifier, metrics: Metr
       used.inc({ kind: 'temporary' });
     },
   };
+}
+
+/** A push denied on the phone: someone may hold the user's first factor. */
+export function pushDeniedMail(notifier: Notifier, push: PushChallenge): void {
+  notifier.toAdmins('admin-push-denied', {
+    user: push.username,
+    system: push.context.system,
+    client: push.context.client,
+    sourceIp: push.context.sourceIp ?? 'unknown',
+    when: when(push.answeredAt ?? Date.now()),
+  });
 }

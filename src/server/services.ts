@@ -14,10 +14,17 @@ import {
 import { DEFAULT_GROUP, type Settings } from '../model/index.ts';
 import { Notifier } from '../notify/index.ts';
 import { oneTimeCodeChecker, type SelfServiceContext, syncInviter } from '../portal/index.ts';
+import { PushService } from '../push/index.ts';
 import type { ReplicationControl, Store } from '../store/index.ts';
 import type { Config } from './config.ts';
 import { Metrics } from './metrics.ts';
-import { directorySyncMail, failoverMail, oneTimeCodeHooks, watchLocks } from './notifications.ts';
+import {
+  directorySyncMail,
+  failoverMail,
+  oneTimeCodeHooks,
+  pushDeniedMail,
+  watchLocks,
+} from './notifications.ts';
 import { type ReadinessProblem, SeedKeyWatch } from './seed-key-watch.ts';
 
 export interface Logger {
@@ -46,6 +53,8 @@ export interface TesseraServices {
   callers: CallerDirectory;
   /** Mail for people: a queue that never blocks (src/notify). */
   notifier: Notifier;
+  /** Push challenges and their answers from paired phones (src/push). */
+  push: PushService;
   /**
    * Why this node must not take traffic now, or null: its Redis replica has not finished its first
    * sync (it would refuse keys and users the master has), or its seed key cannot open its seeds.
@@ -154,6 +163,13 @@ export function createServices(
       },
     },
   );
+  const push = new PushService({
+    store,
+    settings: () => settings.get(),
+    audit,
+    observe: (event) => metrics.pushTotal.inc({ event }),
+    onDenied: (p) => pushDeniedMail(notifier, p),
+  });
   const passwords = directoryPasswords(store);
   const validator = new Validator({
     store: watchLocks(store, notifier),
@@ -181,6 +197,7 @@ export function createServices(
     metrics,
     callers,
     notifier,
+    push,
     cluster,
     readiness: async () => (await firstSync()) ?? seedKeys.problem(),
     selfService(actor, sourceIp) {

@@ -11,4 +11,5 @@ export {
 } from './audit-index.ts';
 export { AUDIT_STREAMS, auditRetention, DEFAULT_AUDIT_RETENTION } from './audit-retention.ts';
 export { openEmbeddedStore } from './embedded/index.ts';
+export * from './push-types.ts';
 export * from './types.ts';

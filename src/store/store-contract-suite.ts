@@ -8,6 +8,7 @@ import {
   EMPTY_TOKEN_STATE,
 } from '../model/index.ts';
 import { sampleClient, sampleToken, sampleUser } from './fixtures.ts';
+import { pushContract } from './push-contract.ts';
 import { restoreBatchContract } from './restore-batch-contract.ts';
 import { selfServiceContract } from './self-service-contract.ts';
 import type { AuditRetention, Store } from './types.ts';
@@ -37,6 +38,7 @@ export function storeContract(
   auditContract(name, make);
   selfServiceContract(name, make);
   restoreBatchContract(name, make);
+  pushContract(name, make);
 
   describe(`Store contract: ${name}`, () => {
     let fx: StoreFixture;
@@ -363,6 +365,20 @@ export function storeContract(
         ch,
       );
       assert.equal(await store.takeChallenge('tx-unknown'), null);
+    });
+
+    test('a challenge bound to a token keeps its method and the method state as given', async () => {
+      const ch = {
+        transactionId: 'tx-bound',
+        username: 'u',
+        clientId: 'c',
+        firstFactor: 'upstream' as const,
+        createdAt: Date.now(),
+        expiresAt: Date.now() + 1000,
+        method: { serial: 'TOTP0001', type: 'email' as const, state: { codeHash: 'h', sent: 2, ok: true } },
+      };
+      await store.putChallenge(ch, 60_000);
+      assert.deepEqual(await store.takeChallenge('tx-bound'), ch);
     });
 
     test('clients, admin keys and settings round-trip', async () => {

@@ -19,6 +19,7 @@ import type {
   UserAuthState,
   UserCodes,
 } from '../model/index.ts';
+import type { PushStore } from './push-types.ts';
 
 /** Everything the validate pipeline needs about one user, read in one call. */
 export interface AuthView {
@@ -312,6 +313,9 @@ export interface Store {
   putChallenge(challenge: Challenge, retainMs: number): Promise<void>;
   /** Returns and removes the challenge in one step, so it can be answered only once. */
   takeChallenge(transactionId: string): Promise<Challenge | null>;
+
+  /** Push approval's records: pairing tokens, nonces, push challenges, device state (src/push). */
+  readonly push: PushStore;
 
   // audit
   /** Appends to one stream; without one, to `admin` (an unrouted event is kept the longest). */

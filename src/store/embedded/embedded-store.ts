@@ -61,6 +61,7 @@ import type {
   UserWriteResult,
 } from '../types.ts';
 import { EmbeddedAuditLog } from './audit-log.ts';
+import { EmbeddedPushStore } from './push-store.ts';
 
 const SEP = '\u0000';
 /** The `meta` key of the store format marker (beside `settings`). */
@@ -113,6 +114,7 @@ export class EmbeddedStore implements Store {
   private readonly invitations: Database<Invitation, string>;
   private readonly userCodes: Database<UserCodes, string>;
   private readonly sweeper: NodeJS.Timeout;
+  readonly push: EmbeddedPushStore;
 
   constructor(
     private readonly root: RootDatabase,
@@ -139,6 +141,7 @@ export class EmbeddedStore implements Store {
     this.tombstoneTimes = root.openDB({ name: 'tombstoneTimes' });
     this.invitations = root.openDB({ name: 'invitations' });
     this.userCodes = root.openDB({ name: 'userCodes' });
+    this.push = new EmbeddedPushStore(root);
     this.sweeper = setInterval(() => void this.sweep().catch(() => {}), 60_000);
     this.sweeper.unref();
   }
@@ -717,6 +720,7 @@ export class EmbeddedStore implements Store {
         if (value.retainUntil < now) this.challenges.removeSync(key);
       }
     });
+    await this.push.sweep(now);
     await this.audit.prune();
   }
 }

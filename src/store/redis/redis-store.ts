@@ -61,6 +61,7 @@ import {
 import { isTransient } from './hold.ts';
 import { AcceptJournal } from './journal.ts';
 import { type RedisLinks, type ReplicationView, runScript, type ScriptName } from './links.ts';
+import { RedisPushStore } from './push-store.ts';
 import { REDEEM_USER_CODE, USE_INVITATION } from './self-service-scripts.ts';
 
 /**
@@ -87,6 +88,7 @@ export class RedisStore implements Store, ReplicationControl {
   readonly journal = new AcceptJournal();
   private reconciling: Promise<void> | null = null;
   private readonly audit: RedisAuditLog;
+  readonly push: RedisPushStore;
 
   constructor(
     readonly links: RedisLinks,
@@ -114,6 +116,10 @@ export class RedisStore implements Store, ReplicationControl {
       auditRetention(auditOpts.retention),
       auditOpts.now ?? Date.now,
     );
+    this.push = new RedisPushStore(p, {
+      read: (fn) => this.read(fn),
+      write: (fn, acknowledge) => this.stateWrite(fn, acknowledge),
+    });
     // A node whose Redis was demoted or re-pointed pushes the codes it accepted to the new master
     // (max-merge) before it accepts again, so nothing it accepted while apart can be replayed.
     links.on('role-change', () => this.reconcile());

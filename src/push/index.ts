@@ -1,0 +1,7 @@
+// Push approval and online devices: pairing, device request signatures, push challenges.
+
+export * from './device-auth.ts';
+export * from './pairing.ts';
+export * from './service.ts';
+export * from './settings.ts';
+export * from './signature.ts';
