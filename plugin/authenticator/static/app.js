@@ -129,6 +129,8 @@ function addPush(push) {
   if (state.pushes.has(push.id) || push.expiresAt <= Date.now()) return;
   state.pushes.set(push.id, push);
   renderPushes();
+  const context = push.context ?? {};
+  say(`New sign-in request for ${context.system || context.client || 'a system'}.`);
 }
 
 function closePush(push, text) {

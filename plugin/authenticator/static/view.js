@@ -81,7 +81,11 @@ export function pushCard(push, answer) {
 
 /** Turns a card into a closed one: its buttons go, a line says what became of it. */
 export function closeCard(card, text) {
+  const hadFocus = card.contains(document.activeElement);
   for (const part of card.querySelectorAll('button, fieldset, .actions, .code')) part.remove();
   card.classList.add('closed');
-  card.append(el('p', { class: 'outcome', text }));
+  const outcome = el('p', { class: 'outcome', text, tabindex: '-1' });
+  card.append(outcome);
+  // a keyboard user whose button just went keeps their place, on what became of the request
+  if (hadFocus) outcome.focus();
 }
