@@ -186,6 +186,109 @@ describe('push approval end to end: portal, authenticator app and RADIUS in Chro
     assert.deepEqual(appProblems, []);
   });
 
+  /** A login over RADIUS: the PIN alone starts the push; the answer says what to pick. */
+  async function startLogin(): Promise<{ state: string; message: string }> {
+    const first = await radius({ 'User-Password': PIN });
+    assert.equal(first.code, 'Access-Challenge', first.transcript);
+    return { state: first.attrs['State'] ?? '', message: first.attrs['Reply-Message'] ?? '' };
+  }
+  /** The NAS asks again with the challenge's State (an empty password: "did the phone say yes?"). */
+  const poll = (state: string) => radius({ 'User-Password': '', State: { raw: state } });
+  /** The open request card on the phone (answered ones stay, closed, below). */
+  const openCard = () => app.locator('.request:not(.closed)');
+
+  test('approve with number matching: the login shows a number, the phone picks it, RADIUS accepts', async () => {
+    const login = await startLogin();
+    const shown = /pick (\d+)/.exec(login.message)?.[1];
+    assert.ok(shown, `the challenge text names the number: ${login.message}`);
+    const card = openCard();
+    await card.waitFor({ timeout: 20_000 });
+    assert.match((await card.textContent()) ?? '', /vpn/, 'the card names the relying system');
+    const numbers = await card.locator('button.number').allTextContents();
+    assert.equal(numbers.length, 3);
+    assert.ok(numbers.includes(shown), `${shown} is among ${numbers}`);
+    await clean(app, 'the app with a sign-in request');
+
+    const waiting = await poll(login.state);
+    assert.equal(waiting.code, 'Access-Challenge', 'not approved yet: the login waits');
+    // keyboard: the number buttons are reachable and pressed with Enter
+    await card.getByRole('button', { name: shown, exact: true }).focus();
+    await app.keyboard.press('Enter');
+    await app.getByText('Approved: the sign-in goes on.').waitFor();
+    const accepted = await poll(waiting.attrs['State'] ?? login.state);
+    assert.equal(accepted.code, 'Access-Accept', accepted.transcript);
+  });
+
+  test('a wrong number ends the login like a deny', async () => {
+    const login = await startLogin();
+    const shown = /pick (\d+)/.exec(login.message)![1]!;
+    const card = openCard();
+    await card.waitFor({ timeout: 20_000 });
+    const wrong = (await card.locator('button.number').allTextContents()).find((n) => n !== shown)!;
+    await card.getByRole('button', { name: wrong, exact: true }).click();
+    await app.getByText('That was not the number on the sign-in screen').waitFor();
+    const refused = await poll(login.state);
+    assert.equal(refused.code, 'Access-Reject', refused.transcript);
+    assert.match(refused.attrs['Reply-Message'] ?? '', /PUSH_DENIED/);
+  });
+
+  test('deny: the login is refused at once', async () => {
+    const login = await startLogin();
+    const card = openCard();
+    await card.waitFor({ timeout: 20_000 });
+    await card.getByRole('button', { name: 'Deny' }).click();
+    await app.getByText('Denied: the sign-in was refused').waitFor();
+    const refused = await poll(login.state);
+    assert.equal(refused.code, 'Access-Reject', refused.transcript);
+    assert.match(refused.attrs['Reply-Message'] ?? '', /PUSH_DENIED/);
+  });
+
+  test('unlock before approving: WebAuthn user verification on the phone, refused without it', async () => {
+    await admin.ok('PATCH', '/v1/admin/settings', { push: { userVerification: true } });
+    try {
+      const login = await startLogin();
+      const shown = /pick (\d+)/.exec(login.message)![1]!;
+      const card = openCard();
+      await card.waitFor({ timeout: 20_000 });
+      // the unlock fails (the virtual authenticator says the user was not verified): no approve
+      await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: false });
+      await card.getByRole('button', { name: shown, exact: true }).click();
+      await app
+        .getByRole('alert')
+        .filter({ hasText: /not unlocked|screen lock/ })
+        .waitFor();
+      assert.equal((await poll(login.state)).code, 'Access-Challenge', 'still waiting');
+      // unlocked: approved, and the server saw the verification
+      await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: true });
+      await card.getByRole('button', { name: shown, exact: true }).click();
+      await app.getByText('Approved: the sign-in goes on.').waitFor();
+      const accepted = await poll(login.state);
+      assert.equal(accepted.code, 'Access-Accept', accepted.transcript);
+    } finally {
+      await admin.ok('PATCH', '/v1/admin/settings', { push: { userVerification: false } });
+    }
+  });
+
+  test('a push nobody answers expires on the phone and refuses the login', async () => {
+    await admin.ok('PATCH', '/v1/admin/settings', { push: { timeoutSeconds: 5 } });
+    try {
+      const login = await startLogin();
+      const card = openCard();
+      await card.waitFor({ timeout: 20_000 });
+      await app
+        .locator('.request.closed')
+        .filter({ hasText: 'Expired' })
+        .first()
+        .waitFor({ timeout: 20_000 });
+      const refused = await poll(login.state);
+      assert.equal(refused.code, 'Access-Reject', refused.transcript);
+      assert.match(refused.attrs['Reply-Message'] ?? '', /PUSH_EXPIRED|CHALLENGE_UNKNOWN/);
+    } finally {
+      await admin.ok('PATCH', '/v1/admin/settings', { push: { timeoutSeconds: 60 } });
+    }
+    assert.deepEqual(appProblems, []);
+  });
+
   test('with the network off, the app still opens and its code signs in', async () => {
     await phone.context.setOffline(true);
     try {
