@@ -25,6 +25,9 @@ const ClientFields = {
   ),
   /** Share of accepts and challenges kept in the authentication log (0 = none); refusals always. */
   auditSuccessRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  /** Push logins: poll (the NAS asks again), hold (the first request waits for the tap), code to phone. */
+  pushMode: Type.Optional(Type.Union([Type.Literal('poll'), Type.Literal('hold'), Type.Literal('code')])),
+  pushHoldSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 120 })),
 };
 const ClientBody = Type.Object(
   {

@@ -130,6 +130,8 @@ export const ClientView = Type.Object({
   rejectDetail: Type.Union([Type.Literal('generic'), Type.Literal('reason')]),
   firstFactor: Type.Union([Type.Literal('pin'), Type.Literal('upstream'), Type.Literal('ldap')]),
   auditSuccessRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  pushMode: Type.Optional(Type.Union([Type.Literal('poll'), Type.Literal('hold'), Type.Literal('code')])),
+  pushHoldSeconds: Type.Optional(Type.Integer()),
   createdAt: EpochMs,
 });
 

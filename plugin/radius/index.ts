@@ -37,7 +37,15 @@ export interface RadiusFaceOptions {
   callers: CallerLookup;
   /** Records requests the validator never saw (malformed bodies). */
   audit: AuditSink;
+  /**
+   * Push in `hold` mode (src/push): waits until the push of a challenge is answered (true) or
+   * `maxMs` passed (false). Without it every client polls.
+   */
+  pushHold?: (transactionId: string, maxMs: number) => Promise<boolean>;
 }
+
+/** Below the shipped rlm_rest `timeout` (3 s): a longer hold needs a longer module timeout. */
+export const DEFAULT_PUSH_HOLD_SECONDS = 2;
 
 /** Reason recorded when the request itself is unusable (the validator never saw it). */
 export const MALFORMED_REASON = 'BAD_REQUEST';
@@ -144,15 +152,29 @@ async function radiusFace(app: FastifyInstance, opts: RadiusFaceOptions): Promis
       if (!parsed.ok) return rejectMalformed(audit, request, reply, parsed.problem);
       const { user, pass, transactionId, nasIdentifier, nasIpAddress } = parsed.request;
       const sourceIp = forwardedClientIp(request.headers);
-      const outcome = await validator.validate({
-        user,
-        pass,
-        client,
-        ...(transactionId !== undefined ? { transactionId } : {}),
-        ...(sourceIp ? { sourceIp } : {}),
-        ...(nasIdentifier ? { nasIdentifier } : {}),
-        ...(nasIpAddress ? { nasIpAddress } : {}),
-      });
+      const ask = (tid: string | undefined, p: string) =>
+        validator.validate({
+          user,
+          pass: p,
+          client,
+          ...(tid !== undefined ? { transactionId: tid } : {}),
+          ...(sourceIp ? { sourceIp } : {}),
+          ...(nasIdentifier ? { nasIdentifier } : {}),
+          ...(nasIpAddress ? { nasIpAddress } : {}),
+        });
+      let outcome = await ask(transactionId, pass);
+      // hold: the first request waits for the tap; still unanswered, it becomes a poll
+      const held = outcome.transactionId;
+      if (
+        opts.pushHold &&
+        client.pushMode === 'hold' &&
+        outcome.result === 'challenge' &&
+        outcome.method === 'push' &&
+        held
+      ) {
+        const holdMs = (client.pushHoldSeconds ?? DEFAULT_PUSH_HOLD_SECONDS) * 1000;
+        if (await opts.pushHold(held, holdMs)) outcome = await ask(held, '');
+      }
       return send(reply, renderDecision(outcome, client));
     },
   );

@@ -19,6 +19,8 @@ export interface ClientInput {
   rejectDetail?: 'generic' | 'reason';
   firstFactor?: 'pin' | 'upstream' | 'ldap';
   auditSuccessRate?: number;
+  pushMode?: Client['pushMode'];
+  pushHoldSeconds?: number;
 }
 
 export type PublicClient = Omit<Client, 'keyHash'>;
@@ -62,6 +64,8 @@ export async function createClient(
     createdAt: Date.now(),
     ...(input.unknownUserPolicy ? { unknownUserPolicy: input.unknownUserPolicy } : {}),
     ...(input.auditSuccessRate !== undefined ? { auditSuccessRate: input.auditSuccessRate } : {}),
+    ...(input.pushMode ? { pushMode: input.pushMode } : {}),
+    ...(input.pushHoldSeconds !== undefined ? { pushHoldSeconds: input.pushHoldSeconds } : {}),
   };
   await ctx.store.putClient(client);
   auditChange(ctx, 'client.create', { client: client.id }, null, client);

@@ -91,6 +91,9 @@ const MESSAGES: Partial<Record<ReasonCode, string>> = {
   PASSWORD_INVALID: 'The password or code is not valid.',
   DIRECTORY_UNAVAILABLE: 'The directory cannot be reached; try again later.',
   METHOD_UNAVAILABLE: 'The chosen sign-in method is not available any more; start again.',
+  PUSH_DENIED: 'The sign-in was denied on the phone.',
+  PUSH_EXPIRED: 'The sign-in was not approved in time; start again.',
+  PUSH_LIMIT: 'Too many sign-ins wait for approval; answer them on your phone or wait a minute.',
 };
 
 /**

@@ -101,6 +101,13 @@ export interface Client {
    * are always kept. Absent: the node's default (TESSERA_AUDIT_SUCCESS_RATE, 1).
    */
   auditSuccessRate?: number;
+  /**
+   * Push logins (src/push): `poll` (default) answers "approve on your phone" and accepts the next
+   * request once approved; `hold` keeps the first request open until the tap (up to
+   * `pushHoldSeconds`); `code` has the phone show a code the user types at the prompt.
+   */
+  pushMode?: 'poll' | 'hold' | 'code';
+  pushHoldSeconds?: number;
 }
 
 /** What an admin key may do (src/auth/roles.ts holds each role's permissions). */

@@ -36,6 +36,8 @@ export interface PushStartRequest {
   nasIdentifier?: string;
   /** `code`: the phone shows a code the user types at the login (no approve button). */
   mode?: 'approve' | 'code';
+  /** The login's challenge, so a face that holds the request can find the push (hold mode). */
+  transactionId?: string;
 }
 
 export interface PushAnswerInput {
@@ -60,6 +62,8 @@ function numbersToMatch(): { numbers: number[]; number: number } {
  */
 export class PushService {
   private readonly events = new EventEmitter();
+  /** transactionId → push id of the pushes this node created (a held request waits on this node). */
+  private readonly byTransaction = new Map<string, string>();
   private readonly now: () => number;
 
   constructor(private readonly deps: PushServiceDeps) {
@@ -98,8 +102,38 @@ export class PushService {
     const created = await this.deps.store.push.createPush(push, s.maxPending, now, 300_000);
     this.deps.observe?.(created ? 'created' : 'limited');
     if (!created) return null;
+    if (req.transactionId) {
+      this.byTransaction.set(req.transactionId, push.id);
+      if (this.byTransaction.size > 50_000)
+        this.byTransaction.delete(this.byTransaction.keys().next().value as string);
+    }
     this.events.emit(`device:${push.serial}`, push);
     return push;
+  }
+
+  /** The push this node created for a login's challenge, if any. */
+  pushOf(transactionId: string): string | undefined {
+    return this.byTransaction.get(transactionId);
+  }
+
+  /**
+   * Hold mode: waits for the phone's answer to the push this node created for a login's challenge.
+   * True when it is answered or expired (ask the validator again), false after `maxMs`.
+   */
+  async holdFor(transactionId: string, maxMs: number): Promise<boolean> {
+    const id = this.byTransaction.get(transactionId);
+    if (!id) return false;
+    const push = await this.waitForAnswer(id, maxMs);
+    return push !== null && pushStateAt(push, this.now()) !== 'pending';
+  }
+
+  /** Code to phone: the code was typed at the login, which approves the push. */
+  async approve(id: string): Promise<boolean> {
+    const result = await this.deps.store.push.answerPush(id, 'approved', this.now());
+    if (result.kind !== 'answered') return false;
+    this.deps.observe?.('approved');
+    this.events.emit(`answer:${id}`, result.push);
+    return true;
   }
 
   /** The phone's signed answer. Throws PUSH_NOT_PENDING (409) when it is answered or expired. */

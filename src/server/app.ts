@@ -75,7 +75,13 @@ export async function buildApp(
     adminContext: (actor, sourceIp) => services.admin(actor, sourceIp),
     selfService: (actor, sourceIp) => services.selfService(actor, sourceIp),
   });
-  await app.register(radiusPlugin, { prefix: '/radius', validator, callers, audit });
+  await app.register(radiusPlugin, {
+    prefix: '/radius',
+    validator,
+    callers,
+    audit,
+    pushHold: (transactionId, maxMs) => services.push.holdFor(transactionId, maxMs),
+  });
   await app.register(clusterPlugin, { prefix: '/v1/cluster', callers, snapshots: cluster });
   const adminContext = (actor: string, sourceIp?: string) => services.admin(actor, sourceIp);
   await app.register(uiPlugin, {

@@ -2,7 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AdminContext, createAdminKey, loadSettings, migrateUsernames } from '../admin/index.ts';
 import { AuditOutputs, BufferedAuditSink, LoggingRuntime, NodeEvents } from '../audit/index.ts';
-import { Cached, CallerDirectory, Validator } from '../auth/index.ts';
+import {
+  BUILTIN_METHODS,
+  Cached,
+  CallerDirectory,
+  methodRegistry,
+  pushMethod,
+  Validator,
+} from '../auth/index.ts';
 import { ClusterRuntime } from '../cluster/index.ts';
 import { KeyRing } from '../crypto/index.ts';
 import {
@@ -182,6 +189,7 @@ export function createServices(
     ...(config.auditSuccessRate !== undefined ? { successSampleRate: config.auditSuccessRate } : {}),
     directory: passwords,
     oneTimeCodes: oneTimeCodeChecker(store, oneTimeCodeHooks(store, notifier, metrics)),
+    methods: methodRegistry([...BUILTIN_METHODS, pushMethod({ push, keyring: ring, store })]),
   });
   return {
     config,

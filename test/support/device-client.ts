@@ -43,6 +43,14 @@ export class DeviceClient {
     private readonly send: DeviceTransport,
   ) {}
 
+  /** The same phone (key pair, device id) talking to another node. */
+  via(send: DeviceTransport): DeviceClient {
+    const other = new DeviceClient(this.keys, this.publicJwk, send);
+    other.deviceId = this.deviceId;
+    other.totpSecret = this.totpSecret;
+    return other;
+  }
+
   static async create(send: DeviceTransport): Promise<DeviceClient> {
     const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, [
       'sign',
