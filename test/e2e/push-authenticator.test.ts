@@ -6,6 +6,9 @@ import jsqr from 'jsqr';
 import type { CDPSession, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, test } from 'vitest';
+import { loadSettings } from '../../src/admin/index.ts';
+import type { PushSettings } from '../../src/model/index.ts';
+import { openEmbeddedStore } from '../../src/store/index.ts';
 import { accessibilityProblems, launchBrowser, type TestBrowser } from '../harness/browser.ts';
 import { awaitFreshStep, totpNow } from '../harness/codes.ts';
 import { type FreeRadiusHandle, startFreeRadius } from '../harness/freeradius.ts';
@@ -63,6 +66,7 @@ describe('push approval end to end: portal, authenticator app and RADIUS in Chro
   let authenticatorId = '';
   let appProblems: string[] = [];
   let base = '';
+  let nodeEnv: Record<string, string> = {};
   let serial = '';
   let oldSecret = '';
   let temporaryCode = '';
@@ -73,7 +77,8 @@ describe('push approval end to end: portal, authenticator app and RADIUS in Chro
     // WebAuthn needs a host name, not an address: the whole test talks to localhost
     const port = await freePort();
     base = `http://localhost:${port}`;
-    node = await startTessera({ port, env: { TESSERA_PORTAL_URL: `${base}/portal/` } });
+    nodeEnv = { TESSERA_PORTAL_URL: `${base}/portal/` };
+    node = await startTessera({ port, env: nodeEnv });
     admin = new Api(node.url, node.adminKey);
     const radius = await admin.ok('POST', '/v1/admin/clients', {
       name: 'vpn',
@@ -117,6 +122,23 @@ describe('push approval end to end: portal, authenticator app and RADIUS in Chro
 
   const radius = (attrs: Record<string, string | { raw: string }>) =>
     radAuth({ port: fr.port, secret: fr.secret }, { 'User-Name': 'ana', ...attrs });
+
+  /**
+   * The admin API has no push settings yet: they are written into the node's store while it is
+   * stopped, and the node starts again on the same port (the app reconnects by itself).
+   */
+  async function restartWithPushSettings(push: PushSettings): Promise<void> {
+    await node.stop({ keepData: true });
+    const store = openEmbeddedStore(node.dataDir);
+    try {
+      const settings = await loadSettings(store);
+      await store.putSettings({ ...settings, push: { ...settings.push, ...push } });
+    } finally {
+      await store.close();
+    }
+    node = await startTessera({ port: node.port, dataDir: node.dataDir, env: nodeEnv });
+    admin = new Api(node.url, node.adminKey);
+  }
 
   /** The code the app shows now. */
   const appCode = async () => {
@@ -192,8 +214,8 @@ describe('push approval end to end: portal, authenticator app and RADIUS in Chro
     assert.equal(first.code, 'Access-Challenge', first.transcript);
     return { state: first.attrs['State'] ?? '', message: first.attrs['Reply-Message'] ?? '' };
   }
-  /** The NAS asks again with the challenge's State (an empty password: "did the phone say yes?"). */
-  const poll = (state: string) => radius({ 'User-Password': '', State: { raw: state } });
+  /** The NAS asks again with the challenge's State and whatever the user typed ("did the phone say yes?"). */
+  const poll = (state: string) => radius({ 'User-Password': 'ok', State: { raw: state } });
   /** The open request card on the phone (answered ones stay, closed, below). */
   const openCard = () => app.locator('.request:not(.closed)');
 
@@ -210,7 +232,7 @@ describe('push approval end to end: portal, authenticator app and RADIUS in Chro
     await clean(app, 'the app with a sign-in request');
 
     const waiting = await poll(login.state);
-    assert.equal(waiting.code, 'Access-Challenge', 'not approved yet: the login waits');
+    assert.equal(waiting.code, 'Access-Challenge', `not approved yet: the login waits ${waiting.transcript}`);
     // keyboard: the number buttons are reachable and pressed with Enter
     await card.getByRole('button', { name: shown, exact: true }).focus();
     await app.keyboard.press('Enter');
@@ -244,48 +266,33 @@ describe('push approval end to end: portal, authenticator app and RADIUS in Chro
   });
 
   test('unlock before approving: WebAuthn user verification on the phone, refused without it', async () => {
-    await admin.ok('PATCH', '/v1/admin/settings', { push: { userVerification: true } });
-    try {
-      const login = await startLogin();
-      const shown = /pick (\d+)/.exec(login.message)![1]!;
-      const card = openCard();
-      await card.waitFor({ timeout: 20_000 });
-      // the unlock fails (the virtual authenticator says the user was not verified): no approve
-      await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: false });
-      await card.getByRole('button', { name: shown, exact: true }).click();
-      await app
-        .getByRole('alert')
-        .filter({ hasText: /not unlocked|screen lock/ })
-        .waitFor();
-      assert.equal((await poll(login.state)).code, 'Access-Challenge', 'still waiting');
-      // unlocked: approved, and the server saw the verification
-      await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: true });
-      await card.getByRole('button', { name: shown, exact: true }).click();
-      await app.getByText('Approved: the sign-in goes on.').waitFor();
-      const accepted = await poll(login.state);
-      assert.equal(accepted.code, 'Access-Accept', accepted.transcript);
-    } finally {
-      await admin.ok('PATCH', '/v1/admin/settings', { push: { userVerification: false } });
-    }
+    // one restart for both: user verification required, and pushes that expire after 15 s
+    await restartWithPushSettings({ userVerification: true, timeoutSeconds: 15 });
+    await app.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: 45_000 });
+    const login = await startLogin();
+    const shown = /pick (\d+)/.exec(login.message)![1]!;
+    const card = openCard();
+    await card.waitFor({ timeout: 20_000 });
+    // the unlock fails (the virtual authenticator says the user was not verified): no approve
+    await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: false });
+    await card.getByRole('button', { name: shown, exact: true }).click();
+    await app.getByRole('alert').filter({ hasText: 'not unlocked' }).waitFor();
+    assert.equal((await poll(login.state)).code, 'Access-Challenge', 'still waiting');
+    // unlocked: approved, and the server saw the verification
+    await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: true });
+    await card.getByRole('button', { name: shown, exact: true }).click();
+    await app.getByText('Approved: the sign-in goes on.').waitFor();
+    const accepted = await poll(login.state);
+    assert.equal(accepted.code, 'Access-Accept', accepted.transcript);
   });
 
   test('a push nobody answers expires on the phone and refuses the login', async () => {
-    await admin.ok('PATCH', '/v1/admin/settings', { push: { timeoutSeconds: 5 } });
-    try {
-      const login = await startLogin();
-      const card = openCard();
-      await card.waitFor({ timeout: 20_000 });
-      await app
-        .locator('.request.closed')
-        .filter({ hasText: 'Expired' })
-        .first()
-        .waitFor({ timeout: 20_000 });
-      const refused = await poll(login.state);
-      assert.equal(refused.code, 'Access-Reject', refused.transcript);
-      assert.match(refused.attrs['Reply-Message'] ?? '', /PUSH_EXPIRED|CHALLENGE_UNKNOWN/);
-    } finally {
-      await admin.ok('PATCH', '/v1/admin/settings', { push: { timeoutSeconds: 60 } });
-    }
+    const login = await startLogin();
+    await openCard().waitFor({ timeout: 20_000 });
+    await app.locator('.request.closed').filter({ hasText: 'Expired' }).waitFor({ timeout: 30_000 });
+    const refused = await poll(login.state);
+    assert.equal(refused.code, 'Access-Reject', refused.transcript);
+    assert.match(refused.attrs['Reply-Message'] ?? '', /PUSH_EXPIRED/);
     assert.deepEqual(appProblems, []);
   });
 
