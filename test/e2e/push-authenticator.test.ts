@@ -67,6 +67,7 @@ describe('push approval end to end: portal, authenticator app and RADIUS in Chro
   let appProblems: string[] = [];
   let base = '';
   let nodeEnv: Record<string, string> = {};
+  let radiusClientId = '';
   let serial = '';
   let oldSecret = '';
   let temporaryCode = '';
@@ -85,6 +86,7 @@ describe('push approval end to end: portal, authenticator app and RADIUS in Chro
       kind: 'radius',
       rejectDetail: 'reason',
     });
+    radiusClientId = radius.id;
     fr = await startFreeRadius({ tesseraUrl: node.url, apiKey: radius.apiKey });
     const ana = await admin.createUserWithTotp('ana', { pin: PIN, token: { description: 'Old phone' } });
     serial = ana.serial;
@@ -284,6 +286,41 @@ describe('push approval end to end: portal, authenticator app and RADIUS in Chro
     await app.getByText('Approved: the sign-in goes on.').waitFor();
     const accepted = await poll(login.state);
     assert.equal(accepted.code, 'Access-Accept', accepted.transcript);
+
+    // a browser with no platform authenticator cannot approve, and the app says why
+    await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
+    const again = await startLogin();
+    const pick = /pick (\d+)/.exec(again.message)![1]!;
+    const next = openCard();
+    await next.waitFor({ timeout: 20_000 });
+    await next.getByRole('button', { name: pick, exact: true }).click();
+    await app.getByRole('alert').filter({ hasText: 'no screen lock that the browser can check' }).waitFor();
+    await next.getByRole('button', { name: 'Deny' }).click();
+    await app.getByText('Denied: the sign-in was refused').waitFor();
+    assert.equal((await poll(again.state)).code, 'Access-Reject');
+  });
+
+  test('code to phone: the phone shows the code, the user types it at the VPN prompt', async () => {
+    await admin.ok('PATCH', `/v1/admin/clients/${radiusClientId}`, { pushMode: 'code' });
+    try {
+      const login = await startLogin();
+      assert.match(login.message, /code shown on your phone/);
+      const card = openCard();
+      await card.waitFor({ timeout: 20_000 });
+      assert.equal(await card.getByRole('button', { name: 'Approve' }).count(), 0, 'nothing to approve');
+      const code = (await card.locator('[data-code]').getAttribute('data-code')) ?? '';
+      assert.match(code, /^\d+$/);
+      await clean(app, 'the app showing a code to type');
+      const typed = await radius({ 'User-Password': code, State: { raw: login.state } });
+      assert.equal(typed.code, 'Access-Accept', typed.transcript);
+      // the phone notices the code was used and closes the request by itself
+      await app
+        .locator('.request.closed')
+        .filter({ hasText: 'the code was used' })
+        .waitFor({ timeout: 20_000 });
+    } finally {
+      await admin.ok('PATCH', `/v1/admin/clients/${radiusClientId}`, { pushMode: 'poll' });
+    }
   });
 
   test('a push nobody answers expires on the phone and refuses the login', async () => {

@@ -14,7 +14,7 @@ const LINK_TEXT = {
   refused: 'The server no longer knows this phone. Pair it again from the portal.',
 };
 
-const state = { device: null, link: null, pushes: new Map(), codeTimer: 0, expiryTimer: 0 };
+const state = { device: null, link: null, pushes: new Map(), codeTimer: 0, expiryTimer: 0, finishedTimer: 0 };
 
 function say(text, kind = 'notice') {
   $('error').textContent = kind === 'error' ? text : '';
@@ -200,6 +200,25 @@ function expireOld() {
       closePush(push, 'Expired: this request is no longer open.');
 }
 
+/**
+ * A request can end without this phone: its code was typed at the login, or the login gave up.
+ * While one is open, the pending list is asked again now and then, and what left it is closed.
+ */
+async function closeFinished() {
+  const open = [...state.pushes.values()].filter((p) => !p.closed && !p.busy);
+  if (open.length === 0 || $('link-state').dataset.state !== 'connected') return;
+  try {
+    const reply = await deviceFetch(state.device, 'GET', '/v1/device/pushes');
+    if (!reply.ok) return;
+    const pending = new Set(((await reply.json()).items ?? []).map((p) => p.id));
+    for (const push of open)
+      if (!pending.has(push.id) && !push.closed && !push.busy)
+        closePush(push, push.code ? 'Done: the code was used.' : 'Closed: this request is no longer open.');
+  } catch {
+    // offline for a moment: the next look tries again
+  }
+}
+
 // ——— codes and the device facts ———
 
 async function showCode() {
@@ -227,9 +246,11 @@ function start(device) {
   showFacts();
   clearInterval(state.codeTimer);
   clearInterval(state.expiryTimer);
+  clearInterval(state.finishedTimer);
   showCode();
   state.codeTimer = setInterval(showCode, 1000);
   state.expiryTimer = setInterval(expireOld, 1000);
+  state.finishedTimer = setInterval(closeFinished, 3000);
   state.link = connectEvents(device, {
     onState: (s) => {
       $('link-state').textContent = LINK_TEXT[s];
@@ -251,6 +272,8 @@ async function forget() {
   state.link?.stop();
   state.link = null;
   clearInterval(state.codeTimer);
+  clearInterval(state.expiryTimer);
+  clearInterval(state.finishedTimer);
   await forgetDevice();
   state.device = null;
   state.pushes.clear();
