@@ -21,6 +21,7 @@ const SECTIONS = [
   ['peers', './peers.ts', 'benchPeers', argv.includes('--peers')],
   ['auditSize', './audit-size.ts', 'benchAuditSize', true],
   ['console', './console.ts', 'benchConsole', true],
+  ['push', './push.ts', 'benchPush', true],
   ['million', './million-validate.ts', 'benchMillion', argv.includes('--million')],
   ['millionBackup', './million.ts', 'benchMillion', argv.includes('--million')],
 ] as const;

@@ -14,6 +14,7 @@ import { groupRoutes } from './groups.ts';
 import { loggingRoutes } from './logging.ts';
 import type { AdminFaceOptions } from './options.ts';
 import { enforcePermissions } from './permissions.ts';
+import { pushRoutes } from './push.ts';
 import { reportRoutes } from './reports.ts';
 import { selfServiceRoutes } from './self-service.ts';
 import { settingsRoutes } from './settings.ts';
@@ -59,6 +60,7 @@ async function adminFace(app: FastifyInstance, opts: AdminFaceOptions): Promise<
     directoryRoutes,
     userImportRoutes,
     selfServiceRoutes,
+    pushRoutes,
   ]) {
     await routes(app, opts);
   }

@@ -51,6 +51,26 @@ const SettingsPatch = Type.Object(
     ),
     resyncWindow: Type.Optional(Type.Integer({ minimum: 10, maximum: 10000 })),
     challengeTtlSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+    push: Type.Optional(
+      Type.Object(
+        {
+          numberMatching: Type.Optional(Type.Boolean()),
+          userVerification: Type.Optional(Type.Boolean()),
+          maxPending: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
+          timeoutSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 600 })),
+          onlineRegistration: Type.Optional(Type.Boolean()),
+          onlineRegistrationGroups: Type.Optional(
+            Type.Record(Type.String({ minLength: 1, maxLength: 128 }), Type.Boolean(), {
+              maxProperties: 1000,
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description: 'push approval and online devices (defaults: src/push/settings.ts)',
+        },
+      ),
+    ),
   },
   { additionalProperties: false, minProperties: 1 },
 );

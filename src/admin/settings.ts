@@ -25,6 +25,22 @@ export function mergeSettings(base: Settings, patch: SettingsPatch): Settings {
     throttle: { ...base.throttle, ...patch.throttle },
     totp: { ...base.totp, ...patch.totp },
     hotp: { ...base.hotp, ...patch.hotp },
+    ...(base.push || patch.push
+      ? {
+          push: {
+            ...base.push,
+            ...patch.push,
+            ...(base.push?.onlineRegistrationGroups || patch.push?.onlineRegistrationGroups
+              ? {
+                  onlineRegistrationGroups: {
+                    ...base.push?.onlineRegistrationGroups,
+                    ...patch.push?.onlineRegistrationGroups,
+                  } as Record<string, boolean>,
+                }
+              : {}),
+          },
+        }
+      : {}),
   };
 }
 

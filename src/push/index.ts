@@ -1,5 +1,6 @@
 // Push approval and online devices: pairing, device request signatures, push challenges.
 
+export * from './bulk.ts';
 export * from './device-auth.ts';
 export * from './pairing.ts';
 export * from './service.ts';

@@ -38,6 +38,8 @@ export interface PushStartRequest {
   mode?: 'approve' | 'code';
   /** The login's challenge, so a face that holds the request can find the push (hold mode). */
   transactionId?: string;
+  /** False when the login cannot show a number (a held RADIUS request shows nothing until the end). */
+  numberMatching?: boolean;
 }
 
 export interface PushAnswerInput {
@@ -95,7 +97,7 @@ export class PushService {
       userVerification: config.userVerification,
       ...(code
         ? { code: String(randomInt(0, 1_000_000)).padStart(6, '0') }
-        : config.numberMatching
+        : config.numberMatching && req.numberMatching !== false
           ? numbersToMatch()
           : {}),
     };

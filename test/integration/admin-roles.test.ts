@@ -333,6 +333,14 @@ const CASES: Case[] = [
   { method: 'GET', route: '/v1/admin/invitations', path: () => '/v1/admin/invitations', who: 'sha', ok: 200 },
   {
     method: 'POST',
+    route: '/v1/admin/push/enable',
+    path: () => '/v1/admin/push/enable',
+    body: (f) => ({ usernames: [f.user], invite: false }),
+    who: 'sh',
+    ok: 200,
+  },
+  {
+    method: 'POST',
     route: '/v1/admin/users/{username}/temporary-code',
     path: (f) => `${U(f)}/temporary-code`,
     body: () => ({ validMinutes: 5 }),

@@ -14,6 +14,7 @@ export interface PushChallenges {
     nasIdentifier?: string;
     mode?: 'approve' | 'code';
     transactionId?: string;
+    numberMatching?: boolean;
   }): Promise<PushChallenge | null>;
   get(id: string): Promise<PushChallenge | null>;
   /** A pending push becomes approved (code to phone: the code was typed at the login). */
@@ -54,6 +55,8 @@ export function pushMethod(deps: PushMethodDeps): ChallengeMethod {
         client: ctx.client,
         mode: pushModeOf(ctx.client),
         transactionId: ctx.transactionId,
+        // a held request shows the user nothing before the phone answers: no number to match
+        ...(ctx.client.pushMode === 'hold' ? { numberMatching: false } : {}),
         ...(ctx.sourceIp !== undefined ? { sourceIp: ctx.sourceIp } : {}),
         ...(ctx.nasIdentifier !== undefined ? { nasIdentifier: ctx.nasIdentifier } : {}),
       });
