@@ -6,9 +6,6 @@ import jsqr from 'jsqr';
 import type { CDPSession, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, test } from 'vitest';
-import { loadSettings } from '../../src/admin/index.ts';
-import type { PushSettings } from '../../src/model/index.ts';
-import { openEmbeddedStore } from '../../src/store/index.ts';
 import { accessibilityProblems, launchBrowser, type TestBrowser } from '../harness/browser.ts';
 import { awaitFreshStep, totpNow } from '../harness/codes.ts';
 import { type FreeRadiusHandle, startFreeRadius } from '../harness/freeradius.ts';
@@ -125,19 +122,10 @@ describe('push approval end to end: portal, authenticator app and RADIUS in Chro
   const radius = (attrs: Record<string, string | { raw: string }>) =>
     radAuth({ port: fr.port, secret: fr.secret }, { 'User-Name': 'ana', ...attrs });
 
-  /**
-   * The admin API has no push settings yet: they are written into the node's store while it is
-   * stopped, and the node starts again on the same port (the app reconnects by itself).
-   */
-  async function restartWithPushSettings(push: PushSettings): Promise<void> {
+  /** Push settings through the admin API, then the node restarts: the app must reconnect by itself. */
+  async function restartWithPushSettings(push: Record<string, unknown>): Promise<void> {
+    await admin.ok('PATCH', '/v1/admin/settings', { push });
     await node.stop({ keepData: true });
-    const store = openEmbeddedStore(node.dataDir);
-    try {
-      const settings = await loadSettings(store);
-      await store.putSettings({ ...settings, push: { ...settings.push, ...push } });
-    } finally {
-      await store.close();
-    }
     node = await startTessera({ port: node.port, dataDir: node.dataDir, env: nodeEnv });
     admin = new Api(node.url, node.adminKey);
   }
@@ -217,7 +205,7 @@ describe('push approval end to end: portal, authenticator app and RADIUS in Chro
     return { state: first.attrs['State'] ?? '', message: first.attrs['Reply-Message'] ?? '' };
   }
   /** The NAS asks again with the challenge's State and whatever the user typed ("did the phone say yes?"). */
-  const poll = (state: string) => radius({ 'User-Password': 'ok', State: { raw: state } });
+  const poll = (state: string, typed = 'ok') => radius({ 'User-Password': typed, State: { raw: state } });
   /** The open request card on the phone (answered ones stay, closed, below). */
   const openCard = () => app.locator('.request:not(.closed)');
 
@@ -239,7 +227,8 @@ describe('push approval end to end: portal, authenticator app and RADIUS in Chro
     await card.getByRole('button', { name: shown, exact: true }).focus();
     await app.keyboard.press('Enter');
     await app.getByText('Approved: the sign-in goes on.').waitFor();
-    const accepted = await poll(waiting.attrs['State'] ?? login.state);
+    // the NAS asks again with no password at all
+    const accepted = await poll(waiting.attrs['State'] ?? login.state, '');
     assert.equal(accepted.code, 'Access-Accept', accepted.transcript);
   });
 
@@ -268,7 +257,7 @@ describe('push approval end to end: portal, authenticator app and RADIUS in Chro
   });
 
   test('unlock before approving: WebAuthn user verification on the phone, refused without it', async () => {
-    // one restart for both: user verification required, and pushes that expire after 15 s
+    // user verification required, and pushes that expire after 15 s (for the expiry test)
     await restartWithPushSettings({ userVerification: true, timeoutSeconds: 15 });
     await app.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: 45_000 });
     const login = await startLogin();
