@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import QRCode from 'qrcode';
 import { TesseraError } from '../../src/model/index.ts';
 import {
   abandonPending,
@@ -8,6 +7,7 @@ import {
   pairingProgress,
   startOnlineDevice,
 } from '../../src/portal/index.ts';
+import { qrSvg } from './routes-enrol.ts';
 import type { Portal } from './state.ts';
 
 const PROGRESS_TEXT: Record<PairingProgress, string> = {
@@ -15,11 +15,6 @@ const PROGRESS_TEXT: Record<PairingProgress, string> = {
   paired: 'Paired: the phone now gets your sign-in requests.',
   expired: 'This pairing code has expired or was replaced. Start again from your devices.',
 };
-
-async function pairingQr(link: string): Promise<string> {
-  const svg = await QRCode.toString(link, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
-  return svg.replace('<svg ', '<svg role="img" aria-label="QR code to scan with your phone\'s camera" ');
-}
 
 /**
  * Online devices: "Add phone (online)" and "Rescan device" show a pairing QR and wait for the phone
@@ -60,7 +55,7 @@ export async function onlineRoutes(app: FastifyInstance, portal: Portal): Promis
         : 'Add phone (online)',
       signedIn: session.u,
       rescan: serial !== undefined,
-      qr: await pairingQr(started.pairLink),
+      qr: await qrSvg(started.pairLink, 'QR code to scan with your phone’s camera'),
       pairLink: started.pairLink,
       pairUri: started.pairUri,
       until: humanTime(started.expiresAt),
