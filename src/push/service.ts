@@ -1,8 +1,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { PushChallenges, PushStartRequest } from '../auth/methods/push.ts';
 import {
   type AuditEvent,
-  type Client,
   type PushChallenge,
   type PushState,
   pushStateAt,
@@ -29,19 +29,6 @@ export interface PushServiceDeps {
   pollMs?: number;
 }
 
-export interface PushStartRequest {
-  token: Token;
-  client: Pick<Client, 'id' | 'name'>;
-  sourceIp?: string;
-  nasIdentifier?: string;
-  /** `code`: the phone shows a code the user types at the login (no approve button). */
-  mode?: 'approve' | 'code';
-  /** The login's challenge, so a face that holds the request can find the push (hold mode). */
-  transactionId?: string;
-  /** False when the login cannot show a number (a held RADIUS request shows nothing until the end). */
-  numberMatching?: boolean;
-}
-
 export interface PushAnswerInput {
   decision: 'approve' | 'deny';
   number?: number;
@@ -62,7 +49,7 @@ function numbersToMatch(): { numbers: number[]; number: number } {
  * exactly one accept. Everything lives in the store, so any node can create, show or answer a
  * push; the local emitter only makes same-node hand-offs immediate.
  */
-export class PushService {
+export class PushService implements PushChallenges {
   private readonly events = new EventEmitter();
   /** transactionId → push id of the pushes this node created (a held request waits on this node). */
   private readonly byTransaction = new Map<string, string>();

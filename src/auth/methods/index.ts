@@ -5,7 +5,7 @@ import type { Method } from '../../model/index.ts';
 import { hotpMethod, totpMethod } from './otp-code.ts';
 import type { ChallengeMethod, MethodRegistry } from './types.ts';
 
-export { type PushChallenges, pushMethod, pushModeOf } from './push.ts';
+export { type PushChallenges, type PushStartRequest, pushMethod, pushModeOf } from './push.ts';
 export * from './types.ts';
 export { hotpMethod, totpMethod };
 

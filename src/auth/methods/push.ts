@@ -5,17 +5,23 @@ import type { Store } from '../../store/index.ts';
 import { matchCode } from '../code-check.ts';
 import type { ChallengeMethod, MethodAnswer, MethodContext, MethodState } from './types.ts';
 
+/** What a login asks of src/push when its push challenge starts. */
+export interface PushStartRequest {
+  token: MethodContext['token'];
+  client: Pick<Client, 'id' | 'name'>;
+  sourceIp?: string;
+  nasIdentifier?: string;
+  /** `code`: the phone shows a code the user types at the login (no approve button). */
+  mode?: 'approve' | 'code';
+  /** The login's challenge, so a face that holds the request can find the push (hold mode). */
+  transactionId?: string;
+  /** False when the login cannot show a number (a held RADIUS request shows nothing until the end). */
+  numberMatching?: boolean;
+}
+
 /** What the push method needs of src/push (kept as an interface: src/auth does not import it). */
 export interface PushChallenges {
-  create(req: {
-    token: MethodContext['token'];
-    client: Pick<Client, 'id' | 'name'>;
-    sourceIp?: string;
-    nasIdentifier?: string;
-    mode?: 'approve' | 'code';
-    transactionId?: string;
-    numberMatching?: boolean;
-  }): Promise<PushChallenge | null>;
+  create(req: PushStartRequest): Promise<PushChallenge | null>;
   get(id: string): Promise<PushChallenge | null>;
   /** A pending push becomes approved (code to phone: the code was typed at the login). */
   approve(id: string): Promise<boolean>;
