@@ -17,6 +17,7 @@ import type { PortalFaceOptions } from './options.ts';
 import { sendPage } from './pages.ts';
 import { accountRoutes } from './routes-account.ts';
 import { enrolRoutes } from './routes-enrol.ts';
+import { onlineRoutes } from './routes-online.ts';
 import { portalState } from './state.ts';
 
 export type { PortalFaceOptions } from './options.ts';
@@ -127,6 +128,7 @@ async function portalFace(app: FastifyInstance, opts: PortalFaceOptions): Promis
   });
   await accountRoutes(app, portal);
   await enrolRoutes(app, portal);
+  await onlineRoutes(app, portal);
 }
 
 /** Register with prefix `/portal`. Encapsulated: its form parser, cookies, CSP and CSRF stay inside. */

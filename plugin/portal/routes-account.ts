@@ -4,6 +4,7 @@ import {
   generateRecoveryCodes,
   humanTime,
   listDevices,
+  onlineRegistrationAllowed,
   recoveryCodesLeft,
   renameDevice,
   resyncDevice,
@@ -37,6 +38,12 @@ const DONE: Record<string, string> = {
   renamed: 'Renamed.',
   default: 'Default device changed.',
   resynced: 'The device is in step again.',
+  paired: 'Your devices, with the phone paired online.',
+};
+
+const REFUSED: Record<string, string> = {
+  online: 'Pairing a phone online is not enabled for your account.',
+  device: 'There is no such device.',
 };
 
 const SIGNIN_FAILED = 'Sign-in failed: the username, password or code is not right.';
@@ -56,6 +63,7 @@ export async function accountRoutes(app: FastifyInstance, portal: Portal): Promi
       ...d,
       enrolled: humanTime(d.enrolledAt),
       lastUsed: d.lastUsedAt === null ? 'not yet known' : humanTime(d.lastUsedAt),
+      lastSync: d.lastSyncAt ? humanTime(d.lastSyncAt) : 'not yet',
     }));
     return portal.page(
       request,
@@ -66,17 +74,20 @@ export async function accountRoutes(app: FastifyInstance, portal: Portal): Promi
         signedIn: session.u,
         devices,
         recovery: await recoveryCodesLeft(ctx.store, session.u),
+        online: await onlineRegistrationAllowed(ctx, session.u),
         ...extra,
       },
       status,
     );
   };
 
-  app.get<{ Querystring: { done?: string } }>('/', async (request, reply) => {
+  app.get<{ Querystring: { done?: string; refused?: string } }>('/', async (request, reply) => {
     const session = await portal.signedIn(request);
     if (!session) return portal.page(request, reply, 'signin', { title: 'Sign in' });
-    const notice = DONE[request.query.done ?? ''];
-    return home(request, reply, session, notice ? { notice } : {});
+    const notice = Object.hasOwn(DONE, request.query.done ?? '') ? DONE[request.query.done!] : undefined;
+    const refused = request.query.refused ?? '';
+    const error = Object.hasOwn(REFUSED, refused) ? REFUSED[refused] : undefined;
+    return home(request, reply, session, { ...(notice ? { notice } : {}), ...(error ? { error } : {}) });
   });
 
   app.post<{ Body: Form }>('/signin', guard, async (request, reply) => {

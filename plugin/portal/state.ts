@@ -25,12 +25,23 @@ export interface NewDeviceState {
   exp: number;
 }
 
+/** A phone being paired online: the token it pairs, since when, until when the QR works. */
+export interface PairingState {
+  u: string;
+  serial: string;
+  started: number;
+  until: number;
+  rescan: boolean;
+  exp: number;
+}
+
 /** What every route of the face shares. */
 export interface Portal {
   options: PortalFaceOptions;
   session: SealedCookie<Session>;
   enrol: SealedCookie<EnrolState>;
   newDevice: SealedCookie<NewDeviceState>;
+  pairing: SealedCookie<PairingState>;
   ctx(request: FastifyRequest, actor: string): SelfServiceContext;
   /** Renders a page with the issuer and a fresh CSRF token filled in. */
   page(
@@ -52,6 +63,7 @@ export function portalState(app: FastifyInstance, options: PortalFaceOptions): P
     session: new SealedCookie<Session>(keyring, 'tessera_session', 15 * 60_000, secure),
     enrol: new SealedCookie<EnrolState>(keyring, 'tessera_enrol', 60 * 60_000, secure),
     newDevice: new SealedCookie<NewDeviceState>(keyring, 'tessera_newdev', 15 * 60_000, secure),
+    pairing: new SealedCookie<PairingState>(keyring, 'tessera_pairing', 15 * 60_000, secure),
     ctx: (request, actor) => options.selfService(actor, request.ip),
     async page(_request, reply, view, data, status) {
       const settings = await options.selfService('portal').settings();

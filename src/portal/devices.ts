@@ -1,5 +1,6 @@
 import { resyncToken } from '../admin/index.ts';
-import { TesseraError, type Token } from '../model/index.ts';
+import { type DeviceConfig, TesseraError, type Token } from '../model/index.ts';
+import { deviceConfig } from '../push/settings.ts';
 import { humanTime, nowOf, type SelfServiceContext } from './context.ts';
 import { activate } from './invitations.ts';
 import { createPendingToken, type PendingEnrolment, showPending } from './pending-token.ts';
@@ -15,6 +16,14 @@ export interface DeviceView {
   /** Epoch ms of the last accepted code's time step (TOTP); null when never used or not known (HOTP). */
   lastUsedAt: number | null;
   registeredBy: 'an administrator' | 'an invitation link' | 'this portal';
+  /** Offline: an app scanned a plain TOTP QR; online: a paired phone that gets pushes. */
+  registration: 'offline' | 'online';
+  /** Online devices: the name the phone gave, its last contact, what the server tells it. */
+  deviceName?: string;
+  lastSyncAt?: number | null;
+  config?: DeviceConfig;
+  /** An offline TOTP device can be rescanned by the authenticator app to go online in place. */
+  canGoOnline: boolean;
 }
 
 const REGISTERED: Record<NonNullable<Token['enrolledVia']>, DeviceView['registeredBy']> = {
@@ -27,8 +36,11 @@ const REGISTERED: Record<NonNullable<Token['enrolledVia']>, DeviceView['register
 export async function listDevices(ctx: SelfServiceContext, username: string): Promise<DeviceView[]> {
   const tokens = (await ctx.store.listTokens(username)).filter((t) => t.status !== 'pending');
   const out: DeviceView[] = [];
+  const settings = await ctx.settings();
   for (const t of tokens) {
     const state = await ctx.store.getTokenState(t.serial);
+    const online = t.device?.registration === 'online' && t.device.pairedAt !== undefined;
+    const deviceState = online ? await ctx.store.push.getDeviceState(t.serial) : null;
     out.push({
       serial: t.serial,
       type: t.type.toUpperCase(),
@@ -38,6 +50,15 @@ export async function listDevices(ctx: SelfServiceContext, username: string): Pr
       enrolledAt: t.createdAt,
       lastUsedAt: t.type === 'totp' && state.lastUsedStep >= 0 ? state.lastUsedStep * t.period * 1000 : null,
       registeredBy: REGISTERED[t.enrolledVia ?? 'admin'],
+      registration: online ? 'online' : 'offline',
+      ...(online
+        ? {
+            ...(t.device?.name ? { deviceName: t.device.name } : {}),
+            lastSyncAt: deviceState?.lastSyncAt ?? t.device?.pairedAt ?? null,
+            config: deviceConfig(t, settings),
+          }
+        : {}),
+      canGoOnline: (t.type === 'totp' || t.type === 'push') && t.status === 'active',
     });
   }
   return out.sort((a, b) => Number(b.isDefault) - Number(a.isDefault) || a.enrolledAt - b.enrolledAt);

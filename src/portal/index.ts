@@ -5,5 +5,6 @@ export * from './context.ts';
 export * from './devices.ts';
 export * from './invitations.ts';
 export * from './one-time-codes.ts';
+export * from './online-devices.ts';
 export * from './pending-token.ts';
 export * from './prove.ts';

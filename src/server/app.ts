@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Logger } from 'pino';
 import { adminPlugin } from '../../plugin/admin/index.ts';
 import { ROUTER_MAX_PARAM_LENGTH } from '../../plugin/admin/schemas.ts';
+import { authenticatorPlugin } from '../../plugin/authenticator/index.ts';
 import { clusterPlugin } from '../../plugin/cluster/index.ts';
 import { devicePlugin } from '../../plugin/device/index.ts';
 import { opsPlugin } from '../../plugin/ops/index.ts';
@@ -105,6 +106,7 @@ export async function buildApp(
     settings: () => services.settings.get(),
     adminContext,
   });
+  await app.register(authenticatorPlugin, { prefix: '/authenticator' });
   app.addHook('onReady', async () => services.start());
   app.addHook('onClose', async () => services.close());
   return app;
