@@ -62,7 +62,11 @@ const TokenPatch = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
-const Code = Type.String({ minLength: 6, maxLength: 8, pattern: '^[0-9]+$' });
+/** A device's code (6 or 8 digits), or a YubiKey OTP (ModHex: public id and 32-character token). */
+const Code = Type.Union([
+  Type.String({ minLength: 6, maxLength: 8, pattern: '^[0-9]+$' }),
+  Type.String({ minLength: 34, maxLength: 64, pattern: '^[cbdefghijklnrtuvCBDEFGHIJKLNRTUV]+$' }),
+]);
 const ResyncBody = Type.Object({ code1: Code, code2: Code }, { additionalProperties: false });
 
 /** Where an enrolled token leads: its changes, switches, resync and deletion. */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { matchYubikey } from '../auth/yubikey-check.ts';
 import { requireCanonicalUsername, TesseraError, type Token, type TokenStatus } from '../model/index.ts';
 import {
   base32Decode,
@@ -127,7 +128,8 @@ export async function deleteToken(ctx: AdminContext, username: string, serial: s
 
 /**
  * Two consecutive codes inside the wide resync window move the token to just after the second
- * one: a HOTP counter, or a TOTP token's drift. Also clears a restore's "resync required" mark.
+ * one: a HOTP counter, a YubiKey's position, or a TOTP token's drift. Also clears a restore's
+ * "resync required" mark.
  */
 export async function resyncToken(
   ctx: AdminContext,
@@ -138,6 +140,7 @@ export async function resyncToken(
   now = Date.now(),
 ): Promise<Token> {
   const token = await ownedToken(ctx, username, serial);
+  if (token.type === 'yubikey') return resyncYubikey(ctx, token, code1, code2);
   const secret = ctx.keyring.open(token.secretSealed, token.serial);
   if (!secret)
     throw new TesseraError('INTERNAL', `token "${serial}" cannot be opened with the current key ring`);
@@ -158,9 +161,36 @@ export async function resyncToken(
       throw new TesseraError('RESYNC_FAILED', 'the two codes are not consecutive codes of this token');
     await ctx.store.advanceTokenState(serial, { counter: 0, lastUsedStep: second, drift: second - current });
   }
+  return resynced(ctx, token);
+}
+
+/**
+ * A YubiKey: two OTPs the key types one after the other now (consecutive positions, at or past the
+ * stored one) prove where its counters stand; the token then accepts only OTPs after the second.
+ */
+async function resyncYubikey(ctx: AdminContext, token: Token, otp1: string, otp2: string): Promise<Token> {
+  const states = { [token.serial]: await ctx.store.getTokenState(token.serial) };
+  const position = (otp: string): number | null => {
+    const m = matchYubikey(ctx.keyring, [token], states, otp, false);
+    if (m.outcome === 'none' && m.unreadable.length > 0)
+      throw new TesseraError(
+        'INTERNAL',
+        `token "${token.serial}" cannot be opened with the current key ring`,
+      );
+    return m.outcome === 'match' && m.advance.kind === 'yubikey' ? m.advance.counter : null;
+  };
+  const first = position(otp1);
+  const second = position(otp2);
+  if (first === null || second !== first + 1)
+    throw new TesseraError('RESYNC_FAILED', 'the two OTPs are not consecutive OTPs of this key');
+  await ctx.store.advanceTokenState(token.serial, { counter: second + 1, lastUsedStep: -1, drift: 0 });
+  return resynced(ctx, token);
+}
+
+async function resynced(ctx: AdminContext, token: Token): Promise<Token> {
   const next: Token = { ...token, updatedAt: Date.now() };
   delete next.resyncRequired;
   await ctx.store.putToken(next);
-  ctx.audit('token.resync', { username: token.username, serial });
+  ctx.audit('token.resync', { username: token.username, serial: token.serial });
   return next;
 }

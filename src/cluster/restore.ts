@@ -414,7 +414,9 @@ function planToken(
   let next: Token = { ...token };
   let keptLive = false;
   if (live?.resyncRequired && !ctx.sync) next.resyncRequired = true;
-  if (token.type === 'hotp' && !ctx.sync) {
+  // A counter the snapshot may hold behind the key (HOTP, YubiKey): without live state to prove it,
+  // an OTP used after the snapshot would be accepted again, so the token waits for a resync.
+  if (countsForward(token) && !ctx.sync) {
     if (!hasLiveState) next = { ...next, resyncRequired: true };
     else if (liveState.counter > saved.counter) keptLive = true;
   }
@@ -428,10 +430,14 @@ function planToken(
   }
   return {
     write: { token: next, state },
-    resyncMarked: next.resyncRequired === true && token.type === 'hotp' && !hasLiveState,
+    resyncMarked: next.resyncRequired === true && countsForward(token) && !hasLiveState,
     keptLive,
     floored,
   };
+}
+
+function countsForward(token: Token): boolean {
+  return token.type === 'hotp' || token.type === 'yubikey';
 }
 
 /** Runs fn over items with a bounded number in flight (a chunk's writes pipeline to Redis). */
@@ -456,8 +462,8 @@ export function formatReport(r: RestoreReport): string {
     `tokens: ${r.tokensRestored} restored, ${r.tokensSkippedNoUser} skipped (user missing)`,
     `self-service: ${r.invitations} invitation link(s), ${r.userCodes} user(s) with one-time codes (none spent reopened)`,
     `TOTP tokens floored at the restore time: ${r.totpFloored} (codes from before the restore stay refused; users may wait up to a minute)`,
-    `HOTP tokens whose live counter was ahead (kept, never rolled back): ${r.hotpKeptLive}`,
-    `HOTP tokens marked "resync required" (no live state; accept after a two-code resync): ${r.hotpResyncRequired.length}`,
+    `HOTP and YubiKey tokens whose live counter was ahead (kept, never rolled back): ${r.hotpKeptLive}`,
+    `HOTP and YubiKey tokens marked "resync required" (no live state; accept after a two-code resync): ${r.hotpResyncRequired.length}`,
   ];
   if (r.hotpResyncRequired.length)
     lines.push(
