@@ -14,6 +14,8 @@ export const TEMPLATE_NAMES = [
   'temporary-code',
   'admin-failover',
   'admin-directory-sync',
+  'email-code',
+  'sms-code',
 ] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 

@@ -372,7 +372,10 @@ export function storeContract(
       assert.deepEqual(await store.hitRateLimits([user, dest], t0), { allowed: true });
       assert.deepEqual(await store.hitRateLimits([user, dest], t0 + 1), { allowed: true });
       // the destination is full: the user's count must not move either
-      assert.deepEqual(await store.hitRateLimits([user, dest], t0 + 2), { allowed: false, blocked: dest.key });
+      assert.deepEqual(await store.hitRateLimits([user, dest], t0 + 2), {
+        allowed: false,
+        blocked: dest.key,
+      });
       assert.deepEqual(await store.hitRateLimits([user], t0 + 3), { allowed: true });
       assert.deepEqual(await store.hitRateLimits([user], t0 + 4), { allowed: false, blocked: user.key });
       // the destination's window slides past its first two hits; the user's does not
@@ -380,9 +383,7 @@ export function storeContract(
       assert.deepEqual(await store.hitRateLimits([user], t0 + 59_999), { allowed: false, blocked: user.key });
       assert.deepEqual(await store.hitRateLimits([user], t0 + 60_001), { allowed: true });
       const racing = { key: 'u:rl-race', limit: 5, windowMs: 60_000 };
-      const results = await Promise.all(
-        Array.from({ length: 20 }, () => store.hitRateLimits([racing], t0)),
-      );
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.hitRateLimits([racing], t0)));
       assert.equal(results.filter((r) => r.allowed).length, 5);
     });
 

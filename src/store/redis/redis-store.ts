@@ -41,6 +41,8 @@ import type {
   FailurePolicy,
   ListOptions,
   Page,
+  RateLimitEntry,
+  RateLimitResult,
   ReplicationControl,
   ReplicationEvents,
   RestoreBatchEntry,
@@ -49,8 +51,6 @@ import type {
   StoreDump,
   StoreRole,
   UserWriteResult,
-  RateLimitEntry,
-  RateLimitResult,
 } from '../types.ts';
 import { RedisAuditLog } from './audit-log.ts';
 import {
