@@ -3,6 +3,7 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import { CLIENT_KINDS } from '../../src/model/index.ts';
 import { described, type ErrorStatus, errorReplies, shownOnce } from '../shared/index.ts';
+import { CodeDeliveryView } from './code-delivery-schemas.ts';
 import { perMethod } from './schemas.ts';
 
 const EpochMs = Type.Integer({ description: 'epoch milliseconds' });
@@ -137,6 +138,7 @@ export const SettingsView = Type.Object({
   hotp: Type.Object({ lookAhead: Type.Integer() }),
   resyncWindow: Type.Integer(),
   challengeTtlSeconds: Type.Integer(),
+  codeDelivery: Type.Optional(CodeDeliveryView),
 });
 
 const AuditEvent = Type.Object({
