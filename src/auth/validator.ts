@@ -5,6 +5,7 @@ import {
   type AttemptPolicy,
   type AttemptTicket,
   type AuditEvent,
+  type Challenge,
   type Client,
   canonicalUsername,
   type FirstFactorProof,
@@ -17,6 +18,8 @@ import {
 } from '../model/index.ts';
 import type { AttemptVerdict, AuthView, Store } from '../store/index.ts';
 import { type CodeMatch, matchCode } from './code-check.ts';
+import { type ChallengeMethod, type MethodRegistry, methodFor } from './methods/index.ts';
+import { codeMethod } from './methods/otp-code.ts';
 import { codeSplits, splitPinAndOtp } from './pin-split.ts';
 import { proofSatisfies, requiredProof, usableTokens } from './policy.ts';
 import { type OneTimeCodes, redeemOneTimeCode } from './validator-one-time.ts';
@@ -64,6 +67,8 @@ export interface ValidatorDeps {
   directory?: { verify(user: User, password: string): Promise<'ok' | 'wrong' | 'unavailable'> };
   /** Recovery and temporary codes (src/portal), tried where a code of their shape comes in. */
   oneTimeCodes?: OneTimeCodes;
+  /** How each token type starts and answers a challenge (default: the built-in methods). */
+  methods?: MethodRegistry;
 }
 
 const MESSAGES: Partial<Record<ReasonCode, string>> = {
@@ -85,6 +90,7 @@ const MESSAGES: Partial<Record<ReasonCode, string>> = {
   SERVER_BUSY: 'The server is busy; try again in a moment.',
   PASSWORD_INVALID: 'The password or code is not valid.',
   DIRECTORY_UNAVAILABLE: 'The directory cannot be reached; try again later.',
+  METHOD_UNAVAILABLE: 'The chosen sign-in method is not available any more; start again.',
 };
 
 /**
@@ -135,14 +141,14 @@ export class Validator {
     if (tokens.length === 0 && !(proof === 'none' && this.oneTimeWithoutToken(view, settings, pass)))
       return this.noUsableToken(view, settings);
 
-    if (proof === 'upstream') return this.challenge(req, settings, now, 'upstream');
+    if (proof === 'upstream') return this.challenge(req, view, tokens, settings, now, 'upstream');
     if (proof === 'ldap') {
       return this.attempt(view, settings, now, (ticket) =>
         this.directoryFirst(req, view, tokens, pass, settings, now, ticket),
       );
     }
     if (proof === 'none') {
-      if (pass === '') return this.challenge(req, settings, now, 'none');
+      if (pass === '') return this.challenge(req, view, tokens, settings, now, 'none');
       return this.codeAttempt(view, tokens, pass, settings, now);
     }
     const pinHash = view.user.pinHash ?? '';
@@ -161,7 +167,7 @@ export class Validator {
       if (split.kind === 'pin-only') {
         // The PIN is proved; the attempt is given back so two-step logins do not lock their user.
         await this.deps.store.refundAttempt(view.user.username, ticket);
-        return this.challenge(req, settings, now, 'pin');
+        return this.challenge(req, view, tokens, settings, now, 'pin');
       }
       return this.checkCode(
         view,
@@ -202,7 +208,7 @@ export class Validator {
         // Not the user's fault, or a proved password: the attempt is given back either way.
         await this.deps.store.refundAttempt(view.user.username, ticket);
         return verdict === 'ok'
-          ? this.challenge(req, settings, now, 'ldap')
+          ? this.challenge(req, view, tokens, settings, now, 'ldap')
           : reject('DIRECTORY_UNAVAILABLE');
       }
       const digits = t.digits;
@@ -240,7 +246,107 @@ export class Validator {
     if (!proofSatisfies(challenge.firstFactor, requiredProof(req.client, view.user))) {
       return reject('PIN_REQUIRED');
     }
+    if (challenge.method)
+      return this.answerBound(req, { ...challenge, method: challenge.method }, view, tokens, settings, now);
     return this.codeAttempt(view, tokens, req.pass ?? '', settings, now);
+  }
+
+  /**
+   * A challenge started for one token: only that token answers (a recovery or temporary code
+   * still does, as everywhere), through its method's own check or as a code of that token.
+   */
+  private async answerBound(
+    req: ValidateRequest,
+    challenge: Challenge & { method: NonNullable<Challenge['method']> },
+    view: AuthView,
+    tokens: Token[],
+    settings: Settings,
+    now: number,
+  ): Promise<ValidateOutcome> {
+    const bound = challenge.method;
+    const token = tokens.find((t) => t.serial === bound.serial && t.type === bound.type);
+    if (!token) return reject('METHOD_UNAVAILABLE');
+    const method = this.method(token);
+    const pass = req.pass ?? '';
+    if (!method.answer || this.deps.oneTimeCodes?.matches(pass))
+      return this.codeAttempt(view, [token], pass, settings, now);
+    const answer = method.answer.bind(method);
+    return this.attempt(view, settings, now, async (ticket) => {
+      const ctx = this.methodContext(req, view, token, settings, now, challenge.transactionId);
+      const verdict = await answer({ ...ctx, pass, state: bound.state });
+      switch (verdict.kind) {
+        case 'accept':
+          return this.acceptAnswered(view, token, verdict.advance, settings, now);
+        case 'pending':
+          await this.deps.store.refundAttempt(view.user.username, ticket);
+          await this.deps.store.putChallenge(challenge, challengeRetainMs(challenge));
+          return {
+            result: 'challenge',
+            reason: 'CHALLENGE_SENT',
+            message: verdict.message,
+            transactionId: challenge.transactionId,
+            challengeTtlSeconds: Math.max(1, Math.ceil((challenge.expiresAt - now) / 1000)),
+            serial: token.serial,
+            method: token.type,
+          };
+        case 'refused':
+          return this.fail(view, verdict.reason, settings, now, token.serial);
+        case 'wrong':
+          return this.fail(view, 'OTP_INVALID', settings, now, token.serial);
+      }
+    });
+  }
+
+  /**
+   * A method proved its answer (the challenge it was bound to is taken already, so it cannot be
+   * answered twice). The accept is committed like a code's: atomically, refused when the user
+   * was locked meanwhile; the token's counter moves on so parallel commits cannot both win.
+   */
+  private async acceptAnswered(
+    view: AuthView,
+    token: Token,
+    advance: TokenState | undefined,
+    settings: Settings,
+    now: number,
+  ): Promise<ValidateOutcome> {
+    const store = this.deps.store;
+    const current = await store.getTokenState(token.serial);
+    const fresh = await store.commitAccept(
+      view.user.username,
+      token.serial,
+      { kind: 'hotp', counter: current.counter },
+      now,
+    );
+    if (!fresh) {
+      const state = await this.settle(view, settings, now);
+      return { ...reject(state.lockedUntil > now ? 'USER_LOCKED' : 'OTP_REUSED'), serial: token.serial };
+    }
+    if (advance) await store.advanceTokenState(token.serial, advance);
+    return { ...accept('OK'), serial: token.serial, method: token.type };
+  }
+
+  private method(token: Token): ChallengeMethod {
+    return (this.deps.methods ?? BUILTIN).methodFor(token.type) ?? codeMethod(token.type);
+  }
+
+  private methodContext(
+    req: ValidateRequest,
+    view: AuthView,
+    token: Token,
+    settings: Settings,
+    now: number,
+    transactionId: string,
+  ) {
+    return {
+      user: view.user,
+      token,
+      client: req.client,
+      settings,
+      now,
+      transactionId,
+      ...(req.sourceIp !== undefined ? { sourceIp: req.sourceIp } : {}),
+      ...(req.nasIdentifier !== undefined ? { nasIdentifier: req.nasIdentifier } : {}),
+    };
   }
 
   /** Cheap refusal from the state already read; the reservation then decides atomically. */
@@ -452,33 +558,63 @@ export class Validator {
     });
   }
 
+  /**
+   * Opens the second round. With one eligible token its method starts (a code is sent, a push
+   * created, or nothing for a code the user reads off a device) and the challenge is bound to it;
+   * with several, any of them answers with a code.
+   */
   private async challenge(
     req: ValidateRequest,
+    view: AuthView,
+    tokens: Token[],
     settings: Settings,
     now: number,
     firstFactor: FirstFactorProof,
   ): Promise<ValidateOutcome> {
     const transactionId = randomBytes(18).toString('base64url');
-    const ttl = settings.challengeTtlSeconds;
-    await this.deps.store.putChallenge(
-      {
-        transactionId,
-        username: req.user,
-        clientId: req.client.id,
-        firstFactor,
-        createdAt: now,
-        expiresAt: now + ttl * 1000,
-      },
-      ttl * 1000 + 300_000,
+    const base = {
+      transactionId,
+      username: req.user,
+      clientId: req.client.id,
+      firstFactor,
+      createdAt: now,
+      expiresAt: now + settings.challengeTtlSeconds * 1000,
+    };
+    const token = tokens.length === 1 ? tokens[0] : undefined;
+    if (!token) return this.openChallenge(base, settings, req.client.challengeText);
+    const started = await this.method(token).start(
+      this.methodContext(req, view, token, settings, now, transactionId),
     );
+    if (started.failure) return { ...reject(started.failure), serial: token.serial, method: token.type };
+    const outcome = await this.openChallenge(
+      { ...base, method: { serial: token.serial, type: token.type, state: started.state ?? {} } },
+      settings,
+      started.message,
+    );
+    return { ...outcome, serial: token.serial, method: token.type };
+  }
+
+  private async openChallenge(
+    challenge: Challenge,
+    settings: Settings,
+    message: string,
+  ): Promise<ValidateOutcome> {
+    await this.deps.store.putChallenge(challenge, challengeRetainMs(challenge));
     return {
       result: 'challenge',
       reason: 'CHALLENGE_SENT',
-      message: req.client.challengeText,
-      transactionId,
-      challengeTtlSeconds: ttl,
+      message,
+      transactionId: challenge.transactionId,
+      challengeTtlSeconds: settings.challengeTtlSeconds,
     };
   }
+}
+
+const BUILTIN: MethodRegistry = { methodFor };
+
+/** A challenge record outlives its expiry a little, so a late answer reads as expired, not unknown. */
+function challengeRetainMs(challenge: Challenge): number {
+  return challenge.expiresAt - challenge.createdAt + 300_000;
 }
 
 function attemptPolicy(settings: Settings): AttemptPolicy {

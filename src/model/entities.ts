@@ -144,6 +144,18 @@ export interface Challenge {
   firstFactor: FirstFactorProof;
   createdAt: number;
   expiresAt: number;
+  /**
+   * The token this challenge was started for (src/auth/methods): only it can answer, through its
+   * method. `state` is the method's own (a code's hash, a push id), opaque to everyone else.
+   * Absent: any of the user's eligible tokens may answer with a code.
+   */
+  method?: ChallengeBinding;
+}
+
+export interface ChallengeBinding {
+  serial: string;
+  type: Method;
+  state: Record<string, string | number | boolean>;
 }
 
 export interface AuditEvent {

@@ -29,6 +29,8 @@ export type ReasonCode =
   | 'PASSWORD_INVALID'
   /** `firstFactor: "ldap"`: the user's directory did not answer; nothing counted. */
   | 'DIRECTORY_UNAVAILABLE'
+  /** The token a challenge was started for is no longer usable (disabled, removed, method off). */
+  | 'METHOD_UNAVAILABLE'
   | 'OK';
 
 export type ErrorCode =

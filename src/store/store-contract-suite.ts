@@ -387,6 +387,20 @@ export function storeContract(
       assert.equal(results.filter((r) => r.allowed).length, 5);
     });
 
+    test('a challenge bound to a token keeps its method and the method state as given', async () => {
+      const ch = {
+        transactionId: 'tx-bound',
+        username: 'u',
+        clientId: 'c',
+        firstFactor: 'upstream' as const,
+        createdAt: Date.now(),
+        expiresAt: Date.now() + 1000,
+        method: { serial: 'TOTP0001', type: 'email' as const, state: { codeHash: 'h', sent: 2, ok: true } },
+      };
+      await store.putChallenge(ch, 60_000);
+      assert.deepEqual(await store.takeChallenge('tx-bound'), ch);
+    });
+
     test('clients, admin keys and settings round-trip', async () => {
       const client: Client = sampleClient('cl1', { name: 'vpn' });
       await store.putClient(client);
