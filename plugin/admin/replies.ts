@@ -1,7 +1,7 @@
 // What the admin face answers, as schemas for the OpenAPI document. The views are src/admin's
 // public projections (no PIN hash, key hash or sealed seed); fields are listed, extra ones allowed.
 import { type TSchema, Type } from '@sinclair/typebox';
-import { CLIENT_KINDS } from '../../src/model/index.ts';
+import { CLIENT_KINDS, METHODS } from '../../src/model/index.ts';
 import { described, type ErrorStatus, errorReplies, shownOnce } from '../shared/index.ts';
 import { CodeDeliveryView } from './code-delivery-schemas.ts';
 import { perMethod } from './schemas.ts';
@@ -29,8 +29,10 @@ export const UserView = Type.Object({
 export const TokenView = Type.Object({
   serial: Type.String(),
   username: Type.String(),
-  type: Type.Union([Type.Literal('totp'), Type.Literal('hotp')]),
+  type: Type.Union(METHODS.map((m) => Type.Literal(m))),
   description: Type.Optional(Type.String()),
+  /** Mail and SMS tokens: where codes go instead of the user's own address or phone. */
+  destination: Type.Optional(Type.String()),
   isDefault: Type.Boolean(),
   status: Type.Union([
     Type.Literal('active'),
@@ -82,6 +84,12 @@ export const Enrolment = shownOnce(
       qrCode: Type.String({ pattern: '^data:image/png;base64,' }),
     }),
   ),
+);
+
+/** A mail or SMS token has nothing secret to show: the token alone. */
+export const CodeEnrolment = described(
+  'a mail or SMS token (codes are made and sent at sign-in; nothing secret to show)',
+  TokenView,
 );
 
 export const TokenList = described("the user's tokens", items(TokenView));

@@ -1,15 +1,22 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import QRCode from 'qrcode';
-import { deleteToken, enrolToken, publicToken, resyncToken, updateToken } from '../../src/admin/index.ts';
+import {
+  deleteToken,
+  enrolCodeToken,
+  enrolToken,
+  publicToken,
+  resyncToken,
+  updateToken,
+} from '../../src/admin/index.ts';
 import { requireCanonicalUsername, TesseraError } from '../../src/model/index.ts';
-import { ADMIN_KEY, described, link, noContent } from '../shared/index.ts';
+import { ADMIN_KEY, described, link, noContent, shownOnce } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
-import { adminErrors, Enrolment, NAMED, TokenList, TokenView, WRITE } from './replies.ts';
+import { adminErrors, CodeEnrolment, Enrolment, NAMED, TokenList, TokenView, WRITE } from './replies.ts';
 import { Base32Secret, Serial, TokenParams, UserParams } from './schemas.ts';
 
-const TokenBody = Type.Object(
+const OtpTokenBody = Type.Object(
   {
     type: Type.Union([Type.Literal('totp'), Type.Literal('hotp')]),
     secret: Type.Optional(Base32Secret),
@@ -25,6 +32,26 @@ const TokenBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** Mail and SMS tokens: codes go to `destination`, or to the user's own email / phone when absent. */
+const CodeTokenBody = Type.Object(
+  {
+    type: Type.Union([Type.Literal('email'), Type.Literal('sms')]),
+    destination: Type.Optional(
+      Type.String({ minLength: 3, maxLength: 254, pattern: '^([^@\\s]+@[^@\\s]+|[+0-9 ()-]+)$' }),
+    ),
+    description: Type.Optional(Type.String({ maxLength: 256 })),
+    isDefault: Type.Optional(Type.Boolean()),
+    serial: Type.Optional(Serial),
+  },
+  { additionalProperties: false },
+);
+
+const TokenBody = Type.Union([OtpTokenBody, CodeTokenBody]);
+
+function isCodeToken(body: Static<typeof TokenBody>): body is Static<typeof CodeTokenBody> {
+  return body.type === 'email' || body.type === 'sms';
+}
 
 const TokenPatch = Type.Object(
   {
@@ -69,15 +96,29 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
         security: ADMIN_KEY,
         params: UserParams,
         body: TokenBody,
-        response: { 201: Enrolment, ...adminErrors(...NAMED, ...WRITE) },
+        response: {
+          201: shownOnce(
+            described(
+              'TOTP/HOTP: the token with its secret inside otpauthUri and the QR code, shown this once; mail/SMS: the token',
+              Type.Union([Enrolment, CodeEnrolment]),
+            ),
+          ),
+          ...adminErrors(...NAMED, ...WRITE),
+        },
       },
       links: { 201: tokenLinks },
     },
     async (request, reply) => {
+      const body = request.body;
+      if (isCodeToken(body)) {
+        const token = await enrolCodeToken(adminContext(face, request), request.params.username, body);
+        reply.header('cache-control', 'no-store');
+        return reply.code(201).send(publicToken(token));
+      }
       const { token, otpauthUri } = await enrolToken(
         adminContext(face, request),
         request.params.username,
-        request.body,
+        body,
       );
       const qrCode = await QRCode.toDataURL(otpauthUri, { errorCorrectionLevel: 'M', margin: 2 });
       reply.header('cache-control', 'no-store');

@@ -27,6 +27,8 @@ export function matchCode(
   let reused: Token | null = null;
   const unreadable: Token[] = [];
   for (const token of tokens) {
+    // Mail and SMS tokens hold a MAC key, not an OTP seed: their codes exist only inside a challenge.
+    if (token.type === 'email' || token.type === 'sms') continue;
     const secret = openSecret(keyring, token);
     if (!secret) {
       unreadable.push(token);

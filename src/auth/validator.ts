@@ -91,6 +91,9 @@ const MESSAGES: Partial<Record<ReasonCode, string>> = {
   PASSWORD_INVALID: 'The password or code is not valid.',
   DIRECTORY_UNAVAILABLE: 'The directory cannot be reached; try again later.',
   METHOD_UNAVAILABLE: 'The chosen sign-in method is not available any more; start again.',
+  DELIVERY_FAILED: 'The code could not be sent; try again later or use another method.',
+  DELIVERY_RATE_LIMITED: 'Too many codes were sent lately; wait a while before asking for another.',
+  DESTINATION_MISSING: 'No address or phone number is known for this method; ask your helpdesk.',
 };
 
 /**
@@ -279,10 +282,13 @@ export class Validator {
           return this.acceptAnswered(view, token, verdict.advance, settings, now);
         case 'pending':
           await this.deps.store.refundAttempt(view.user.username, ticket);
-          await this.deps.store.putChallenge(challenge, challengeRetainMs(challenge));
+          await this.deps.store.putChallenge(
+            verdict.state ? { ...challenge, method: { ...bound, state: verdict.state } } : challenge,
+            challengeRetainMs(challenge),
+          );
           return {
             result: 'challenge',
-            reason: 'CHALLENGE_SENT',
+            reason: verdict.reason ?? 'CHALLENGE_SENT',
             message: verdict.message,
             transactionId: challenge.transactionId,
             challengeTtlSeconds: Math.max(1, Math.ceil((challenge.expiresAt - now) / 1000)),

@@ -63,6 +63,11 @@ export interface Token {
   secretSealed: string;
   /** Set by a restore that could not prove the token's counter: accept only after a resync. */
   resyncRequired?: boolean;
+  /**
+   * Mail and SMS tokens: the address or phone number codes go to. Absent: the user's `email` or
+   * `phone` at the time of sending (so a directory sync that changes it moves the token along).
+   */
+  destination?: string;
   /** How it came to be: an admin's enrolment (absent: written before this was kept), an invitation link, the portal. */
   enrolledVia?: 'admin' | 'invitation' | 'portal';
   createdAt: number;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type AdminContext, createAdminKey, loadSettings, migrateUsernames } from '../admin/index.ts';
 import { AuditOutputs, BufferedAuditSink, LoggingRuntime, NodeEvents } from '../audit/index.ts';
 import { Cached, CallerDirectory, Validator } from '../auth/index.ts';
+import { BUILTIN_METHODS, methodRegistry } from '../auth/methods/index.ts';
 import { ClusterRuntime } from '../cluster/index.ts';
 import { KeyRing } from '../crypto/index.ts';
 import {
@@ -15,6 +16,7 @@ import { DEFAULT_GROUP, type Settings } from '../model/index.ts';
 import { Notifier } from '../notify/index.ts';
 import { oneTimeCodeChecker, type SelfServiceContext, syncInviter } from '../portal/index.ts';
 import type { ReplicationControl, Store } from '../store/index.ts';
+import { codeMethods } from './code-methods.ts';
 import type { Config } from './config.ts';
 import { Metrics } from './metrics.ts';
 import { directorySyncMail, failoverMail, oneTimeCodeHooks, watchLocks } from './notifications.ts';
@@ -166,6 +168,15 @@ export function createServices(
     ...(config.auditSuccessRate !== undefined ? { successSampleRate: config.auditSuccessRate } : {}),
     directory: passwords,
     oneTimeCodes: oneTimeCodeChecker(store, oneTimeCodeHooks(store, notifier, metrics)),
+    methods: methodRegistry([
+      ...BUILTIN_METHODS,
+      ...codeMethods(config, notifier, {
+        store,
+        keyring: ring,
+        log,
+        observe: (channel, result) => metrics.codeDelivery.inc({ channel, result }),
+      }),
+    ]),
   });
   return {
     config,

@@ -5,6 +5,9 @@ import type { Method } from '../../model/index.ts';
 import { hotpMethod, totpMethod } from './otp-code.ts';
 import type { ChallengeMethod, MethodRegistry } from './types.ts';
 
+export * from './email.ts';
+export * from './sent-code.ts';
+export * from './sms.ts';
 export * from './types.ts';
 export { hotpMethod, totpMethod };
 

@@ -9,48 +9,11 @@ import {
 import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, test } from 'vitest';
+import { SmsGateway } from '../../../test/harness/sms-gateway.ts';
 import { makeTlsMaterial, type TlsMaterial } from '../../../test/harness/tls.ts';
 import { type HttpGatewayConfig, httpGateway } from './http-gateway.ts';
 
-interface Received {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
-/** A real gateway on loopback: records every request, answers as the test says. */
-class Gateway {
-  received: Received[] = [];
-  answer: (res: ServerResponse) => void = (res) => res.writeHead(200).end('{"status":"queued"}');
-  private server: Server;
-  constructor(tls?: TlsMaterial) {
-    const handler = (req: IncomingMessage, res: ServerResponse) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        this.received.push({
-          method: req.method ?? '',
-          url: req.url ?? '',
-          headers: req.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        });
-        this.answer(res);
-      });
-    };
-    this.server = tls
-      ? createHttps({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, handler)
-      : createHttp(handler);
-  }
-  async listen(): Promise<string> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    return `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
-  }
-}
+const Gateway = SmsGateway;
 
 const message = { otp: '042917', text: 'Your code: 042917' };
 
@@ -187,7 +150,7 @@ describe('HTTP SMS gateway', () => {
 
 describe('HTTPS SMS gateway: certificate checks', () => {
   let tls: TlsMaterial;
-  let gw: Gateway;
+  let gw: SmsGateway;
   let base = '';
   beforeAll(async () => {
     tls = makeTlsMaterial();
