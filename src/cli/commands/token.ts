@@ -1,11 +1,12 @@
 import QRCode from 'qrcode';
-import { enrolToken, publicToken, resyncToken } from '../../admin/index.ts';
+import { enrolCodeToken, enrolToken, publicToken, resyncToken } from '../../admin/index.ts';
 import { requireCanonicalUsername } from '../../model/index.ts';
 import type { OtpAlgorithm } from '../../otp/index.ts';
 import { parse, print, withServices } from '../context.ts';
 
 const USAGE =
   'usage: tessera token add USERNAME [--type totp|hotp] [--algorithm SHA1|SHA256|SHA512] [--digits 6|8] [--period 30|60] [--no-qr]\n' +
+  '       tessera token add USERNAME --type email|sms [--destination ADDRESS|PHONE]\n' +
   '       tessera token list USERNAME | resync USERNAME SERIAL CODE1 CODE2\n';
 
 export async function run(argv: string[]): Promise<number> {
@@ -15,8 +16,18 @@ export async function run(argv: string[]): Promise<number> {
     digits: { type: 'string', default: '6' },
     period: { type: 'string', default: '30' },
     'no-qr': { type: 'boolean' },
+    destination: { type: 'string' },
   });
   const [action, username, serial, code1, code2] = positionals;
+  if (action === 'add' && username && (values.type === 'email' || values.type === 'sms')) {
+    const type = values.type;
+    const destination = values.destination;
+    const token = await withServices((_s, admin) =>
+      enrolCodeToken(admin, username, { type, ...(destination !== undefined ? { destination } : {}) }),
+    );
+    print(`token ${token.serial} (${type}) enrolled for ${token.username}`);
+    return 0;
+  }
   if (action === 'add' && username) {
     const type = values.type;
     const algorithm = values.algorithm as OtpAlgorithm;
