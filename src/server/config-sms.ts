@@ -72,21 +72,14 @@ const isStringMap = (v: unknown): v is Record<string, string> =>
   !!v && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
 
 export function smsConfigOf(r: Reader, smtpConfigured: boolean): SmsConfig | undefined {
+  // every variable is read (and checked) whatever the provider, so a typo never waits for a switch
   const provider = r.oneOf('TESSERA_SMS_PROVIDER', ['http', 'smtp'] as const);
   const timeoutMs =
     r.number('TESSERA_SMS_TIMEOUT_MS', (n) => Number.isInteger(n) && n > 0 && n <= 60_000) ?? 5000;
-  if (provider === 'smtp') {
-    const addressTemplate = r.text(
-      'TESSERA_SMS_SMTP_ADDRESS',
-      (v) => /\{(phone|digits)\}/.test(v) && !/\s/.test(v),
-    );
-    if (!addressTemplate)
-      r.problem('TESSERA_SMS_SMTP_ADDRESS', 'TESSERA_SMS_PROVIDER=smtp needs TESSERA_SMS_SMTP_ADDRESS');
-    if (!smtpConfigured)
-      r.problem('TESSERA_SMS_PROVIDER', 'TESSERA_SMS_PROVIDER=smtp needs TESSERA_SMTP_HOST');
-    return addressTemplate ? { provider, addressTemplate, timeoutMs } : undefined;
-  }
-  if (provider !== 'http') return undefined;
+  const addressTemplate = r.text(
+    'TESSERA_SMS_SMTP_ADDRESS',
+    (v) => /\{(phone|digits)\}/.test(v) && !/\s/.test(v),
+  );
   const url = r.text('TESSERA_SMS_URL', (v) => {
     try {
       const u = new URL(v.replace(/\{(phone|digits|otp|message)\}/g, 'x'));
@@ -95,17 +88,12 @@ export function smsConfigOf(r: Reader, smtpConfigured: boolean): SmsConfig | und
       return false;
     }
   });
-  if (!url) r.problem('TESSERA_SMS_URL', 'TESSERA_SMS_PROVIDER=http needs TESSERA_SMS_URL');
   const method = r.oneOf('TESSERA_SMS_METHOD', ['GET', 'POST', 'PUT'] as const) ?? 'POST';
   const headers = (jsonOf(r, 'TESSERA_SMS_HEADERS', isStringMap) as Record<string, string> | undefined) ?? {};
   const format = r.oneOf('TESSERA_SMS_BODY_FORMAT', ['json', 'form', 'none'] as const) ?? 'json';
   const template = jsonOf(r, 'TESSERA_SMS_BODY', (v) => (format === 'form' ? isStringMap(v) : v !== null));
-  if (format !== 'none' && template === undefined)
-    r.problem('TESSERA_SMS_BODY', `TESSERA_SMS_BODY_FORMAT=${format} needs TESSERA_SMS_BODY`);
   const user = r.text('TESSERA_SMS_USER');
   const password = r.text('TESSERA_SMS_PASSWORD');
-  if (user && password === undefined)
-    r.problem('TESSERA_SMS_USER', 'TESSERA_SMS_USER needs TESSERA_SMS_PASSWORD or TESSERA_SMS_PASSWORD_FILE');
   const statusText = r.text('TESSERA_SMS_SUCCESS_STATUS', (v) =>
     v.split(',').every((s) => /^\s*[1-5]\d\d\s*$/.test(s)),
   );
@@ -113,6 +101,19 @@ export function smsConfigOf(r: Reader, smtpConfigured: boolean): SmsConfig | und
   const failureBody = regex(r, 'TESSERA_SMS_FAILURE_MATCH');
   const tlsVerify = r.flag('TESSERA_SMS_TLS_VERIFY') ?? true;
   const caFile = r.text('TESSERA_SMS_CA_FILE');
+  if (provider === 'smtp') {
+    if (!addressTemplate)
+      r.problem('TESSERA_SMS_SMTP_ADDRESS', 'TESSERA_SMS_PROVIDER=smtp needs TESSERA_SMS_SMTP_ADDRESS');
+    if (!smtpConfigured)
+      r.problem('TESSERA_SMS_PROVIDER', 'TESSERA_SMS_PROVIDER=smtp needs TESSERA_SMTP_HOST');
+    return addressTemplate ? { provider, addressTemplate, timeoutMs } : undefined;
+  }
+  if (provider !== 'http') return undefined;
+  if (!url) r.problem('TESSERA_SMS_URL', 'TESSERA_SMS_PROVIDER=http needs TESSERA_SMS_URL');
+  if (format !== 'none' && template === undefined)
+    r.problem('TESSERA_SMS_BODY', `TESSERA_SMS_BODY_FORMAT=${format} needs TESSERA_SMS_BODY`);
+  if (user && password === undefined)
+    r.problem('TESSERA_SMS_USER', 'TESSERA_SMS_USER needs TESSERA_SMS_PASSWORD or TESSERA_SMS_PASSWORD_FILE');
   if (!url) return undefined;
   return {
     provider,
@@ -136,3 +137,31 @@ export function smsConfigOf(r: Reader, smtpConfigured: boolean): SmsConfig | und
     },
   };
 }
+
+type Effective = Record<string, (c: { sms?: SmsConfig }) => string | number | boolean | undefined>;
+const http = (c: { sms?: SmsConfig }) => (c.sms?.provider === 'http' ? c.sms.http : undefined);
+
+/** What `tessera config` shows for each TESSERA_SMS_* variable (secrets are masked by the report). */
+export const SMS_EFFECTIVE: Effective = {
+  TESSERA_SMS_PROVIDER: (c) => c.sms?.provider,
+  TESSERA_SMS_URL: (c) => http(c)?.url,
+  TESSERA_SMS_METHOD: (c) => http(c)?.method,
+  TESSERA_SMS_HEADERS: (c) => {
+    const h = http(c)?.headers;
+    return h && Object.keys(h).length > 0 ? JSON.stringify(h) : undefined;
+  },
+  TESSERA_SMS_BODY_FORMAT: (c) => http(c)?.body.format,
+  TESSERA_SMS_BODY: (c) => {
+    const b = http(c)?.body;
+    return b && b.format !== 'none' ? JSON.stringify(b.template) : undefined;
+  },
+  TESSERA_SMS_USER: (c) => http(c)?.basicAuth?.user,
+  TESSERA_SMS_PASSWORD: (c) => http(c)?.basicAuth?.password,
+  TESSERA_SMS_SUCCESS_STATUS: (c) => http(c)?.successStatus.join(',') || undefined,
+  TESSERA_SMS_SUCCESS_MATCH: (c) => http(c)?.successBody,
+  TESSERA_SMS_FAILURE_MATCH: (c) => http(c)?.failureBody,
+  TESSERA_SMS_TIMEOUT_MS: (c) => (c.sms?.provider === 'smtp' ? c.sms.timeoutMs : http(c)?.timeoutMs),
+  TESSERA_SMS_TLS_VERIFY: (c) => http(c)?.tlsVerify,
+  TESSERA_SMS_CA_FILE: (c) => http(c)?.caFile,
+  TESSERA_SMS_SMTP_ADDRESS: (c) => (c.sms?.provider === 'smtp' ? c.sms.addressTemplate : undefined),
+};

@@ -10,7 +10,10 @@ import { done, page } from '../render.ts';
 const Switch = Type.Union([Type.Literal('enabled'), Type.Literal('disabled'), Type.Literal('inherit')], {
   message: 'Choose Enabled, Disabled or Inherit.',
 });
-const Policy = Type.Object({ totp: Switch, hotp: Switch }, { additionalProperties: false });
+// every method the form shows (METHODS), each a switch
+const Policy = Type.Object(Object.fromEntries(METHODS.map((m) => [m, Switch])), {
+  additionalProperties: false,
+});
 const NewGroup = Type.Object(
   {
     name: Type.String({
