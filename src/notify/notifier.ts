@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { type SmtpConfig, smtpSender } from './mailer.ts';
 import { DEFAULT_QUEUE_OPTIONS, MailQueue, type OutgoingMail, type QueueOptions } from './queue.ts';
-import { type DeliveryResult, withDeadline } from './sms/types.ts';
+import { type DeliveryResult, errorCode, withDeadline } from './sms/types.ts';
 import { MailTemplates, type TemplateData, type TemplateName } from './templates.ts';
 
 export interface NotifyConfig {
@@ -143,7 +143,16 @@ export class Notifier {
     }
     const send = this.direct;
     const result = await withDeadline(
-      send({ to, template, ...rendered }).then((): DeliveryResult => ({ ok: true })),
+      send({ to, template, ...rendered }).then(
+        (): DeliveryResult => ({ ok: true }),
+        (err: unknown): DeliveryResult => {
+          // an SMTP answer (4xx/5xx) is a refusal; anything else never reached a server that answered
+          const status = (err as { responseCode?: unknown })?.responseCode;
+          return typeof status === 'number'
+            ? { ok: false, why: 'refused', detail: `SMTP ${status}` }
+            : { ok: false, why: 'unreachable', detail: errorCode(err) };
+        },
+      ),
       timeoutMs,
     );
     if (result.ok) this.sent.inc({ template });
