@@ -1,13 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import {
-  createServer as createHttp,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import { createServer as createHttps } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { SmsGateway } from '../../../test/harness/sms-gateway.ts';
 import { makeTlsMaterial, type TlsMaterial } from '../../../test/harness/tls.ts';
