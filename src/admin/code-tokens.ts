@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { emailDestination, smsDestination } from '../auth/methods/index.ts';
 import { requireCanonicalUsername, TesseraError, type Token, type User } from '../model/index.ts';
 import { type AdminContext, auditChange } from './context.ts';
+import { newTokenHead } from './tokens.ts';
 
 /** A mail or SMS token: codes are made at sign-in and sent to the user's address or phone. */
 export interface CodeTokenInput {
@@ -22,25 +23,15 @@ export async function enrolCodeToken(ctx: AdminContext, name: string, input: Cod
   const username = requireCanonicalUsername(name);
   const user = await ctx.store.getUser(username);
   if (!user) throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
-  const serial = input.serial ?? `${input.type.toUpperCase()}${randomBytes(5).toString('hex').toUpperCase()}`;
-  if (await ctx.store.getToken(serial))
-    throw new TesseraError('CONFLICT', `token "${serial}" exists already`);
-  const now = Date.now();
+  const head = await newTokenHead(ctx, username, input.type, input);
   const token: Token = {
-    serial,
-    username,
-    type: input.type,
-    isDefault: input.isDefault ?? (await ctx.store.listTokens(username)).length === 0,
-    status: 'active',
+    ...head,
     algorithm: 'SHA256',
     digits: 6,
     period: 30,
-    secretSealed: ctx.keyring.seal(randomBytes(32), serial),
+    secretSealed: ctx.keyring.seal(randomBytes(32), head.serial),
     enrolledVia: 'admin',
-    createdAt: now,
-    updatedAt: now,
     ...(input.destination !== undefined ? { destination: input.destination.trim() } : {}),
-    ...(input.description !== undefined ? { description: input.description } : {}),
   };
   if (!destinationOf(token, user)) {
     const what = input.type === 'email' ? 'a mail address' : 'a phone number';
@@ -53,7 +44,7 @@ export async function enrolCodeToken(ctx: AdminContext, name: string, input: Cod
   }
   if (!(await ctx.store.putToken(token)))
     throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
-  auditChange(ctx, 'token.enrol', { username, serial }, null, token);
+  auditChange(ctx, 'token.enrol', { username, serial: token.serial }, null, token);
   return token;
 }
 

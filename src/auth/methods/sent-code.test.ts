@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, test } from 'vitest';
 import { SmsGateway } from '../../../test/harness/sms-gateway.ts';
-import { type SmtpHandle, startSmtp } from '../../../test/harness/smtp.ts';
+import { type SmtpHandle, smtpConfigFor, startSmtp } from '../../../test/harness/smtp.ts';
 import type { AdminContext } from '../../admin/context.ts';
 import { createUser, enrolCodeToken, enrolToken } from '../../admin/index.ts';
 import { KeyRing } from '../../crypto/index.ts';
@@ -39,13 +39,7 @@ describe('mail and SMS codes in a challenge (real SMTP listener, real HTTP gatew
     await gateway.listen();
     notifier = new Notifier(
       {
-        smtp: {
-          host: '127.0.0.1',
-          port: smtp.port,
-          security: 'none',
-          from: 'otp@tessera.test',
-          timeoutMs: 2000,
-        },
+        smtp: smtpConfigFor(smtp),
         disabled: [],
         adminAddresses: [],
       },

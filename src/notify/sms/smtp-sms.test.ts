@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, test } from 'vitest';
-import { type SmtpHandle, startSmtp } from '../../../test/harness/smtp.ts';
+import { type SmtpHandle, smtpConfigFor, startSmtp } from '../../../test/harness/smtp.ts';
 import { Notifier } from '../notifier.ts';
 import { smtpToSms } from './smtp-sms.ts';
 
@@ -12,13 +12,7 @@ describe('SMTP-to-SMS through a real SMTP listener', () => {
     smtp = await startSmtp();
     notifier = new Notifier(
       {
-        smtp: {
-          host: '127.0.0.1',
-          port: smtp.port,
-          security: 'none',
-          from: 'otp@tessera.test',
-          timeoutMs: 2000,
-        },
+        smtp: smtpConfigFor(smtp),
         disabled: [],
         adminAddresses: [],
       },
