@@ -1,12 +1,12 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { createClient, deleteClient, publicClient, updateClient } from '../../src/admin/index.ts';
-import { CLIENT_KINDS, TesseraError } from '../../src/model/index.ts';
+import { CLIENT_KINDS, METHODS, TesseraError } from '../../src/model/index.ts';
 import { ADMIN_KEY, described, link, noContent } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
 import { adminErrors, ClientList, ClientView, CreatedClient, NAMED, WRITE } from './replies.ts';
-import { IdParams, Name } from './schemas.ts';
+import { IdParams, MethodName, Name } from './schemas.ts';
 
 const Cidr = Type.String({
   maxLength: 64,
@@ -25,17 +25,42 @@ const ClientFields = {
   ),
   /** Share of accepts and challenges kept in the authentication log (0 = none); refusals always. */
   auditSuccessRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  challenge: Type.Optional(
+    Type.Union([Type.Literal('enabled'), Type.Literal('disabled')], {
+      description:
+        '`disabled`: only a one-shot PIN+code (or code) works; a challenge request is a reject (CHALLENGE_DISABLED)',
+    }),
+  ),
+  methodChoice: Type.Optional(
+    Type.Union([Type.Literal('menu'), Type.Literal('default')], {
+      description:
+        "with several eligible tokens: offer a menu of methods, or start the user's default token at once (menu without one)",
+    }),
+  ),
 };
+const AllowedMethods = Type.Array(MethodName, {
+  minItems: 1,
+  maxItems: METHODS.length,
+  uniqueItems: true,
+  description: 'only tokens of these methods sign in through this client; absent: every method',
+});
 const ClientBody = Type.Object(
   {
     name: Name,
     kind: Type.Union(CLIENT_KINDS.map((k) => Type.Literal(k))),
     ...ClientFields,
+    allowedMethods: Type.Optional(AllowedMethods),
   },
   { additionalProperties: false },
 );
 const ClientPatch = Type.Object(
-  { name: Type.Optional(Name), ...ClientFields },
+  {
+    name: Type.Optional(Name),
+    ...ClientFields,
+    allowedMethods: Type.Optional(
+      Type.Union([AllowedMethods, Type.Null({ description: 'null: every method again' })]),
+    ),
+  },
   { additionalProperties: false, minProperties: 1 },
 );
 

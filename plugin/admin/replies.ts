@@ -4,7 +4,7 @@ import { type TSchema, Type } from '@sinclair/typebox';
 import { CLIENT_KINDS, METHODS } from '../../src/model/index.ts';
 import { described, type ErrorStatus, errorReplies, shownOnce } from '../shared/index.ts';
 import { CodeDeliveryView } from './code-delivery-schemas.ts';
-import { perMethod } from './schemas.ts';
+import { MethodName, perMethod } from './schemas.ts';
 
 const EpochMs = Type.Integer({ description: 'epoch milliseconds' });
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -105,6 +105,9 @@ export const ClientView = Type.Object({
   rejectDetail: Type.Union([Type.Literal('generic'), Type.Literal('reason')]),
   firstFactor: Type.Union([Type.Literal('pin'), Type.Literal('upstream'), Type.Literal('ldap')]),
   auditSuccessRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  challenge: Type.Optional(Type.Union([Type.Literal('enabled'), Type.Literal('disabled')])),
+  allowedMethods: Type.Optional(Type.Array(MethodName)),
+  methodChoice: Type.Optional(Type.Union([Type.Literal('menu'), Type.Literal('default')])),
   createdAt: EpochMs,
 });
 

@@ -41,6 +41,8 @@ export function perMethod<T extends TSchema>(value: T) {
   });
 }
 export const Methods = perMethod(Type.Optional(MethodSwitch));
+/** A method by name, as token types and `allowedMethods` name them. */
+export const MethodName = Type.Union(METHODS.map((m) => Type.Literal(m)));
 export const UserParams = Type.Object({ username: Username });
 export const TokenParams = Type.Object({ username: Username, serial: Serial });
 export const IdParams = Type.Object({ id: KeyId });

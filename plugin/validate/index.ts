@@ -47,6 +47,19 @@ const ValidateAnswer = Type.Object(
     transactionId: Type.Optional(
       Type.String({ description: 'with a challenge: send it back with the code' }),
     ),
+    methods: Type.Optional(
+      Type.Array(
+        Type.Object({
+          index: Type.Integer({ minimum: 1, description: 'the number that picks it, sent as `pass`' }),
+          type: Type.String({ description: 'the method: totp, hotp, email, sms, yubikey, push' }),
+          label: Type.String({ description: 'its name for the user (destinations masked)' }),
+        }),
+        {
+          description:
+            'with a challenge that offers a choice: the menu. Answering with an index starts that method in a new challenge; a code answers at once',
+        },
+      ),
+    ),
   },
   { description: 'the decision (a reject is a 200 too: the call itself worked)' },
 );
@@ -102,6 +115,7 @@ async function validateFace(app: FastifyInstance, opts: ValidateFaceOptions): Pr
         reason: outcome.reason,
         ...(outcome.message ? { message: outcome.message } : {}),
         ...(outcome.transactionId ? { transactionId: outcome.transactionId } : {}),
+        ...(outcome.methods ? { methods: outcome.methods } : {}),
       };
     },
   );

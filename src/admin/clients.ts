@@ -4,6 +4,7 @@ import {
   type Client,
   type ClientKind,
   firstBadCidr,
+  type Method,
   TesseraError,
   type UnknownUserPolicy,
 } from '../model/index.ts';
@@ -19,7 +20,15 @@ export interface ClientInput {
   rejectDetail?: 'generic' | 'reason';
   firstFactor?: 'pin' | 'upstream' | 'ldap';
   auditSuccessRate?: number;
+  challenge?: 'enabled' | 'disabled';
+  allowedMethods?: Method[];
+  methodChoice?: 'menu' | 'default';
 }
+
+/** A patch may drop the method restriction again with `allowedMethods: null`. */
+export type ClientPatch = Partial<Omit<ClientInput, 'kind' | 'allowedMethods'>> & {
+  allowedMethods?: Method[] | null;
+};
 
 export type PublicClient = Omit<Client, 'keyHash'>;
 
@@ -62,21 +71,23 @@ export async function createClient(
     createdAt: Date.now(),
     ...(input.unknownUserPolicy ? { unknownUserPolicy: input.unknownUserPolicy } : {}),
     ...(input.auditSuccessRate !== undefined ? { auditSuccessRate: input.auditSuccessRate } : {}),
+    ...(input.challenge ? { challenge: input.challenge } : {}),
+    ...(input.allowedMethods ? { allowedMethods: [...new Set(input.allowedMethods)] } : {}),
+    ...(input.methodChoice ? { methodChoice: input.methodChoice } : {}),
   };
   await ctx.store.putClient(client);
   auditChange(ctx, 'client.create', { client: client.id }, null, client);
   return { client, apiKey: minted.key };
 }
 
-export async function updateClient(
-  ctx: AdminContext,
-  id: string,
-  patch: Partial<Omit<ClientInput, 'kind'>>,
-): Promise<Client> {
+export async function updateClient(ctx: AdminContext, id: string, patch: ClientPatch): Promise<Client> {
   checkCidrs(patch.allowedCidrs);
   const current = await ctx.store.getClient(id);
   if (!current) throw new TesseraError('NOT_FOUND', `client "${id}" does not exist`);
-  const next: Client = { ...current, ...patch };
+  const { allowedMethods, ...rest } = patch;
+  const next: Client = { ...current, ...rest };
+  if (allowedMethods === null) delete next.allowedMethods;
+  else if (allowedMethods) next.allowedMethods = [...new Set(allowedMethods)];
   await ctx.store.putClient(next);
   auditChange(ctx, 'client.update', { client: id }, current, next);
   return next;

@@ -18,7 +18,15 @@ import {
 } from '../model/index.ts';
 import type { AttemptVerdict, AuthView, Store } from '../store/index.ts';
 import { type CodeMatch, matchCode } from './code-check.ts';
-import { type ChallengeMethod, type MethodRegistry, methodFor } from './methods/index.ts';
+import {
+  buildMenu,
+  type ChallengeMethod,
+  type MenuEntry,
+  type MethodRegistry,
+  menuPick,
+  menuText,
+  methodFor,
+} from './methods/index.ts';
 import { codeMethod } from './methods/otp-code.ts';
 import { codeSplits, splitPinAndOtp } from './pin-split.ts';
 import { proofSatisfies, requiredProof, usableTokens } from './policy.ts';
@@ -43,6 +51,8 @@ export interface ValidateOutcome {
   serial?: string;
   /** The type of the token that matched, for the authentication log. */
   method?: string;
+  /** A challenge that offers a choice: the menu, numbered as the user answers it. */
+  methods?: { index: number; type: string; label: string }[];
 }
 
 export interface AuditSink {
@@ -94,6 +104,9 @@ const MESSAGES: Partial<Record<ReasonCode, string>> = {
   DELIVERY_FAILED: 'The code could not be sent; try again later or use another method.',
   DELIVERY_RATE_LIMITED: 'Too many codes were sent lately; wait a while before asking for another.',
   DESTINATION_MISSING: 'No address or phone number is known for this method; ask your helpdesk.',
+  METHOD_CHOICE_INVALID: 'That number is not on the menu; start again.',
+  METHOD_NOT_ALLOWED: 'None of your sign-in methods is allowed here.',
+  CHALLENGE_DISABLED: 'Enter your PIN and code together.',
 };
 
 /**
@@ -138,21 +151,31 @@ export class Validator {
     const gate = this.gate(view, settings, now);
     if (gate) return gate;
     if (!view.user.mfaRequired) return accept('MFA_NOT_REQUIRED');
-    const tokens = usableTokens(view.tokens, view.user, view.group, settings);
+    const tokens = this.eligibleTokens(view, req.client, settings);
     const pass = req.pass ?? '';
     const proof = requiredProof(req.client, view.user);
     if (tokens.length === 0 && !(proof === 'none' && this.oneTimeWithoutToken(view, settings, pass)))
       return this.noUsableToken(view, settings);
+    const codeTokens = this.codeTokens(tokens);
+    const challenges = req.client.challenge !== 'disabled';
 
-    if (proof === 'upstream') return this.challenge(req, view, tokens, settings, now, 'upstream');
+    if (proof === 'upstream') {
+      if (challenges) return this.challenge(req, view, tokens, settings, now, 'upstream');
+      // The first factor was proved before us and no second round may open: the pass is the code.
+      if (pass === '') return reject('CHALLENGE_DISABLED');
+      return this.codeAttempt(view, codeTokens, pass, settings, now);
+    }
     if (proof === 'ldap') {
       return this.attempt(view, settings, now, (ticket) =>
-        this.directoryFirst(req, view, tokens, pass, settings, now, ticket),
+        this.directoryFirst(req, view, tokens, codeTokens, pass, settings, now, ticket),
       );
     }
     if (proof === 'none') {
-      if (pass === '') return this.challenge(req, view, tokens, settings, now, 'none');
-      return this.codeAttempt(view, tokens, pass, settings, now);
+      if (pass === '')
+        return challenges
+          ? this.challenge(req, view, tokens, settings, now, 'none')
+          : reject('CHALLENGE_DISABLED');
+      return this.codeAttempt(view, codeTokens, pass, settings, now);
     }
     const pinHash = view.user.pinHash ?? '';
     return this.attempt(view, settings, now, async (ticket) => {
@@ -161,7 +184,7 @@ export class Validator {
       const split = await splitPinAndOtp(
         pass,
         pinHash,
-        tokens.map((t) => t.digits),
+        codeTokens.map((t) => t.digits),
         this.deps.oneTimeCodes?.matches,
       );
       if (split.kind === 'wrong-pin') return this.fail(view, 'PIN_INVALID', settings, now);
@@ -170,11 +193,12 @@ export class Validator {
       if (split.kind === 'pin-only') {
         // The PIN is proved; the attempt is given back so two-step logins do not lock their user.
         await this.deps.store.refundAttempt(view.user.username, ticket);
+        if (!challenges) return reject('CHALLENGE_DISABLED');
         return this.challenge(req, view, tokens, settings, now, 'pin');
       }
       return this.checkCode(
         view,
-        tokens.filter((t) => t.digits === split.digits),
+        codeTokens.filter((t) => t.digits === split.digits),
         split.otp,
         settings,
         now,
@@ -192,6 +216,7 @@ export class Validator {
     req: ValidateRequest,
     view: AuthView,
     tokens: Token[],
+    codeTokens: Token[],
     pass: string,
     settings: Settings,
     now: number,
@@ -199,7 +224,7 @@ export class Validator {
   ): Promise<ValidateOutcome> {
     const tries: { password: string; digits?: number }[] = codeSplits(
       pass,
-      tokens.map((t) => t.digits),
+      codeTokens.map((t) => t.digits),
     ).flatMap((s) => (s.secret === null ? [] : [{ password: s.secret, digits: s.digits }]));
     tries.push({ password: pass });
     for (const t of tries) {
@@ -210,14 +235,14 @@ export class Validator {
       if (verdict === 'unavailable' || t.digits === undefined) {
         // Not the user's fault, or a proved password: the attempt is given back either way.
         await this.deps.store.refundAttempt(view.user.username, ticket);
-        return verdict === 'ok'
-          ? this.challenge(req, view, tokens, settings, now, 'ldap')
-          : reject('DIRECTORY_UNAVAILABLE');
+        if (verdict !== 'ok') return reject('DIRECTORY_UNAVAILABLE');
+        if (req.client.challenge === 'disabled') return reject('CHALLENGE_DISABLED');
+        return this.challenge(req, view, tokens, settings, now, 'ldap');
       }
       const digits = t.digits;
       return this.checkCode(
         view,
-        tokens.filter((k) => k.digits === digits),
+        codeTokens.filter((k) => k.digits === digits),
         pass.slice(-digits),
         settings,
         now,
@@ -238,11 +263,12 @@ export class Validator {
     if (challenge.username !== req.user || challenge.clientId !== req.client.id) {
       return reject('CHALLENGE_USER_MISMATCH');
     }
+    if (req.client.challenge === 'disabled') return reject('CHALLENGE_DISABLED');
     const view = await this.deps.store.loadAuthView(req.user);
     if (!view) return reject('USER_UNKNOWN');
     const gate = this.gate(view, settings, now);
     if (gate) return gate;
-    const tokens = usableTokens(view.tokens, view.user, view.group, settings);
+    const tokens = this.eligibleTokens(view, req.client, settings);
     if (tokens.length === 0) return this.noUsableToken(view, settings);
     // What the user and client need now, not when the challenge was made: a PIN set, or a client
     // switched from upstream to pin, between the rounds must not let the code alone in.
@@ -251,7 +277,34 @@ export class Validator {
     }
     if (challenge.method)
       return this.answerBound(req, { ...challenge, method: challenge.method }, view, tokens, settings, now);
-    return this.codeAttempt(view, tokens, req.pass ?? '', settings, now);
+    const pick = challenge.menu ? menuPick(req.pass ?? '') : null;
+    if (challenge.menu && pick !== null)
+      return this.answerMenu(req, challenge, challenge.menu[pick - 1], view, tokens, settings, now);
+    return this.codeAttempt(view, this.codeTokens(tokens), req.pass ?? '', settings, now);
+  }
+
+  /**
+   * A number picked from a menu: the chosen token's method starts in a new challenge, bound to it,
+   * with the same first-factor proof. The pick is evaluated inside a reserved attempt (a locked user
+   * starts nothing, so a lock also stops codes being sent); a number on the menu gives the attempt
+   * back, one that is not is a counted failure.
+   */
+  private answerMenu(
+    req: ValidateRequest,
+    menu: Challenge,
+    choice: { serial: string; type: string } | undefined,
+    view: AuthView,
+    tokens: Token[],
+    settings: Settings,
+    now: number,
+  ): Promise<ValidateOutcome> {
+    return this.attempt(view, settings, now, async (ticket) => {
+      if (!choice) return this.fail(view, 'METHOD_CHOICE_INVALID', settings, now);
+      await this.deps.store.refundAttempt(view.user.username, ticket);
+      const token = tokens.find((t) => t.serial === choice.serial && t.type === choice.type);
+      if (!token) return reject('METHOD_UNAVAILABLE');
+      return this.startMethod(req, view, token, settings, now, menu.firstFactor);
+    });
   }
 
   /**
@@ -333,6 +386,22 @@ export class Validator {
 
   private method(token: Token): ChallengeMethod {
     return (this.deps.methods ?? BUILTIN).methodFor(token.type) ?? codeMethod(token.type);
+  }
+
+  /** The user's usable tokens of the methods this client allows. */
+  private eligibleTokens(view: AuthView, client: Client, settings: Settings): Token[] {
+    const usable = usableTokens(view.tokens, view.user, view.group, settings);
+    const allowed = client.allowedMethods;
+    return allowed ? usable.filter((t) => allowed.includes(t.type)) : usable;
+  }
+
+  /**
+   * The tokens a typed code is tried against: those the user reads a code off (TOTP, HOTP,
+   * YubiKey). A token whose method proves itself (a sent code, a push) answers only its own
+   * challenge, so it is never matched as a device code.
+   */
+  private codeTokens(tokens: Token[]): Token[] {
+    return tokens.filter((t) => !this.method(t).answer);
   }
 
   private methodContext(
@@ -467,6 +536,8 @@ export class Validator {
   private noUsableToken(view: AuthView, settings: Settings): ValidateOutcome {
     if (view.tokens.length === 0 && settings.newUserMode === 'after-first-token')
       return accept('NOT_ENROLLED_YET');
+    if (usableTokens(view.tokens, view.user, view.group, settings).length > 0)
+      return reject('METHOD_NOT_ALLOWED');
     if (view.tokens.some((t) => t.resyncRequired && t.status === 'active')) return reject('RESYNC_REQUIRED');
     if (view.tokens.some((t) => t.status === 'active')) return reject('METHOD_DISABLED');
     return reject('NO_TOKEN');
@@ -565,9 +636,10 @@ export class Validator {
   }
 
   /**
-   * Opens the second round. With one eligible token its method starts (a code is sent, a push
-   * created, or nothing for a code the user reads off a device) and the challenge is bound to it;
-   * with several, any of them answers with a code.
+   * Opens the second round. With one eligible token, or the user's default where the client asks
+   * for it, that token's method starts (a code is sent, a push created, or nothing for a code the
+   * user reads off a device) and the challenge is bound to it. With several, the challenge is a
+   * menu: a number starts one of them, a code of any of them answers it at once.
    */
   private async challenge(
     req: ValidateRequest,
@@ -577,19 +649,37 @@ export class Validator {
     now: number,
     firstFactor: FirstFactorProof,
   ): Promise<ValidateOutcome> {
-    const transactionId = randomBytes(18).toString('base64url');
-    const base = {
-      transactionId,
-      username: req.user,
-      clientId: req.client.id,
-      firstFactor,
-      createdAt: now,
-      expiresAt: now + settings.challengeTtlSeconds * 1000,
-    };
-    const token = tokens.length === 1 ? tokens[0] : undefined;
-    if (!token) return this.openChallenge(base, settings, req.client.challengeText);
+    const chosen =
+      tokens.length === 1
+        ? tokens[0]
+        : req.client.methodChoice === 'default'
+          ? tokens.find((t) => t.isDefault)
+          : undefined;
+    if (chosen) return this.startMethod(req, view, chosen, settings, now, firstFactor);
+    const menu = buildMenu(tokens, view.user, (t) => this.method(t));
+    const outcome = await this.openChallenge(
+      {
+        ...this.newChallenge(req, settings, now, firstFactor),
+        menu: menu.map(({ serial, type }) => ({ serial, type })),
+      },
+      settings,
+      menuText(menu),
+    );
+    return { ...outcome, methods: menu.map(({ index, type, label }: MenuEntry) => ({ index, type, label })) };
+  }
+
+  /** A new challenge bound to one token, once its method has started. */
+  private async startMethod(
+    req: ValidateRequest,
+    view: AuthView,
+    token: Token,
+    settings: Settings,
+    now: number,
+    firstFactor: FirstFactorProof,
+  ): Promise<ValidateOutcome> {
+    const base = this.newChallenge(req, settings, now, firstFactor);
     const started = await this.method(token).start(
-      this.methodContext(req, view, token, settings, now, transactionId),
+      this.methodContext(req, view, token, settings, now, base.transactionId),
     );
     if (started.failure) return { ...reject(started.failure), serial: token.serial, method: token.type };
     const outcome = await this.openChallenge(
@@ -598,6 +688,22 @@ export class Validator {
       started.message,
     );
     return { ...outcome, serial: token.serial, method: token.type };
+  }
+
+  private newChallenge(
+    req: ValidateRequest,
+    settings: Settings,
+    now: number,
+    firstFactor: FirstFactorProof,
+  ): Challenge {
+    return {
+      transactionId: randomBytes(18).toString('base64url'),
+      username: req.user,
+      clientId: req.client.id,
+      firstFactor,
+      createdAt: now,
+      expiresAt: now + settings.challengeTtlSeconds * 1000,
+    };
   }
 
   private async openChallenge(

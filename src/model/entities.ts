@@ -103,6 +103,15 @@ export interface Client {
    * are always kept. Absent: the node's default (TESSERA_AUDIT_SUCCESS_RATE, 1).
    */
   auditSuccessRate?: number;
+  /** `disabled`: only a one-shot PIN+code (or code) works; a request that would open a challenge is refused. Absent: enabled. */
+  challenge?: 'enabled' | 'disabled';
+  /** Only tokens of these methods may sign in through this client. Absent: every method. */
+  allowedMethods?: Method[];
+  /**
+   * With several eligible tokens, a challenge offers a menu (`menu`, the default), or starts the
+   * user's default token straight away when there is one (`default`).
+   */
+  methodChoice?: 'menu' | 'default';
 }
 
 /** What an admin key may do (src/auth/roles.ts holds each role's permissions). */
@@ -155,6 +164,16 @@ export interface Challenge {
    * Absent: any of the user's eligible tokens may answer with a code.
    */
   method?: ChallengeBinding;
+  /**
+   * A menu of methods (numbered from 1 in this order): answered by a number, which starts that
+   * token's method in a new challenge, or by a code of any eligible token.
+   */
+  menu?: ChallengeChoice[];
+}
+
+export interface ChallengeChoice {
+  serial: string;
+  type: Method;
 }
 
 export interface ChallengeBinding {

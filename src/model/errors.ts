@@ -37,6 +37,12 @@ export type ReasonCode =
   | 'DELIVERY_RATE_LIMITED'
   /** A mail or SMS token whose user has no address or phone number (and the token names none). */
   | 'DESTINATION_MISSING'
+  /** A menu answer (a number) that names no entry of the menu. */
+  | 'METHOD_CHOICE_INVALID'
+  /** The user has usable tokens, but none of a method this client allows. */
+  | 'METHOD_NOT_ALLOWED'
+  /** The client has challenges switched off: only a one-shot PIN+code (or code) works. */
+  | 'CHALLENGE_DISABLED'
   | 'OK';
 
 export type ErrorCode =

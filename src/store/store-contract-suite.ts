@@ -387,7 +387,7 @@ export function storeContract(
       assert.equal(results.filter((r) => r.allowed).length, 5);
     });
 
-    test('a challenge bound to a token keeps its method and the method state as given', async () => {
+    test('a challenge keeps its method binding, the method state and its menu as given', async () => {
       const ch = {
         transactionId: 'tx-bound',
         username: 'u',
@@ -396,6 +396,10 @@ export function storeContract(
         createdAt: Date.now(),
         expiresAt: Date.now() + 1000,
         method: { serial: 'TOTP0001', type: 'email' as const, state: { codeHash: 'h', sent: 2, ok: true } },
+        menu: [
+          { serial: 'TOTP0001', type: 'totp' as const },
+          { serial: 'PUSH0001', type: 'push' as const },
+        ],
       };
       await store.putChallenge(ch, 60_000);
       assert.deepEqual(await store.takeChallenge('tx-bound'), ch);

@@ -249,6 +249,32 @@ describe('console: a superadmin at work', () => {
     );
   });
 
+  test('clients: challenge, method choice and allowed methods are saved per client', async () => {
+    const vpn = (await api.ok('GET', '/v1/admin/clients')).items.find(
+      (c: { name: string }) => c.name === 'vpn',
+    );
+    await page.goto(`${base}/ui/clients`);
+    await page.locator(`#s-${vpn.id}-challenge`).selectOption('disabled');
+    await page.locator(`#s-${vpn.id}-choice`).selectOption('default');
+    await page.locator(`#s-${vpn.id}-m-totp`).check();
+    await page.locator(`#s-${vpn.id}-m-hotp`).check();
+    await page.getByRole('button', { name: 'Save sign-in methods of vpn' }).click();
+    await page.getByText('Sign-in methods of vpn saved.').waitFor();
+    await assertAccessible(page);
+    const saved = await api.ok('GET', `/v1/admin/clients/${vpn.id}`);
+    assert.deepEqual(
+      [saved.challenge, saved.methodChoice, saved.allowedMethods],
+      ['disabled', 'default', ['totp', 'hotp']],
+    );
+    await page.locator(`#s-${vpn.id}-m-totp`).uncheck();
+    await page.locator(`#s-${vpn.id}-m-hotp`).uncheck();
+    await page.locator(`#s-${vpn.id}-challenge`).selectOption('enabled');
+    await page.getByRole('button', { name: 'Save sign-in methods of vpn' }).click();
+    await page.getByText('Sign-in methods of vpn saved.').waitFor();
+    const cleared = await api.ok('GET', `/v1/admin/clients/${vpn.id}`);
+    assert.deepEqual([cleared.challenge, 'allowedMethods' in cleared], ['enabled', false]);
+  });
+
   test('settings, directory and cluster pages read and change what they show', async () => {
     await page.goto(`${base}/ui/settings`);
     await assertAccessible(page);

@@ -7,6 +7,7 @@ import {
   rotateClientKey,
   updateClient,
 } from '../../../src/admin/index.ts';
+import { METHODS, type Method } from '../../../src/model/index.ts';
 import { consoleContext, fieldAttempt } from '../actor.ts';
 import { echo, type FieldErrors, parseForm } from '../forms.ts';
 import type { UiFaceOptions } from '../options.ts';
@@ -25,6 +26,31 @@ const NewClient = Type.Object(
   },
   { additionalProperties: false },
 );
+
+const MethodName = Type.Union(
+  METHODS.map((m) => Type.Literal(m)),
+  { message: 'Choose methods from the list.' },
+);
+const SignIn = Type.Object(
+  {
+    challenge: Type.Union([Type.Literal('enabled'), Type.Literal('disabled')], {
+      message: 'Choose whether a challenge may be asked.',
+    }),
+    methodChoice: Type.Union([Type.Literal('menu'), Type.Literal('default')], {
+      message: 'Choose a menu or the default method.',
+    }),
+    allowedMethods: Type.Optional(
+      Type.Union([MethodName, Type.Array(MethodName, { maxItems: METHODS.length })]),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** No box ticked, or every box ticked, is no restriction. */
+function allowedOf(value: Method | Method[] | undefined): Method[] | null {
+  const picked = [...new Set(value === undefined ? [] : Array.isArray(value) ? value : [value])];
+  return picked.length === 0 || picked.length === METHODS.length ? null : picked;
+}
 
 export async function clientRoutes(app: FastifyInstance, face: UiFaceOptions): Promise<void> {
   const write = { config: { permission: 'clients:write' as const } };
@@ -65,6 +91,17 @@ export async function clientRoutes(app: FastifyInstance, face: UiFaceOptions): P
       const client = await updateClient(consoleContext(face, request), request.params.id, { enabled });
       return done(request, reply, '/ui/clients', `Client ${client.name} ${path}d.`);
     });
+  app.post<{ Params: { id: string } }>('/clients/:id/sign-in', write, async (request, reply) => {
+    const form = parseForm(SignIn, request.body);
+    if (!form.ok) return clientsPage(request, reply.code(400), face, { errors: form.errors });
+    const { challenge, methodChoice, allowedMethods } = form.value;
+    const client = await updateClient(consoleContext(face, request), request.params.id, {
+      challenge,
+      methodChoice,
+      allowedMethods: allowedOf(allowedMethods),
+    });
+    return done(request, reply, '/ui/clients', `Sign-in methods of ${client.name} saved.`);
+  });
   app.post<{ Params: { id: string } }>('/clients/:id/delete', write, async (request, reply) => {
     await deleteClient(consoleContext(face, request), request.params.id);
     return done(request, reply, '/ui/clients', 'Client deleted; its key no longer works.');
@@ -78,5 +115,5 @@ async function clientsPage(
   data: { errors?: FieldErrors; values?: Record<string, string> },
 ) {
   const clients = (await face.store.listClients()).filter((c) => c.kind !== 'node').map(publicClient);
-  return page(request, reply, 'clients', 'Clients', { clients, ...data });
+  return page(request, reply, 'clients', 'Clients', { clients, methods: METHODS, ...data });
 }

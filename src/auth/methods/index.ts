@@ -30,3 +30,4 @@ const builtin = methodRegistry(BUILTIN_METHODS);
 export function methodFor(type: Method): ChallengeMethod | undefined {
   return builtin.methodFor(type);
 }
+export * from './menu.ts';

@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeEach, describe, test } from 'vitest';
-import type { AdminContext } from '../../admin/context.ts';
 import { createUser, enrolToken, updateToken } from '../../admin/index.ts';
-import { KeyRing } from '../../crypto/index.ts';
-import { type Client, DEFAULT_SETTINGS, type Settings } from '../../model/index.ts';
+import { type Client, DEFAULT_SETTINGS } from '../../model/index.ts';
 import { timeStep, totpAt } from '../../otp/index.ts';
 import { SAMPLE_SECRET, SAMPLE_TOTP, sampleClient, sampleToken } from '../../store/fixtures.ts';
-import { openEmbeddedStore } from '../../store/index.ts';
-import { Validator } from '../validator.ts';
+import { validatorBench } from './fixtures.ts';
 import {
   BUILTIN_METHODS,
   type ChallengeMethod,
@@ -76,22 +70,10 @@ describe('the method registry', () => {
 });
 
 describe('challenges bound to one token', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-methods-'));
-  const store = openEmbeddedStore(dir);
-  const keyring = KeyRing.generate();
-  let settings: Settings = DEFAULT_SETTINGS;
-  let clock = 1_700_000_000_000;
-  const admin: AdminContext = { store, keyring, settings: async () => settings, audit: () => {} };
   const mail = scripted();
-  const validator = new Validator({
-    store,
-    keyring,
-    settings: async () => settings,
-    audit: { record() {} },
-    now: () => clock,
-    methods: methodRegistry([...BUILTIN_METHODS, mail.method]),
-  });
-  const code = (offset = 0) => totpAt(SAMPLE_TOTP, timeStep(clock, 30) + offset);
+  const b = validatorBench('methods', methodRegistry([...BUILTIN_METHODS, mail.method]));
+  const { store, keyring, admin, validator } = b;
+  const code = (offset = 0) => totpAt(SAMPLE_TOTP, timeStep(b.clock, 30) + offset);
   let n = 0;
   let user = '';
 
@@ -105,7 +87,7 @@ describe('challenges bound to one token', () => {
   const failures = async (u: string) => (await store.loadAuthView(u))?.userState.failures;
 
   beforeEach(async () => {
-    settings = { ...DEFAULT_SETTINGS, methods: { ...DEFAULT_SETTINGS.methods, email: 'enabled' } };
+    b.settings = { ...DEFAULT_SETTINGS, methods: { ...DEFAULT_SETTINGS.methods, email: 'enabled' } };
     mail.script({
       start: { message: 'A code went to your mail', state: { sent: 1 } },
       answer: { kind: 'accept' },
@@ -114,8 +96,7 @@ describe('challenges bound to one token', () => {
     await createUser(admin, { username: user });
   });
   afterAll(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await b.close();
   });
 
   test('one TOTP token: the challenge is bound to it, says the client prompt and takes its code', async () => {
@@ -199,7 +180,7 @@ describe('challenges bound to one token', () => {
   });
 
   test("a method's answer runs only inside a reserved attempt: a locked user is refused unevaluated", async () => {
-    settings = { ...settings, lockout: { threshold: 1, baseSeconds: 60, maxSeconds: 60 } };
+    b.settings = { ...b.settings, lockout: { threshold: 1, baseSeconds: 60, maxSeconds: 60 } };
     await addMailToken(user);
     const first = await validator.validate({ user, pass: '', client });
     const second = await validator.validate({ user, pass: '', client });
@@ -210,6 +191,6 @@ describe('challenges bound to one token', () => {
     const r = await validator.validate({ user, pass: 'x', transactionId: second.transactionId!, client });
     assert.deepEqual([r.result, r.reason], ['reject', 'USER_LOCKED']);
     assert.equal(mail.calls.answer.length, asked);
-    clock += 61_000;
+    b.clock += 61_000;
   });
 });

@@ -26,6 +26,12 @@
                            name="login" id="kc-login" type="submit" value="${msg("doLogIn")}"/>
                 </div>
             </div>
+            <div class="${properties.kcFormGroupClass!}">
+                <button id="tessera-choose" name="tessera-choose" value="1" type="submit" formnovalidate
+                        class="${properties.kcButtonClass!} ${properties.kcButtonDefaultClass!} ${properties.kcButtonBlockClass!}"
+                        aria-describedby="tessera-choose-hint">${msg("tesseraChooseMethod")}</button>
+                <p id="tessera-choose-hint" class="${properties.kcLabelWrapperClass!}">${msg("tesseraChooseHint")}</p>
+            </div>
         </form>
     </#if>
 </@layout.registrationLayout>

@@ -19,6 +19,9 @@ public final class Messages {
   public static final String UNAVAILABLE = "tesseraUnavailable";
   public static final String CONFIG_ERROR = "tesseraConfigError";
   public static final String TEMPORARILY_LOCKED = "tesseraTemporarilyLocked";
+  public static final String CHOICE_INVALID = "tesseraChoiceInvalid";
+  public static final String METHOD_UNAVAILABLE = "tesseraMethodUnavailable";
+  public static final String CHALLENGE_DISABLED = "tesseraChallengeDisabled";
 
   /** The text for a reject, by Tessera's reason code. Unknown users read like wrong codes on purpose. */
   public static String forReason(String reason) {
@@ -41,6 +44,13 @@ public final class Messages {
         return CHALLENGE_EXPIRED;
       case "USER_THROTTLED":
         return THROTTLED;
+      case "METHOD_CHOICE_INVALID":
+        return CHOICE_INVALID;
+      case "METHOD_UNAVAILABLE":
+      case "METHOD_NOT_ALLOWED":
+        return METHOD_UNAVAILABLE;
+      case "CHALLENGE_DISABLED":
+        return CHALLENGE_DISABLED;
       default:
         return INVALID;
     }

@@ -59,7 +59,12 @@ public final class TesseraAuthenticator implements Authenticator {
     MultivaluedMap<String, String> params = context.getHttpRequest().getDecodedFormParameters();
     String code = params.getFirst(FIELD);
     code = code == null ? "" : code.trim();
-    if (code.isEmpty()) {
+    // A method picked on the selection page answers the menu; "choose a method" starts afresh.
+    String picked = MethodChoice.picked(params);
+    boolean choosing = picked == null && MethodChoice.choosing(params);
+    if (picked != null) code = picked;
+    if (choosing) clearNotes(context.getAuthenticationSession());
+    if (code.isEmpty() && !choosing) {
       context.challenge(form(context, Messages.MISSING).createForm(TEMPLATE));
       return;
     }
@@ -102,7 +107,8 @@ public final class TesseraAuthenticator implements Authenticator {
         authSession.setAuthNote(NOTE_TRANSACTION, result.transactionId());
         if (result.message() != null) authSession.setAuthNote(NOTE_PROMPT, result.message());
         else authSession.removeAuthNote(NOTE_PROMPT);
-        context.challenge(form(context, null).setInfo(Messages.CHALLENGE).createForm(TEMPLATE));
+        if (!result.methods().isEmpty()) context.challenge(MethodChoice.page(form(context, null), result.methods()));
+        else context.challenge(form(context, null).setInfo(Messages.CHALLENGE).createForm(TEMPLATE));
       }
       case RETRY_FAILED -> {
         // Tessera consumes a challenge when it is answered, right or wrong: the next try starts afresh.

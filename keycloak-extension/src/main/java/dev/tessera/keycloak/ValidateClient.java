@@ -7,6 +7,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -105,6 +106,10 @@ public final class ValidateClient {
     String txn = string(obj.get("transactionId"));
     if (kind == ValidateResult.Kind.CHALLENGE && (txn == null || txn.isEmpty())) {
       return ValidateResult.failure(ValidateResult.Kind.ERROR, status, "challenge without transactionId");
+    }
+    List<MethodOption> methods = MethodOption.listFrom(obj.get("methods"));
+    if (kind == ValidateResult.Kind.CHALLENGE && !methods.isEmpty()) {
+      return ValidateResult.challenge(string(obj.get("reason")), string(obj.get("message")), txn, methods);
     }
     return ValidateResult.answer(kind, string(obj.get("reason")), string(obj.get("message")), txn);
   }

@@ -21,8 +21,15 @@ public final class ValidateResult {
   private final String transactionId;
   private final int httpStatus;
   private final String detail;
+  private final java.util.List<MethodOption> methods;
 
   private ValidateResult(Kind kind, String reason, String message, String transactionId, int httpStatus, String detail) {
+    this(kind, reason, message, transactionId, httpStatus, detail, java.util.List.of());
+  }
+
+  private ValidateResult(Kind kind, String reason, String message, String transactionId, int httpStatus, String detail,
+      java.util.List<MethodOption> methods) {
+    this.methods = methods;
     this.kind = kind;
     this.reason = reason;
     this.message = message;
@@ -33,6 +40,11 @@ public final class ValidateResult {
 
   public static ValidateResult answer(Kind kind, String reason, String message, String transactionId) {
     return new ValidateResult(kind, reason, message, transactionId, 200, null);
+  }
+
+  /** A challenge that offers a menu of methods. */
+  public static ValidateResult challenge(String reason, String message, String transactionId, java.util.List<MethodOption> methods) {
+    return new ValidateResult(Kind.CHALLENGE, reason, message, transactionId, 200, null, methods);
   }
 
   public static ValidateResult failure(Kind kind, int httpStatus, String detail) {
@@ -51,6 +63,11 @@ public final class ValidateResult {
   /** Tessera's human-readable message, e.g. the prompt of a challenge, or null. */
   public String message() {
     return message;
+  }
+
+  /** The method menu of a challenge; empty when it offers none. */
+  public java.util.List<MethodOption> methods() {
+    return methods;
   }
 
   public String transactionId() {
