@@ -198,6 +198,36 @@ describe('mail and SMS codes through a node (SMTP listener, HTTP gateway, FreeRA
     assert.match(r.attrs['Reply-Message'] ?? '', /OTP_INVALID/);
   });
 
+  test('RADIUS menu: an app and SMS; the digit of SMS sends the code in a new challenge; the code answers it', async () => {
+    await admin.createUserWithTotp('r-menu', { pin: '4711' });
+    await admin.ok('PATCH', '/v1/admin/users/r-menu', { phone: '+41795550005' });
+    await enrol('r-menu', { type: 'sms' });
+    const auth = (attrs: Record<string, string | { raw: string }>) =>
+      radAuth({ port: fr.port, secret: fr.secret }, attrs);
+    const before = gateway.received.length;
+    const menu = await auth({ 'User-Name': 'r-menu', 'User-Password': '4711' });
+    assert.equal(menu.code, 'Access-Challenge', menu.transcript);
+    const text = menu.attrs['Reply-Message'] ?? '';
+    const pick = /(\d) SMS to \+41 \*\*\*05/.exec(text)?.[1];
+    assert.ok(pick, text);
+    assert.equal(gateway.received.length, before, 'nothing is sent before the pick');
+    const sent = await auth({
+      'User-Name': 'r-menu',
+      'User-Password': pick,
+      State: { raw: menu.attrs.State ?? '' },
+    });
+    assert.equal(sent.code, 'Access-Challenge', sent.transcript);
+    assert.match(sent.attrs['Reply-Message'] ?? '', /A code was sent/);
+    assert.notEqual(sent.attrs.State, menu.attrs.State);
+    assert.equal(gateway.received.length, before + 1);
+    const ok = await auth({
+      'User-Name': 'r-menu',
+      'User-Password': smsCode(),
+      State: { raw: sent.attrs.State ?? '' },
+    });
+    assert.equal(ok.code, 'Access-Accept', ok.transcript);
+  });
+
   test('RADIUS: a gateway that is down gives Access-Reject with DELIVERY_FAILED, in time', async () => {
     await admin.ok('POST', '/v1/admin/users', { username: 'r-down', phone: '+41795550004', pin: '4711' });
     await enrol('r-down', { type: 'sms' });
