@@ -3,6 +3,7 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import { CLIENT_KINDS, METHODS } from '../../src/model/index.ts';
 import { described, type ErrorStatus, errorReplies, shownOnce } from '../shared/index.ts';
+import { CodeDeliveryView } from './code-delivery-schemas.ts';
 import { MethodName, perMethod } from './schemas.ts';
 
 const EpochMs = Type.Integer({ description: 'epoch milliseconds' });
@@ -46,6 +47,8 @@ export const TokenView = Type.Object({
   username: Type.String(),
   type: Type.Union(METHODS.map((m) => Type.Literal(m))),
   description: Type.Optional(Type.String()),
+  /** Mail and SMS tokens: where codes go instead of the user's own address or phone. */
+  destination: Type.Optional(Type.String()),
   isDefault: Type.Boolean(),
   status: Type.Union([
     Type.Literal('active'),
@@ -126,6 +129,12 @@ export const PushEnrolment = shownOnce(
   ),
 );
 
+/** A mail or SMS token has nothing secret to show: the token alone. */
+export const CodeEnrolment = described(
+  'a mail or SMS token (codes are made and sent at sign-in; nothing secret to show)',
+  TokenView,
+);
+
 export const TokenList = described("the user's tokens", items(TokenView));
 
 export const ClientView = Type.Object({
@@ -185,6 +194,7 @@ export const SettingsView = Type.Object({
   hotp: Type.Object({ lookAhead: Type.Integer() }),
   resyncWindow: Type.Integer(),
   challengeTtlSeconds: Type.Integer(),
+  codeDelivery: Type.Optional(CodeDeliveryView),
 });
 
 const AuditEvent = Type.Object({

@@ -4,6 +4,7 @@ import { loadSettings, updateSettings } from '../../src/admin/index.ts';
 import { MAX_HOTP_LOOKAHEAD, MAX_TOTP_WINDOW, type Settings } from '../../src/model/index.ts';
 import { ADMIN_KEY, described } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
+import { CodeDeliveryPatch } from './code-delivery-schemas.ts';
 import type { AdminFaceOptions } from './options.ts';
 import { adminErrors, SettingsView, WRITE } from './replies.ts';
 import { perMethod } from './schemas.ts';
@@ -71,6 +72,7 @@ const SettingsPatch = Type.Object(
         },
       ),
     ),
+    codeDelivery: Type.Optional(CodeDeliveryPatch),
   },
   { additionalProperties: false, minProperties: 1 },
 );

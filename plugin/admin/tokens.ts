@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import QRCode from 'qrcode';
 import {
   deleteToken,
+  enrolCodeToken,
   enrolToken,
   enrolYubikey,
   publicToken,
@@ -16,6 +17,7 @@ import type { AdminFaceOptions } from './options.ts';
 import { pushEnrolment, withDeviceState } from './push-enrolment.ts';
 import {
   adminErrors,
+  CodeEnrolment,
   Enrolment,
   NAMED,
   PushEnrolment,
@@ -27,7 +29,7 @@ import {
 import { Base32Secret, Serial, TokenParams, UserParams } from './schemas.ts';
 import { YubikeyBody } from './yubikey-schemas.ts';
 
-const TokenBody = Type.Object(
+const OtpTokenBody = Type.Object(
   {
     type: Type.Union([Type.Literal('totp'), Type.Literal('hotp'), Type.Literal('push')], {
       description: 'push: a pending token and a pairing QR for the phone (the other fields do not apply)',
@@ -45,6 +47,26 @@ const TokenBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** Mail and SMS tokens: codes go to `destination`, or to the user's own email / phone when absent. */
+const CodeTokenBody = Type.Object(
+  {
+    type: Type.Union([Type.Literal('email'), Type.Literal('sms')]),
+    destination: Type.Optional(
+      Type.String({ minLength: 3, maxLength: 254, pattern: '^([^@\\s]+@[^@\\s]+|[+0-9 ()-]+)$' }),
+    ),
+    description: Type.Optional(Type.String({ maxLength: 256 })),
+    isDefault: Type.Optional(Type.Boolean()),
+    serial: Type.Optional(Serial),
+  },
+  { additionalProperties: false },
+);
+
+const TokenBody = Type.Union([OtpTokenBody, CodeTokenBody]);
+
+function isCodeToken(body: Static<typeof TokenBody>): body is Static<typeof CodeTokenBody> {
+  return body.type === 'email' || body.type === 'sms';
+}
 
 const TokenPatch = Type.Object(
   {
@@ -97,8 +119,8 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
         response: {
           201: shownOnce(
             described(
-              'a TOTP or HOTP token with its otpauth URI and QR code (the secret shown this once), a YubiKey, or a pending push token with its pairing QR',
-              Type.Union([Enrolment, YubikeyEnrolment, PushEnrolment]),
+              'TOTP/HOTP: the token with its secret inside otpauthUri and the QR code, shown this once; a YubiKey; a pending push token with its pairing QR; mail/SMS: the token',
+              Type.Union([Enrolment, YubikeyEnrolment, PushEnrolment, CodeEnrolment]),
             ),
           ),
           ...adminErrors(...NAMED, ...WRITE),
@@ -115,6 +137,10 @@ export async function tokenRoutes(app: FastifyInstance, face: AdminFaceOptions):
       }
       if (body.type === 'push')
         return reply.code(201).send(await pushEnrolment(face, request, request.params.username, body));
+      if (isCodeToken(body)) {
+        const token = await enrolCodeToken(adminContext(face, request), request.params.username, body);
+        return reply.code(201).send(publicToken(token));
+      }
       const { token, otpauthUri } = await enrolToken(adminContext(face, request), request.params.username, {
         ...body,
         type: body.type,

@@ -3,6 +3,7 @@
 
 export * from './admin-keys.ts';
 export * from './clients.ts';
+export * from './code-tokens.ts';
 export * from './context.ts';
 export * from './logging.ts';
 export * from './settings.ts';

@@ -2,6 +2,7 @@ import {
   DEFAULT_SETTINGS,
   MAX_HOTP_LOOKAHEAD,
   MAX_TOTP_WINDOW,
+  mergeCodeDelivery,
   type Settings,
   TesseraError,
 } from '../model/index.ts';
@@ -13,7 +14,9 @@ export async function loadSettings(store: Store): Promise<Settings> {
   return stored ? mergeSettings(DEFAULT_SETTINGS, stored) : DEFAULT_SETTINGS;
 }
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+type DeepPartial<T> = {
+  [K in keyof T]?: NonNullable<T[K]> extends object ? DeepPartial<NonNullable<T[K]>> : T[K];
+};
 export type SettingsPatch = DeepPartial<Settings>;
 
 export function mergeSettings(base: Settings, patch: SettingsPatch): Settings {
@@ -27,7 +30,7 @@ export function mergeSettings(base: Settings, patch: SettingsPatch): Settings {
     hotp: { ...base.hotp, ...patch.hotp },
     ...(base.push || patch.push
       ? {
-          push: {
+          push: <Settings['push']>{
             ...base.push,
             ...patch.push,
             ...(base.push?.onlineRegistrationGroups || patch.push?.onlineRegistrationGroups
@@ -41,6 +44,7 @@ export function mergeSettings(base: Settings, patch: SettingsPatch): Settings {
           },
         }
       : {}),
+    codeDelivery: mergeCodeDelivery(base.codeDelivery, patch.codeDelivery),
   };
 }
 

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { matchYubikey } from '../auth/yubikey-check.ts';
-import { requireCanonicalUsername, TesseraError, type Token, type TokenStatus } from '../model/index.ts';
+import {
+  requireCanonicalUsername,
+  TesseraError,
+  type Token,
+  type TokenStatus,
+  type TokenType,
+} from '../model/index.ts';
 import {
   base32Decode,
   findHotpPair,
@@ -37,8 +43,37 @@ export function publicToken(token: Token): PublicToken {
   return rest;
 }
 
-function newSerial(type: 'totp' | 'hotp'): string {
+function newSerial(type: TokenType): string {
   return `${type.toUpperCase()}${randomBytes(5).toString('hex').toUpperCase()}`;
+}
+
+type TokenHead = Pick<
+  Token,
+  'serial' | 'username' | 'type' | 'isDefault' | 'status' | 'createdAt' | 'updatedAt'
+> &
+  Pick<Token, 'description'>;
+
+/** What every new token starts with: a free serial (given or made), its owner, the default flag (its first token), active. */
+export async function newTokenHead(
+  ctx: AdminContext,
+  username: string,
+  type: TokenType,
+  input: { serial?: string; isDefault?: boolean; description?: string },
+): Promise<TokenHead> {
+  const serial = input.serial ?? newSerial(type);
+  if (await ctx.store.getToken(serial))
+    throw new TesseraError('CONFLICT', `token "${serial}" exists already`);
+  const now = Date.now();
+  return {
+    serial,
+    username,
+    type,
+    isDefault: input.isDefault ?? (await ctx.store.listTokens(username)).length === 0,
+    status: 'active',
+    createdAt: now,
+    updatedAt: now,
+    ...(input.description !== undefined ? { description: input.description } : {}),
+  };
 }
 
 export async function enrolToken(ctx: AdminContext, name: string, input: TokenInput): Promise<Enrolment> {
@@ -60,23 +95,14 @@ export async function enrolToken(ctx: AdminContext, name: string, input: TokenIn
   } else {
     secret = randomBytes(recommendedSecretBytes(algorithm));
   }
-  const serial = input.serial ?? newSerial(input.type);
-  if (await ctx.store.getToken(serial))
-    throw new TesseraError('CONFLICT', `token "${serial}" exists already`);
-  const now = Date.now();
+  const head = await newTokenHead(ctx, username, input.type, input);
+  const serial = head.serial;
   const token: Token = {
-    serial,
-    username,
-    type: input.type,
-    isDefault: input.isDefault ?? (await ctx.store.listTokens(username)).length === 0,
-    status: 'active',
+    ...head,
     algorithm,
     digits: input.digits ?? 6,
     period: input.period ?? 30,
     secretSealed: ctx.keyring.seal(secret, serial),
-    createdAt: now,
-    updatedAt: now,
-    ...(input.description !== undefined ? { description: input.description } : {}),
   };
   if (!(await ctx.store.putToken(token)))
     throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);

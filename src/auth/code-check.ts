@@ -36,6 +36,8 @@ export function matchCode(
   const keys = tokens.filter((t) => t.type === 'yubikey');
   for (const token of tokens) {
     if (token.type === 'yubikey') continue;
+    // Mail and SMS tokens hold a MAC key, not an OTP seed: their codes exist only inside a challenge.
+    if (token.type === 'email' || token.type === 'sms') continue;
     const secret = openSecret(keyring, token);
     if (!secret) {
       unreadable.push(token);

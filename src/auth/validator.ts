@@ -109,6 +109,9 @@ const MESSAGES: Partial<Record<ReasonCode, string>> = {
   PUSH_DENIED: 'The sign-in was denied on the phone.',
   PUSH_EXPIRED: 'The sign-in was not approved in time; start again.',
   PUSH_LIMIT: 'Too many sign-ins wait for approval; answer them on your phone or wait a minute.',
+  DELIVERY_FAILED: 'The code could not be sent; try again later or use another method.',
+  DELIVERY_RATE_LIMITED: 'Too many codes were sent lately; wait a while before asking for another.',
+  DESTINATION_MISSING: 'No address or phone number is known for this method; ask your helpdesk.',
   METHOD_CHOICE_INVALID: 'That number is not on the menu; start again.',
   METHOD_NOT_ALLOWED: 'None of your sign-in methods is allowed here.',
   CHALLENGE_DISABLED: 'Enter your PIN and code together.',
@@ -340,10 +343,13 @@ export class Validator {
           return this.acceptAnswered(view, token, verdict.advance, settings, now);
         case 'pending':
           await this.deps.store.refundAttempt(view.user.username, ticket);
-          await this.deps.store.putChallenge(challenge, challengeRetainMs(challenge));
+          await this.deps.store.putChallenge(
+            verdict.state ? { ...challenge, method: { ...bound, state: verdict.state } } : challenge,
+            challengeRetainMs(challenge),
+          );
           return {
             result: 'challenge',
-            reason: 'CHALLENGE_SENT',
+            reason: verdict.reason ?? 'CHALLENGE_SENT',
             message: verdict.message,
             transactionId: challenge.transactionId,
             challengeTtlSeconds: Math.max(1, Math.ceil((challenge.expiresAt - now) / 1000)),

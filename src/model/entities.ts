@@ -66,6 +66,11 @@ export interface Token {
   resyncRequired?: boolean;
   /** `yubikey`: the key's public id (ModHex), in the clear: it names the key inside each OTP. */
   publicId?: string;
+  /**
+   * Mail and SMS tokens: the address or phone number codes go to. Absent: the user's `email` or
+   * `phone` at the time of sending (so a directory sync that changes it moves the token along).
+   */
+  destination?: string;
   /** How it came to be: an admin's enrolment (absent: written before this was kept), an invitation link, the portal. */
   enrolledVia?: 'admin' | 'invitation' | 'portal';
   /** Push tokens: the phone paired online (src/push); absent until it pairs. */

@@ -44,6 +44,12 @@ export type ReasonCode =
   | 'PUSH_LIMIT'
   /** The token a challenge was started for is no longer usable (disabled, removed, method off). */
   | 'METHOD_UNAVAILABLE'
+  /** A mail or SMS code could not be sent (server down, slow or refusing); nothing counted. */
+  | 'DELIVERY_FAILED'
+  /** Too many codes sent lately to this user or this address; nothing sent, nothing counted. */
+  | 'DELIVERY_RATE_LIMITED'
+  /** A mail or SMS token whose user has no address or phone number (and the token names none). */
+  | 'DESTINATION_MISSING'
   /** A menu answer (a number) that names no entry of the menu. */
   | 'METHOD_CHOICE_INVALID'
   /** The user has usable tokens, but none of a method this client allows. */

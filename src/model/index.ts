@@ -1,6 +1,7 @@
 // Domain types and their schemas: users, groups, tokens, clients, settings, challenges, state.
 
 export * from './cidr.ts';
+export * from './code-delivery.ts';
 export * from './entities.ts';
 export * from './errors.ts';
 export * from './push.ts';

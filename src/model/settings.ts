@@ -1,3 +1,4 @@
+import { type CodeDeliverySettings, DEFAULT_CODE_DELIVERY } from './code-delivery.ts';
 import type { Method, MethodSwitch, UnknownUserPolicy } from './entities.ts';
 
 export type NewUserMode = 'immediate' | 'after-first-token' | 'manual';
@@ -29,6 +30,8 @@ export interface Settings {
   hotp: { lookAhead: number };
   resyncWindow: number;
   challengeTtlSeconds: number;
+  /** Mail and SMS codes: length, lifetime, resends, send limits. Absent in stores written before them. */
+  codeDelivery?: CodeDeliverySettings;
   /** Directory sources (src/directory), bind passwords sealed with the seed key ring. */
   directorySources?: StoredDirectorySource[];
   /** Log level and audit outputs switched at run time (src/audit/runtime.ts); every node applies them. */
@@ -113,4 +116,5 @@ export const DEFAULT_SETTINGS: Settings = {
   hotp: { lookAhead: 10 },
   resyncWindow: 1000,
   challengeTtlSeconds: 120,
+  codeDelivery: DEFAULT_CODE_DELIVERY,
 };

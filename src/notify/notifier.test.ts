@@ -11,7 +11,7 @@ import type { SmtpConfig } from './mailer.ts';
 import { Notifier, type NotifyConfig } from './notifier.ts';
 import { TEMPLATE_NAMES } from './templates.ts';
 
-const FAST = { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 50, capacity: 10 };
+const FAST = { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 50, capacity: 20 };
 
 function smtpConfig(port: number, extra: Partial<SmtpConfig> = {}): SmtpConfig {
   return {

@@ -1,6 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { type SmtpConfig, smtpSender } from './mailer.ts';
 import { DEFAULT_QUEUE_OPTIONS, MailQueue, type OutgoingMail, type QueueOptions } from './queue.ts';
+import { type DeliveryResult, errorCode, withDeadline } from './sms/types.ts';
 import { MailTemplates, type TemplateData, type TemplateName } from './templates.ts';
 
 export interface NotifyConfig {
@@ -27,6 +28,7 @@ export class Notifier {
   private readonly queue: MailQueue | null;
   private readonly sender: ReturnType<typeof smtpSender> | null;
   private readonly disabled: ReadonlySet<TemplateName>;
+  private readonly direct: ((mail: OutgoingMail) => Promise<void>) | null;
   readonly sent: Counter<'template'>;
   readonly deadLetters: Counter<'template'>;
   readonly retries: Counter<'template'>;
@@ -73,6 +75,7 @@ export class Notifier {
     });
     this.sender = config.smtp && !send ? smtpSender(config.smtp) : null;
     const deliver = send ?? this.sender?.send;
+    this.direct = deliver ?? null;
     this.queue = deliver
       ? new MailQueue(deliver, queueOptions, {
           onSent: (m) => this.sent.inc({ template: m.template }),
@@ -115,6 +118,45 @@ export class Notifier {
     }
     this.queue.enqueue({ to, template, ...rendered });
     return true;
+  }
+
+  /**
+   * Sends one mail now, past the queue, and says how it went: for a sign-in code the user waits
+   * for, where a retry minutes later is worth nothing and the login must hear of a failure.
+   * Never throws; answers within `timeoutMs` (SMTP's own timeouts bound the work behind it).
+   */
+  async deliver(
+    template: TemplateName,
+    to: string,
+    data: TemplateData,
+    timeoutMs: number,
+  ): Promise<DeliveryResult> {
+    if (!this.direct) return { ok: false, why: 'not-configured', detail: 'no SMTP server' };
+    if (this.disabled.has(template))
+      return { ok: false, why: 'not-configured', detail: `template ${template} is off` };
+    let rendered: ReturnType<MailTemplates['render']>;
+    try {
+      rendered = this.templates.render(template, data);
+    } catch (err) {
+      this.log?.warn({ template, error: (err as Error).message }, 'mail template does not render');
+      return { ok: false, why: 'not-configured', detail: 'template does not render' };
+    }
+    const send = this.direct;
+    const result = await withDeadline(
+      send({ to, template, ...rendered }).then(
+        (): DeliveryResult => ({ ok: true }),
+        (err: unknown): DeliveryResult => {
+          // an SMTP answer (4xx/5xx) is a refusal; anything else never reached a server that answered
+          const status = (err as { responseCode?: unknown })?.responseCode;
+          return typeof status === 'number'
+            ? { ok: false, why: 'refused', detail: `SMTP ${status}` }
+            : { ok: false, why: 'unreachable', detail: errorCode(err) };
+        },
+      ),
+      timeoutMs,
+    );
+    if (result.ok) this.sent.inc({ template });
+    return result;
   }
 
   /** The admins' mails (failover, directory sync). */

@@ -15,6 +15,8 @@ export const TEMPLATE_NAMES = [
   'admin-failover',
   'admin-directory-sync',
   'admin-push-denied',
+  'email-code',
+  'sms-code',
 ] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 

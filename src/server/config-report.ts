@@ -1,4 +1,5 @@
 import { type Config, SYSLOG_FACILITIES, VARIABLES, type Variable } from './config.ts';
+import { SMS_EFFECTIVE } from './config-sms.ts';
 
 const MASK = '********';
 
@@ -75,6 +76,7 @@ const EFFECTIVE: Record<string, (c: Config) => string | number | boolean | undef
   TESSERA_MAIL_ADMINS: (c) => (c.mail.adminAddresses.length ? c.mail.adminAddresses.join(',') : undefined),
   TESSERA_PORTAL_URL: (c) => c.portal.url,
   TESSERA_INVITATION_TTL_HOURS: (c) => c.portal.invitationTtlMs / 3_600_000,
+  ...SMS_EFFECTIVE,
 };
 
 /** A URL without its secrets: the password and every query value are masked. */

@@ -69,6 +69,18 @@ const BAD: Record<string, string> = {
   TESSERA_MAIL_ADMINS: 'ops@example.org,nobody',
   TESSERA_PORTAL_URL: 'portal.example.org',
   TESSERA_INVITATION_TTL_HOURS: '0',
+  TESSERA_SMS_PROVIDER: 'carrier-pigeon',
+  TESSERA_SMS_URL: 'ftp://gw.example.org/send',
+  TESSERA_SMS_METHOD: 'DELETE',
+  TESSERA_SMS_HEADERS: '{"x-key": 5}',
+  TESSERA_SMS_BODY_FORMAT: 'xml',
+  TESSERA_SMS_BODY: '{not json',
+  TESSERA_SMS_SUCCESS_STATUS: '200,abc',
+  TESSERA_SMS_SUCCESS_MATCH: '(unclosed',
+  TESSERA_SMS_FAILURE_MATCH: '[z-a]',
+  TESSERA_SMS_TIMEOUT_MS: '0',
+  TESSERA_SMS_TLS_VERIFY: 'sometimes',
+  TESSERA_SMS_SMTP_ADDRESS: 'sms@gw.example.org',
 };
 
 /** Paths and secrets: any text is a value; empty means unset. */
@@ -90,6 +102,9 @@ const FREE_FORM = [
   'TESSERA_SMTP_PASSWORD',
   'TESSERA_SMTP_CA_FILE',
   'TESSERA_MAIL_TEMPLATE_DIR',
+  'TESSERA_SMS_USER',
+  'TESSERA_SMS_PASSWORD',
+  'TESSERA_SMS_CA_FILE',
 ];
 
 describe('the configuration loader', () => {
@@ -179,6 +194,52 @@ describe('the configuration loader', () => {
     assert.match(problemOf({ TESSERA_SMTP_USER: 'otp' }), /needs TESSERA_SMTP_PASSWORD/);
     const refused = problemOf({ TESSERA_SMTP_PASSWORD_FILE: '/nonexistent/smtp-password' });
     assert.match(refused, /^TESSERA_SMTP_PASSWORD_FILE: cannot read/);
+  });
+
+  test('SMS: an HTTP gateway from TESSERA_SMS_*, the password from a file; SMTP-to-SMS needs SMTP and an address', () => {
+    assert.equal(loadConfig({}).sms, undefined);
+    const c = loadConfig({
+      TESSERA_SMS_PROVIDER: 'http',
+      TESSERA_SMS_URL: 'https://gw.example.org/send?to={phone}',
+      TESSERA_SMS_BODY_FORMAT: 'form',
+      TESSERA_SMS_BODY: '{"text":"{message}"}',
+      TESSERA_SMS_HEADERS: '{"x-api-key":"k1"}',
+      TESSERA_SMS_USER: 'acct',
+      TESSERA_SMS_PASSWORD: 'pw',
+      TESSERA_SMS_SUCCESS_STATUS: '200, 202',
+      TESSERA_SMS_TLS_VERIFY: 'false',
+    }).sms;
+    assert.deepEqual(c, {
+      provider: 'http',
+      http: {
+        url: 'https://gw.example.org/send?to={phone}',
+        method: 'POST',
+        headers: { 'x-api-key': 'k1' },
+        body: { format: 'form', template: { text: '{message}' } },
+        successStatus: [200, 202],
+        timeoutMs: 5000,
+        tlsVerify: false,
+        basicAuth: { user: 'acct', password: 'pw' },
+      },
+    });
+    assert.match(problemOf({ TESSERA_SMS_PROVIDER: 'http' }), /needs TESSERA_SMS_URL/);
+    assert.match(
+      problemOf({ TESSERA_SMS_PROVIDER: 'smtp', TESSERA_SMS_SMTP_ADDRESS: '{digits}@sms.example' }),
+      /needs TESSERA_SMTP_HOST/,
+    );
+    const smtp = loadConfig({
+      TESSERA_SMTP_HOST: 'm',
+      TESSERA_MAIL_FROM: 'a@b',
+      TESSERA_SMS_PROVIDER: 'smtp',
+      TESSERA_SMS_SMTP_ADDRESS: '{digits}@sms.example',
+    }).sms;
+    assert.deepEqual(smtp, { provider: 'smtp', addressTemplate: '{digits}@sms.example', timeoutMs: 5000 });
+    const headers = problemOf({
+      TESSERA_SMS_PROVIDER: 'http',
+      TESSERA_SMS_URL: 'http://gw/',
+      TESSERA_SMS_HEADERS: '{"k":"secret-9"',
+    });
+    assert.equal(headers.includes('secret-9'), false);
   });
 
   test('portal: links point at TESSERA_PORTAL_URL, else at the node; invitations last 72 hours by default', () => {

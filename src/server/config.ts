@@ -14,6 +14,7 @@ import {
 } from '../store/index.ts';
 import type { RedisStoreOptions, RedisTlsFiles } from '../store/redis/index.ts';
 import { type MailConfig, mailConfigOf, type PortalConfig, portalConfigOf } from './config-mail.ts';
+import { SMS_VARIABLES, type SmsConfig, smsConfigOf } from './config-sms.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -67,6 +68,8 @@ export interface Config {
   mail: MailConfig;
   /** The self-service portal: its public address for links, and invitation lifetimes. */
   portal: PortalConfig;
+  /** How SMS codes leave (TESSERA_SMS_*); none: SMS tokens get DELIVERY_FAILED. */
+  sms?: SmsConfig;
 }
 
 export type SyslogProtocol = 'udp' | 'tcp' | 'tls';
@@ -207,6 +210,7 @@ export const VARIABLES: readonly Variable[] = [
     allowed: 'the public http:// or https:// URL of /portal/ (for links in mails)',
   },
   { name: 'TESSERA_INVITATION_TTL_HOURS', allowed: 'a positive number of hours (default 72)' },
+  ...SMS_VARIABLES,
 ];
 
 const KNOWN = new Map(VARIABLES.map((v) => [v.name, v]));
@@ -397,6 +401,7 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
   const schedule = r.flag('TESSERA_DIRECTORY_SCHEDULE');
   const mail = mailConfigOf(r);
   const portal = portalConfigOf(r, cluster.url);
+  const sms = smsConfigOf(r, mail.smtp !== undefined);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return {
     host,
@@ -411,6 +416,7 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     auditOut,
     mail,
     portal,
+    ...(sms ? { sms } : {}),
     ...(auditSuccessRate !== undefined ? { auditSuccessRate } : {}),
     ...(takeover !== undefined ? { directoryTakeoverMs: takeover * 1000 } : {}),
     ...(schedule !== undefined ? { directorySchedule: schedule } : {}),

@@ -46,6 +46,12 @@ export class Metrics {
     labelNames: ['output'] as const,
     registers: [this.registry],
   });
+  readonly codeDelivery = new Counter({
+    name: 'tessera_code_delivery_total',
+    help: 'Mail and SMS sign-in codes by channel and result (sent, timeout, unreachable, refused, not_configured, rate_limited, no_destination)',
+    labelNames: ['channel', 'result'] as const,
+    registers: [this.registry],
+  });
   readonly role = new Gauge({
     name: 'tessera_node_role',
     help: "This node's role (1 for the current one)",

@@ -2,14 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AdminContext, createAdminKey, loadSettings, migrateUsernames } from '../admin/index.ts';
 import { AuditOutputs, BufferedAuditSink, LoggingRuntime, NodeEvents } from '../audit/index.ts';
-import {
-  BUILTIN_METHODS,
-  Cached,
-  CallerDirectory,
-  methodRegistry,
-  pushMethod,
-  Validator,
-} from '../auth/index.ts';
+import { Cached, CallerDirectory, pushMethod, Validator } from '../auth/index.ts';
+import { BUILTIN_METHODS, methodRegistry } from '../auth/methods/index.ts';
 import { ClusterRuntime } from '../cluster/index.ts';
 import { KeyRing } from '../crypto/index.ts';
 import {
@@ -23,6 +17,7 @@ import { Notifier } from '../notify/index.ts';
 import { oneTimeCodeChecker, type SelfServiceContext, syncInviter } from '../portal/index.ts';
 import { PushService } from '../push/index.ts';
 import type { ReplicationControl, Store } from '../store/index.ts';
+import { codeMethods } from './code-methods.ts';
 import type { Config } from './config.ts';
 import { Metrics } from './metrics.ts';
 import {
@@ -189,7 +184,16 @@ export function createServices(
     ...(config.auditSuccessRate !== undefined ? { successSampleRate: config.auditSuccessRate } : {}),
     directory: passwords,
     oneTimeCodes: oneTimeCodeChecker(store, oneTimeCodeHooks(store, notifier, metrics)),
-    methods: methodRegistry([...BUILTIN_METHODS, pushMethod({ push, keyring: ring, store })]),
+    methods: methodRegistry([
+      ...BUILTIN_METHODS,
+      pushMethod({ push, keyring: ring, store }),
+      ...codeMethods(config, notifier, {
+        store,
+        keyring: ring,
+        log,
+        observe: (channel, result) => metrics.codeDelivery.inc({ channel, result }),
+      }),
+    ]),
   });
   return {
     config,

@@ -384,6 +384,28 @@ export function storeContract(
       assert.equal(await store.takeChallenge('tx-unknown'), null);
     });
 
+    test('send limits: all or nothing, sliding window, parallel hits never pass the limit', async () => {
+      const t0 = 1_700_000_000_000;
+      const user = { key: 'u:rl-alice', limit: 3, windowMs: 60_000 };
+      const dest = { key: 'd:rl-phone', limit: 2, windowMs: 10_000 };
+      assert.deepEqual(await store.hitRateLimits([user, dest], t0), { allowed: true });
+      assert.deepEqual(await store.hitRateLimits([user, dest], t0 + 1), { allowed: true });
+      // the destination is full: the user's count must not move either
+      assert.deepEqual(await store.hitRateLimits([user, dest], t0 + 2), {
+        allowed: false,
+        blocked: dest.key,
+      });
+      assert.deepEqual(await store.hitRateLimits([user], t0 + 3), { allowed: true });
+      assert.deepEqual(await store.hitRateLimits([user], t0 + 4), { allowed: false, blocked: user.key });
+      // the destination's window slides past its first two hits; the user's does not
+      assert.deepEqual(await store.hitRateLimits([dest], t0 + 10_002), { allowed: true });
+      assert.deepEqual(await store.hitRateLimits([user], t0 + 59_999), { allowed: false, blocked: user.key });
+      assert.deepEqual(await store.hitRateLimits([user], t0 + 60_001), { allowed: true });
+      const racing = { key: 'u:rl-race', limit: 5, windowMs: 60_000 };
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.hitRateLimits([racing], t0)));
+      assert.equal(results.filter((r) => r.allowed).length, 5);
+    });
+
     test('a challenge keeps its method binding, the method state and its menu as given', async () => {
       const ch = {
         transactionId: 'tx-bound',

@@ -204,6 +204,15 @@ export type AttemptDecision =
   | { kind: 'stale' | 'failed'; state: UserAuthState }
   | { kind: 'refunded' };
 
+/** One send limit: at most `limit` hits on `key` per sliding `windowMs`. */
+export interface RateLimitEntry {
+  key: string;
+  limit: number;
+  windowMs: number;
+}
+
+export type RateLimitResult = { allowed: true } | { allowed: false; blocked: string };
+
 export interface Store {
   readonly kind: 'embedded' | 'redis';
 
@@ -330,6 +339,13 @@ export interface Store {
 
   /** Push approval's records: pairing tokens, nonces, push challenges, device state (src/push). */
   readonly push: PushStore;
+  /**
+   * Sliding-window send limits (mail and SMS codes), all or nothing in one atomic step: when every
+   * entry has fewer than `limit` hits in the last `windowMs`, a hit is added to each and the
+   * answer is `{ allowed: true }`; otherwise nothing changes and `blocked` names the first full key.
+   * Written on the master like challenges, so the limits hold across nodes.
+   */
+  hitRateLimits(entries: readonly RateLimitEntry[], now: number): Promise<RateLimitResult>;
 
   // audit
   /** Appends to one stream; without one, to `admin` (an unrouted event is kept the longest). */

@@ -146,6 +146,23 @@ describe('console: a superadmin at work', () => {
     );
   });
 
+  test('tokens: mail and SMS codes are enrolled from the same page; no address to send to is said at the field', async () => {
+    await page.goto(`${base}/ui/users/bob/tokens/new`);
+    await page.getByLabel('Send codes by').selectOption('sms');
+    await page.getByRole('button', { name: 'Add mail or SMS codes' }).click();
+    await page.getByText('has no phone').waitFor();
+    await assertAccessible(page);
+    await page.getByLabel('Send codes by').selectOption('sms');
+    await page.getByLabel('Destination (optional)').fill('+41 79 000 00 07');
+    await page.getByRole('button', { name: 'Add mail or SMS codes' }).click();
+    await page.getByText(/Token SMS[0-9A-F]+ enrolled/).waitFor();
+    const tokens = (await api.ok('GET', '/v1/admin/users/bob')).tokens;
+    assert.deepEqual(
+      tokens.map((t: { type: string; destination?: string }) => [t.type, t.destination]),
+      [['sms', '+41 79 000 00 07']],
+    );
+  });
+
   test('unlock: a user locked by wrong codes is unlocked from the user page', async () => {
     const clientKey = await api.createClient('api');
     await api.ok('PATCH', '/v1/admin/settings', {

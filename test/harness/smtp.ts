@@ -113,3 +113,14 @@ export function smtpEnv(smtp: SmtpHandle, extra: Record<string, string> = {}): R
     ...extra,
   };
 }
+
+/** A Notifier's SMTP settings for this listener (plain, loopback), for tests that build one in process. */
+export function smtpConfigFor(smtp: SmtpHandle, timeoutMs = 2000) {
+  return {
+    host: '127.0.0.1',
+    port: smtp.port,
+    security: 'none' as const,
+    from: 'otp@tessera.test',
+    timeoutMs,
+  };
+}

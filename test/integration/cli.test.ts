@@ -122,4 +122,27 @@ describe('the tessera command against a data directory', () => {
     assert.match(dup.err, /exists already/);
     assert.equal((await tessera('nonsense')).code, 2);
   });
+
+  test("mail and SMS tokens: bound to the user's address, or to a destination given; none to send to is refused", async () => {
+    assert.equal((await tessera('user', 'add', 'cli-codes', '--email', 'codes@example.org')).code, 0);
+    const mail = await tessera('token', 'add', 'cli-codes', '--type', 'email');
+    assert.equal(mail.code, 0, mail.err);
+    assert.match(mail.out, /^token EMAIL[0-9A-F]+ \(email\) enrolled for cli-codes$/m);
+    const noPhone = await tessera('token', 'add', 'cli-codes', '--type', 'sms');
+    assert.equal(noPhone.code, 1);
+    assert.match(noPhone.err, /has no phone/);
+    const sms = await tessera('token', 'add', 'cli-codes', '--type', 'sms', '--destination', '+41790000009');
+    assert.equal(sms.code, 0, sms.err);
+    const list = (await tessera('token', 'list', 'cli-codes')).out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      list.map((t: { type: string; destination?: string }) => [t.type, t.destination]).sort(),
+      [
+        ['email', undefined],
+        ['sms', '+41790000009'],
+      ],
+    );
+  });
 });

@@ -1,6 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { deleteToken, enrolToken, resyncToken, updateToken } from '../../../src/admin/index.ts';
+import {
+  deleteToken,
+  enrolCodeToken,
+  enrolToken,
+  resyncToken,
+  updateToken,
+} from '../../../src/admin/index.ts';
 import { requireCanonicalUsername, TesseraError } from '../../../src/model/index.ts';
 import { issueTemporaryCode } from '../../../src/portal/index.ts';
 import { consoleContext, consoleSelfService } from '../actor.ts';
@@ -18,6 +24,20 @@ const EnrolForm = Type.Object(
     }),
     digits: Type.Union([Type.Literal('6'), Type.Literal('8')], { message: 'Choose 6 or 8 digits.' }),
     period: Type.Union([Type.Literal('30'), Type.Literal('60')], { message: 'Choose 30 or 60 seconds.' }),
+    description: Type.Optional(Type.String({ maxLength: 128, message: 'At most 128 characters.' })),
+  },
+  { additionalProperties: false },
+);
+const CodeTokenForm = Type.Object(
+  {
+    type: Type.Union([Type.Literal('email'), Type.Literal('sms')], { message: 'Choose mail or SMS.' }),
+    destination: Type.Optional(
+      Type.String({
+        maxLength: 254,
+        pattern: '^(|[^@\\s]+@[^@\\s]+|[+0-9 ()-]+)$',
+        message: 'Enter a mail address or a phone number, or leave it empty.',
+      }),
+    ),
     description: Type.Optional(Type.String({ maxLength: 128, message: 'At most 128 characters.' })),
   },
   { additionalProperties: false },
@@ -83,6 +103,37 @@ export async function tokenRoutes(app: FastifyInstance, face: UiFaceOptions): Pr
       uri: otpauthUri,
     });
   });
+
+  app.post<{ Params: { username: string } }>(
+    '/users/:username/tokens/code',
+    write,
+    async (request, reply) => {
+      const username = requireCanonicalUsername(request.params.username);
+      const form = parseForm(CodeTokenForm, request.body);
+      const refused = (codeErrors: FieldErrors) =>
+        enrolPage(request, reply.code(400), face, username, { codeErrors, codeValues: echo(request.body) });
+      if (!form.ok) return refused(form.errors);
+      const f = form.value;
+      try {
+        const token = await enrolCodeToken(consoleContext(face, request), username, {
+          type: f.type,
+          ...(f.destination ? { destination: f.destination } : {}),
+          ...(f.description ? { description: f.description } : {}),
+        });
+        return done(
+          request,
+          reply,
+          `/ui/users/${encodeURIComponent(username)}`,
+          `Token ${token.serial} enrolled.`,
+        );
+      } catch (err) {
+        // no address to send to: said beside the field, like any other form error
+        if (err instanceof TesseraError && err.code === 'BAD_REQUEST')
+          return refused({ destination: err.message });
+        throw err;
+      }
+    },
+  );
 
   const tokenAction = (path: string, run: (request: FastifyRequest<{ Params: Params }>) => Promise<string>) =>
     app.post<{ Params: Params }>(`/users/:username/tokens/:serial/${path}`, write, async (request, reply) => {
@@ -180,7 +231,12 @@ async function enrolPage(
   reply: FastifyReply,
   face: UiFaceOptions,
   name: string,
-  data: { errors?: FieldErrors; values?: Record<string, string> },
+  data: {
+    errors?: FieldErrors;
+    values?: Record<string, string>;
+    codeErrors?: FieldErrors;
+    codeValues?: Record<string, string>;
+  },
 ) {
   const username = requireCanonicalUsername(name);
   if (!(await face.store.getUser(username)))

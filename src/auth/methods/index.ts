@@ -6,7 +6,10 @@ import { hotpMethod, totpMethod } from './otp-code.ts';
 import type { ChallengeMethod, MethodRegistry } from './types.ts';
 import { yubikeyMethod } from './yubikey.ts';
 
+export * from './email.ts';
 export { type PushChallenges, type PushStartRequest, pushMethod, pushModeOf } from './push.ts';
+export * from './sent-code.ts';
+export * from './sms.ts';
 export * from './types.ts';
 export { hotpMethod, totpMethod, yubikeyMethod };
 

@@ -29,8 +29,12 @@ export type MethodAnswer =
   | { kind: 'accept'; advance?: TokenState }
   /** A counted failure. */
   | { kind: 'wrong' }
-  /** Not answered yet (push): the challenge goes on, nothing counted. */
-  | { kind: 'pending'; message: string }
+  /**
+   * Not answered yet (push), or another code sent (mail, SMS): the challenge goes on, nothing
+   * counted. `state` replaces the method's state (a resent code); `reason` says why the challenge
+   * goes on unchanged (a resend that could not be sent), instead of CHALLENGE_SENT.
+   */
+  | { kind: 'pending'; message: string; state?: MethodState; reason?: ReasonCode }
   /** Refused by the user or by time (push denied, expired): counted like a wrong answer. */
   | { kind: 'refused'; reason: ReasonCode };
 

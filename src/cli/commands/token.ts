@@ -1,5 +1,5 @@
 import QRCode from 'qrcode';
-import { enrolToken, publicToken, resyncToken } from '../../admin/index.ts';
+import { enrolCodeToken, enrolToken, publicToken, resyncToken } from '../../admin/index.ts';
 import { requireCanonicalUsername } from '../../model/index.ts';
 import type { OtpAlgorithm } from '../../otp/index.ts';
 import { parse, print, withServices } from '../context.ts';
@@ -7,6 +7,7 @@ import { importYubikeyFile, YUBIKEY_IMPORT_USAGE } from './yubikey-import.ts';
 
 const USAGE =
   'usage: tessera token add USERNAME [--type totp|hotp] [--algorithm SHA1|SHA256|SHA512] [--digits 6|8] [--period 30|60] [--no-qr]\n' +
+  '       tessera token add USERNAME --type email|sms [--destination ADDRESS|PHONE]\n' +
   '       tessera token list USERNAME | resync USERNAME SERIAL CODE1 CODE2\n' +
   YUBIKEY_IMPORT_USAGE;
 
@@ -20,8 +21,18 @@ export async function run(argv: string[]): Promise<number> {
     'dry-run': { type: 'boolean' },
     'user-column': { type: 'string' },
     users: { type: 'string' },
+    destination: { type: 'string' },
   });
   const [action, username, serial, code1, code2] = positionals;
+  if (action === 'add' && username && (values.type === 'email' || values.type === 'sms')) {
+    const type = values.type;
+    const destination = values.destination;
+    const token = await withServices((_s, admin) =>
+      enrolCodeToken(admin, username, { type, ...(destination !== undefined ? { destination } : {}) }),
+    );
+    print(`token ${token.serial} (${type}) enrolled for ${token.username}`);
+    return 0;
+  }
   if (action === 'add' && username) {
     const type = values.type;
     const algorithm = values.algorithm as OtpAlgorithm;

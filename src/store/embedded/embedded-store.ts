@@ -48,6 +48,8 @@ import type {
   FailurePolicy,
   ListOptions,
   Page,
+  RateLimitEntry,
+  RateLimitResult,
   RestoreBatchEntry,
   RestoreBatchResult,
   Store,
@@ -108,6 +110,8 @@ export class EmbeddedStore extends AuditLogDelegation implements Store {
   protected readonly audit: EmbeddedAuditLog;
   private readonly invitations: Database<Invitation, string>;
   private readonly userCodes: Database<UserCodes, string>;
+  /** Send-limit key → the times (ms) of its hits inside the longest window asked for. */
+  private readonly rateHits: Database<number[], string>;
   private readonly sweeper: NodeJS.Timeout;
   readonly push: EmbeddedPushStore;
 
@@ -138,6 +142,7 @@ export class EmbeddedStore extends AuditLogDelegation implements Store {
     this.invitations = root.openDB({ name: 'invitations' });
     this.userCodes = root.openDB({ name: 'userCodes' });
     this.push = new EmbeddedPushStore(root);
+    this.rateHits = root.openDB({ name: 'rateHits' });
     this.sweeper = setInterval(() => void this.sweep().catch(() => {}), 60_000);
     this.sweeper.unref();
   }
@@ -604,6 +609,19 @@ export class EmbeddedStore extends AuditLogDelegation implements Store {
     });
   }
 
+  async hitRateLimits(entries: readonly RateLimitEntry[], now: number): Promise<RateLimitResult> {
+    return this.root.transaction((): RateLimitResult => {
+      const kept = entries.map((e) => ({
+        e,
+        hits: (this.rateHits.get(e.key) ?? []).filter((t) => t > now - e.windowMs && t <= now),
+      }));
+      const full = kept.find(({ e, hits }) => hits.length >= e.limit);
+      if (full) return { allowed: false, blocked: full.e.key };
+      for (const { e, hits } of kept) this.rateHits.putSync(e.key, [...hits, now]);
+      return { allowed: true };
+    });
+  }
+
   async appendAudit(events: AuditEvent[], stream: AuditStream = 'admin'): Promise<void> {
     await this.audit.append(events, stream);
   }
@@ -690,6 +708,10 @@ export class EmbeddedStore extends AuditLogDelegation implements Store {
     await this.root.transaction(() => {
       for (const { key, value } of this.challenges.getRange({})) {
         if (value.retainUntil < now) this.challenges.removeSync(key);
+      }
+      // no window is longer than a day (settings schema): older hits count for nothing
+      for (const { key, value } of this.rateHits.getRange({})) {
+        if (value.every((t) => t < now - 86_400_000)) this.rateHits.removeSync(key);
       }
     });
     await this.push.sweep(now);

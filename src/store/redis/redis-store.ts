@@ -38,6 +38,8 @@ import type {
   FailurePolicy,
   ListOptions,
   Page,
+  RateLimitEntry,
+  RateLimitResult,
   ReplicationControl,
   ReplicationEvents,
   RestoreBatchEntry,
@@ -59,7 +61,7 @@ import { isTransient } from './hold.ts';
 import { AcceptJournal } from './journal.ts';
 import { type RedisLinks, type ReplicationView, runScript, type ScriptName } from './links.ts';
 import { RedisPushStore } from './push-store.ts';
-import { REDEEM_USER_CODE, USE_INVITATION } from './self-service-scripts.ts';
+import { HIT_RATE_LIMITS, REDEEM_USER_CODE, USE_INVITATION } from './self-service-scripts.ts';
 
 /**
  * The Redis store. Reads come from the node's own Redis (a replica on a slave); every write goes
@@ -821,6 +823,18 @@ export class RedisStore extends AuditLogDelegation implements Store, Replication
     // GETDEL is one atomic command: of two concurrent takes, one gets the value.
     const raw = await this.stateWrite((w) => w.getdel(`${this.prefix}ch:${transactionId}`), false);
     return raw ? parseJson<Challenge>(raw) : null;
+  }
+
+  async hitRateLimits(entries: readonly RateLimitEntry[], now: number): Promise<RateLimitResult> {
+    if (entries.length === 0) return { allowed: true };
+    const keys = entries.map((e) => `${this.prefix}rl:${e.key}`);
+    const args = entries.flatMap((e) => [Math.trunc(e.limit), Math.max(1, Math.trunc(e.windowMs))]);
+    const full = await this.stateWrite(
+      (w) => w.eval(HIT_RATE_LIMITS, keys.length, ...keys, Math.trunc(now), ...args),
+      false,
+    );
+    const i = Number(full);
+    return i === 0 ? { allowed: true } : { allowed: false, blocked: entries[i - 1]!.key };
   }
 
   // --- self-service (invitations, one-time codes)

@@ -55,3 +55,23 @@ redis.call('HSET', KEYS[1], ARGV[1], out)
 redis.call('HSET', KEYS[2], ARGV[1], n(0) .. ',' .. n(0) .. ',' .. n(0) .. ',' .. n(ws) .. ',' .. n(0) .. ',' .. n(now))
 return kind
 `;
+
+/**
+ * Send limits (mail and SMS codes), one sorted set of hit times per key. KEYS: the limits' keys.
+ * ARGV: now, then limit and windowMs per key. → 0 allowed (a hit added to each) | i, the first
+ * full key (nothing changed).
+ */
+export const HIT_RATE_LIMITS = `
+local now = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local window = tonumber(ARGV[2 * i + 1])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) >= tonumber(ARGV[2 * i]) then return i end
+end
+for i, key in ipairs(KEYS) do
+  local window = tonumber(ARGV[2 * i + 1])
+  redis.call('ZADD', key, now, ARGV[1] .. '-' .. redis.call('ZCARD', key))
+  redis.call('PEXPIRE', key, window)
+end
+return 0
+`;
