@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, test } from 'vitest';
 import type { AdminContext } from '../admin/context.ts';
-import { createUser, enrolToken, enrolYubikey, randomYubikey } from '../admin/index.ts';
+import { createUser, enrolToken, enrolYubikey, randomYubikey, resyncToken } from '../admin/index.ts';
 import { KeyRing } from '../crypto/index.ts';
 import { type Client, DEFAULT_SETTINGS } from '../model/index.ts';
 import { timeStep, totpAt } from '../otp/index.ts';
@@ -61,6 +61,26 @@ for (const path of ['one step', 'reserve, check, commit'] as const) {
     afterAll(async () => {
       await embedded.close();
       rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('a key marked for resync (a restore) accepts nothing until two consecutive OTPs resync it', async () => {
+      const serial = `YK${key.publicId}`;
+      assert.deepEqual(await v(otp(key, 5, 3)), ['accept', 'OK']);
+      const token = await store.getToken(serial);
+      await store.putToken({ ...token!, resyncRequired: true });
+      assert.deepEqual(await v(otp(key, 5, 4)), ['reject', 'RESYNC_REQUIRED']);
+      for (const [a, b] of [
+        [otp(key, 5, 10), otp(key, 5, 12)],
+        [otp(key, 5, 11), otp(key, 5, 10)],
+        [otp(key, 5, 2), otp(key, 5, 3)],
+        [otp(key, 5, 10), otp(randomYubikey(), 5, 11)],
+      ] as const)
+        await assert.rejects(resyncToken(admin, user, serial, a, b), /RESYNC_FAILED|not consecutive/);
+      assert.equal((await store.getToken(serial))?.resyncRequired, true, 'a failed resync changes nothing');
+      await resyncToken(admin, user, serial, otp(key, 5, 10), otp(key, 5, 11));
+      assert.deepEqual(await v(otp(key, 5, 11)), ['reject', 'OTP_REUSED'], 'the resync OTPs are spent');
+      assert.deepEqual(await v(otp(key, 5, 8)), ['reject', 'OTP_REUSED'], 'so is anything before them');
+      assert.deepEqual(await v(otp(key, 5, 12)), ['accept', 'OK']);
     });
 
     test('counters only move forward: a replay and an older OTP are refused', async () => {

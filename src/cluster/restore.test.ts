@@ -101,6 +101,24 @@ function restoreSuite(
       assert.equal((await empty.getToken('TOTP-A'))?.resyncRequired, undefined);
     });
 
+    test('a YubiKey restored without live state waits for a resync; with live state its position is kept', async () => {
+      const source = await fx.fresh();
+      await source.createUser(sampleUser('dave'));
+      await source.putToken(sampleToken('YK-D', 'dave', { type: 'yubikey', publicId: 'vvccccfhcbhk' }));
+      await source.commitAccept('dave', 'YK-D', { kind: 'yubikey', counter: 5 * 256 + 3 }, 1);
+      const { bytes } = await createSnapshot(source, { secret, components: all, node: 'n1' });
+      // OTPs used after the snapshot: only live state can prove them
+      await source.commitAccept('dave', 'YK-D', { kind: 'yubikey', counter: 5 * 256 + 9 }, 2);
+      const kept = await restoreSnapshot(source, await openSnapshot(bytes, secret), { components: all });
+      assert.equal((await source.getToken('YK-D'))?.resyncRequired, undefined);
+      assert.equal((await source.getTokenState('YK-D')).counter, 5 * 256 + 10, 'never rolled back');
+      assert.equal(kept.hotpKeptLive, 1);
+      const empty = await fx.fresh();
+      const report = await restoreSnapshot(empty, await openSnapshot(bytes, secret), { components: all });
+      assert.equal((await empty.getToken('YK-D'))?.resyncRequired, true);
+      assert.deepEqual(report.hotpResyncRequired, ['YK-D']);
+    });
+
     test('the keys component travels only when asked for', async () => {
       const keys = { current: 'k1', keys: { k1: Buffer.alloc(32, 7).toString('base64') } };
       const without = await createSnapshot(store, { secret, components: all, node: 'n1', keys });
