@@ -437,7 +437,13 @@ describe('admin roles on every admin route (real node)', () => {
   }
 
   test('refusals and actions are audited with the key id and its role', async () => {
-    const audit = (await root.ok('GET', '/v1/admin/audit?limit=1000')).items as Json[];
+    // every page: the fixtures of all the routes above write more than one page of admin events
+    const audit: Json[] = [];
+    for (let cursor: string | null = ''; cursor !== null; ) {
+      const page = await root.ok('GET', `/v1/admin/audit?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+      audit.push(...(page.items as Json[]));
+      cursor = page.next as string | null;
+    }
     for (const role of ROLES) {
       const denied = audit.filter((e) => e.type === 'admin.denied' && e.actor === `admin:${keys[role].id}`);
       assert.equal(denied.length, refused[role], role);
@@ -477,7 +483,13 @@ describe('admin roles on every admin route (real node)', () => {
     assert.equal(after.body.error.code, 'UNAUTHORIZED');
     assert.equal((await root.call('DELETE', `/v1/admin/admin-keys/${k.id}`)).status, 404);
     assert.equal((await root.call('DELETE', '/v1/admin/admin-keys/AAAAAAAAAAAA')).status, 404);
-    const audit = (await root.ok('GET', '/v1/admin/audit?limit=1000')).items as Json[];
+    // every page: the fixtures of all the routes above write more than one page of admin events
+    const audit: Json[] = [];
+    for (let cursor: string | null = ''; cursor !== null; ) {
+      const page = await root.ok('GET', `/v1/admin/audit?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+      audit.push(...(page.items as Json[]));
+      cursor = page.next as string | null;
+    }
     assert.ok(audit.some((e) => e.type === 'admin-key.revoke' && e.detail?.keyId === k.id));
   });
 
