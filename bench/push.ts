@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { startFreeRadius } from '../test/harness/freeradius.ts';
 import { rawAccessRequest } from '../test/harness/radclient.ts';
 import { Api, startTessera } from '../test/harness/tessera.ts';
-import { DeviceClient, fetchTransport } from '../test/support/device-client.ts';
+import { DeviceClient, fetchTransport } from '../test/harness/device-client.ts';
 import { range } from './validate.ts';
 
 const PARALLEL = Number(process.env.BENCH_PUSH_PARALLEL ?? 16);

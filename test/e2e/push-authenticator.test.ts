@@ -12,7 +12,7 @@ import { type FreeRadiusHandle, startFreeRadius } from '../harness/freeradius.ts
 import { freePort } from '../harness/ports.ts';
 import { radAuth } from '../harness/radclient.ts';
 import { Api, startTessera, type TesseraHandle } from '../harness/tessera.ts';
-import { DeviceClient, fetchTransport } from '../support/device-client.ts';
+import { DeviceClient, fetchTransport } from '../harness/device-client.ts';
 
 const PHONE = { width: 390, height: 844 };
 const PIN = '4711';

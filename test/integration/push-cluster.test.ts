@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { type RedisProcess, startRedis } from '../harness/redis.ts';
 import { Api, type Json, startTessera, type TesseraHandle } from '../harness/tessera.ts';
-import { DeviceClient, fetchTransport, readEvents } from '../support/device-client.ts';
+import { DeviceClient, fetchTransport, readEvents } from '../harness/device-client.ts';
 
 describe('push across two nodes on Redis (created on one, approved through the other)', () => {
   let master: RedisProcess;

@@ -6,7 +6,7 @@ import { type FreeRadiusHandle, startFreeRadius } from '../harness/freeradius.ts
 import { type AttrValue, type RadiusReply, radAuth } from '../harness/radclient.ts';
 import { type SmtpHandle, smtpEnv, startSmtp } from '../harness/smtp.ts';
 import { Api, type Json, startTessera, type TesseraHandle } from '../harness/tessera.ts';
-import { DeviceClient, fetchTransport } from '../support/device-client.ts';
+import { DeviceClient, fetchTransport } from '../harness/device-client.ts';
 
 describe('push over RADIUS (FreeRADIUS + radclient, a simulated phone)', () => {
   let node: TesseraHandle;
