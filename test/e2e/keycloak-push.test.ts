@@ -16,9 +16,10 @@ import { Api, type Json, runCli, startTessera, type TesseraHandle } from '../har
 const REALM = 'tessera-push';
 const CLIENT_ID = 'push-app';
 const PASSWORD = 'correct horse battery staple';
-const USERS = ['kp-approve', 'kp-deny', 'kp-code'] as const;
+const USERS = ['kp-approve', 'kp-deny', 'kp-code', 'kp-expire'] as const;
 
 let kc: KeycloakHandle;
+let api: Api;
 let tessera: TesseraHandle;
 let app: Server | undefined;
 let appUrl = '';
@@ -86,7 +87,7 @@ describe('Keycloak push waiting page (real Keycloak, real Tessera, Chromium, sim
     // One after the other: on a loaded machine two slow starts in parallel outrun their waits.
     tessera = await startTessera();
     kc = await startKeycloak({ providers: [build.jar], startTimeoutMs: 600_000 });
-    const api = new Api(tessera.url, tessera.adminKey);
+    api = new Api(tessera.url, tessera.adminKey);
     const apiKey = await api.createClient('keycloak');
     for (const username of USERS) {
       await api.ok('POST', '/v1/admin/users', { username });
@@ -202,6 +203,20 @@ describe('Keycloak push waiting page (real Keycloak, real Tessera, Chromium, sim
     await page.locator('#otp').fill(totpNow(phone.totpSecret));
     await Promise.all([page.waitForLoadState('load'), page.locator('#tessera-push-use-code').click()]);
     await assertLoggedIn(page);
+    await page.close();
+  });
+
+  it('a push nobody answers expires: the waiting page says so by itself', async () => {
+    // Last case: the shortest push lifetime the settings allow, for every push from now on.
+    await api.ok('PATCH', '/v1/admin/settings', { push: { timeoutSeconds: 10 } });
+    const { page, problems } = await loginToPushPage('kp-expire');
+    const push = await pushFor('kp-expire');
+    assert.equal(push.expiresAt - push.createdAt, 10_000, JSON.stringify(push));
+    await page.getByText('The sign-in was not approved in time').waitFor({ timeout: 45_000 });
+    assert.ok(!page.url().startsWith(appUrl), page.url());
+    // A late approve is refused by the server, and the login stays where it is.
+    assert.equal((await phones['kp-expire']!.answer(push.id, { decision: 'approve' })).status, 409);
+    assert.deepEqual(problems, []);
     await page.close();
   });
 });
