@@ -2,16 +2,19 @@
 // `tessera keycloak setup`, against a real Tessera, driven by Chromium), the phone simulated by a
 // Node client that pairs and signs its requests as the authenticator app does.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import KcAdminClient from '@keycloak/keycloak-admin-client';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../harness/browser.ts';
 import { awaitFreshStep, totpNow } from '../harness/codes.ts';
 import { DeviceClient, fetchTransport } from '../harness/device-client.ts';
 import { buildExtension, type KeycloakHandle, startKeycloak } from '../harness/keycloak.ts';
-import { freePort } from '../harness/ports.ts';
-import { Api, type Json, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
+import {
+  createLoginRealm,
+  passwordStep,
+  type RelyingApp,
+  startRelyingApp,
+} from '../harness/keycloak-realm.ts';
+import { Api, type Json, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
 const REALM = 'tessera-push';
 const CLIENT_ID = 'push-app';
@@ -21,7 +24,7 @@ const USERS = ['kp-approve', 'kp-deny', 'kp-code', 'kp-expire'] as const;
 let kc: KeycloakHandle;
 let api: Api;
 let tessera: TesseraHandle;
-let app: Server | undefined;
+let app: RelyingApp | undefined;
 let appUrl = '';
 let testBrowser: TestBrowser | undefined;
 let browser: BrowserContext;
@@ -45,18 +48,7 @@ async function loginToPushPage(username: string): Promise<{ page: Page; problems
   await browser.clearCookies();
   const page = await browser.newPage();
   const problems = watchProblems(page);
-  const auth = new URL(`${kc.url}/realms/${REALM}/protocol/openid-connect/auth`);
-  for (const [k, v] of Object.entries({
-    client_id: CLIENT_ID,
-    redirect_uri: `${appUrl}/cb`,
-    response_type: 'code',
-    scope: 'openid',
-  }))
-    auth.searchParams.set(k, v);
-  await page.goto(auth.toString());
-  await page.locator('#username').fill(username);
-  await page.locator('#password').fill(PASSWORD);
-  await Promise.all([page.waitForLoadState('load'), page.locator('#kc-login').click()]);
+  await passwordStep(page, kc, { realm: REALM, clientId: CLIENT_ID, appUrl, password: PASSWORD }, username);
   await page.locator('#tessera-choose').waitFor({ timeout: 30_000 });
   await Promise.all([page.waitForLoadState('load'), page.locator('#tessera-choose').click()]);
   await page.locator('#kc-tessera-push-poll').waitFor({ timeout: 30_000 });
@@ -96,46 +88,17 @@ describe('Keycloak push waiting page (real Keycloak, real Tessera, Chromium, sim
       assert.equal((await phone.pair(enrol.pairing.pairingToken)).status, 201);
       phones[username] = phone;
     }
-    const port = await freePort();
-    appUrl = `http://127.0.0.1:${port}`;
-    app = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>in</h1>'));
-    await new Promise<void>((r) => app!.listen(port, '127.0.0.1', r));
-
-    const c = new KcAdminClient({ baseUrl: kc.url, realmName: 'master' });
-    await c.auth({
-      grantType: 'password',
-      clientId: 'admin-cli',
-      username: kc.adminUser,
-      password: kc.adminPassword,
-    });
-    await c.realms.create({ realm: REALM, enabled: true, sslRequired: 'none' });
-    c.setConfig({ realmName: REALM });
-    for (const username of USERS)
-      await c.users.create({
-        username,
-        enabled: true,
-        email: `${username}@example.org`,
-        emailVerified: true,
-        firstName: username,
-        lastName: 'Example',
-        credentials: [{ type: 'password', value: PASSWORD, temporary: false }],
-      });
-    await c.clients.create({
+    app = await startRelyingApp();
+    appUrl = app.url;
+    await createLoginRealm(kc, {
+      realm: REALM,
       clientId: CLIENT_ID,
-      publicClient: true,
-      standardFlowEnabled: true,
-      redirectUris: [`${appUrl}/cb`],
+      appUrl,
+      password: PASSWORD,
+      usernames: USERS,
+      tesseraUrl: tessera.url,
+      apiKey,
     });
-    const setup = await runCli(
-      [
-        'keycloak',
-        'setup',
-        ...['--keycloak-url', kc.url, '--realm', REALM, '--admin-user', kc.adminUser],
-        ...['--admin-password', kc.adminPassword, '--tessera-url', tessera.url, '--api-key', apiKey],
-      ],
-      {},
-    );
-    assert.equal(setup.code, 0, setup.err);
     testBrowser = await launchBrowser();
     browser = testBrowser.context;
   });
@@ -144,7 +107,7 @@ describe('Keycloak push waiting page (real Keycloak, real Tessera, Chromium, sim
     await testBrowser?.close();
     await tessera?.stop().catch(() => {});
     await kc?.stop();
-    await new Promise<void>((r) => (app ? app.close(() => r()) : r()));
+    await app?.close();
   });
 
   it('approve with the number shown: the waiting page completes by itself, once', async () => {
