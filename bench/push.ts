@@ -5,10 +5,10 @@
 // measured in the same run. The client checks the first factor upstream, so no PIN hashing (scrypt)
 // hides what push itself costs; the hold figure goes through the PIN as a VPN login does.
 import { performance } from 'node:perf_hooks';
+import { DeviceClient, fetchTransport } from '../test/harness/device-client.ts';
 import { startFreeRadius } from '../test/harness/freeradius.ts';
 import { rawAccessRequest } from '../test/harness/radclient.ts';
 import { Api, startTessera } from '../test/harness/tessera.ts';
-import { DeviceClient, fetchTransport } from '../test/support/device-client.ts';
 import { range } from './validate.ts';
 
 const PARALLEL = Number(process.env.BENCH_PUSH_PARALLEL ?? 16);

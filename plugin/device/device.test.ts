@@ -11,7 +11,7 @@ import { type AuditEvent, DEFAULT_SETTINGS, type Settings } from '../../src/mode
 import { base32Decode, timeStep, totpAt } from '../../src/otp/index.ts';
 import { PushService, startPairing } from '../../src/push/index.ts';
 import { openEmbeddedStore } from '../../src/store/index.ts';
-import { DeviceClient, type DeviceTransport } from '../../test/support/device-client.ts';
+import { DeviceClient, type DeviceTransport } from '../../test/harness/device-client.ts';
 import { validatePlugin } from '../validate/index.ts';
 import { devicePlugin } from './index.ts';
 

@@ -52,6 +52,12 @@ const ValidateAnswer = Type.Object(
     transactionId: Type.Optional(
       Type.String({ description: 'with a challenge: send it back with the code' }),
     ),
+    method: Type.Optional(
+      Type.String({
+        description:
+          'with a challenge bound to one token: its method (totp, hotp, email, sms, yubikey, push). A push is answered by the same call with an empty pass until the phone approves',
+      }),
+    ),
     methods: Type.Optional(
       Type.Array(
         Type.Object({
@@ -120,6 +126,7 @@ async function validateFace(app: FastifyInstance, opts: ValidateFaceOptions): Pr
         reason: outcome.reason,
         ...(outcome.message ? { message: outcome.message } : {}),
         ...(outcome.transactionId ? { transactionId: outcome.transactionId } : {}),
+        ...(outcome.result === 'challenge' && outcome.method ? { method: outcome.method } : {}),
         ...(outcome.methods ? { methods: outcome.methods } : {}),
       };
     },

@@ -1,15 +1,18 @@
 // End to end: choosing a method on the Keycloak selection page (the tessera-otp jar in a real
 // Keycloak, set up by `tessera keycloak setup`, against a real Tessera, driven by Chromium).
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import KcAdminClient from '@keycloak/keycloak-admin-client';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../harness/browser.ts';
 import { awaitFreshStep, hotpAt, totpNow } from '../harness/codes.ts';
 import { buildExtension, type KeycloakHandle, startKeycloak } from '../harness/keycloak.ts';
-import { freePort } from '../harness/ports.ts';
-import { Api, randomBase32, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
+import {
+  createLoginRealm,
+  passwordStep,
+  type RelyingApp,
+  startRelyingApp,
+} from '../harness/keycloak-realm.ts';
+import { Api, randomBase32, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
 const REALM = 'tessera-choice';
 const CLIENT_ID = 'choice-app';
@@ -20,7 +23,7 @@ const PROMPT = 'Code from your device';
 let kc: KeycloakHandle;
 let tessera: TesseraHandle;
 let api: Api;
-let app: Server | undefined;
+let app: RelyingApp | undefined;
 let appUrl = '';
 let testBrowser: TestBrowser | undefined;
 let browser: BrowserContext;
@@ -29,18 +32,7 @@ const secrets: Record<string, { totp: string; hotp: string }> = {};
 async function login(username: string): Promise<Page> {
   await browser.clearCookies();
   const page = await browser.newPage();
-  const auth = new URL(`${kc.url}/realms/${REALM}/protocol/openid-connect/auth`);
-  for (const [k, v] of Object.entries({
-    client_id: CLIENT_ID,
-    redirect_uri: `${appUrl}/cb`,
-    response_type: 'code',
-    scope: 'openid',
-  }))
-    auth.searchParams.set(k, v);
-  await page.goto(auth.toString());
-  await page.locator('#username').fill(username);
-  await page.locator('#password').fill(PASSWORD);
-  await Promise.all([page.waitForLoadState('load'), page.locator('#kc-login').click()]);
+  await passwordStep(page, kc, { realm: REALM, clientId: CLIENT_ID, appUrl, password: PASSWORD }, username);
   await page.locator('input[name="otp"]').waitFor({ timeout: 30_000 });
   return page;
 }
@@ -93,46 +85,17 @@ describe('Keycloak method selection page (real Keycloak, real Tessera, Chromium)
       await api.ok('POST', `/v1/admin/users/${username}/tokens`, { type: 'hotp', secret: hotp });
       secrets[username] = { totp: secret, hotp };
     }
-    const port = await freePort();
-    appUrl = `http://127.0.0.1:${port}`;
-    app = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>in</h1>'));
-    await new Promise<void>((r) => app!.listen(port, '127.0.0.1', r));
-
-    const c = new KcAdminClient({ baseUrl: kc.url, realmName: 'master' });
-    await c.auth({
-      grantType: 'password',
-      clientId: 'admin-cli',
-      username: kc.adminUser,
-      password: kc.adminPassword,
-    });
-    await c.realms.create({ realm: REALM, enabled: true, sslRequired: 'none' });
-    c.setConfig({ realmName: REALM });
-    for (const username of ['erin', 'frank'])
-      await c.users.create({
-        username,
-        enabled: true,
-        email: `${username}@example.org`,
-        emailVerified: true,
-        firstName: username,
-        lastName: 'Example',
-        credentials: [{ type: 'password', value: PASSWORD, temporary: false }],
-      });
-    await c.clients.create({
+    app = await startRelyingApp();
+    appUrl = app.url;
+    await createLoginRealm(kc, {
+      realm: REALM,
       clientId: CLIENT_ID,
-      publicClient: true,
-      standardFlowEnabled: true,
-      redirectUris: [`${appUrl}/cb`],
+      appUrl,
+      password: PASSWORD,
+      usernames: ['erin', 'frank'],
+      tesseraUrl: tessera.url,
+      apiKey,
     });
-    const setup = await runCli(
-      [
-        'keycloak',
-        'setup',
-        ...['--keycloak-url', kc.url, '--realm', REALM, '--admin-user', kc.adminUser],
-        ...['--admin-password', kc.adminPassword, '--tessera-url', tessera.url, '--api-key', apiKey],
-      ],
-      {},
-    );
-    assert.equal(setup.code, 0, setup.err);
     testBrowser = await launchBrowser();
     browser = testBrowser.context;
   });
@@ -141,7 +104,7 @@ describe('Keycloak method selection page (real Keycloak, real Tessera, Chromium)
     await testBrowser?.close();
     await tessera?.stop().catch(() => {});
     await kc?.stop();
-    await new Promise<void>((r) => (app ? app.close(() => r()) : r()));
+    await app?.close();
   });
 
   it('no PIN: "choose another method" lists the methods; a pick asks for that code; a tampered pick is refused', async () => {

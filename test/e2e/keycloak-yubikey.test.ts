@@ -1,14 +1,17 @@
 // A YubiKey at the Keycloak code form: the tessera-otp jar in a real Keycloak, Chromium types the
 // OTP (made by Debian's ykgenerate) into the `otp` field, as the key would.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import KcAdminClient from '@keycloak/keycloak-admin-client';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../harness/browser.ts';
 import { buildExtension, type KeycloakHandle, startKeycloak } from '../harness/keycloak.ts';
-import { freePort } from '../harness/ports.ts';
-import { Api, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
+import {
+  createLoginRealm,
+  passwordStep,
+  type RelyingApp,
+  startRelyingApp,
+} from '../harness/keycloak-realm.ts';
+import { Api, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 import { ensureYkgenerate, newTestYubikey, ykgenerate } from '../harness/ykgenerate.ts';
 
 const REALM = 'tessera-yubikey';
@@ -23,7 +26,7 @@ describe('Keycloak: a YubiKey OTP typed into the code form', { timeout: 600_000 
   const key = newTestYubikey();
   let kc: KeycloakHandle;
   let tessera: TesseraHandle;
-  let app: Server | undefined;
+  let app: RelyingApp | undefined;
   let appUrl = '';
   let testBrowser: TestBrowser | undefined;
 
@@ -36,45 +39,17 @@ describe('Keycloak: a YubiKey OTP typed into the code form', { timeout: 600_000 
     await api.ok('POST', '/v1/admin/users', { username: USERNAME });
     await api.ok('POST', `/v1/admin/users/${USERNAME}/tokens`, { type: 'yubikey', ...key });
 
-    const port = await freePort();
-    appUrl = `http://127.0.0.1:${port}`;
-    app = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>in</h1>'));
-    await new Promise<void>((r) => app!.listen(port, '127.0.0.1', r));
-
-    const c = new KcAdminClient({ baseUrl: kc.url, realmName: 'master' });
-    await c.auth({
-      grantType: 'password',
-      clientId: 'admin-cli',
-      username: kc.adminUser,
-      password: kc.adminPassword,
-    });
-    c.setConfig({ realmName: REALM });
-    await c.realms.create({ realm: REALM, enabled: true, sslRequired: 'none' });
-    await c.users.create({
-      username: USERNAME,
-      enabled: true,
-      email: `${USERNAME}@example.org`,
-      emailVerified: true,
-      firstName: 'Yuki',
-      lastName: 'Example',
-      credentials: [{ type: 'password', value: PASSWORD, temporary: false }],
-    });
-    await c.clients.create({
+    app = await startRelyingApp();
+    appUrl = app.url;
+    await createLoginRealm(kc, {
+      realm: REALM,
       clientId: CLIENT_ID,
-      publicClient: true,
-      standardFlowEnabled: true,
-      redirectUris: [`${appUrl}/cb`],
+      appUrl,
+      password: PASSWORD,
+      usernames: [USERNAME],
+      tesseraUrl: tessera.url,
+      apiKey,
     });
-    const setup = await runCli(
-      [
-        'keycloak',
-        'setup',
-        ...['--keycloak-url', kc.url, '--realm', REALM, '--admin-user', kc.adminUser],
-        ...['--admin-password', kc.adminPassword, '--tessera-url', tessera.url, '--api-key', apiKey],
-      ],
-      {},
-    );
-    assert.equal(setup.code, 0, setup.err);
     testBrowser = await launchBrowser();
   });
 
@@ -82,25 +57,14 @@ describe('Keycloak: a YubiKey OTP typed into the code form', { timeout: 600_000 
     await testBrowser?.close();
     await tessera?.stop().catch(() => {});
     await kc?.stop();
-    await new Promise<void>((r) => (app ? app.close(() => r()) : r()));
+    await app?.close();
   });
 
   async function codeForm(): Promise<Page> {
     assert.ok(testBrowser);
     await testBrowser.context.clearCookies();
     const page = await testBrowser.context.newPage();
-    const auth = new URL(`${kc.url}/realms/${REALM}/protocol/openid-connect/auth`);
-    for (const [k, v] of Object.entries({
-      client_id: CLIENT_ID,
-      redirect_uri: `${appUrl}/cb`,
-      response_type: 'code',
-      scope: 'openid',
-    }))
-      auth.searchParams.set(k, v);
-    await page.goto(auth.toString());
-    await page.locator('#username').fill(USERNAME);
-    await page.locator('#password').fill(PASSWORD);
-    await Promise.all([page.waitForLoadState('load'), page.locator('#kc-login').click()]);
+    await passwordStep(page, kc, { realm: REALM, clientId: CLIENT_ID, appUrl, password: PASSWORD }, USERNAME);
     await page.locator('input[name="otp"]').waitFor({ timeout: 30_000 });
     return page;
   }

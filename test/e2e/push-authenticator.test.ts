@@ -8,11 +8,11 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { accessibilityProblems, launchBrowser, type TestBrowser } from '../harness/browser.ts';
 import { awaitFreshStep, totpNow } from '../harness/codes.ts';
+import { DeviceClient, fetchTransport } from '../harness/device-client.ts';
 import { type FreeRadiusHandle, startFreeRadius } from '../harness/freeradius.ts';
 import { freePort } from '../harness/ports.ts';
 import { radAuth } from '../harness/radclient.ts';
 import { Api, startTessera, type TesseraHandle } from '../harness/tessera.ts';
-import { DeviceClient, fetchTransport } from '../support/device-client.ts';
 
 const PHONE = { width: 390, height: 844 };
 const PIN = '4711';

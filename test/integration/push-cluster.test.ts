@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, test } from 'vitest';
+import { DeviceClient, fetchTransport, readEvents } from '../harness/device-client.ts';
 import { type RedisProcess, startRedis } from '../harness/redis.ts';
 import { Api, type Json, startTessera, type TesseraHandle } from '../harness/tessera.ts';
-import { DeviceClient, fetchTransport, readEvents } from '../support/device-client.ts';
 
 describe('push across two nodes on Redis (created on one, approved through the other)', () => {
   let master: RedisProcess;
@@ -74,6 +74,8 @@ describe('push across two nodes on Redis (created on one, approved through the o
   test('created through the replica node, seen on the master node (SSE), approved there: one accept', async () => {
     const start = await clientB.ok('POST', '/v1/validate', { user: 'pat', pass: '2468' });
     assert.equal(start.result, 'challenge');
+    // the reply names the method, so a relying system (Keycloak) can show a waiting page
+    assert.equal(start.method, 'push');
     const number = pickedNumber(start.message);
     assert.ok(number >= 10);
     // the phone's event stream on node A delivers the push node B created
@@ -97,6 +99,7 @@ describe('push across two nodes on Redis (created on one, approved through the o
       transactionId: start.transactionId,
     });
     assert.equal(still.result, 'challenge');
+    assert.equal(still.method, 'push');
     const headers = await phoneA.headers(
       'POST',
       `/v1/device/pushes/${(seen as Json).id}/answer`,

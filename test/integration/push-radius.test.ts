@@ -2,11 +2,11 @@
 // by a Node client that signs its requests: poll, hold and code-to-phone modes, and a deny.
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
+import { DeviceClient, fetchTransport } from '../harness/device-client.ts';
 import { type FreeRadiusHandle, startFreeRadius } from '../harness/freeradius.ts';
 import { type AttrValue, type RadiusReply, radAuth } from '../harness/radclient.ts';
 import { type SmtpHandle, smtpEnv, startSmtp } from '../harness/smtp.ts';
 import { Api, type Json, startTessera, type TesseraHandle } from '../harness/tessera.ts';
-import { DeviceClient, fetchTransport } from '../support/device-client.ts';
 
 describe('push over RADIUS (FreeRADIUS + radclient, a simulated phone)', () => {
   let node: TesseraHandle;

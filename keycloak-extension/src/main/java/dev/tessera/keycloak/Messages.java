@@ -22,6 +22,9 @@ public final class Messages {
   public static final String CHOICE_INVALID = "tesseraChoiceInvalid";
   public static final String METHOD_UNAVAILABLE = "tesseraMethodUnavailable";
   public static final String CHALLENGE_DISABLED = "tesseraChallengeDisabled";
+  public static final String PUSH_DENIED = "tesseraPushDenied";
+  public static final String PUSH_EXPIRED = "tesseraPushExpired";
+  public static final String PUSH_LIMIT = "tesseraPushLimit";
 
   /** The text for a reject, by Tessera's reason code. Unknown users read like wrong codes on purpose. */
   public static String forReason(String reason) {
@@ -51,6 +54,12 @@ public final class Messages {
         return METHOD_UNAVAILABLE;
       case "CHALLENGE_DISABLED":
         return CHALLENGE_DISABLED;
+      case "PUSH_DENIED":
+        return PUSH_DENIED;
+      case "PUSH_EXPIRED":
+        return PUSH_EXPIRED;
+      case "PUSH_LIMIT":
+        return PUSH_LIMIT;
       default:
         return INVALID;
     }

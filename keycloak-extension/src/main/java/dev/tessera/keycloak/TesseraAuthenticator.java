@@ -64,7 +64,10 @@ public final class TesseraAuthenticator implements Authenticator {
     boolean choosing = picked == null && MethodChoice.choosing(params);
     if (picked != null) code = picked;
     if (choosing) clearNotes(context.getAuthenticationSession());
-    if (code.isEmpty() && !choosing) {
+    // The push waiting page asks "approved yet?" with an empty answer to its open transaction.
+    boolean polling = picked == null && !choosing && code.isEmpty()
+        && PushWait.polling(params, context.getAuthenticationSession().getAuthNote(NOTE_TRANSACTION));
+    if (code.isEmpty() && !choosing && !polling) {
       context.challenge(form(context, Messages.MISSING).createForm(TEMPLATE));
       return;
     }
@@ -108,6 +111,7 @@ public final class TesseraAuthenticator implements Authenticator {
         if (result.message() != null) authSession.setAuthNote(NOTE_PROMPT, result.message());
         else authSession.removeAuthNote(NOTE_PROMPT);
         if (!result.methods().isEmpty()) context.challenge(MethodChoice.page(form(context, null), result.methods()));
+        else if (PushWait.isPush(result)) context.challenge(PushWait.page(form(context, null), result));
         else context.challenge(form(context, null).setInfo(Messages.CHALLENGE).createForm(TEMPLATE));
       }
       case RETRY_FAILED -> {

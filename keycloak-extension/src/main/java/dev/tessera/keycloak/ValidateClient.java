@@ -111,6 +111,10 @@ public final class ValidateClient {
     if (kind == ValidateResult.Kind.CHALLENGE && !methods.isEmpty()) {
       return ValidateResult.challenge(string(obj.get("reason")), string(obj.get("message")), txn, methods);
     }
+    String method = string(obj.get("method"));
+    if (kind == ValidateResult.Kind.CHALLENGE && method != null && !method.isEmpty()) {
+      return ValidateResult.boundChallenge(string(obj.get("reason")), string(obj.get("message")), txn, method);
+    }
     return ValidateResult.answer(kind, string(obj.get("reason")), string(obj.get("message")), txn);
   }
 

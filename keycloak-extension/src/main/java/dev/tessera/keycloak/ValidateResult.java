@@ -22,6 +22,7 @@ public final class ValidateResult {
   private final int httpStatus;
   private final String detail;
   private final java.util.List<MethodOption> methods;
+  private final String method;
 
   private ValidateResult(Kind kind, String reason, String message, String transactionId, int httpStatus, String detail) {
     this(kind, reason, message, transactionId, httpStatus, detail, java.util.List.of());
@@ -29,6 +30,12 @@ public final class ValidateResult {
 
   private ValidateResult(Kind kind, String reason, String message, String transactionId, int httpStatus, String detail,
       java.util.List<MethodOption> methods) {
+    this(kind, reason, message, transactionId, httpStatus, detail, methods, null);
+  }
+
+  private ValidateResult(Kind kind, String reason, String message, String transactionId, int httpStatus, String detail,
+      java.util.List<MethodOption> methods, String method) {
+    this.method = method;
     this.methods = methods;
     this.kind = kind;
     this.reason = reason;
@@ -45,6 +52,11 @@ public final class ValidateResult {
   /** A challenge that offers a menu of methods. */
   public static ValidateResult challenge(String reason, String message, String transactionId, java.util.List<MethodOption> methods) {
     return new ValidateResult(Kind.CHALLENGE, reason, message, transactionId, 200, null, methods);
+  }
+
+  /** A challenge bound to one token, whose method Tessera names (e.g. "push": answered by polling). */
+  public static ValidateResult boundChallenge(String reason, String message, String transactionId, String method) {
+    return new ValidateResult(Kind.CHALLENGE, reason, message, transactionId, 200, null, java.util.List.of(), method);
   }
 
   public static ValidateResult failure(Kind kind, int httpStatus, String detail) {
@@ -68,6 +80,11 @@ public final class ValidateResult {
   /** The method menu of a challenge; empty when it offers none. */
   public java.util.List<MethodOption> methods() {
     return methods;
+  }
+
+  /** The method of a challenge bound to one token (totp, email, push, ...), or null when Tessera names none. */
+  public String method() {
+    return method;
   }
 
   public String transactionId() {

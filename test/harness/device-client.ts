@@ -1,7 +1,7 @@
 // A phone, simulated: a WebCrypto P-256 key pair that pairs with Tessera and signs every request
 // the way the authenticator PWA does (headers and text as plugin/device expects them).
 import { createHash, randomBytes, webcrypto } from 'node:crypto';
-import type { Json } from '../harness/tessera.ts';
+import type { Json } from './tessera.ts';
 
 export interface DeviceReply {
   status: number;
