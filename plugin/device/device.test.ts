@@ -9,7 +9,7 @@ import { CallerDirectory, Validator } from '../../src/auth/index.ts';
 import { KeyRing } from '../../src/crypto/index.ts';
 import { type AuditEvent, DEFAULT_SETTINGS, type Settings } from '../../src/model/index.ts';
 import { base32Decode, timeStep, totpAt } from '../../src/otp/index.ts';
-import { PushService, startPairing } from '../../src/push/index.ts';
+import { PushService, startPairing, vapidKeys } from '../../src/push/index.ts';
 import { openEmbeddedStore } from '../../src/store/index.ts';
 import { DeviceClient, type DeviceTransport } from '../../test/harness/device-client.ts';
 import { validatePlugin } from '../validate/index.ts';
@@ -66,6 +66,7 @@ describe('device API (plugin/device): pairing, signed requests, push answers', (
       push,
       settings: async () => settings,
       adminContext: () => admin,
+      vapidPublicKey: () => vapidKeys(keyring).publicKey,
     });
     await app.register(validatePlugin, { prefix: '/v1', validator, callers: new CallerDirectory(store) });
     await app.ready();
@@ -149,6 +150,8 @@ describe('device API (plugin/device): pairing, signed requests, push answers', (
     const { phone } = await pairNew('carol');
     const ok = await phone.request('GET', '/v1/device/config');
     assert.equal(ok.status, 200);
+    // the key the app subscribes to Web Push wake-ups with
+    assert.equal(ok.body.vapidPublicKey, vapidKeys(keyring).publicKey);
     const nonce = 'AAAAAAAAAAAAAAAAAAAAAA';
     assert.equal((await phone.request('POST', '/v1/device/sync', {}, { nonce })).status, 200);
     const replay = await phone.request('POST', '/v1/device/sync', {}, { nonce });

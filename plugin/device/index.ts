@@ -31,6 +31,8 @@ export interface DeviceFaceOptions {
   eventPollMs?: number;
   /** Comment lines that keep an idle event stream open through proxies (ms). */
   pingMs?: number;
+  /** The VAPID public key (base64url) the app subscribes to Web Push wake-ups with. */
+  vapidPublicKey?: () => string;
 }
 
 /** What the phone sees of a push: never the right number. */
@@ -132,7 +134,10 @@ async function deviceFace(app: FastifyInstance, opts: DeviceFaceOptions): Promis
         response: { 200: described("the device's configuration", DeviceConfigView), ...signedErrors() },
       },
     },
-    async (request) => deviceConfig(deviceOf(request), await opts.settings()),
+    async (request) => ({
+      ...deviceConfig(deviceOf(request), await opts.settings()),
+      ...(opts.vapidPublicKey ? { vapidPublicKey: opts.vapidPublicKey() } : {}),
+    }),
   );
 
   app.post(

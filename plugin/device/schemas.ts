@@ -25,6 +25,9 @@ export const DeviceConfigView = Type.Object({
   methods: Type.Array(Type.Union([Type.Literal('push'), Type.Literal('totp')])),
   numberMatching: Type.Boolean(),
   userVerification: Type.Boolean(),
+  vapidPublicKey: Type.Optional(
+    Type.String({ description: 'base64url; the applicationServerKey for a Web Push subscription' }),
+  ),
 });
 
 export const Paired = Type.Object({

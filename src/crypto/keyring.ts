@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { openBytes, sealBytes } from './sealed-box.ts';
@@ -85,6 +85,15 @@ export class KeyRing {
     const key = this.keys.get(parts[1]!);
     if (!key) return null;
     return openBytes(key, Buffer.from(parts[2]!, 'base64url'), Buffer.from(aad));
+  }
+
+  /**
+   * 32 bytes derived (HKDF-SHA256) for one purpose, the same on every node that shares the ring.
+   * From the oldest key (ids sort by creation time), so a rotation does not change it.
+   */
+  derive(purpose: string): Buffer {
+    const id = [...this.keys.keys()].sort()[0]!;
+    return Buffer.from(hkdfSync('sha256', this.keys.get(id)!, Buffer.alloc(0), `tessera:${purpose}`, 32));
   }
 
   /** Whether the ring holds a key under this id (which says nothing about its material). */

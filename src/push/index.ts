@@ -6,3 +6,5 @@ export * from './pairing.ts';
 export * from './service.ts';
 export * from './settings.ts';
 export * from './signature.ts';
+export * from './vapid.ts';
+export * from './wake.ts';

@@ -27,6 +27,8 @@ export interface PushServiceDeps {
   now?: () => number;
   /** How often a waiter on another node's answer looks at the store. */
   pollMs?: number;
+  /** Wakes the phone (Web Push) for a new push; runs in the background, never holds the login. */
+  wake?: (push: PushChallenge) => Promise<unknown>;
 }
 
 export interface PushAnswerInput {
@@ -97,6 +99,7 @@ export class PushService implements PushChallenges {
         this.byTransaction.delete(this.byTransaction.keys().next().value as string);
     }
     this.events.emit(`device:${push.serial}`, push);
+    this.deps.wake?.(push).catch(() => {});
     return push;
   }
 

@@ -19,6 +19,7 @@ import {
 import { uiPlugin } from '../../plugin/ui/index.ts';
 import { validatePlugin } from '../../plugin/validate/index.ts';
 import { ConsoleSignIn } from '../console/index.ts';
+import { vapidKeys } from '../push/index.ts';
 import { VERSION } from '../version.ts';
 import type { Config } from './config.ts';
 import { openapiOptions } from './openapi.ts';
@@ -105,6 +106,7 @@ export async function buildApp(
     push: services.push,
     settings: () => services.settings.get(),
     adminContext,
+    vapidPublicKey: () => vapidKeys(services.keyring).publicKey,
   });
   await app.register(authenticatorPlugin, { prefix: '/authenticator' });
   app.addHook('onReady', async () => services.start());

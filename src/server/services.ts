@@ -15,7 +15,7 @@ import {
 import { DEFAULT_GROUP, type Settings } from '../model/index.ts';
 import { Notifier } from '../notify/index.ts';
 import { oneTimeCodeChecker, type SelfServiceContext, syncInviter } from '../portal/index.ts';
-import { PushService } from '../push/index.ts';
+import { PushService, vapidKeys, vapidSubject, WebPushWaker } from '../push/index.ts';
 import type { ReplicationControl, Store } from '../store/index.ts';
 import { codeMethods } from './code-methods.ts';
 import type { Config } from './config.ts';
@@ -165,12 +165,20 @@ export function createServices(
       },
     },
   );
+  const waker = new WebPushWaker({
+    store,
+    vapid: () => vapidKeys(ring),
+    subject: vapidSubject(config.portal.url),
+    observe: (outcome) => metrics.pushTotal.inc({ event: `wake-${outcome}` }),
+    log,
+  });
   const push = new PushService({
     store,
     settings: () => settings.get(),
     audit,
     observe: (event) => metrics.pushTotal.inc({ event }),
     onDenied: (p) => pushDeniedMail(notifier, p),
+    wake: (p) => waker.wake(p),
   });
   const passwords = directoryPasswords(store);
   const validator = new Validator({

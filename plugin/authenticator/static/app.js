@@ -4,6 +4,7 @@ import { connectEvents } from './events.js';
 import { currentCode, importTotpKey } from './totp.js';
 import { createUvCredential, uvUnavailableReason, verifyUser } from './uv.js';
 import { closeCard, pushCard, spacedCode } from './view.js';
+import { subscribeWakeUps } from './webpush.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -266,6 +267,7 @@ function start(device) {
       showFacts();
     },
   });
+  void subscribeWakeUps(device);
 }
 
 async function forget() {

@@ -1,6 +1,6 @@
 // The app's service worker: keeps the app's own files so it opens (and makes codes) with no
 // network. Only the app's files are cached; device API calls always go to the network.
-const CACHE = 'tessera-authenticator-v1';
+const CACHE = 'tessera-authenticator-v2';
 const SHELL = [
   '/authenticator/',
   '/authenticator/app.js',
@@ -9,6 +9,7 @@ const SHELL = [
   '/authenticator/totp.js',
   '/authenticator/uv.js',
   '/authenticator/view.js',
+  '/authenticator/webpush.js',
   '/authenticator/app.css',
   '/authenticator/icon.svg',
   '/authenticator/manifest.webmanifest',
@@ -48,5 +49,33 @@ self.addEventListener('fetch', (event) => {
         return reply;
       })
       .catch(() => caches.match(key).then((hit) => hit ?? Response.error())),
+  );
+});
+
+// A Web Push wake-up: it says only that a sign-in waits; the app shows and answers the request.
+self.addEventListener('push', (event) => {
+  let id = '';
+  try {
+    id = String(event.data?.json()?.id ?? '');
+  } catch {
+    // not ours or not JSON: still tell the user to look
+  }
+  event.waitUntil(
+    self.registration.showNotification('Sign-in request', {
+      body: 'A sign-in waits for your approval. Open the authenticator to answer it.',
+      icon: '/authenticator/icon.svg',
+      tag: id ? `push-${id}` : 'push',
+      requireInteraction: true,
+    }),
+  );
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  event.waitUntil(
+    self.clients.matchAll({ type: 'window' }).then((open) => {
+      const app = open.find((c) => new URL(c.url).pathname.startsWith('/authenticator/'));
+      return app ? app.focus() : self.clients.openWindow('/authenticator/');
+    }),
   );
 });

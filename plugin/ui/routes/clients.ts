@@ -46,6 +46,20 @@ const SignIn = Type.Object(
   { additionalProperties: false },
 );
 
+const PushForm = Type.Object(
+  {
+    pushMode: Type.Union([Type.Literal('poll'), Type.Literal('hold'), Type.Literal('code')], {
+      message: 'Choose poll, hold or code.',
+    }),
+    // as the admin API allows (plugin/admin/clients.ts): 1 to 120 seconds
+    pushHoldSeconds: Type.String({
+      pattern: '^(?:[1-9][0-9]?|1[01][0-9]|120)$',
+      message: 'Hold time: whole seconds from 1 to 120.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
 /** No box ticked, or every box ticked, is no restriction. */
 function allowedOf(value: Method | Method[] | undefined): Method[] | null {
   const picked = [...new Set(value === undefined ? [] : Array.isArray(value) ? value : [value])];
@@ -102,6 +116,16 @@ export async function clientRoutes(app: FastifyInstance, face: UiFaceOptions): P
     });
     return done(request, reply, '/ui/clients', `Sign-in methods of ${client.name} saved.`);
   });
+  app.post<{ Params: { id: string } }>('/clients/:id/push', write, async (request, reply) => {
+    const form = parseForm(PushForm, request.body);
+    if (!form.ok)
+      return clientsPage(request, reply.code(400), face, { errors: form.errors, push: request.params.id });
+    const client = await updateClient(consoleContext(face, request), request.params.id, {
+      pushMode: form.value.pushMode,
+      pushHoldSeconds: Number(form.value.pushHoldSeconds),
+    });
+    return done(request, reply, '/ui/clients', `Push mode of ${client.name} saved.`);
+  });
   app.post<{ Params: { id: string } }>('/clients/:id/delete', write, async (request, reply) => {
     await deleteClient(consoleContext(face, request), request.params.id);
     return done(request, reply, '/ui/clients', 'Client deleted; its key no longer works.');
@@ -112,7 +136,8 @@ async function clientsPage(
   request: FastifyRequest,
   reply: FastifyReply,
   face: UiFaceOptions,
-  data: { errors?: FieldErrors; values?: Record<string, string> },
+  /** `push`: the client whose push form the errors belong to. */
+  data: { errors?: FieldErrors; values?: Record<string, string>; push?: string },
 ) {
   const clients = (await face.store.listClients()).filter((c) => c.kind !== 'node').map(publicClient);
   return page(request, reply, 'clients', 'Clients', { clients, methods: METHODS, ...data });

@@ -13,6 +13,7 @@ import { inviteUser } from '../../../src/portal/index.ts';
 import { consoleContext, consoleSelfService, fieldAttempt } from '../actor.ts';
 import { echo, type FieldErrors, parseForm } from '../forms.ts';
 import type { UiFaceOptions } from '../options.ts';
+import { enablePushFor } from '../push-bulk.ts';
 import { done, may, page } from '../render.ts';
 import { lockedNow, loginStats, userCount } from '../stats.ts';
 
@@ -75,7 +76,13 @@ const Bulk = Type.Object(
       },
     ),
     action: Type.Union(
-      [Type.Literal('enable'), Type.Literal('disable'), Type.Literal('move'), Type.Literal('invite')],
+      [
+        Type.Literal('enable'),
+        Type.Literal('disable'),
+        Type.Literal('move'),
+        Type.Literal('invite'),
+        Type.Literal('push'),
+      ],
       { message: 'Choose what to do with the selected users.' },
     ),
     group: Type.Optional(Type.String({ maxLength: 128, message: 'Choose a group.' })),
@@ -214,6 +221,8 @@ export async function userRoutes(app: FastifyInstance, face: UiFaceOptions): Pro
     if (action === 'move' && group !== DEFAULT_GROUP && !(await face.store.getGroup(group!)))
       return done(request, reply, '/ui/users', `Group "${group}" does not exist; nothing was changed.`);
     if (action === 'invite') return done(request, reply, '/ui/users', await inviteAll(face, request, names));
+    if (action === 'push')
+      return done(request, reply, '/ui/users', await enablePushFor(face, request, names));
     const ctx = consoleContext(face, request);
     let changed = 0;
     const missing: string[] = [];
