@@ -1,9 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
-import { type PublicToken, publicToken } from '../../src/admin/index.ts';
+import { publicToken } from '../../src/admin/index.ts';
 import { TesseraError } from '../../src/model/index.ts';
 import { startPairing } from '../../src/push/index.ts';
-import type { Store } from '../../src/store/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
 
@@ -41,15 +40,4 @@ export async function pushEnrolment(
     },
     qrCode,
   };
-}
-
-/** Online devices' last sync (kept apart from the token: any node notes it) joins their token views. */
-export async function withDeviceState(store: Store, tokens: PublicToken[]): Promise<PublicToken[]> {
-  return Promise.all(
-    tokens.map(async (t) => {
-      if (t.device?.registration !== 'online') return t;
-      const state = await store.push.getDeviceState(t.serial);
-      return state ? { ...t, device: { ...t.device, lastSyncAt: state.lastSyncAt } } : t;
-    }),
-  );
 }

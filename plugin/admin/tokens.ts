@@ -11,10 +11,11 @@ import {
   updateToken,
 } from '../../src/admin/index.ts';
 import { requireCanonicalUsername, TesseraError } from '../../src/model/index.ts';
+import { withDeviceState } from '../../src/push/index.ts';
 import { ADMIN_KEY, described, link, noContent, shownOnce } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
 import type { AdminFaceOptions } from './options.ts';
-import { pushEnrolment, withDeviceState } from './push-enrolment.ts';
+import { pushEnrolment } from './push-enrolment.ts';
 import {
   adminErrors,
   CodeEnrolment,

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../harness/browser.ts';
+import { DeviceClient, fetchTransport } from '../harness/device-client.ts';
 import { type SmtpHandle, smtpEnv, startSmtp } from '../harness/smtp.ts';
 import { Api, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 import { assertAccessible, signIn } from './console-support.ts';
@@ -83,6 +84,24 @@ describe('console: push for many users at once, and push modes per client', () =
         ),
         `audited for ${u}`,
       );
+  });
+
+  test("a user's page shows each device's registration, phone name, last sync and configuration", async () => {
+    await api.ok('POST', '/v1/admin/users', { username: 'sol' });
+    await api.ok('POST', '/v1/admin/users/sol/tokens', { type: 'totp', description: 'old app' });
+    const enrolled = await api.ok('POST', '/v1/admin/users/sol/tokens', { type: 'push' });
+    const phone = await DeviceClient.create(fetchTransport(node.url));
+    assert.equal((await phone.pair(enrolled.pairing.pairingToken, 'Sol Pixel')).status, 201);
+    assert.equal((await phone.request('POST', '/v1/device/sync', {})).status, 200);
+    await page.goto(`${base}/ui/users/sol`);
+    const rows = page.locator('#h-tokens + p + table tbody tr, section[aria-labelledby="h-tokens"] tbody tr');
+    const online = (await rows.filter({ hasText: enrolled.serial }).first().textContent()) ?? '';
+    assert.match(online, /online: Sol Pixel/);
+    assert.match(online, /last sync \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
+    assert.match(online, /number matching on/);
+    const offline = (await rows.filter({ hasText: 'old app' }).first().textContent()) ?? '';
+    assert.match(offline, /offline/);
+    await assertAccessible(page);
   });
 
   test('users: the bulk form without its CSRF token changes nothing', async () => {

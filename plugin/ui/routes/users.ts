@@ -10,6 +10,7 @@ import {
   type User,
 } from '../../../src/model/index.ts';
 import { inviteUser } from '../../../src/portal/index.ts';
+import { deviceConfig, withDeviceState } from '../../../src/push/index.ts';
 import { consoleContext, consoleSelfService, fieldAttempt } from '../actor.ts';
 import { echo, type FieldErrors, parseForm } from '../forms.ts';
 import type { UiFaceOptions } from '../options.ts';
@@ -365,6 +366,7 @@ export async function userPage(
   const view = await face.store.loadAuthView(username);
   if (!view) throw new TesseraError('NOT_FOUND', `user "${username}" does not exist`);
   const now = Date.now();
+  const settings = await face.adminContext('console').settings();
   // A user's last logins are open to `logins:read` (helpdesk included), not only `audit:read`.
   const canLogins = may(request, 'logins:read');
   if (canLogins) await face.audit.flush();
@@ -375,7 +377,17 @@ export async function userPage(
     user: publicUser(view.user),
     state: view.userState,
     locked: view.userState.lockedUntil > now,
-    tokens: view.tokens.map((t) => ({ ...publicToken(t), state: view.tokenStates[t.serial] })),
+    tokens: await withDeviceState(
+      face.store,
+      view.tokens.map((t) => ({
+        ...publicToken(t),
+        state: view.tokenStates[t.serial],
+        // what the phone is told (its own configuration over the settings'), as the portal shows it
+        ...(t.device?.registration === 'online'
+          ? { device: { ...t.device, config: deviceConfig(t, settings) } }
+          : {}),
+      })),
+    ),
     logins,
     canLogins,
     canTempCode: may(request, 'tokens:write') && !!face.selfService,
