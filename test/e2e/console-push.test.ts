@@ -139,7 +139,14 @@ describe('console: push for many users at once, and push modes per client', () =
     assert.equal(await page.getByLabel('Hold seconds').inputValue(), '10');
 
     await page.getByLabel('Push logins').selectOption('code');
-    await page.getByRole('button', { name: 'Save push mode of vpn-gw' }).click();
+    // the page still shows the last save's notice: wait for this form's own answer
+    await Promise.all([
+      page.waitForResponse(
+        (r) => r.url().endsWith(`/ui/clients/${clientId}/push`) && r.request().method() === 'POST',
+      ),
+      page.getByRole('button', { name: 'Save push mode of vpn-gw' }).click(),
+    ]);
+    await page.waitForLoadState('load');
     await page.getByText('Push mode of vpn-gw saved.').waitFor();
     assert.equal((await api.ok('GET', `/v1/admin/clients/${clientId}`)).pushMode, 'code');
     assert.ok(
