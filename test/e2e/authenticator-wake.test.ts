@@ -49,7 +49,8 @@ describe('authenticator wake-up: the service worker shows a notification on push
       data: JSON.stringify({ type: 'push', id: 'abc123', code: '424242' }),
     });
     let shown: { title: string; body: string; tag: string }[] = [];
-    for (let i = 0; i < 100 && shown.length === 0; i++) {
+    // up to 30 s: on a loaded machine the worker may take a while to wake for the event
+    for (let i = 0; i < 300 && shown.length === 0; i++) {
       shown = await app.evaluate(async () => {
         const reg = await navigator.serviceWorker.ready;
         return (await reg.getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag }));
