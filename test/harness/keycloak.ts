@@ -8,6 +8,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -43,19 +44,64 @@ export interface ExtensionBuild {
   junit: { tests: number; failures: number; errors: number; skipped: number };
 }
 
-/** `mvn package` of keycloak-extension/: compiles, runs the JUnit suite, builds target/tessera-keycloak.jar. */
+/** The newest modification time under the extension's sources and its pom. */
+function newestSource(dir = join(EXTENSION_DIR, 'src')): number {
+  let newest = statSync(join(EXTENSION_DIR, 'pom.xml')).mtimeMs;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * One build at a time across the test processes (the Keycloak test files run in parallel workers,
+ * and a second `mvn clean` would delete the classes under the first one's JUnit run). The lock is a
+ * directory, made atomically; one left by a killed run is taken over after ten minutes.
+ */
+function withBuildLock<T>(fn: () => T): T {
+  const lock = join(EXTENSION_DIR, '.build-lock');
+  const deadline = Date.now() + 15 * 60_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 10 * 60_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`keycloak-extension build lock ${lock} held for 15 minutes`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `mvn package` of keycloak-extension/: compiles, runs the JUnit suite, builds
+ * target/tessera-keycloak.jar. A jar newer than every source is this run's (or an identical) build:
+ * it is used as it is, with its JUnit reports.
+ */
 export function buildExtension(): ExtensionBuild {
   ensureDebianPackages(['maven', 'openjdk-17-jdk-headless']);
-  run(
-    'mvn',
-    ['-q', '-B', '-f', join(EXTENSION_DIR, 'pom.xml'), 'clean', 'package'],
-    'mvn package of keycloak-extension',
-    {
-      ...process.env,
-      JAVA_HOME: javaHome(),
-    },
-  );
-  if (!existsSync(EXTENSION_JAR)) throw new Error(`mvn package did not produce ${EXTENSION_JAR}`);
+  return withBuildLock(() => {
+    const jar = statSync(EXTENSION_JAR, { throwIfNoEntry: false });
+    if (!jar || jar.mtimeMs <= newestSource())
+      run(
+        'mvn',
+        ['-q', '-B', '-f', join(EXTENSION_DIR, 'pom.xml'), 'clean', 'package'],
+        'mvn package of keycloak-extension',
+        { ...process.env, JAVA_HOME: javaHome() },
+      );
+    if (!existsSync(EXTENSION_JAR)) throw new Error(`mvn package did not produce ${EXTENSION_JAR}`);
+    return junitOf();
+  });
+}
+
+function junitOf(): ExtensionBuild {
   const junit = { tests: 0, failures: 0, errors: 0, skipped: 0 };
   const reports = join(EXTENSION_DIR, 'target', 'surefire-reports');
   for (const f of existsSync(reports) ? readdirSync(reports) : []) {
