@@ -39,6 +39,53 @@ end
 local function put_ustate(key, field, f, lu, lc, ws, wf, ls)
   redis.call('HSET', key, field, n(f) .. ',' .. n(lu) .. ',' .. n(lc) .. ',' .. n(ws) .. ',' .. n(wf) .. ',' .. n(ls))
 end
+-- settleFailure: a counted failure at the threshold locks (unless a lock already runs).
+local function settle_lock(now, threshold, f, lu, lc, baseSeconds, maxSeconds)
+  if threshold > 0 and f >= threshold and lu <= now then
+    lu, lc = lock(now, lc, baseSeconds, maxSeconds)
+    f = 0
+  end
+  return f, lu, lc
+end
+`;
+
+/**
+ * reserveAttempt, shared by RESERVE_ATTEMPT and SETTLE_ATTEMPT: ARGV[1] username, ARGV[2] now,
+ * ARGV[3..7] threshold, baseSeconds, maxSeconds, windowMs, failuresPerWindow. Returns the status
+ * (1 granted, 2 locked, 3 throttled) and the six fields. A grant is returned unwritten (the caller
+ * writes it, or drops it for a refund); a refusal writes only the lock it may set.
+ */
+const RESERVE = `
+local function reserve(key)
+  local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', key, ARGV[1]))
+  local now = tonumber(ARGV[2])
+  local threshold = tonumber(ARGV[3])
+  local perWindow = tonumber(ARGV[7])
+  if lu > now then return 2, f, lu, lc, ws, wf, ls end
+  local inWindow = (now - ws) < tonumber(ARGV[6])
+  local counted = 0
+  if inWindow then counted = wf end
+  if perWindow > 0 and counted >= perWindow then return 3, f, lu, lc, ws, wf, ls end
+  if threshold > 0 and f >= threshold then
+    lu, lc = lock(now, lc, tonumber(ARGV[4]), tonumber(ARGV[5]))
+    put_ustate(key, ARGV[1], 0, lu, lc, ws, wf, ls)
+    return 2, 0, lu, lc, ws, wf, ls
+  end
+  if not inWindow then ws = now end
+  return 1, f + 1, lu, lc, ws, counted + 1, ls
+end
+`;
+
+/** advances + applyAdvance for one token state: the fresh flag and the state after it. */
+const ADVANCE = `
+local function advance(c, s, d, kind, v, drift)
+  if kind == 'totp' then
+    if v > s then return true, c, v, drift end
+  elseif v >= c then
+    return true, v + 1, s, d
+  end
+  return false, c, s, d
+end
 `;
 
 /**
@@ -49,7 +96,7 @@ end
  * attempt sent again after a failover answer as it was first answered: its accept may have reached
  * the new master before the old one died. Another attempt with the same code has another id.
  */
-export const COMMIT_ACCEPT = `${READ_STATE}
+export const COMMIT_ACCEPT = `${READ_STATE}${ADVANCE}
 if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then
   local c0, s0, d0 = tstate(redis.call('HGET', KEYS[1], ARGV[1]))
   return {1, c0, s0, d0}
@@ -57,15 +104,9 @@ end
 local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', KEYS[2], ARGV[2]))
 if lu > tonumber(ARGV[6]) then return {2} end
 local c, s, d = tstate(redis.call('HGET', KEYS[1], ARGV[1]))
-local v = tonumber(ARGV[4])
-if ARGV[3] == 'totp' then
-  if not (v > s) then return {0} end
-  s = v
-  d = tonumber(ARGV[5])
-else
-  if not (v >= c) then return {0} end
-  c = v + 1
-end
+local fresh
+fresh, c, s, d = advance(c, s, d, ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]))
+if not fresh then return {0} end
 redis.call('HSET', KEYS[1], ARGV[1], n(c) .. ',' .. n(s) .. ',' .. n(d))
 redis.call('HSET', KEYS[2], ARGV[2], '0,0,0,' .. n(ws) .. ',0,' .. ARGV[6])
 if KEYS[3] then redis.call('SET', KEYS[3], '1', 'PX', 120000) end
@@ -77,26 +118,10 @@ return {1, c, s, d}
  * → {status, the six fields}: status 1 granted (counted), 2 refused locked, 3 refused throttled.
  * A refusal writes nothing, except when the counted attempts reached the threshold: that locks.
  */
-export const RESERVE_ATTEMPT = `${READ_STATE}${LOCK}
-local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', KEYS[1], ARGV[1]))
-local now = tonumber(ARGV[2])
-local threshold = tonumber(ARGV[3])
-local perWindow = tonumber(ARGV[7])
-if lu > now then return {2, f, lu, lc, ws, wf, ls} end
-local inWindow = (now - ws) < tonumber(ARGV[6])
-local counted = 0
-if inWindow then counted = wf end
-if perWindow > 0 and counted >= perWindow then return {3, f, lu, lc, ws, wf, ls} end
-if threshold > 0 and f >= threshold then
-  lu, lc = lock(now, lc, tonumber(ARGV[4]), tonumber(ARGV[5]))
-  put_ustate(KEYS[1], ARGV[1], 0, lu, lc, ws, wf, ls)
-  return {2, 0, lu, lc, ws, wf, ls}
-end
-f = f + 1
-if not inWindow then ws = now end
-wf = counted + 1
-put_ustate(KEYS[1], ARGV[1], f, lu, lc, ws, wf, ls)
-return {1, f, lu, lc, ws, wf, ls}
+export const RESERVE_ATTEMPT = `${READ_STATE}${LOCK}${RESERVE}
+local status, f, lu, lc, ws, wf, ls = reserve(KEYS[1])
+if status == 1 then put_ustate(KEYS[1], ARGV[1], f, lu, lc, ws, wf, ls) end
+return {status, f, lu, lc, ws, wf, ls}
 `;
 
 /**
@@ -111,41 +136,21 @@ return {1, f, lu, lc, ws, wf, ls}
  * → {1, c, s, d} accepted | {2, six} refused locked | {3, six} refused throttled | {4} refunded |
  *   {5, six} failed | {6, six} stale (an accept whose code was used meanwhile, counted as failed)
  */
-export const SETTLE_ATTEMPT = `${READ_STATE}${LOCK}
+export const SETTLE_ATTEMPT = `${READ_STATE}${LOCK}${RESERVE}${ADVANCE}
 if KEYS[3] and ARGV[8] == 'accept' and redis.call('EXISTS', KEYS[3]) == 1 then
   local c0, s0, d0 = tstate(redis.call('HGET', KEYS[1], ARGV[9]))
   return {1, c0, s0, d0}
 end
-local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', KEYS[2], ARGV[1]))
-local now = tonumber(ARGV[2])
-local threshold = tonumber(ARGV[3])
-local perWindow = tonumber(ARGV[7])
-if lu > now then return {2, f, lu, lc, ws, wf, ls} end
-local inWindow = (now - ws) < tonumber(ARGV[6])
-local counted = 0
-if inWindow then counted = wf end
-if perWindow > 0 and counted >= perWindow then return {3, f, lu, lc, ws, wf, ls} end
-if threshold > 0 and f >= threshold then
-  lu, lc = lock(now, lc, tonumber(ARGV[4]), tonumber(ARGV[5]))
-  put_ustate(KEYS[2], ARGV[1], 0, lu, lc, ws, wf, ls)
-  return {2, 0, lu, lc, ws, wf, ls}
-end
+local status, f, lu, lc, ws, wf, ls = reserve(KEYS[2])
+if status ~= 1 then return {status, f, lu, lc, ws, wf, ls} end
 if ARGV[8] == 'refund' then return {4} end
-f = f + 1
-if not inWindow then ws = now end
-wf = counted + 1
-local status = 5
+local now = tonumber(ARGV[2])
+status = 5
 if ARGV[8] == 'accept' then
   status = 6
   local c, s, d = tstate(redis.call('HGET', KEYS[1], ARGV[9]))
-  local v = tonumber(ARGV[11])
-  local fresh = false
-  if ARGV[10] == 'totp' then
-    if v > s then s = v; d = tonumber(ARGV[12]); fresh = true end
-  elseif v >= c then
-    c = v + 1
-    fresh = true
-  end
+  local fresh
+  fresh, c, s, d = advance(c, s, d, ARGV[10], tonumber(ARGV[11]), tonumber(ARGV[12]))
   if fresh then
     redis.call('HSET', KEYS[1], ARGV[9], n(c) .. ',' .. n(s) .. ',' .. n(d))
     put_ustate(KEYS[2], ARGV[1], 0, 0, 0, ws, 0, now)
@@ -153,10 +158,7 @@ if ARGV[8] == 'accept' then
     return {1, c, s, d}
   end
 end
-if threshold > 0 and f >= threshold and lu <= now then
-  lu, lc = lock(now, lc, tonumber(ARGV[4]), tonumber(ARGV[5]))
-  f = 0
-end
+f, lu, lc = settle_lock(now, tonumber(ARGV[3]), f, lu, lc, tonumber(ARGV[4]), tonumber(ARGV[5]))
 put_ustate(KEYS[2], ARGV[1], f, lu, lc, ws, wf, ls)
 return {status, f, lu, lc, ws, wf, ls}
 `;
@@ -177,14 +179,9 @@ return {f, lu, lc, ws, wf, ls}
  */
 export const COMMIT_FAILURE = `${READ_STATE}${LOCK}
 local f, lu, lc, ws, wf, ls = ustate(redis.call('HGET', KEYS[1], ARGV[1]))
-local now = tonumber(ARGV[2])
-local threshold = tonumber(ARGV[3])
-if threshold > 0 and f >= threshold and lu <= now then
-  lu, lc = lock(now, lc, tonumber(ARGV[4]), tonumber(ARGV[5]))
-  f = 0
-  put_ustate(KEYS[1], ARGV[1], f, lu, lc, ws, wf, ls)
-end
-return {f, lu, lc, ws, wf, ls}
+local f2, lu2, lc2 = settle_lock(tonumber(ARGV[2]), tonumber(ARGV[3]), f, lu, lc, tonumber(ARGV[4]), tonumber(ARGV[5]))
+if lu2 ~= lu then put_ustate(KEYS[1], ARGV[1], f2, lu2, lc2, ws, wf, ls) end
+return {f2, lu2, lc2, ws, wf, ls}
 `;
 
 /** KEYS: tstates. ARGV: serial, counter, lastUsedStep, drift. → merged {c,s,d} (max-merge, never backwards) */
