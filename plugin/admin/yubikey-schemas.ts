@@ -1,7 +1,6 @@
 // Request bodies for YubiKeys: enrolment as the personalisation tool writes the values, and the
 // import of its programming files.
 import { Type } from '@sinclair/typebox';
-import { Serial } from './schemas.ts';
 
 export const YubikeyBody = Type.Object(
   {
@@ -16,7 +15,6 @@ export const YubikeyBody = Type.Object(
     aesKey: Type.String({ pattern: '^[0-9a-fA-F]{32}$', description: 'hex, 16 bytes' }),
     description: Type.Optional(Type.String({ maxLength: 256 })),
     isDefault: Type.Optional(Type.Boolean()),
-    serial: Type.Optional(Serial),
   },
   {
     additionalProperties: false,

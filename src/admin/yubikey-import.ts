@@ -202,7 +202,7 @@ async function importOne(
         ? { reason: 'the key types its OATH token identifier before each code; switch the identifier off' }
         : {};
     if (key.kind === 'yubikey') {
-      const token: Token = yubikeyToken(ctx, username, { ...key, serial }, Date.now());
+      const token: Token = yubikeyToken(ctx, username, key, Date.now());
       if (dryRun) return done;
       const first = (await ctx.store.listTokens(username)).length === 0;
       await ctx.store.putToken({ ...token, isDefault: first });

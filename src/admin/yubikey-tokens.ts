@@ -17,7 +17,6 @@ export interface YubikeyInput {
   aesKey: string;
   description?: string;
   isDefault?: boolean;
-  serial?: string;
 }
 
 /** The public id as ModHex, lower case (the tool may show it as hex); null when it is neither. */
@@ -59,7 +58,9 @@ export function yubikeyToken(
   // A constant key (all zero bytes, a placeholder) lets anyone make this key's OTPs.
   if (aesKey.every((b) => b === aesKey[0]))
     throw new TesseraError('WEAK_SECRET', 'aesKey is one byte repeated; program the key with a random one');
-  const serial = input.serial ?? yubikeySerial(publicId);
+  // Never chosen by the caller: one key under two serials would keep two counters, and an OTP
+  // spent under one would be accepted again under the other.
+  const serial = yubikeySerial(publicId);
   return {
     serial,
     username,

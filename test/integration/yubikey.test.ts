@@ -41,6 +41,18 @@ describe('YubiKey OTP, cross-checked with ykgenerate', () => {
     assert.ok(!text.includes(key.aesKey) && !text.includes(key.privateId), 'no secret in any answer');
     const again = await admin.call('POST', '/v1/admin/users/yk-enrol/tokens', { type: 'yubikey', ...key });
     assert.equal(again.status, 409, 'one key is enrolled once');
+    // not even for another user, and never under a serial of the caller's choosing: one key under two
+    // serials would keep two counters, so an OTP spent under one would be accepted under the other
+    await admin.ok('POST', '/v1/admin/users', { username: 'yk-other' });
+    const other = await admin.call('POST', '/v1/admin/users/yk-other/tokens', { type: 'yubikey', ...key });
+    assert.equal(other.status, 409, 'the same key for another user');
+    const named = await admin.call('POST', '/v1/admin/users/yk-other/tokens', {
+      type: 'yubikey',
+      ...key,
+      serial: 'MYKEY1',
+    });
+    assert.equal(named.status, 400, 'a serial of the caller is refused');
+    assert.equal((await admin.ok('GET', '/v1/admin/users/yk-other/tokens')).items.length, 0);
     for (const bad of [
       { ...key, aesKey: key.aesKey.slice(2) },
       { ...key, privateId: 'xyz' },
