@@ -690,8 +690,11 @@ export class Validator {
     now: number,
     firstFactor: FirstFactorProof,
   ): Promise<ValidateOutcome> {
+    const method = this.method(token);
+    if (method.needsFirstFactor && firstFactor === 'none')
+      return { ...reject('PIN_REQUIRED'), serial: token.serial, method: token.type };
     const base = this.newChallenge(req, settings, now, firstFactor);
-    const started = await this.method(token).start(
+    const started = await method.start(
       this.methodContext(req, view, token, settings, now, base.transactionId),
     );
     if (started.failure) return { ...reject(started.failure), serial: token.serial, method: token.type };

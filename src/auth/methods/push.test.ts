@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, test } from 'vitest';
-import { type AdminContext, createClient, createUser } from '../../admin/index.ts';
+import { type AdminContext, createClient, createUser, updateUser } from '../../admin/index.ts';
 import { KeyRing } from '../../crypto/index.ts';
 import {
   type AuditEvent,
@@ -102,6 +102,24 @@ describe('push as a challenge method: created after the first factor, accepted o
     ]);
     assert.deepEqual([a.result, b.result].sort(), ['accept', 'reject']);
     assert.equal((await login('ann', '', vpn, first.transactionId)).result, 'reject');
+  });
+
+  test('a user with no PIN gets no push from an empty pass (the username alone proves nothing)', async () => {
+    await paired('gus');
+    await updateUser(admin, 'gus', { pin: null });
+    const r = await login('gus', '');
+    assert.deepEqual([r.result, r.reason], ['reject', 'PIN_REQUIRED']);
+    assert.deepEqual(await store.push.pendingPushes('gus', Date.now()), [], 'no push was made');
+    // nor by a menu pick: the pick starts the method with the same (absent) proof
+    const picked = await Promise.all([login('gus', ''), login('gus', '')]);
+    assert.ok(picked.every((p) => p.result === 'reject'));
+    assert.deepEqual(await store.push.pendingPushes('gus', Date.now()), []);
+    // the phone's own TOTP code still works for it, one-shot, as for any device
+    const code = totpAt(
+      { secret: phones.gus!.secret, algorithm: 'SHA1', digits: 6, period: 30 },
+      timeStep(Date.now(), 30),
+    );
+    assert.equal((await login('gus', code)).result, 'accept');
   });
 
   test('denied → PUSH_DENIED; expired → PUSH_EXPIRED', async () => {

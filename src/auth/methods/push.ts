@@ -46,14 +46,15 @@ function waitingMessage(push: PushChallenge): string {
 }
 
 /**
- * Push approval as a challenge method. Start creates the push (after the first factor: the
- * validator starts methods only then) unless the user has too many pending already. Answering:
+ * Push approval as a challenge method. Start creates the push (only after a proved first factor:
+ * `needsFirstFactor`; a user with no PIN gets PIN_REQUIRED, never a push) unless the user has too many pending already. Answering:
  * approved → accept, spent exactly once across nodes; pending → the challenge goes on; denied or
  * expired → refused. A code of the phone's TOTP seed (no network on the phone) answers too.
  */
 export function pushMethod(deps: PushMethodDeps): ChallengeMethod {
   return {
     type: 'push',
+    needsFirstFactor: true,
     label: (token) => `Push to ${token.device?.name ?? token.description ?? 'your phone'}`,
     async start(ctx) {
       const push = await deps.push.create({

@@ -40,6 +40,11 @@ export type MethodAnswer =
 
 export interface ChallengeMethod {
   readonly type: Method;
+  /**
+   * Starts only after a proved first factor (PIN, directory password, upstream): a method whose
+   * answer is a tap (push) must never be set off by someone who knows only the username.
+   */
+  readonly needsFirstFactor?: boolean;
   /** Name in the menu, e.g. "Email to j***@example.com" (masked). Never a secret. */
   label(token: Token, user: User): string;
   /** A challenge for this token starts: send a code, create a push, or nothing (TOTP/HOTP). */
