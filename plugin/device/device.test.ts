@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, test } from 'vitest';
-import { type AdminContext, createClient, createUser } from '../../src/admin/index.ts';
+import { type AdminContext, createClient, createUser, updateToken } from '../../src/admin/index.ts';
 import { CallerDirectory, Validator } from '../../src/auth/index.ts';
 import { KeyRing } from '../../src/crypto/index.ts';
 import { type AuditEvent, DEFAULT_SETTINGS, type Settings } from '../../src/model/index.ts';
 import { base32Decode, timeStep, totpAt } from '../../src/otp/index.ts';
 import { PushService, startPairing, vapidKeys } from '../../src/push/index.ts';
 import { openEmbeddedStore } from '../../src/store/index.ts';
-import { DeviceClient, type DeviceTransport } from '../../test/harness/device-client.ts';
+import { DeviceClient, type DeviceTransport, readEvents } from '../../test/harness/device-client.ts';
 import { validatePlugin } from '../validate/index.ts';
 import { devicePlugin } from './index.ts';
 
@@ -266,6 +266,69 @@ describe('device API (plugin/device): pairing, signed requests, push answers', (
     const late = await phone.answer(e.id, { decision: 'approve', number: e.number });
     assert.equal(late.status, 409);
     assert.equal(apiKey.length > 0, true);
+  });
+
+  test('a token locked or disabled after its QR was shown cannot be paired; its status stays', async () => {
+    await createUser(admin, { username: 'frank' });
+    for (const status of ['locked', 'disabled'] as const) {
+      const start = await startPairing(admin, 'frank', { baseUrl: 'https://mfa.example/' });
+      await updateToken(admin, 'frank', start.token.serial, { status });
+      const phone = await DeviceClient.create(send);
+      const reply = await phone.pair(start.pairingToken);
+      assert.equal(reply.status >= 400 && reply.status < 500, true, JSON.stringify(reply.body));
+      assert.equal((await store.getToken(start.token.serial))?.status, status);
+    }
+  });
+
+  test('a phone replaced by a rescan, or its token disabled, has its open event stream ended', async () => {
+    await createUser(admin, { username: 'gina' });
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    const { phone, start } = await pairNew('gina');
+    const token = async () => (await store.getToken(start.token.serial))!;
+    const seen: string[] = [];
+    const stream = readEvents(base, phone, (event, data) => {
+      if (event === 'push') seen.push(String(data.id));
+      return undefined;
+    });
+    const first = await push.create({ token: await token(), client: vpn() });
+    for (let i = 0; i < 50 && !seen.includes(first!.id); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(seen.includes(first!.id), 'the paired phone hears of a push');
+    await store.push.putDeviceState({
+      serial: start.token.serial,
+      lastSyncAt: Date.now(),
+      webPush: { endpoint: 'https://push.example/old', keys: { p256dh: 'x', auth: 'y' } },
+    });
+    // "Rescan device": a new phone takes the token with its own key
+    const rescan = await startPairing(admin, 'gina', {
+      baseUrl: 'https://mfa.example/',
+      serial: start.token.serial,
+    });
+    const next = await DeviceClient.create(send);
+    assert.equal((await next.pair(rescan.pairingToken)).status, 201);
+    const ended = await Promise.race([
+      stream.then(() => true),
+      new Promise((r) => setTimeout(() => r(false), 5000)),
+    ]);
+    assert.equal(ended, true, "the old phone's stream is ended");
+    assert.equal(
+      (await store.push.getDeviceState(start.token.serial))?.webPush,
+      undefined,
+      'nor is it woken',
+    );
+    const later = await push.create({ token: await token(), client: vpn() });
+    assert.ok(later && !seen.includes(later.id), 'the old phone learns of no later push');
+    // the new phone's stream ends too once an admin disables the token
+    const nextStream = readEvents(base, next, () => undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    await updateToken(admin, 'gina', start.token.serial, { status: 'disabled' });
+    const cut = await Promise.race([
+      nextStream.then(
+        () => true,
+        () => true,
+      ),
+      new Promise((r) => setTimeout(() => r(false), 5000)),
+    ]);
+    assert.equal(cut, true, 'a disabled token has no open stream');
   });
 
   test('malformed bodies are 400 and change nothing', async () => {

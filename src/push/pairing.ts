@@ -119,7 +119,14 @@ export async function pairDevice(ctx: AdminContext, req: PairRequest, now = Date
   const refused = () => new TesseraError('PAIRING_INVALID', 'the pairing code is unknown, used or expired');
   if (!pairing) throw refused();
   const token = await ctx.store.getToken(pairing.serial);
-  if (!token || token.username !== pairing.username || token.status === 'disabled') throw refused();
+  // Only a token waiting for its phone, or an active one being rescanned: a token an admin disabled
+  // or locked after the QR was shown stays as the admin left it.
+  if (
+    !token ||
+    token.username !== pairing.username ||
+    !(token.status === 'pending' || token.status === 'active')
+  )
+    throw refused();
   const secret = randomBytes(recommendedSecretBytes('SHA1'));
   const next: Token = {
     ...token,
@@ -140,6 +147,12 @@ export async function pairDevice(ctx: AdminContext, req: PairRequest, now = Date
     updatedAt: now,
   };
   if (!(await ctx.store.putToken(next))) throw refused();
+  // The old phone's wake-up address goes with its key: the new phone sends its own.
+  const state = await ctx.store.push.getDeviceState(token.serial);
+  if (state?.webPush) {
+    const { webPush: _old, ...rest } = state;
+    await ctx.store.push.putDeviceState(rest);
+  }
   ctx.audit('device.paired', {
     username: token.username,
     serial: token.serial,
