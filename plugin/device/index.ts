@@ -267,15 +267,34 @@ async function deviceFace(app: FastifyInstance, opts: DeviceFaceOptions): Promis
         sent.add(p.id);
         send('push', pushView(p));
       };
+      // The stream was opened with one signature: each look checks the device is still that phone
+      // (active, same key). A phone replaced by a rescan, or a token disabled, locked or deleted,
+      // has its stream ended, so it learns of no later push (nor a code to type).
+      const stillThisPhone = async () => {
+        const now = await opts.store.getToken(token.serial);
+        const same =
+          now?.status === 'active' &&
+          JSON.stringify(now.device?.publicKey) === JSON.stringify(token.device?.publicKey);
+        if (!same && !raw.writableEnded) raw.end();
+        return same;
+      };
       const look = async () => {
         try {
+          if (!(await stillThisPhone())) return;
           for (const p of await push.pendingFor(token)) offer(p);
         } catch {
           // the store is away for a moment: the next look tries again
         }
       };
       send('config', deviceConfig(token, await opts.settings()));
-      const off = push.onPush(token.serial, offer);
+      const off = push.onPush(
+        token.serial,
+        (p) =>
+          void stillThisPhone().then(
+            (same) => same && offer(p),
+            () => {},
+          ),
+      );
       await look();
       const poll = setInterval(() => void look(), opts.eventPollMs ?? 1000);
       const ping = setInterval(() => {
