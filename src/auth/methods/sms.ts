@@ -33,7 +33,7 @@ export function smsMethod(sender: SmsSender | null, deps: SentCodeDeps): Challen
           .replaceAll('{otp}', code)
           .replaceAll('{issuer}', ctx.settings.issuer)
           .replaceAll('{minutes}', minutes);
-        return sender.send(phone, { otp: code, text });
+        return sender.send(phone, { otp: code, text, issuer: ctx.settings.issuer });
       },
     },
     deps,

@@ -6,7 +6,7 @@ import { type HttpGatewayConfig, httpGateway } from './http-gateway.ts';
 
 const Gateway = SmsGateway;
 
-const message = { otp: '042917', text: 'Your code: 042917' };
+const message = { otp: '042917', text: 'Your code: 042917', issuer: 'ACME' };
 
 function config(base: string, over: Partial<HttpGatewayConfig> = {}): HttpGatewayConfig {
   return {
@@ -54,7 +54,7 @@ describe('HTTP SMS gateway', () => {
   test('a value cannot break out of its JSON string', async () => {
     gw.received = [];
     const send = httpGateway(config(base));
-    await send.send('+4179', { otp: '1"}, "x": "y', text: 'a\\"b' });
+    await send.send('+4179', { otp: '1"}, "x": "y', text: 'a\\"b', issuer: 'ACME' });
     const body = JSON.parse(gw.received[0]?.body ?? '');
     assert.equal(body.text, 'Code 1"}, "x": "y');
     assert.equal(body.x, undefined);
@@ -68,7 +68,9 @@ describe('HTTP SMS gateway', () => {
         body: { format: 'form', template: { number: '{phone}', msg: '{message}' } },
       }),
     );
-    assert.deepEqual(await send.send('+4179123', { otp: '1', text: 'Code: 1 & more' }), { ok: true });
+    assert.deepEqual(await send.send('+4179123', { otp: '1', text: 'Code: 1 & more', issuer: 'ACME' }), {
+      ok: true,
+    });
     const got = gw.received[0];
     assert.equal(got?.url, '/api?to=%2B4179123&n=4179123');
     assert.equal(got?.headers['content-type'], 'application/x-www-form-urlencoded');

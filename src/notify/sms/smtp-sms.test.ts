@@ -26,16 +26,17 @@ describe('SMTP-to-SMS through a real SMTP listener', () => {
 
   test('the phone number makes the address; the text is the SMS', async () => {
     const sms = smtpToSms('{digits}@sms.example.test', (to, data) =>
-      notifier.deliver('sms-code', to, { issuer: 'ACME', ...data }, 2000),
+      notifier.deliver('sms-code', to, data, 2000),
     );
     assert.deepEqual(
-      await sms.send('+41 79 123 45 67', { otp: '123456', text: 'Your ACME code is 123456' }),
+      await sms.send('+41 79 123 45 67', { otp: '123456', text: 'Your ACME code is 123456', issuer: 'ACME' }),
       {
         ok: true,
       },
     );
     const mail = await smtp.waitForMail('41791234567@sms.example.test');
     assert.equal(mail.text.trim(), 'Your ACME code is 123456');
+    assert.equal(mail.subject, 'ACME code', 'the subject names the issuer');
   });
 
   test('a refusing server is a failure the caller sees, at once', async () => {
@@ -43,7 +44,7 @@ describe('SMTP-to-SMS through a real SMTP listener', () => {
     const sms = smtpToSms('{phone}@sms.example.test', (to, data) =>
       notifier.deliver('sms-code', to, data, 2000),
     );
-    const r = await sms.send('+4179000', { otp: '1', text: 'x' });
+    const r = await sms.send('+4179000', { otp: '1', text: 'x', issuer: 'ACME' });
     assert.deepEqual(r, { ok: false, why: 'refused', detail: 'SMTP 451' });
   });
 
@@ -51,7 +52,7 @@ describe('SMTP-to-SMS through a real SMTP listener', () => {
     const none = new Notifier({ disabled: [], adminAddresses: [] }, new Registry());
     const r = await smtpToSms('{phone}@x.test', (to, data) => none.deliver('sms-code', to, data, 500)).send(
       '+4179000',
-      { otp: '1', text: 'x' },
+      { otp: '1', text: 'x', issuer: 'ACME' },
     );
     assert.deepEqual(r, { ok: false, why: 'not-configured', detail: 'no SMTP server' });
   });

@@ -20,7 +20,7 @@ export function smtpToSms(addressTemplate: string, mail: MailDelivery): SmsSende
         otp: '',
         message: '',
       });
-      return mail(to, { code: message.otp, text: message.text });
+      return mail(to, { code: message.otp, text: message.text, issuer: message.issuer });
     },
   };
 }

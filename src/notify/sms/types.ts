@@ -8,6 +8,8 @@ export type DeliveryResult = { ok: true } | { ok: false; why: DeliveryFailure; d
 export interface CodeMessage {
   otp: string;
   text: string;
+  /** Who sends it (settings.issuer): a mail gateway's subject line names it. */
+  issuer: string;
 }
 
 /** One way of getting a code to a phone. Never throws; answers within its configured timeout. */
