@@ -1,7 +1,6 @@
 import { type Config, SYSLOG_FACILITIES, VARIABLES, type Variable } from './config.ts';
 import { SMS_EFFECTIVE } from './config-sms.ts';
-
-const MASK = '********';
+import { MASK, maskUrl } from './mask.ts';
 
 /** Each variable's effective value, from the loaded configuration (defaults filled in). */
 const EFFECTIVE: Record<string, (c: Config) => string | number | boolean | undefined> = {
@@ -80,17 +79,6 @@ const EFFECTIVE: Record<string, (c: Config) => string | number | boolean | undef
 };
 
 /** A URL without its secrets: the password and every query value are masked. */
-export function maskUrl(text: string): string {
-  try {
-    const u = new URL(text);
-    if (u.password) u.password = MASK;
-    for (const key of [...u.searchParams.keys()]) u.searchParams.set(key, MASK);
-    return u.toString();
-  } catch {
-    return MASK;
-  }
-}
-
 function shown(v: Variable, value: string | number | boolean | undefined): string | null {
   if (value === undefined) return null;
   const text = String(value);

@@ -26,6 +26,8 @@ export const SMS_VARIABLES: readonly Variable[] = [
     name: 'TESSERA_SMS_BODY',
     allowed:
       'the body template as JSON (form: an object of strings); strings may name {phone}, {digits}, {otp}, {message}',
+    // gateways often take their API key in the body
+    secret: 'value',
   },
   { name: 'TESSERA_SMS_USER', allowed: 'the gateway login for basic auth' },
   { name: 'TESSERA_SMS_PASSWORD', allowed: 'the gateway password for basic auth', secret: 'value' },

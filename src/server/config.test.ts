@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, test } from 'vitest';
 import { ConfigError, loadConfig, SECRET_FILE_VARIABLES, tesseraVariables, VARIABLES } from './config.ts';
-import { configReport, formatReport, maskUrl } from './config-report.ts';
+import { configReport, formatReport } from './config-report.ts';
+import { maskUrl } from './mask.ts';
 
 const KEY = randomBytes(32).toString('base64');
 
@@ -277,6 +278,18 @@ describe('the configuration loader', () => {
   test('a secret that is refused is not echoed', () => {
     const message = problemOf({ TESSERA_MASTER_KEY: 'not-the-right-secret' });
     assert.equal(message.includes('not-the-right-secret'), false);
+    // a URL's key in its query, an SMS body's API key
+    const url = problemOf({
+      TESSERA_SMS_PROVIDER: 'http',
+      TESSERA_SMS_URL: 'ftp://gw.example/send?apikey=SECRET123',
+    });
+    assert.equal(url.includes('SECRET123'), false, url);
+    assert.match(url, /TESSERA_SMS_URL/);
+    const body = problemOf({
+      TESSERA_SMS_PROVIDER: 'http',
+      TESSERA_SMS_BODY: '{"api_key":"SECRET456", oops',
+    });
+    assert.equal(body.includes('SECRET456'), false, body);
     assert.match(message, /^TESSERA_MASTER_KEY: the value is not allowed; use the base64 of 32 bytes$/);
   });
 

@@ -15,6 +15,7 @@ import {
 import type { RedisStoreOptions, RedisTlsFiles } from '../store/redis/index.ts';
 import { type MailConfig, mailConfigOf, type PortalConfig, portalConfigOf } from './config-mail.ts';
 import { SMS_VARIABLES, type SmsConfig, smsConfigOf } from './config-sms.ts';
+import { maskUrl } from './mask.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -278,7 +279,11 @@ export class Reader {
 
   reject(name: string, value: string): undefined {
     const spec = KNOWN.get(name)!;
-    const shown = spec.secret === 'value' ? 'the value' : JSON.stringify(value.slice(0, 80));
+    // a refused secret is not echoed: a URL shows with its password and query values masked
+    const shown =
+      spec.secret === 'value'
+        ? 'the value'
+        : JSON.stringify((spec.secret === 'url' ? maskUrl(value) : value).slice(0, 80));
     this.problems.push({ variable: name, message: `${name}: ${shown} is not allowed; use ${spec.allowed}` });
     return undefined;
   }
