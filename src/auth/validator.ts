@@ -340,7 +340,9 @@ export class Validator {
       const verdict = await answer({ ...ctx, pass, state: bound.state });
       switch (verdict.kind) {
         case 'accept':
-          return this.acceptAnswered(view, token, verdict.advance, settings, now);
+          return this.acceptAnswered(view, token, settings, now);
+        case 'code':
+          return this.checkCode(view, [token], pass, settings, now, ticket);
         case 'pending':
           await this.deps.store.refundAttempt(view.user.username, ticket);
           await this.deps.store.putChallenge(
@@ -372,7 +374,6 @@ export class Validator {
   private async acceptAnswered(
     view: AuthView,
     token: Token,
-    advance: TokenState | undefined,
     settings: Settings,
     now: number,
   ): Promise<ValidateOutcome> {
@@ -388,7 +389,6 @@ export class Validator {
       const state = await this.settle(view, settings, now);
       return { ...reject(state.lockedUntil > now ? 'USER_LOCKED' : 'OTP_REUSED'), serial: token.serial };
     }
-    if (advance) await store.advanceTokenState(token.serial, advance);
     return { ...accept('OK'), serial: token.serial, method: token.type };
   }
 

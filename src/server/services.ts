@@ -194,7 +194,7 @@ export function createServices(
     oneTimeCodes: oneTimeCodeChecker(store, oneTimeCodeHooks(store, notifier, metrics)),
     methods: methodRegistry([
       ...BUILTIN_METHODS,
-      pushMethod({ push, keyring: ring, store }),
+      pushMethod({ push }),
       ...codeMethods(config, notifier, {
         store,
         keyring: ring,

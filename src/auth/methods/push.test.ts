@@ -32,7 +32,7 @@ describe('push as a challenge method: created after the first factor, accepted o
     keyring,
     settings: async () => settings,
     audit,
-    methods: methodRegistry([...BUILTIN_METHODS, pushMethod({ push, keyring, store })]),
+    methods: methodRegistry([...BUILTIN_METHODS, pushMethod({ push })]),
   });
   let vpn: Client;
   let codeClient: Client;
@@ -138,7 +138,7 @@ describe('push as a challenge method: created after the first factor, accepted o
       keyring,
       settings: async () => settings,
       audit,
-      methods: methodRegistry([pushMethod({ push: short, keyring, store })]),
+      methods: methodRegistry([pushMethod({ push: short })]),
     });
     const again = await v2.validate({ user: 'ben', pass: '4711', client: vpn });
     await new Promise((res) => setTimeout(res, 1100));
@@ -175,17 +175,19 @@ describe('push as a challenge method: created after the first factor, accepted o
     assert.equal((await push.get(q.id))?.consumed, true);
   });
 
-  test("the phone's offline TOTP code answers a push challenge, once", async () => {
-    const first = await login('eve', '4711');
+  test("the phone's offline TOTP code answers a push challenge, once, even in parallel", async () => {
     const code = totpAt(
       { secret: phones.eve!.secret, algorithm: 'SHA1', digits: 6, period: 30 },
       timeStep(Date.now(), 30),
     );
-    const ok = await login('eve', code, vpn, first.transactionId);
-    assert.equal(ok.result, 'accept');
-    const second = await login('eve', '4711');
-    const replay = await login('eve', code, vpn, second.transactionId);
-    assert.equal(replay.result, 'reject');
+    // two logins waiting for the same phone, answered with the same code at once
+    const rounds = [await login('eve', '4711'), await login('eve', '4711')];
+    const answers = await Promise.all(rounds.map((r) => login('eve', code, vpn, r.transactionId)));
+    assert.deepEqual(answers.map((a) => a.result).sort(), ['accept', 'reject']);
+    assert.equal(answers.find((a) => a.result === 'reject')?.reason, 'OTP_REUSED');
+    // nor one-shot as PIN + code: the phone's code is spent for every path
+    const replay = await login('eve', `4711${code}`);
+    assert.deepEqual([replay.result, replay.reason], ['reject', 'OTP_REUSED']);
   });
 
   test('an approval without the PIN round is worth nothing: a forged transaction id is unknown', async () => {

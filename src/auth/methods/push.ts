@@ -1,9 +1,6 @@
-import type { KeyRing } from '../../crypto/index.ts';
-import { type Client, type PushChallenge, pushStateAt, type Settings } from '../../model/index.ts';
+import { type Client, type PushChallenge, pushStateAt } from '../../model/index.ts';
 import { codesEqual } from '../../otp/index.ts';
-import type { Store } from '../../store/index.ts';
-import { matchCode } from '../code-check.ts';
-import type { ChallengeMethod, MethodAnswer, MethodContext, MethodState } from './types.ts';
+import type { ChallengeMethod, MethodAnswer, MethodContext } from './types.ts';
 
 /** What a login asks of src/push when its push challenge starts. */
 export interface PushStartRequest {
@@ -30,8 +27,6 @@ export interface PushChallenges {
 
 export interface PushMethodDeps {
   push: PushChallenges;
-  keyring: KeyRing;
-  store: Store;
 }
 
 /** How a client's logins use push: the phone approves, or shows a code the user types in. */
@@ -76,7 +71,7 @@ export function pushMethod(deps: PushMethodDeps): ChallengeMethod {
       const pass = ctx.pass.trim();
       if (push.code !== undefined && pass !== '' && codesEqual(pass, push.code))
         return codeToPhone(deps, push);
-      if (/^[0-9]{6}$/.test(pass)) return offlineCode(deps, ctx, pass);
+      if (/^[0-9]{6}$/.test(pass)) return { kind: 'code' };
       if (pass !== '' && push.code !== undefined) return { kind: 'wrong' };
       switch (pushStateAt(push, ctx.now)) {
         case 'pending':
@@ -99,20 +94,4 @@ async function codeToPhone(deps: PushMethodDeps, push: PushChallenge): Promise<M
   if (!(await deps.push.approve(push.id)) || !(await deps.push.consume(push.id)))
     return { kind: 'refused', reason: 'PUSH_EXPIRED' };
   return { kind: 'accept' };
-}
-
-/**
- * A TOTP code of the phone's seed. Its step is committed here, atomically, so a code is spent once
- * whatever else answers meanwhile; the validator's own commit then only records the accept.
- */
-async function offlineCode(
-  deps: PushMethodDeps,
-  ctx: MethodContext & { pass: string; state: MethodState },
-  pass: string,
-): Promise<MethodAnswer> {
-  const states = { [ctx.token.serial]: await deps.store.getTokenState(ctx.token.serial) };
-  const match = matchCode(deps.keyring, [ctx.token], states, pass, ctx.settings as Settings, ctx.now);
-  if (match.outcome !== 'match') return { kind: 'wrong' };
-  const fresh = await deps.store.commitAccept(ctx.user.username, ctx.token.serial, match.advance, ctx.now);
-  return fresh ? { kind: 'accept' } : { kind: 'wrong' };
 }

@@ -1,4 +1,4 @@
-import type { Client, Method, ReasonCode, Settings, Token, TokenState, User } from '../../model/index.ts';
+import type { Client, Method, ReasonCode, Settings, Token, User } from '../../model/index.ts';
 
 /** What a method sees when a challenge for one of its tokens starts or is answered. */
 export interface MethodContext {
@@ -26,7 +26,12 @@ export interface MethodStart {
 
 export type MethodAnswer =
   /** Proved. The validator commits the accept once, atomically (the challenge is single-use). */
-  | { kind: 'accept'; advance?: TokenState }
+  | { kind: 'accept' }
+  /**
+   * The pass is a code the token's own device makes (a push phone's TOTP code with no network):
+   * the validator checks it as any device code, inside the same reserved attempt.
+   */
+  | { kind: 'code' }
   /** A counted failure. */
   | { kind: 'wrong' }
   /**
