@@ -52,7 +52,7 @@ describe('bulk action: enable push for many users, inviting those without an onl
       publicKey: { kty: 'EC', crv: 'P-256', ...key },
       name: 'p',
     });
-    const out = await enablePush(ctx, ['on-line', 'Mailable', 'no-mail', 'ghost']);
+    const out = await enablePush(ctx, ['on-line', 'Mailable', 'mailable', 'no-mail', 'ghost']);
     assert.deepEqual(out, [
       { username: 'on-line', result: 'online' },
       { username: 'mailable', result: 'invited' },
@@ -67,5 +67,12 @@ describe('bulk action: enable push for many users, inviting those without an onl
       { username: 'mailable', result: 'enabled' },
     ]);
     assert.equal(mails.length, 1);
+  });
+
+  test('an invitation that could not be mailed is not reported as sent', async () => {
+    await createUser(ctx, { username: 'unmailed', email: 'u@x.test' });
+    const silent: SelfServiceContext = { ...ctx, notifier: { send: () => false } };
+    assert.deepEqual(await enablePush(silent, ['unmailed']), [{ username: 'unmailed', result: 'enabled' }]);
+    assert.equal((await store.getUser('unmailed'))?.methods.push, 'enabled');
   });
 });

@@ -1,3 +1,4 @@
+import { updateUser } from '../admin/index.ts';
 import { canonicalUsername, TesseraError, type Token } from '../model/index.ts';
 import { inviteUser, type SelfServiceContext } from '../portal/index.ts';
 
@@ -7,7 +8,7 @@ export type PushEnableResult =
   | 'online'
   /** push on; an invitation to pair a phone was mailed */
   | 'invited'
-  /** push on; no online device, and no invitation (not asked for, or no mail address) */
+  /** push on; no online device, and no invitation mailed (not asked for, or the mail could not go) */
   | 'enabled'
   | 'no-address'
   | 'not-found';
@@ -26,21 +27,16 @@ export async function enablePush(
   invite = true,
 ): Promise<{ username: string; result: PushEnableResult }[]> {
   const out: { username: string; result: PushEnableResult }[] = [];
-  for (const raw of usernames) {
-    const username = canonicalUsername(raw) ?? raw;
+  // one result (and at most one invitation) per user, however often or however spelled it is named
+  for (const username of new Set(usernames.map((raw) => canonicalUsername(raw) ?? raw))) {
     const user = await ctx.store.getUser(username);
     if (!user) {
       out.push({ username, result: 'not-found' });
       continue;
     }
-    if (user.methods.push !== 'enabled') {
-      await ctx.store.updateUser({
-        ...user,
-        methods: { ...user.methods, push: 'enabled' },
-        updatedAt: Date.now(),
-      });
-      ctx.audit('user.push-enable', { username });
-    }
+    // the admin trail's user.update, with the methods before and after
+    if (user.methods.push !== 'enabled')
+      await updateUser(ctx, username, { methods: { ...user.methods, push: 'enabled' } });
     if (hasOnlineDevice(await ctx.store.listTokens(username))) {
       out.push({ username, result: 'online' });
     } else if (!invite) {
@@ -49,11 +45,12 @@ export async function enablePush(
       out.push({ username, result: 'no-address' });
     } else {
       try {
-        await inviteUser(ctx, username);
-        out.push({ username, result: 'invited' });
+        const { mailed } = await inviteUser(ctx, username);
+        out.push({ username, result: mailed ? 'invited' : 'enabled' });
       } catch (err) {
-        if (!(err instanceof TesseraError)) throw err;
-        out.push({ username, result: 'no-address' });
+        // deleted meanwhile; anything else (the store away) is the caller's error, not a result
+        if (!(err instanceof TesseraError && err.code === 'NOT_FOUND')) throw err;
+        out.push({ username, result: 'not-found' });
       }
     }
   }

@@ -79,9 +79,7 @@ describe('console: push for many users at once, and push modes per client', () =
     const events = await audit();
     for (const u of ['pia', 'quin'])
       assert.ok(
-        events.some(
-          (e) => e.type === 'user.push-enable' && e.username === u && e.actor === 'console:push-admin',
-        ),
+        events.some((e) => e.type === 'user.update' && e.username === u && e.actor === 'console:push-admin'),
         `audited for ${u}`,
       );
   });
