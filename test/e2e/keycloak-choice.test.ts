@@ -7,6 +7,7 @@ import { launchBrowser, type TestBrowser } from '../harness/browser.ts';
 import { awaitFreshStep, hotpAt, totpNow } from '../harness/codes.ts';
 import { buildExtension, type KeycloakHandle, startKeycloak } from '../harness/keycloak.ts';
 import {
+  clickAndLoad,
   createLoginRealm,
   passwordStep,
   type RelyingApp,
@@ -38,7 +39,7 @@ async function login(username: string): Promise<Page> {
 }
 
 async function click(page: Page, selector: string): Promise<void> {
-  await Promise.all([page.waitForLoadState('load'), page.locator(selector).click()]);
+  await clickAndLoad(page, selector);
 }
 
 async function submitCode(page: Page, code: string): Promise<void> {

@@ -7,6 +7,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../harness/browser.ts';
 import { buildExtension, type KeycloakHandle, startKeycloak } from '../harness/keycloak.ts';
+import { clickAndLoad } from '../harness/keycloak-realm.ts';
 import { freePort } from '../harness/ports.ts';
 import { type SmtpHandle, smtpEnv, startSmtp } from '../harness/smtp.ts';
 import { Api, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
@@ -39,13 +40,13 @@ async function login(): Promise<Page> {
   await page.goto(auth.toString());
   await page.locator('#username').fill(USER);
   await page.locator('#password').fill(PASSWORD);
-  await Promise.all([page.waitForLoadState('load'), page.locator('#kc-login').click()]);
+  await clickAndLoad(page, '#kc-login');
   await page.locator('input[name="otp"]').waitFor({ timeout: 30_000 });
   return page;
 }
 
 async function click(page: Page, selector: string): Promise<void> {
-  await Promise.all([page.waitForLoadState('load'), page.locator(selector).click()]);
+  await clickAndLoad(page, selector);
 }
 
 async function submitCode(page: Page, code: string): Promise<void> {

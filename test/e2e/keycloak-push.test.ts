@@ -9,6 +9,7 @@ import { awaitFreshStep, totpNow } from '../harness/codes.ts';
 import { DeviceClient, fetchTransport } from '../harness/device-client.ts';
 import { buildExtension, type KeycloakHandle, startKeycloak } from '../harness/keycloak.ts';
 import {
+  clickAndLoad,
   createLoginRealm,
   passwordStep,
   type RelyingApp,
@@ -50,7 +51,7 @@ async function loginToPushPage(username: string): Promise<{ page: Page; problems
   const problems = watchProblems(page);
   await passwordStep(page, kc, { realm: REALM, clientId: CLIENT_ID, appUrl, password: PASSWORD }, username);
   await page.locator('#tessera-choose').waitFor({ timeout: 30_000 });
-  await Promise.all([page.waitForLoadState('load'), page.locator('#tessera-choose').click()]);
+  await clickAndLoad(page, '#tessera-choose');
   await page.locator('#kc-tessera-push-poll').waitFor({ timeout: 30_000 });
   return { page, problems };
 }
@@ -142,7 +143,7 @@ describe('Keycloak push waiting page (real Keycloak, real Tessera, Chromium, sim
     assert.ok(!page.url().startsWith(appUrl), page.url());
     assert.equal(await page.locator('#kc-tessera-push-poll').count(), 0, 'the waiting page is gone');
     // Starting again sends a new push.
-    await Promise.all([page.waitForLoadState('load'), page.locator('#tessera-choose').click()]);
+    await clickAndLoad(page, '#tessera-choose');
     await page.locator('#kc-tessera-push-poll').waitFor({ timeout: 30_000 });
     const again = await pushFor('kp-deny');
     assert.notEqual(again.id, push.id);
@@ -156,15 +157,15 @@ describe('Keycloak push waiting page (real Keycloak, real Tessera, Chromium, sim
     await awaitFreshStep();
     const wrong = String((Number(totpNow(phone.totpSecret)) + 1) % 1_000_000).padStart(6, '0');
     await page.locator('#otp').fill(wrong);
-    await Promise.all([page.waitForLoadState('load'), page.locator('#tessera-push-use-code').click()]);
+    await clickAndLoad(page, '#tessera-push-use-code');
     await page.getByText('The one-time code is not valid').waitFor({ timeout: 30_000 });
     assert.ok(!page.url().startsWith(appUrl), page.url());
     // A wrong code spent the transaction: start again, then the right code.
-    await Promise.all([page.waitForLoadState('load'), page.locator('#tessera-choose').click()]);
+    await clickAndLoad(page, '#tessera-choose');
     await page.locator('#kc-tessera-push-poll').waitFor({ timeout: 30_000 });
     await awaitFreshStep();
     await page.locator('#otp').fill(totpNow(phone.totpSecret));
-    await Promise.all([page.waitForLoadState('load'), page.locator('#tessera-push-use-code').click()]);
+    await clickAndLoad(page, '#tessera-push-use-code');
     await assertLoggedIn(page);
     await page.close();
   });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../harness/browser.ts';
 import { buildExtension, type KeycloakHandle, startKeycloak } from '../harness/keycloak.ts';
 import {
+  clickAndLoad,
   createLoginRealm,
   passwordStep,
   type RelyingApp,
@@ -72,7 +73,7 @@ describe('Keycloak: a YubiKey OTP typed into the code form', { timeout: 600_000 
   /** Types the OTP key by key, as the YubiKey (a USB keyboard) does, and presses Enter. */
   async function typeOtp(page: Page, otp: string): Promise<void> {
     await page.locator('input[name="otp"]').pressSequentially(otp);
-    await Promise.all([page.waitForLoadState('load'), page.locator('input[name="otp"]').press('Enter')]);
+    await clickAndLoad(page, 'input[name="otp"]', 'Enter');
   }
 
   async function refusedWith(page: Page, text: string): Promise<void> {

@@ -12,6 +12,7 @@ import {
   type KeycloakHandle,
   startKeycloak,
 } from '../harness/keycloak.ts';
+import { clickAndLoad } from '../harness/keycloak-realm.ts';
 import { freePort, waitFor } from '../harness/ports.ts';
 import { Api, type CliResult, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
@@ -116,8 +117,7 @@ async function loginWithPassword(username: string): Promise<Page> {
   await page.goto(auth.toString());
   await page.locator('#username').fill(username);
   await page.locator('#password').fill(PASSWORD);
-  await page.locator('#kc-login').click();
-  await page.waitForLoadState('load');
+  await clickAndLoad(page, '#kc-login');
   return page;
 }
 
@@ -135,8 +135,7 @@ async function loginToCodeForm(username = USERNAME): Promise<Page> {
  */
 async function submitCode(page: Page, code: string): Promise<void> {
   await page.locator('input[name="otp"]').fill(code);
-  await page.locator('#kc-login').click();
-  await page.waitForLoadState('load');
+  await clickAndLoad(page, '#kc-login');
 }
 
 /** Playwright's close has no timeout of its own. */

@@ -90,6 +90,16 @@ export function authorizationUrl(
   return auth.toString();
 }
 
+/**
+ * Clicks (or presses Enter in) an element that submits a form, then waits for the page it leads to.
+ * Waiting alongside the click resolves on the old page's load, before the answer arrives.
+ */
+export async function clickAndLoad(page: Page, selector: string, key?: 'Enter'): Promise<void> {
+  const target = page.locator(selector);
+  await (key ? target.press(key) : target.click());
+  await page.waitForLoadState('load');
+}
+
 /** Opens the login and passes the password step; the page is then at the Tessera step. */
 export async function passwordStep(
   page: Page,
@@ -100,5 +110,5 @@ export async function passwordStep(
   await page.goto(authorizationUrl(kc, opts));
   await page.locator('#username').fill(username);
   await page.locator('#password').fill(opts.password);
-  await Promise.all([page.waitForLoadState('load'), page.locator('#kc-login').click()]);
+  await clickAndLoad(page, '#kc-login');
 }
