@@ -1,10 +1,10 @@
 // Which node events become mails: a user's lock, a failover, a failed directory sync. Each is
 // queued (src/notify), so nothing here ever waits for SMTP.
 import { Counter } from 'prom-client';
-import type { PushChallenge, UserAuthState } from '../model/index.ts';
+import type { AttemptPolicy, PushChallenge, UserAuthState } from '../model/index.ts';
 import type { Notifier } from '../notify/index.ts';
 import type { RedemptionHooks } from '../portal/index.ts';
-import type { Store } from '../store/index.ts';
+import type { AttemptDecision, Store } from '../store/index.ts';
 import type { Metrics } from './metrics.ts';
 
 const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
@@ -41,22 +41,21 @@ export function watchLocks(store: Store, notifier: Notifier): Store {
     tell(username, state, now);
     return state;
   };
-  // the single-step code check (embedded store) counts and locks without commitFailure
-  const decideAttempt: Store['decideAttempt'] = store.decideAttempt
-    ? async (username, now, policy, evaluate) => {
-        const decision = await store.decideAttempt!(username, now, policy, evaluate);
-        if (decision.kind === 'failed' || decision.kind === 'stale') tell(username, decision.state, now);
-        return decision;
-      }
-    : undefined;
-  // the same on the Redis store, whose single-step check takes a verdict
-  const settleAttempt: Store['settleAttempt'] = store.settleAttempt
-    ? async (username, now, policy, verdict) => {
-        const decision = await store.settleAttempt!(username, now, policy, verdict);
-        if (decision.kind === 'failed' || decision.kind === 'stale') tell(username, decision.state, now);
-        return decision;
-      }
-    : undefined;
+  // The single-step code checks count and lock without commitFailure: the embedded store's
+  // decideAttempt (it evaluates inside) and the Redis store's settleAttempt (it takes a verdict).
+  const watched = <T>(
+    step:
+      | ((username: string, now: number, policy: AttemptPolicy, x: T) => Promise<AttemptDecision>)
+      | undefined,
+  ) =>
+    step &&
+    (async (username: string, now: number, policy: AttemptPolicy, x: T): Promise<AttemptDecision> => {
+      const decision = await step.call(store, username, now, policy, x);
+      if (decision.kind === 'failed' || decision.kind === 'stale') tell(username, decision.state, now);
+      return decision;
+    });
+  const decideAttempt = watched(store.decideAttempt);
+  const settleAttempt = watched(store.settleAttempt);
   return new Proxy(store, {
     get(target, prop) {
       if (prop === 'commitFailure') return commitFailure;
