@@ -1,8 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'vitest';
-import { proofSatisfies, requiredProof } from './policy.ts';
+import { firstFactorProved, proofSatisfies, requiredProof } from './policy.ts';
 
 describe('first-factor proofs', () => {
+  test('nothing proved is no first factor, except behind Keycloak, whose flow checked the password', () => {
+    for (const kind of ['radius', 'api'] as const) {
+      assert.equal(firstFactorProved('none', { kind }), false, kind);
+      for (const proof of ['pin', 'upstream', 'ldap'] as const)
+        assert.equal(firstFactorProved(proof, { kind }), true);
+    }
+    assert.equal(firstFactorProved('none', { kind: 'keycloak' }), true);
+  });
+
   test('an ldap client needs a directory password, PIN or not', () => {
     assert.equal(requiredProof({ firstFactor: 'ldap' }, {}), 'ldap');
     assert.equal(requiredProof({ firstFactor: 'ldap' }, { pinHash: 'scrypt$x' }), 'ldap');

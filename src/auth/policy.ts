@@ -33,6 +33,15 @@ export function requiredProof(
   return user.pinHash ? 'pin' : 'none';
 }
 
+/**
+ * Whether a login has proved a first factor before anything acts on the user's behalf (a push to
+ * the phone): a PIN, a directory password or an upstream check here, or Keycloak's own password
+ * step, which the Tessera step always follows (its flow asks for the code after the password).
+ */
+export function firstFactorProved(proof: FirstFactorProof, client: Pick<Client, 'kind'>): boolean {
+  return proof !== 'none' || client.kind === 'keycloak';
+}
+
 /** A proved PIN or directory password also stands in for an upstream check; nothing else stands in for a PIN. */
 export function proofSatisfies(have: FirstFactorProof | undefined, need: FirstFactorProof): boolean {
   if (need === 'none') return true;

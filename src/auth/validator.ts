@@ -29,7 +29,7 @@ import {
 } from './methods/index.ts';
 import { codeMethod } from './methods/otp-code.ts';
 import { codeSplits, splitPinAndOtp } from './pin-split.ts';
-import { proofSatisfies, requiredProof, usableTokens } from './policy.ts';
+import { firstFactorProved, proofSatisfies, requiredProof, usableTokens } from './policy.ts';
 import { type OneTimeCodes, redeemOneTimeCode } from './validator-one-time.ts';
 import { codeLength } from './yubikey-check.ts';
 
@@ -691,7 +691,7 @@ export class Validator {
     firstFactor: FirstFactorProof,
   ): Promise<ValidateOutcome> {
     const method = this.method(token);
-    if (method.needsFirstFactor && firstFactor === 'none')
+    if (method.needsFirstFactor && !firstFactorProved(firstFactor, req.client))
       return { ...reject('PIN_REQUIRED'), serial: token.serial, method: token.type };
     const base = this.newChallenge(req, settings, now, firstFactor);
     const started = await method.start(

@@ -41,8 +41,9 @@ function waitingMessage(push: PushChallenge): string {
 }
 
 /**
- * Push approval as a challenge method. Start creates the push (only after a proved first factor:
- * `needsFirstFactor`; a user with no PIN gets PIN_REQUIRED, never a push) unless the user has too many pending already. Answering:
+ * Push approval as a challenge method. Start creates the push, only after a proved first factor
+ * (`needsFirstFactor`: a PIN-less user on a RADIUS or API client gets PIN_REQUIRED, never a push;
+ * Keycloak has checked its password), unless the user has too many pending already. Answering:
  * approved → accept, spent exactly once across nodes; pending → the challenge goes on; denied or
  * expired → refused. A code of the phone's TOTP seed (no network on the phone) answers too.
  */
