@@ -89,8 +89,18 @@ export function makePartitionable(): Partitionable {
       const path = join(sockDir, `s${sockets++}.sock`);
       const bridge = handle.spawnIn(side, process.execPath, [BRIDGE, path, `${side.address}:${port}`]);
       await new Promise<void>((ok, fail) => {
-        bridge.stdout?.once('data', () => ok());
-        bridge.once('exit', (code) => fail(new Error(`the namespace bridge exited with ${code}`)));
+        const late = setTimeout(
+          () => fail(new Error(`the namespace bridge to ${side.address}:${port} did not start in 15 s`)),
+          15_000,
+        );
+        bridge.stdout?.once('data', () => {
+          clearTimeout(late);
+          ok();
+        });
+        bridge.once('exit', (code) => {
+          clearTimeout(late);
+          fail(new Error(`the namespace bridge exited with ${code}`));
+        });
       });
       const server = createServer((client) => {
         const upstream = netConnect(path);

@@ -30,3 +30,12 @@ test('waitFor gives up at once when the probe says waiting cannot help', async (
   );
   assert.ok(Date.now() - started < 1_000);
 });
+
+test('waitFor ends at its deadline when a probe never answers, naming what it waited for', async () => {
+  const started = Date.now();
+  await assert.rejects(
+    waitFor('a server that accepts and never answers', () => new Promise<boolean>(() => {}), 300),
+    /timed out after 300 ms waiting for a server that accepts and never answers: .*did not answer/,
+  );
+  assert.ok(Date.now() - started < 2_000);
+});

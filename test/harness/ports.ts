@@ -45,6 +45,24 @@ export async function freeUdpPort(): Promise<number> {
   );
 }
 
+class ProbeHung extends Error {}
+
+/**
+ * The probe's answer, or an error once the deadline passes: a probe that never settles (a request
+ * to a server that accepted the connection and never answers) ends the wait with a message instead
+ * of hanging until the test framework's own timeout.
+ */
+function withinDeadline<T>(answer: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, fail) => {
+    timer = setTimeout(
+      () => fail(new ProbeHung('the last probe did not answer')),
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  return Promise.race([answer, hung]).finally(() => clearTimeout(timer));
+}
+
 /** Thrown by a waitFor probe when waiting longer cannot help (the process has exited). */
 export class StopWaiting extends Error {}
 
@@ -58,7 +76,7 @@ export async function waitFor<T>(
   let lastError: unknown;
   while (Date.now() < deadline) {
     try {
-      const v = await probe();
+      const v = await withinDeadline(probe(), deadline);
       if (v) return v;
     } catch (err) {
       if (err instanceof StopWaiting) throw err;

@@ -188,7 +188,8 @@ describe('partition: the master cut off, Sentinel promotes on the majority side,
       api: await admin.createClient('api'),
       radius: await admin.createClient('radius', { rejectDetail: 'reason' }),
     };
-  });
+    // every step above has its own deadline; this one only catches what none of them foresaw
+  }, 300_000);
 
   afterAll(async () => {
     await net?.close();
