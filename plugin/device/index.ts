@@ -3,8 +3,14 @@ import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AdminContext } from '../../src/admin/index.ts';
-import type { PushChallenge, Settings, Token } from '../../src/model/index.ts';
-import { authenticateDevice, deviceConfig, type PushService, pairDevice } from '../../src/push/index.ts';
+import { type PushChallenge, type Settings, TesseraError, type Token } from '../../src/model/index.ts';
+import {
+  authenticateDevice,
+  deviceConfig,
+  type PushService,
+  pairDevice,
+  webPushEndpointAllowed,
+} from '../../src/push/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import { checkOptions, described, errorReplies, installErrorHandler, NO_KEY } from '../shared/index.ts';
 import {
@@ -33,6 +39,8 @@ export interface DeviceFaceOptions {
   pingMs?: number;
   /** The VAPID public key (base64url) the app subscribes to Web Push wake-ups with. */
   vapidPublicKey?: () => string;
+  /** The hosts a wake-up subscription may name (TESSERA_WEBPUSH_HOSTS); none: no subscription is kept. */
+  webPushHosts?: readonly string[];
 }
 
 /** What the phone sees of a push: never the right number. */
@@ -179,6 +187,11 @@ async function deviceFace(app: FastifyInstance, opts: DeviceFaceOptions): Promis
     },
     async (request, reply) => {
       const token = deviceOf(request);
+      if (!webPushEndpointAllowed(request.body.endpoint, opts.webPushHosts ?? []))
+        throw new TesseraError(
+          'BAD_URL',
+          'endpoint: wake-ups go only to https push services this server is configured for',
+        );
       const before = await store.push.getDeviceState(token.serial);
       await store.push.putDeviceState({
         serial: token.serial,

@@ -3,6 +3,7 @@
 export * from './bulk.ts';
 export * from './device-auth.ts';
 export * from './device-state.ts';
+export * from './endpoint.ts';
 export * from './pairing.ts';
 export * from './service.ts';
 export * from './settings.ts';

@@ -41,6 +41,7 @@ describe('Web Push wake-ups: no secret, VAPID-signed, retried, and dropped when 
     attempts: 3,
     backoffMs: 20,
     timeoutMs: 300,
+    hosts: ['127.0.0.1'],
     allowHttp: true,
     observe: (o) => void outcomes.push(o),
   });
@@ -200,13 +201,33 @@ describe('Web Push wake-ups: no secret, VAPID-signed, retried, and dropped when 
 
   test('plain http endpoints are refused unless allowed (a device cannot aim the server at any URL)', async () => {
     await subscribe('/wake/plain');
-    const strict = new WebPushWaker({ store, vapid: () => vapidKeys(keyring), subject: 'mailto:a@b.test' });
+    const strict = new WebPushWaker({
+      store,
+      vapid: () => vapidKeys(keyring),
+      subject: 'mailto:a@b.test',
+      hosts: ['127.0.0.1'],
+    });
     const seen = sinceNow();
     const p = await push.create({ token: phone, client: { id: 'c1', name: 'VPN' } });
     await woken;
     const before = seen().length;
     assert.equal(await strict.wake(p!), 'none');
     assert.equal(seen().length, before);
+  });
+
+  test('an endpoint on a host off the list is never contacted, though it answers', async () => {
+    // the same listening server, named another way: only the host name keeps the wake-up home
+    const other = `${base.replace('127.0.0.1', 'localhost')}/wake/elsewhere`;
+    await store.push.putDeviceState({
+      serial: phone.serial,
+      lastSyncAt: Date.now(),
+      webPush: browserSubscription(other).sub,
+    });
+    const seen = sinceNow();
+    const p = await push.create({ token: phone, client: { id: 'c1', name: 'VPN' } });
+    assert.equal(await woken, 'none');
+    assert.ok(p);
+    assert.deepEqual(seen(), []);
   });
 
   test('outcomes were observed for metrics', () => {

@@ -1,6 +1,7 @@
 import webpush from 'web-push';
 import type { PushChallenge } from '../model/index.ts';
 import type { Store } from '../store/index.ts';
+import { webPushEndpointAllowed } from './endpoint.ts';
 import type { VapidKeys } from './vapid.ts';
 
 /** How one wake-up ended: sent, no subscription, subscription dropped (404/410), or given up. */
@@ -16,6 +17,8 @@ export interface WebPushWakerOptions {
   /** The first retry waits this long, each later one twice the one before (ms). */
   backoffMs?: number;
   timeoutMs?: number;
+  /** The hosts wake-ups may go to (see endpoint.ts); any other endpoint is never contacted. */
+  hosts: readonly string[];
   /** Plain http endpoints are refused unless this says otherwise (tests on loopback). */
   allowHttp?: boolean;
   observe?: (outcome: WakeOutcome) => void;
@@ -46,8 +49,8 @@ export class WebPushWaker {
     const state = await store.push.getDeviceState(push.serial);
     const sub = state?.webPush;
     if (!sub) return 'none';
-    const url = new URL(sub.endpoint);
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && this.opts.allowHttp)) return 'none';
+    // checked again here: the list may have changed since the phone sent its subscription
+    if (!webPushEndpointAllowed(sub.endpoint, this.opts.hosts, this.opts.allowHttp)) return 'none';
     const vapid = this.opts.vapid();
     const ttl = Math.max(0, Math.ceil((push.expiresAt - Date.now()) / 1000));
     const request = webpush.generateRequestDetails(sub, wakePayload(push), {

@@ -107,6 +107,7 @@ export async function buildApp(
     settings: () => services.settings.get(),
     adminContext,
     vapidPublicKey: () => vapidKeys(services.keyring).publicKey,
+    webPushHosts: services.config.webPushHosts,
   });
   await app.register(authenticatorPlugin, { prefix: '/authenticator' });
   app.addHook('onReady', async () => services.start());

@@ -75,6 +75,7 @@ const EFFECTIVE: Record<string, (c: Config) => string | number | boolean | undef
   TESSERA_MAIL_ADMINS: (c) => (c.mail.adminAddresses.length ? c.mail.adminAddresses.join(',') : undefined),
   TESSERA_PORTAL_URL: (c) => c.portal.url,
   TESSERA_INVITATION_TTL_HOURS: (c) => c.portal.invitationTtlMs / 3_600_000,
+  TESSERA_WEBPUSH_HOSTS: (c) => c.webPushHosts.join(','),
   ...SMS_EFFECTIVE,
 };
 

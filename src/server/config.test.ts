@@ -70,6 +70,7 @@ const BAD: Record<string, string> = {
   TESSERA_MAIL_ADMINS: 'ops@example.org,nobody',
   TESSERA_PORTAL_URL: 'portal.example.org',
   TESSERA_INVITATION_TTL_HOURS: '0',
+  TESSERA_WEBPUSH_HOSTS: 'fcm.googleapis.com,https://push.example/',
   TESSERA_SMS_PROVIDER: 'carrier-pigeon',
   TESSERA_SMS_URL: 'ftp://gw.example.org/send',
   TESSERA_SMS_METHOD: 'DELETE',
@@ -251,6 +252,14 @@ describe('the configuration loader', () => {
       TESSERA_INVITATION_TTL_HOURS: '2',
     });
     assert.deepEqual(c.portal, { url: 'https://otp.example.org/portal/', invitationTtlMs: 2 * 3_600_000 });
+  });
+
+  test("Web Push wake-ups go to the browsers' push services unless TESSERA_WEBPUSH_HOSTS names others", () => {
+    assert.ok(loadConfig({}).webPushHosts.includes('fcm.googleapis.com'));
+    assert.deepEqual(
+      loadConfig({ TESSERA_WEBPUSH_HOSTS: 'push.corp.example, *.push.example' }).webPushHosts,
+      ['push.corp.example', '*.push.example'],
+    );
   });
 
   test('every declared variable is either checked below or free-form', () => {

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { parseKey } from '../auth/api-keys.ts';
 import type { ClusterConfig } from '../cluster/index.ts';
 import { parseAddressList, TOMBSTONE_RETENTION_MS } from '../model/index.ts';
+import { DEFAULT_WEBPUSH_HOSTS, isWebPushHostPattern } from '../push/index.ts';
 import {
   AUDIT_STREAMS,
   type AuditRetention,
@@ -71,6 +72,8 @@ export interface Config {
   portal: PortalConfig;
   /** How SMS codes leave (TESSERA_SMS_*); none: SMS tokens get DELIVERY_FAILED. */
   sms?: SmsConfig;
+  /** The hosts Web Push wake-ups may go to (TESSERA_WEBPUSH_HOSTS; default: the browsers' push services). */
+  webPushHosts: readonly string[];
 }
 
 export type SyslogProtocol = 'udp' | 'tcp' | 'tls';
@@ -211,6 +214,11 @@ export const VARIABLES: readonly Variable[] = [
     allowed: 'the public http:// or https:// URL of /portal/ (for links in mails)',
   },
   { name: 'TESSERA_INVITATION_TTL_HOURS', allowed: 'a positive number of hours (default 72)' },
+  {
+    name: 'TESSERA_WEBPUSH_HOSTS',
+    allowed:
+      "a comma-separated list of the hosts Web Push wake-ups may go to (names, or *.name for any host under it); default: the browsers' push services",
+  },
   ...SMS_VARIABLES,
 ];
 
@@ -407,6 +415,7 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
   const mail = mailConfigOf(r);
   const portal = portalConfigOf(r, cluster.url);
   const sms = smsConfigOf(r, mail.smtp !== undefined);
+  const webPushHosts = webPushHostsOf(r);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return {
     host,
@@ -421,6 +430,7 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     auditOut,
     mail,
     portal,
+    webPushHosts,
     ...(sms ? { sms } : {}),
     ...(auditSuccessRate !== undefined ? { auditSuccessRate } : {}),
     ...(takeover !== undefined ? { directoryTakeoverMs: takeover * 1000 } : {}),
@@ -450,6 +460,15 @@ function redisTlsFiles(r: Reader, redisUrl: string | undefined): RedisTlsFiles |
     ...(certFile ? { certFile } : {}),
     ...(keyFile ? { keyFile } : {}),
   };
+}
+
+function webPushHostsOf(r: Reader): readonly string[] {
+  const v = r.raw('TESSERA_WEBPUSH_HOSTS');
+  if (v === undefined) return DEFAULT_WEBPUSH_HOSTS;
+  const list = v.split(',').map((x) => x.trim());
+  if (list.every(isWebPushHostPattern)) return list;
+  r.reject('TESSERA_WEBPUSH_HOSTS', v);
+  return [];
 }
 
 function streamList(r: Reader, name: string): AuditStream[] {

@@ -169,6 +169,7 @@ export function createServices(
     store,
     vapid: () => vapidKeys(ring),
     subject: vapidSubject(config.portal.url),
+    hosts: config.webPushHosts,
     observe: (outcome) => metrics.pushTotal.inc({ event: `wake-${outcome}` }),
     log,
   });

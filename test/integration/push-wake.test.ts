@@ -52,6 +52,8 @@ describe('Web Push wake-ups from two nodes sharing one key ring', () => {
       TESSERA_REDIS_URL: redis.url,
       TESSERA_MASTER_KEY: masterKey,
       NODE_EXTRA_CA_CERTS: tls.caFile,
+      // the test's endpoint stands in for a browser's push service
+      TESSERA_WEBPUSH_HOSTS: '127.0.0.1',
     };
     nodeA = await startTessera({ env });
     nodeB = await startTessera({ env, expectAdminKey: false });
@@ -84,6 +86,19 @@ describe('Web Push wake-ups from two nodes sharing one key ring', () => {
     for (let i = 0; i < 100 && received.length < n; i++) await new Promise((r) => setTimeout(r, 50));
     assert.equal(received.length, n);
   };
+
+  test('a subscription to a host off the list is refused and kept nowhere: no node sends to it', async () => {
+    // the same endpoint server under another name: only the host list stops it
+    const elsewhere = browserSubscription(`${base.replace('127.0.0.1', 'localhost')}/sub/elsewhere`);
+    const put = await phone.request('PUT', '/v1/device/webpush', elsewhere.sub);
+    assert.equal(put.status, 400);
+    assert.equal(put.body.error.code, 'BAD_URL');
+    const start = await clientA.ok('POST', '/v1/validate', { user: 'wes', pass: '1357' });
+    assert.equal(start.result, 'challenge');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(received.length, 0);
+    await denyAll();
+  });
 
   test('one VAPID key on both nodes; a push from either node wakes the endpoint with no secret', async () => {
     const configA = await phone.request('GET', '/v1/device/config');
