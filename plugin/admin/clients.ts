@@ -1,6 +1,12 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { createClient, deleteClient, publicClient, updateClient } from '../../src/admin/index.ts';
+import {
+  createClient,
+  deleteClient,
+  PUSH_HOLD_SECONDS,
+  publicClient,
+  updateClient,
+} from '../../src/admin/index.ts';
 import { CLIENT_KINDS, METHODS, TesseraError } from '../../src/model/index.ts';
 import { ADMIN_KEY, described, link, noContent } from '../shared/index.ts';
 import { adminContext } from './actor.ts';
@@ -27,7 +33,9 @@ const ClientFields = {
   auditSuccessRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   /** Push logins: poll (the NAS asks again), hold (the first request waits for the tap), code to phone. */
   pushMode: Type.Optional(Type.Union([Type.Literal('poll'), Type.Literal('hold'), Type.Literal('code')])),
-  pushHoldSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 120 })),
+  pushHoldSeconds: Type.Optional(
+    Type.Integer({ minimum: PUSH_HOLD_SECONDS.min, maximum: PUSH_HOLD_SECONDS.max }),
+  ),
   challenge: Type.Optional(
     Type.Union([Type.Literal('enabled'), Type.Literal('disabled')], {
       description:

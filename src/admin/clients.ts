@@ -4,6 +4,7 @@ import {
   type Client,
   type ClientKind,
   firstBadCidr,
+  METHODS,
   type Method,
   TesseraError,
   type UnknownUserPolicy,
@@ -53,12 +54,38 @@ function checkCidrs(cidrs: readonly string[] | undefined): void {
   }
 }
 
+/** How long a held RADIUS request may wait for the tap (seconds): a NAS gives up long before 120. */
+export const PUSH_HOLD_SECONDS = { min: 1, max: 120 } as const;
+
+/**
+ * The choices every face (API, CLI, console) also checks in its own words, checked once more here
+ * where they are saved: a value no face would send (a script, an import) never reaches the store.
+ */
+function checkChoices(input: ClientPatch): void {
+  const hold = input.pushHoldSeconds;
+  if (
+    hold !== undefined &&
+    !(Number.isInteger(hold) && hold >= PUSH_HOLD_SECONDS.min && hold <= PUSH_HOLD_SECONDS.max)
+  )
+    throw new TesseraError(
+      'BAD_REQUEST',
+      `pushHoldSeconds: a whole number of seconds from ${PUSH_HOLD_SECONDS.min} to ${PUSH_HOLD_SECONDS.max}`,
+    );
+  const methods = input.allowedMethods;
+  if (methods && (methods.length === 0 || methods.some((m) => !METHODS.includes(m))))
+    throw new TesseraError('BAD_REQUEST', `allowedMethods: one or more of ${METHODS.join(', ')}`);
+  const rate = input.auditSuccessRate;
+  if (rate !== undefined && !(rate >= 0 && rate <= 1))
+    throw new TesseraError('BAD_REQUEST', 'auditSuccessRate: a number from 0 to 1');
+}
+
 /** Creates a relying system and its API key; the key is returned here and never again. */
 export async function createClient(
   ctx: AdminContext,
   input: ClientInput,
 ): Promise<{ client: Client; apiKey: string }> {
   checkCidrs(input.allowedCidrs);
+  checkChoices(input);
   const minted = mintKey('client');
   const client: Client = {
     id: minted.id,
@@ -86,6 +113,7 @@ export async function createClient(
 
 export async function updateClient(ctx: AdminContext, id: string, patch: ClientPatch): Promise<Client> {
   checkCidrs(patch.allowedCidrs);
+  checkChoices(patch);
   const current = await ctx.store.getClient(id);
   if (!current) throw new TesseraError('NOT_FOUND', `client "${id}" does not exist`);
   const { allowedMethods, ...rest } = patch;

@@ -2,6 +2,7 @@ import {
   type ClientInput,
   type ClientPatch,
   createClient,
+  PUSH_HOLD_SECONDS,
   publicClient,
   updateClient,
 } from '../../admin/index.ts';
@@ -62,8 +63,13 @@ export async function run(argv: string[]): Promise<number> {
     const pushMode = oneOf('push-mode', values['push-mode'], ['poll', 'hold', 'code'] as const);
     const holdText = values['push-hold-seconds'];
     const hold = holdText === undefined ? undefined : Number(holdText);
-    if (hold !== undefined && !(Number.isInteger(hold) && hold >= 1 && hold <= 120))
-      throw new Usage('--push-hold-seconds must be a whole number from 1 to 120');
+    if (
+      hold !== undefined &&
+      !(Number.isInteger(hold) && hold >= PUSH_HOLD_SECONDS.min && hold <= PUSH_HOLD_SECONDS.max)
+    )
+      throw new Usage(
+        `--push-hold-seconds must be a whole number from ${PUSH_HOLD_SECONDS.min} to ${PUSH_HOLD_SECONDS.max}`,
+      );
     const choices = {
       ...(pushMode ? { pushMode } : {}),
       ...(hold !== undefined ? { pushHoldSeconds: hold } : {}),
