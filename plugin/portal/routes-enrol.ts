@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import QRCode from 'qrcode';
 import {
   abandonPending,
   enrolmentFor,
@@ -14,6 +13,7 @@ import {
   pendingOf,
   startNewDevice,
 } from '../../src/portal/index.ts';
+import { qrSvg } from '../shared/index.ts';
 import type { Portal } from './state.ts';
 
 type Form = Record<string, string | undefined>;
@@ -50,13 +50,12 @@ export const PROOF_TEXT: Record<ProofResult | 'gone', string> = {
   gone: 'This enrolment is no longer open. Start again.',
 };
 
-/** A QR code as inline SVG (no script, no data: URL), named for screen readers. */
-export async function qrSvg(
+/** A QR code for the portal's pages (a narrower quiet zone than the console's). */
+export function portalQr(
   uri: string,
   label = 'QR code to scan with your authenticator app',
 ): Promise<string> {
-  const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
-  return svg.replace('<svg ', `<svg role="img" aria-label="${label}" `);
+  return qrSvg(uri, label, { margin: 2 });
 }
 
 async function showEnrolment(
@@ -80,7 +79,7 @@ async function showEnrolment(
     'enrol',
     {
       ...extra,
-      qr: await qrSvg(e.otpauthUri),
+      qr: await portalQr(e.otpauthUri),
       secret: e.secret.replace(/(.{4})/g, '$1 ').trim(),
       otpauthUri: e.otpauthUri,
     },

@@ -7,7 +7,7 @@ import {
   pairingProgress,
   startOnlineDevice,
 } from '../../src/portal/index.ts';
-import { qrSvg } from './routes-enrol.ts';
+import { portalQr } from './routes-enrol.ts';
 import type { Portal } from './state.ts';
 
 const PROGRESS_TEXT: Record<PairingProgress, string> = {
@@ -55,7 +55,7 @@ export async function onlineRoutes(app: FastifyInstance, portal: Portal): Promis
         : 'Add phone (online)',
       signedIn: session.u,
       rescan: serial !== undefined,
-      qr: await qrSvg(started.pairLink, 'QR code to scan with your phone’s camera'),
+      qr: await portalQr(started.pairLink, 'QR code to scan with your phone’s camera'),
       pairLink: started.pairLink,
       pairUri: started.pairUri,
       until: humanTime(started.expiresAt),

@@ -8,7 +8,14 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../harness/browser.ts';
 import { awaitFreshStep, totpNow } from '../harness/codes.ts';
 import { Api, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
-import { assertAccessible, decodeQrSvg, screenshot, secretOf, signIn } from './console-support.ts';
+import {
+  assertAccessible,
+  decodeQrSvg,
+  screenshot,
+  secretOf,
+  signIn,
+  submitAndSee,
+} from './console-support.ts';
 
 let node: TesseraHandle;
 let api: Api;
@@ -269,8 +276,11 @@ describe('console: a superadmin at work', () => {
     await page.locator(`#s-${vpn.id}-m-totp`).uncheck();
     await page.locator(`#s-${vpn.id}-m-hotp`).uncheck();
     await page.locator(`#s-${vpn.id}-challenge`).selectOption('enabled');
-    await page.getByRole('button', { name: 'Save sign-in methods of vpn' }).click();
-    await page.getByText('Sign-in methods of vpn saved.').waitFor();
+    await submitAndSee(
+      page,
+      page.getByRole('button', { name: 'Save sign-in methods of vpn' }),
+      'Sign-in methods of vpn saved.',
+    );
     const cleared = await api.ok('GET', `/v1/admin/clients/${vpn.id}`);
     assert.deepEqual([cleared.challenge, 'allowedMethods' in cleared], ['enabled', false]);
   });

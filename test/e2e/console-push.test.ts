@@ -8,7 +8,7 @@ import { launchBrowser, type TestBrowser } from '../harness/browser.ts';
 import { DeviceClient, fetchTransport } from '../harness/device-client.ts';
 import { type SmtpHandle, smtpEnv, startSmtp } from '../harness/smtp.ts';
 import { Api, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
-import { assertAccessible, signIn } from './console-support.ts';
+import { assertAccessible, signIn, submitAndSee } from './console-support.ts';
 
 interface AuditItem {
   type: string;
@@ -137,15 +137,11 @@ describe('console: push for many users at once, and push modes per client', () =
     assert.equal(await page.getByLabel('Hold seconds').inputValue(), '10');
 
     await page.getByLabel('Push logins').selectOption('code');
-    // the page still shows the last save's notice: wait for this form's own answer
-    await Promise.all([
-      page.waitForResponse(
-        (r) => r.url().endsWith(`/ui/clients/${clientId}/push`) && r.request().method() === 'POST',
-      ),
-      page.getByRole('button', { name: 'Save push mode of vpn-gw' }).click(),
-    ]);
-    await page.waitForLoadState('load');
-    await page.getByText('Push mode of vpn-gw saved.').waitFor();
+    await submitAndSee(
+      page,
+      page.getByRole('button', { name: 'Save push mode of vpn-gw' }),
+      'Push mode of vpn-gw saved.',
+    );
     assert.equal((await api.ok('GET', `/v1/admin/clients/${clientId}`)).pushMode, 'code');
     assert.ok(
       (await audit()).some((e) => e.type === 'client.update' && e.actor === 'console:push-admin'),

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jsQRModule from 'jsqr';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { base32Decode, timeStep, totpAt } from '../../src/otp/index.ts';
 import { accessibilityProblems } from '../harness/browser.ts';
 import { REPO_ROOT } from '../harness/tessera.ts';
@@ -123,4 +123,17 @@ export async function signIn(
   }
   await page.waitForURL(new RegExp(`${base.replace(/[.:/]/g, '\\$&')}/ui/$`));
   return seed;
+}
+
+/**
+ * Submits a console form and waits for its own notice. Forms are boosted (the answer is swapped
+ * into the page, no new page loads), and the page may still show the previous save's notice in
+ * the same words: that one is taken away first, so only this save's answer can satisfy the wait.
+ */
+export async function submitAndSee(page: Page, button: Locator, notice: string): Promise<void> {
+  await page.locator('p.flash').evaluateAll((shown) => {
+    for (const el of shown) el.remove();
+  });
+  await button.click();
+  await page.getByText(notice).waitFor();
 }

@@ -2,10 +2,10 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SignInRefusal } from '../../../src/console/index.ts';
 import { base32Encode } from '../../../src/otp/index.ts';
+import { qrSvg } from '../../shared/index.ts';
 import { echo, parseForm } from '../forms.ts';
 import { cookieOptions, PRE_COOKIE, preToken, SESSION_COOKIE } from '../guard.ts';
 import type { UiFaceOptions } from '../options.ts';
-import { qrSvg } from '../qr.ts';
 import { page } from '../render.ts';
 import type { SessionStore } from '../session.ts';
 
@@ -128,7 +128,9 @@ async function enrolPage(
   const uri = await face.signIn.enrolmentUri(s.username, s.pendingSecret);
   return page(request, reply, 'signin-enrol', 'Set up your second factor', {
     username: s.username,
-    qr: await qrSvg(uri, 'QR code to add this console account to an authenticator app'),
+    qr: await qrSvg(uri, 'QR code to add this console account to an authenticator app', {
+      className: 'qr',
+    }),
     secret: base32Encode(s.pendingSecret),
     uri,
     ...data,

@@ -9,10 +9,10 @@ import {
 } from '../../../src/admin/index.ts';
 import { requireCanonicalUsername, TesseraError } from '../../../src/model/index.ts';
 import { issueTemporaryCode } from '../../../src/portal/index.ts';
+import { qrSvg } from '../../shared/index.ts';
 import { consoleContext, consoleSelfService } from '../actor.ts';
 import { echo, type FieldErrors, parseForm } from '../forms.ts';
 import type { UiFaceOptions } from '../options.ts';
-import { qrSvg } from '../qr.ts';
 import { done, may, page } from '../render.ts';
 import { userPage } from './users.ts';
 
@@ -99,7 +99,7 @@ export async function tokenRoutes(app: FastifyInstance, face: UiFaceOptions): Pr
     return page(request, reply, 'token-created', `Token ${token.serial} enrolled`, {
       username,
       token,
-      qr: await qrSvg(otpauthUri, `QR code of token ${token.serial} for ${username}`),
+      qr: await qrSvg(otpauthUri, `QR code of token ${token.serial} for ${username}`, { className: 'qr' }),
       uri: otpauthUri,
     });
   });
