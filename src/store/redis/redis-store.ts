@@ -682,8 +682,8 @@ export class RedisStore extends AuditLogDelegation implements Store, Replication
   ): Promise<AttemptDecision> {
     if (this.reconciling) await this.reconciling;
     const accept = verdict.kind === 'accept' ? verdict : null;
-    // One receipt per attempt, the same on every try of it (see SETTLE_ATTEMPT).
-    const receipt = `${this.prefix}receipt:${accept ? randomBytes(16).toString('hex') : '-'}`;
+    // One receipt per attempt, the same on every try of it (see SETTLE_ATTEMPT); a refund writes nothing.
+    const receipt = `${this.prefix}receipt:${verdict.kind === 'refund' ? '-' : randomBytes(16).toString('hex')}`;
     const args: (string | number)[] = [
       this.k.tstates,
       this.k.ustates,

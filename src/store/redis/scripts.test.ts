@@ -489,7 +489,11 @@ describe('Lua scripts against written-down expectations', () => {
         assert.deepEqual(await settle(verdict), reply);
         assert.equal(await raw.hget(K.tstates, 'S'), tsAfter);
         assert.equal(await raw.hget(K.ustates, 'u'), usAfter);
-        assert.equal(await raw.exists('t:receipt:x'), reply[0] === 1 ? 1 : 0, 'a receipt only for an accept');
+        assert.equal(
+          await raw.exists('t:receipt:x'),
+          [1, 5, 6].includes(reply[0]!) ? 1 : 0,
+          'a receipt for what this attempt wrote: an accept or a counted failure',
+        );
       });
     }
 
@@ -503,7 +507,26 @@ describe('Lua scripts against written-down expectations', () => {
       assert.equal(await raw.hget(K.ustates, 'u'), '0,0,0,1000000,0,1000000');
       // another attempt with the same code: stale, counted
       assert.deepEqual(await settle(accept(11), 't:receipt:b'), [6, 1, 0, 0, NOW, 1, 1_000_000]);
-      assert.equal(await raw.exists('t:receipt:b'), 0);
+    });
+
+    test('the same failing attempt sent again (a lost acknowledgement) answers as before and counts once', async () => {
+      await raw.hset(K.ustates, 'u', '2,0,0,990000,2,0');
+      const first = await settle(['fail'], 't:receipt:f');
+      // the third failure reaches the threshold: locked
+      assert.deepEqual(first, [5, 0, 1060000, 1, 990000, 3, 0]);
+      assert.deepEqual(await settle(['fail'], 't:receipt:f'), first);
+      assert.equal(await raw.hget(K.ustates, 'u'), '0,1060000,1,990000,3,0', 'counted once, locked once');
+      const ttl = await raw.pttl('t:receipt:f');
+      assert.ok(ttl > 100_000 && ttl <= 120_000, `kept two minutes (${ttl} ms)`);
+      // a stale accept is a counted failure too
+      await raw.hset(K.ustates, 'u', '0,0,0,990000,0,0');
+      await raw.hset(K.tstates, 'S', '0,11,0');
+      const stale = await settle(accept(11), 't:receipt:g');
+      assert.deepEqual(stale, [6, 1, 0, 0, 990000, 1, 0]);
+      assert.deepEqual(await settle(accept(11), 't:receipt:g'), stale);
+      assert.equal(await raw.hget(K.ustates, 'u'), '1,0,0,990000,1,0');
+      // another attempt is counted
+      assert.deepEqual(await settle(['fail'], 't:receipt:h'), [5, 2, 0, 0, 990000, 2, 0]);
     });
   });
 

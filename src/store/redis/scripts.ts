@@ -135,11 +135,20 @@ return {status, f, lu, lc, ws, wf, ls}
  * a refund writes nothing (the attempt was never counted).
  * → {1, c, s, d} accepted | {2, six} refused locked | {3, six} refused throttled | {4} refunded |
  *   {5, six} failed | {6, six} stale (an accept whose code was used meanwhile, counted as failed)
+ * The receipt (see COMMIT_ACCEPT) is kept for a counted failure too, with its answer: the same
+ * attempt sent again after a lost acknowledgement is answered as before, not counted twice.
  */
 export const SETTLE_ATTEMPT = `${READ_STATE}${LOCK}${RESERVE}${ADVANCE}
-if KEYS[3] and ARGV[8] == 'accept' and redis.call('EXISTS', KEYS[3]) == 1 then
-  local c0, s0, d0 = tstate(redis.call('HGET', KEYS[1], ARGV[9]))
-  return {1, c0, s0, d0}
+if KEYS[3] and ARGV[8] ~= 'refund' then
+  local done = redis.call('GET', KEYS[3])
+  if done == '1' then
+    local c0, s0, d0 = tstate(redis.call('HGET', KEYS[1], ARGV[9]))
+    return {1, c0, s0, d0}
+  end
+  if done then
+    local st, a, b, c, d, e, g = string.match(done, '^(%d),(-?%d+),(-?%d+),(-?%d+),(-?%d+),(-?%d+),(-?%d+)$')
+    return {tonumber(st), tonumber(a), tonumber(b), tonumber(c), tonumber(d), tonumber(e), tonumber(g)}
+  end
 end
 local status, f, lu, lc, ws, wf, ls = reserve(KEYS[2])
 if status ~= 1 then return {status, f, lu, lc, ws, wf, ls} end
@@ -160,6 +169,9 @@ if ARGV[8] == 'accept' then
 end
 f, lu, lc = settle_lock(now, tonumber(ARGV[3]), f, lu, lc, tonumber(ARGV[4]), tonumber(ARGV[5]))
 put_ustate(KEYS[2], ARGV[1], f, lu, lc, ws, wf, ls)
+if KEYS[3] then
+  redis.call('SET', KEYS[3], status .. ',' .. n(f) .. ',' .. n(lu) .. ',' .. n(lc) .. ',' .. n(ws) .. ',' .. n(wf) .. ',' .. n(ls), 'PX', 120000)
+end
 return {status, f, lu, lc, ws, wf, ls}
 `;
 
