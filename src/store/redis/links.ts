@@ -10,6 +10,7 @@ import {
   MIGRATE_AUDIT,
 } from './audit-scripts.ts';
 import { SETTLE_MS, sleep, within } from './hold.ts';
+import { ANSWER_PUSH, CONSUME_PUSH, CREATE_PUSH } from './push-scripts.ts';
 import * as lua from './scripts.ts';
 import { SentinelWatch } from './sentinel-watch.ts';
 import { explainConnectError, planTls, probeTls, type RedisTlsFiles, type RedisTlsPlan } from './tls.ts';
@@ -79,6 +80,9 @@ const SCRIPTS: Record<string, { lua: string; keys: number }> = {
   tsMigrateAudit: { lua: MIGRATE_AUDIT, keys: 4 },
   tsIndexAudit: { lua: INDEX_AUDIT, keys: 1 },
   tsAuditIndexProbe: { lua: AUDIT_INDEX_PROBE, keys: 0 },
+  tsCreatePush: { lua: CREATE_PUSH, keys: 2 },
+  tsAnswerPush: { lua: ANSWER_PUSH, keys: 1 },
+  tsConsumePush: { lua: CONSUME_PUSH, keys: 1 },
 };
 
 export type ScriptName = keyof typeof SCRIPTS & string;

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { DeviceState, PairingRecord, PushChallenge } from '../../model/index.ts';
 import type { PushAnswerResult, PushStore } from '../push-types.ts';
 import { parseJson } from './codec.ts';
+import { runScript } from './links.ts';
 
 export interface PushAccess {
   read<T>(fn: (r: Redis) => Promise<T>): Promise<T>;
@@ -17,35 +18,9 @@ export interface PushAccess {
  *   P push:<id>            hash    json (the push as created), state, answeredAt, consumed; PX
  *   P pushpending:<user>   zset    id → expiresAt of each pending push
  *   P devstate             hash    serial → DeviceState JSON
- * The mutable fields of a push live beside its JSON, so the scripts never re-encode JSON.
+ * The mutable fields of a push live beside its JSON, so the scripts never re-encode JSON
+ * (push-scripts.ts).
  */
-const CREATE_PUSH = `
-local now = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], 'json', ARGV[3], 'state', 'pending', 'expiresAt', ARGV[5])
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4])
-redis.call('PEXPIRE', KEYS[2], ARGV[6])
-return 1
-`;
-
-/** KEYS: push, pending zset. ARGV: now, decision, id. → 1 answered | 0 not pending */
-const ANSWER_PUSH = `
-local f = redis.call('HMGET', KEYS[1], 'state', 'expiresAt')
-if not f[1] then return 0 end
-if f[1] ~= 'pending' or tonumber(f[2]) <= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'state', ARGV[2], 'answeredAt', ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[3])
-return 1
-`;
-
-/** KEYS: push. → 1 spent now | 0 not approved or spent already */
-const CONSUME_PUSH = `
-if redis.call('HGET', KEYS[1], 'state') ~= 'approved' then return 0 end
-return redis.call('HSETNX', KEYS[1], 'consumed', '1')
-`;
-
 function fromHash(h: Record<string, string>): PushChallenge | null {
   if (!h.json || !h.state) return null;
   const push = parseJson<PushChallenge>(h.json);
@@ -107,9 +82,7 @@ export class RedisPushStore implements PushStore {
     const { state: _, answeredAt: _a, consumed: _c, ...body } = push;
     const n = await this.access.write(
       (w) =>
-        w.eval(
-          CREATE_PUSH,
-          2,
+        runScript(w, 'tsCreatePush', [
           `${this.p}push:${push.id}`,
           `${this.p}pushpending:${push.username}`,
           Math.trunc(now),
@@ -118,7 +91,7 @@ export class RedisPushStore implements PushStore {
           push.id,
           Math.trunc(push.expiresAt),
           ttl,
-        ),
+        ]),
       true,
     );
     return Number(n) === 1;
@@ -145,28 +118,21 @@ export class RedisPushStore implements PushStore {
   }
 
   async answerPush(id: string, decision: 'approved' | 'denied', now: number): Promise<PushAnswerResult> {
-    const key = `${this.p}push:${id}`;
-    return this.access.write(async (w): Promise<PushAnswerResult> => {
-      const before = fromHash(await w.hgetall(key));
-      if (!before) return { kind: 'not-pending', push: null };
-      const n = await w.eval(
-        ANSWER_PUSH,
-        2,
-        key,
-        `${this.p}pushpending:${before.username}`,
-        Math.trunc(now),
-        decision,
-        id,
-      );
-      const after = fromHash(await w.hgetall(key));
-      return Number(n) === 1 && after
-        ? { kind: 'answered', push: after }
-        : { kind: 'not-pending', push: after };
-    }, true);
+    // one step: the answer, the pending list, and the push as it is after
+    const [answered, ...flat] = (await this.access.write(
+      (w) => runScript(w, 'tsAnswerPush', [`${this.p}push:${id}`, Math.trunc(now), decision, id, this.p]),
+      true,
+    )) as [number, ...string[]];
+    const fields: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+    const after = fromHash(fields);
+    return Number(answered) === 1 && after
+      ? { kind: 'answered', push: after }
+      : { kind: 'not-pending', push: after };
   }
 
   async consumePush(id: string): Promise<boolean> {
-    const n = await this.access.write((w) => w.eval(CONSUME_PUSH, 1, `${this.p}push:${id}`), true);
+    const n = await this.access.write((w) => runScript(w, 'tsConsumePush', [`${this.p}push:${id}`]), true);
     return Number(n) === 1;
   }
 
