@@ -59,4 +59,39 @@ describe('authEvent', () => {
       detail: { clientName: 'vpn', latencyMs: 1.235, node: 'n1', method: 'totp', realm: 'corp.example' },
     });
   });
+
+  test('keeps the field order the stores were given before (the stored JSON, byte for byte)', () => {
+    const full = authEvent({
+      time: 5,
+      node: 'n1',
+      client: { id: 'c1', name: 'vpn' },
+      user: 'alice@corp.example',
+      result: 'accept',
+      reason: 'OK',
+      serial: 'TOTP0001',
+      method: 'totp',
+      sourceIp: '10.0.0.1',
+      nasIdentifier: 'nas-a',
+      nasIpAddress: '10.0.0.2',
+      latencyMs: 1.23456,
+    });
+    assert.equal(
+      JSON.stringify(full),
+      '{"time":5,"type":"validate","actor":"client:c1","username":"alice@corp.example","result":"accept","reason":"OK","serial":"TOTP0001","sourceIp":"10.0.0.1","nasIdentifier":"nas-a","nasIpAddress":"10.0.0.2","detail":{"clientName":"vpn","latencyMs":1.235,"node":"n1","method":"totp","realm":"corp.example"}}',
+    );
+    // no optional part: none is written, not even as undefined; "bob@" has no realm
+    const bare = authEvent({
+      time: 6,
+      client: { id: 'c2', name: 'wifi' },
+      user: 'bob@',
+      result: 'reject',
+      reason: 'OTP_INVALID',
+      latencyMs: 0.5,
+    });
+    assert.equal(
+      JSON.stringify(bare),
+      '{"time":6,"type":"validate","actor":"client:c2","username":"bob@","result":"reject","reason":"OTP_INVALID","detail":{"clientName":"wifi","latencyMs":0.5}}',
+    );
+    assert.deepEqual(Object.keys(bare), ['time', 'type', 'actor', 'username', 'result', 'reason', 'detail']);
+  });
 });

@@ -21,30 +21,34 @@ export interface AuthDecision {
 /**
  * The authentication log entry of one decision. The realm is the part of a `user@realm` name, so
  * a proxy's logins can be told apart when the NAS sends neither identifier nor address.
+ *
+ * This runs on every login: the entry is built field by field (no spread of optional parts, each
+ * of which cost an object and a copy), always in the same field order, which is the order the
+ * stores keep it in.
  */
 export function authEvent(d: AuthDecision): AuditEvent {
-  const at = d.user.lastIndexOf('@');
-  const realm = at > 0 && at < d.user.length - 1 ? d.user.slice(at + 1) : undefined;
   const detail: Record<string, string | number | boolean> = {
     clientName: d.client.name,
     latencyMs: Math.round(d.latencyMs * 1000) / 1000,
-    ...(d.node ? { node: d.node } : {}),
-    ...(d.method ? { method: d.method } : {}),
-    ...(realm ? { realm } : {}),
   };
-  return {
+  if (d.node) detail.node = d.node;
+  if (d.method) detail.method = d.method;
+  const at = d.user.lastIndexOf('@');
+  if (at > 0 && at < d.user.length - 1) detail.realm = d.user.slice(at + 1);
+  const e: AuditEvent = {
     time: d.time,
     type: 'validate',
     actor: `client:${d.client.id}`,
     username: d.user,
     result: d.result,
     reason: d.reason,
-    ...(d.serial ? { serial: d.serial } : {}),
-    ...(d.sourceIp ? { sourceIp: d.sourceIp } : {}),
-    ...(d.nasIdentifier ? { nasIdentifier: d.nasIdentifier } : {}),
-    ...(d.nasIpAddress ? { nasIpAddress: d.nasIpAddress } : {}),
-    detail,
   };
+  if (d.serial) e.serial = d.serial;
+  if (d.sourceIp) e.sourceIp = d.sourceIp;
+  if (d.nasIdentifier) e.nasIdentifier = d.nasIdentifier;
+  if (d.nasIpAddress) e.nasIpAddress = d.nasIpAddress;
+  e.detail = detail;
+  return e;
 }
 
 /**

@@ -140,8 +140,22 @@ export class Validator {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.deps.observe?.(outcome, seconds);
     if (keepAuthEvent(outcome.result, req.client, this.deps.successSampleRate ?? 1))
+      // the decision's fields by name, not a spread of request and outcome: this runs per login
       this.deps.audit.record(
-        authEvent({ ...req, ...outcome, time: this.now(), node: this.deps.node, latencyMs: seconds * 1000 }),
+        authEvent({
+          time: this.now(),
+          node: this.deps.node,
+          client: req.client,
+          user: req.user,
+          result: outcome.result,
+          reason: outcome.reason,
+          serial: outcome.serial,
+          method: outcome.method,
+          sourceIp: req.sourceIp,
+          nasIdentifier: req.nasIdentifier,
+          nasIpAddress: req.nasIpAddress,
+          latencyMs: seconds * 1000,
+        }),
       );
     return outcome;
   }

@@ -12,16 +12,20 @@ export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
  * values in Lua (AUDIT_INDEX_VALUES in redis/audit-scripts.ts); a test holds the two together.
  */
 export function auditIndexValues(e: AuditEvent): [AuditIndexField, string][] {
+  // per stored entry: plain tests, no closure (one per call under the transpiler's name helper)
   const out: [AuditIndexField, string][] = [];
-  const add = (field: AuditIndexField, v: unknown) => {
-    if (typeof v === 'string' && v.length > 0) out.push([field, v]);
-  };
-  add('user', e.username);
-  if (typeof e.actor === 'string' && e.actor.startsWith('client:')) add('client', e.actor.slice(7));
-  add('result', e.result);
-  add('reason', e.reason);
-  add('node', e.detail?.node);
+  if (isValue(e.username)) out.push(['user', e.username]);
+  if (typeof e.actor === 'string' && e.actor.startsWith('client:') && e.actor.length > 7)
+    out.push(['client', e.actor.slice(7)]);
+  if (isValue(e.result)) out.push(['result', e.result]);
+  if (isValue(e.reason)) out.push(['reason', e.reason]);
+  const node = e.detail?.node;
+  if (isValue(node)) out.push(['node', node]);
   return out;
+}
+
+function isValue(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0;
 }
 
 /** The position just below `p`: a seek from it skips `p` itself. */
@@ -48,18 +52,34 @@ export function dailyCounts(events: AuditEvent[]): AuditDailyCount[] {
   let dayStart = 0;
   let dayEnd = -1;
   let day = '';
+  // and its entries mostly share client and result with the one before: no key is built for those
+  let last: AuditDailyCount | undefined;
   for (const e of events) {
-    const client = e.actor?.startsWith('client:') ? e.actor.slice(7) : '';
     if (!(e.time >= dayStart && e.time < dayEnd)) {
       day = dayOf(e.time);
       dayStart = Date.parse(day);
       dayEnd = dayStart + 86_400_000;
     }
+    const actor = e.actor;
     const result = e.result ?? '';
+    const isClient = actor?.startsWith('client:') === true;
+    if (
+      last &&
+      last.day === day &&
+      last.result === result &&
+      (isClient ? actor.length === last.client.length + 7 && actor.endsWith(last.client) : last.client === '')
+    ) {
+      last.count++;
+      continue;
+    }
+    const client = isClient ? actor.slice(7) : '';
     const key = `${day}\u0000${client}\u0000${result}`;
-    const c = counts.get(key);
-    if (c) c.count++;
-    else counts.set(key, { day, client, result, count: 1 });
+    last = counts.get(key);
+    if (last) last.count++;
+    else {
+      last = { day, client, result, count: 1 };
+      counts.set(key, last);
+    }
   }
   return [...counts.values()];
 }

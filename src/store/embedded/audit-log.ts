@@ -94,6 +94,10 @@ export class EmbeddedAuditLog {
   /** Index entries of one stored entry: put on append, removed with it. */
   private indexKeys(stream: AuditStream, key: string, e: AuditEvent): IndexKey[] {
     const { time, seq } = positionOfKey(key);
+    return this.indexKeysAt(stream, time, seq, e);
+  }
+
+  private indexKeysAt(stream: AuditStream, time: number, seq: number, e: AuditEvent): IndexKey[] {
     return auditIndexValues(e).map(([f, v]) => indexKey(stream, f, v, time, seq));
   }
 
@@ -116,9 +120,10 @@ export class EmbeddedAuditLog {
         : events;
       for (const e of chained) {
         this.seq = (this.seq + 1) % SEQ_LIMIT;
-        const key = keyOf(stream, (e as ChainedAuditEvent).chain?.at ?? e.time, this.seq);
-        this.db.putSync(key, e);
-        for (const ix of this.indexKeys(stream, key, e)) this.index.putSync(ix, 1);
+        // the key's time, as keyOf writes it (and positionOfKey reads it back)
+        const time = Math.max(0, Math.trunc((e as ChainedAuditEvent).chain?.at ?? e.time));
+        this.db.putSync(keyOf(stream, time, this.seq), e);
+        for (const ix of this.indexKeysAt(stream, time, this.seq, e)) this.index.putSync(ix, 1);
       }
       this.index.putSync(countKey(stream), this.count(stream) + chained.length);
       if (stream === 'auth')
