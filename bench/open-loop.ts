@@ -21,6 +21,14 @@ export interface OpenLoopFigures {
   p90ms: number;
   p99ms: number;
   maxMs: number;
+  /**
+   * How late the generator's own timer issued requests (issue time minus due time, whether a
+   * connection was free or not; part of the latency above): large values mean the generator, not
+   * the server, was behind.
+   */
+  sendLagMs: { p50: number; p99: number; max: number };
+  /** The generator process's CPU over the run, as a share of one core. */
+  generatorCpu: number;
 }
 
 interface Pending {
@@ -48,6 +56,7 @@ class Conn {
   send(head: string, p: Pending): void {
     this.busy = true;
     this.started = p.due;
+
     this.socket.write(head + Buffer.byteLength(p.body) + '\r\n\r\n' + p.body);
   }
   private read(chunk: string): void {
@@ -85,6 +94,7 @@ export async function openLoop(
     (target.apiKey ? `Authorization: Bearer ${target.apiKey}\r\n` : '') +
     'Content-Type: application/json\r\nContent-Length: ';
   const latencies: number[] = [];
+  const lag: number[] = [];
   let accepts = 0;
   let rejects = 0;
   let failures = 0;
@@ -114,6 +124,7 @@ export async function openLoop(
         }),
     ),
   );
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const interval = 1000 / opts.rate;
   let issued = 0;
@@ -123,6 +134,7 @@ export async function openLoop(
       while (issued < total && t0 + issued * interval <= now) {
         const p = { due: t0 + issued * interval, body: body(issued++) };
         const free = conns.find((c) => !c.busy);
+        lag.push(now - p.due);
         if (free) free.send(head, p);
         else {
           queued++;
@@ -138,9 +150,11 @@ export async function openLoop(
   await finished;
   clearTimeout(timeout);
   const elapsed = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   for (const c of conns) c.socket.destroy();
   failures += total - latencies.length;
   latencies.sort((a, b) => a - b);
+  lag.sort((a, b) => a - b);
   const ms = (x: number) => +x.toFixed(2);
   return {
     offered: Math.round(opts.rate),
@@ -155,5 +169,11 @@ export async function openLoop(
     p90ms: ms(percentile(latencies, 0.9)),
     p99ms: ms(percentile(latencies, 0.99)),
     maxMs: ms(latencies[latencies.length - 1] ?? 0),
+    sendLagMs: {
+      p50: ms(percentile(lag, 0.5)),
+      p99: ms(percentile(lag, 0.99)),
+      max: ms(lag[lag.length - 1] ?? 0),
+    },
+    generatorCpu: +((cpu.user + cpu.system) / 1e6 / elapsed).toFixed(2),
   };
 }

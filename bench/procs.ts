@@ -3,6 +3,17 @@ import { type ChildProcess, fork } from 'node:child_process';
 import type { Profiler } from 'node:inspector';
 import type { Ready, ServeSpec } from './serve.ts';
 
+/** A server's event-loop delay (ms) over a run, and its garbage collector's pauses in it. */
+export interface LoopFigures {
+  p50: number;
+  p99: number;
+  max: number;
+  gcPauses: number;
+  gcMs: number;
+  gcMaxMs: number;
+  majorGcs: number;
+}
+
 export interface ServerProcess extends Ready {
   child: ChildProcess;
   /** The process's resident set now. */
@@ -10,6 +21,9 @@ export interface ServerProcess extends Ready {
   /** A CPU profile of what the server does between these two calls. */
   profileStart(): Promise<void>;
   profileStop(): Promise<Profiler.Profile>;
+  /** The server's event-loop delay (ms) between these two calls. */
+  loopStart(): Promise<void>;
+  loopStop(): Promise<LoopFigures>;
   stop(): Promise<void>;
 }
 
@@ -58,6 +72,16 @@ export async function startServer(
       new Promise((resolve) => {
         child.once('message', (m) => resolve((m as { profile: Profiler.Profile }).profile));
         child.send('profile-stop');
+      }),
+    loopStart: () =>
+      new Promise((resolve) => {
+        child.once('message', () => resolve());
+        child.send('loop-start');
+      }),
+    loopStop: () =>
+      new Promise((resolve) => {
+        child.once('message', (m) => resolve((m as { loopDelayMs: LoopFigures }).loopDelayMs));
+        child.send('loop-stop');
       }),
     stop: () =>
       new Promise((resolve) => {

@@ -13,6 +13,7 @@ import { openRedisStore } from '../src/store/redis/index.ts';
 import { type RedisProcess, startRedis } from '../test/harness/redis.ts';
 import { cpuPerAccept } from './cpu.ts';
 import { type ServerProcess, startServer } from './procs.ts';
+import { profileTop } from './profile-top.ts';
 import { ROUNDS, range, ratio, SECONDS, Slices, USERS_PER_RUN } from './validate.ts';
 import { ensureWrk, runWrk, WRK_CONNECTIONS, type WrkFigures } from './wrk.ts';
 
@@ -39,22 +40,28 @@ async function acceptLatency(
   };
 }
 
-type Calls = Record<string, number>;
+type Calls = Record<string, { calls: number; usec: number }>;
 
-/** Calls per command so far (INFO commandstats). */
+/** Calls and microseconds per command so far (INFO commandstats). */
 async function commandCalls(c: Redis): Promise<Calls> {
   const info = (await c.info('commandstats')) as string;
   const calls: Calls = {};
-  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1]!] = Number(m[2]);
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm))
+    calls[m[1]!] = { calls: Number(m[2]), usec: Number(m[3]) };
   return calls;
 }
 
-/** The commands that ran at least once per ten accepts, per accept. */
-function perAccept(before: Calls, after: Calls, accepts: number): Calls {
-  const out: Calls = {};
-  for (const [name, n] of Object.entries(after)) {
-    const per = (n - (before[name] ?? 0)) / Math.max(1, accepts);
-    if (per >= 0.1) out[name] = +per.toFixed(2);
+/**
+ * The commands that ran at least once per ten accepts: calls per accept, and the master's own
+ * microseconds in them per accept (a script's usec includes its inner calls, which count apart too).
+ */
+function perAccept(before: Calls, after: Calls, accepts: number): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  const n = Math.max(1, accepts);
+  for (const [name, a] of Object.entries(after)) {
+    const b = before[name] ?? { calls: 0, usec: 0 };
+    const per = (a.calls - b.calls) / n;
+    if (per >= 0.1) out[name] = `${+per.toFixed(2)} calls, ${+((a.usec - b.usec) / n).toFixed(1)} us`;
   }
   return out;
 }
@@ -147,8 +154,19 @@ export async function benchRedis(): Promise<Record<string, unknown>> {
   ensureWrk();
   const master = await startRedis();
   const replica = await startRedis({ replicaOf: master.port });
+  try {
+    return await measureRedis(master, replica);
+  } finally {
+    // also when a run failed: a Redis left running would keep the bench from ever exiting
+    await replica.stop();
+    await master.stop();
+  }
+}
+
+async function measureRedis(master: RedisProcess, replica: RedisProcess): Promise<Record<string, unknown>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-bench-node-'));
-  const runs = ROUNDS + 1;
+  const profiling = process.env.BENCH_PROFILE !== '0';
+  const runs = ROUNDS + 1 + (profiling ? 1 : 0); // rounds, warm-up, profile
   const population = { prefix: 'r', count: USERS_PER_RUN * runs };
   let limit: ServerProcess | undefined;
   let node: ServerProcess | undefined;
@@ -173,7 +191,10 @@ export async function benchRedis(): Promise<Record<string, unknown>> {
     await runWrk(slices.node.take(), { seconds: 2 });
     const stats = master.client();
     const servers = { limit, validate: node };
-    type Figures = WrkFigures & { cpuUsPerAccept: Record<string, number>; redisCallsPerAccept: Calls };
+    type Figures = WrkFigures & {
+      cpuUsPerAccept: Record<string, number>;
+      redisCallsPerAccept: ReturnType<typeof perAccept>;
+    };
     const rounds: { limit: Figures; validate: Figures }[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const round = {} as { limit: Figures; validate: Figures };
@@ -218,10 +239,19 @@ export async function benchRedis(): Promise<Record<string, unknown>> {
       },
     };
     results.redisCallsPerAccept = {
-      what: 'commands the master ran per accept (INFO commandstats; scripts count once, their inner calls apart)',
+      what: 'commands the master ran per accept and its microseconds in them (INFO commandstats; a script counts once and its inner calls apart, its usec includes theirs)',
       validate: rounds[rounds.length - 1]!.validate.redisCallsPerAccept,
       limit: rounds[rounds.length - 1]!.limit.redisCallsPerAccept,
     };
+    if (profiling) {
+      // The node's own CPU profile over one more run, for what it spends an accept on.
+      await node.profileStart();
+      await runWrk(slices.node.take(), { seconds: SECONDS });
+      const raw = await node.profileStop();
+      results.profile = profileTop(raw, 20);
+      if (process.env.BENCH_PROFILE_DIR)
+        writeFileSync(join(process.env.BENCH_PROFILE_DIR, 'redis-validate.cpuprofile'), JSON.stringify(raw));
+    }
     results.runs = rounds;
     results.aim = 'validateToLimit >= 0.5';
   } finally {
@@ -246,8 +276,6 @@ export async function benchRedis(): Promise<Record<string, unknown>> {
     if (process.env.BENCH_SNAPSHOT === '1') results.snapshot = await snapshotRestore(alone);
   } finally {
     await alone.stop();
-    await replica.stop();
-    await master.stop();
   }
   return results;
 }

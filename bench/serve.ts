@@ -6,6 +6,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  constants,
+  type IntervalHistogram,
+  monitorEventLoopDelay,
+  PerformanceObserver,
+} from 'node:perf_hooks';
 import { createClient } from '../src/admin/index.ts';
 import { hashPin } from '../src/crypto/index.ts';
 import type { Token, User } from '../src/model/index.ts';
@@ -132,8 +138,47 @@ const server =
 const { stop, ...ready } = server;
 process.send?.({ ...ready, rssBytes: process.memoryUsage.rss() } satisfies Ready);
 let profiler: Session | null = null;
+let loopDelay: IntervalHistogram | null = null;
+let gcPauses: { ms: number; major: boolean }[] = [];
+const gcWatch = new PerformanceObserver((list) => {
+  for (const e of list.getEntries())
+    gcPauses.push({
+      ms: e.duration,
+      major:
+        (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ===
+        constants.NODE_PERFORMANCE_GC_MAJOR,
+    });
+});
 process.on('message', (m: unknown) => {
   if (m === 'rss') process.send?.({ rssBytes: process.memoryUsage.rss() });
+  // How long this server's event loop was held up (ms), between these two messages: a stall here
+  // is a stall of every request in flight.
+  if (m === 'loop-start') {
+    loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    loopDelay.enable();
+    gcPauses = [];
+    gcWatch.observe({ entryTypes: ['gc'] });
+    process.send?.({ loop: true });
+  }
+  if (m === 'loop-stop' && loopDelay) {
+    loopDelay.disable();
+    gcWatch.disconnect();
+    const h = loopDelay;
+    const major = gcPauses.filter((g) => g.major);
+    const round = (x: number) => +x.toFixed(2);
+    process.send?.({
+      loopDelayMs: {
+        p50: round(h.percentile(50) / 1e6),
+        p99: round(h.percentile(99) / 1e6),
+        max: round(h.max / 1e6),
+        gcPauses: gcPauses.length,
+        gcMs: round(gcPauses.reduce((a, g) => a + g.ms, 0)),
+        gcMaxMs: round(Math.max(0, ...gcPauses.map((g) => g.ms))),
+        majorGcs: major.length,
+      },
+    });
+    loopDelay = null;
+  }
   // A CPU profile of the measured part only (not the population), for bench/profile.ts.
   if (m === 'profile-start') {
     profiler = new Session();

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuPerAccept } from './cpu.ts';
 import { type OpenLoopFigures, openLoop } from './open-loop.ts';
-import { type ServerProcess, startServer } from './procs.ts';
+import { type LoopFigures, type ServerProcess, startServer } from './procs.ts';
 import { profileTop } from './profile-top.ts';
 import { ensureWrk, runWrk, WRK_CONNECTIONS, type WrkFigures, type WrkTarget } from './wrk.ts';
 
@@ -117,17 +117,19 @@ export async function benchValidate(): Promise<Record<string, unknown>> {
     const peak = per((r) => r.on.acceptsPerSecond).median;
     // Latency at half of validate's peak, open loop (bench/open-loop.ts), and the limit route at the
     // same rate: what the machine and the generator add on their own. Alternated as the rounds are.
-    const half: { validate: OpenLoopFigures[]; limit: OpenLoopFigures[] } = { validate: [], limit: [] };
+    type HalfFigures = OpenLoopFigures & { serverLoopMs: LoopFigures };
+    const half: { validate: HalfFigures[]; limit: HalfFigures[] } = { validate: [], limit: [] };
     for (let r = 0; r < HALF_PEAK_PAIRS; r++)
-      for (const name of r % 2 === 0 ? (['validate', 'limit'] as const) : (['limit', 'validate'] as const))
-        half[name].push(
-          await openLoop(name === 'validate' ? targets.on() : targets.limit(), {
-            rate: peak / 2,
-            seconds: SECONDS,
-          }),
-        );
-    const halfRange = (name: 'validate' | 'limit', f: (x: OpenLoopFigures) => number) =>
-      range(half[name].map(f));
+      for (const name of r % 2 === 0 ? (['validate', 'limit'] as const) : (['limit', 'validate'] as const)) {
+        const server = name === 'validate' ? on : limit;
+        await server.loopStart();
+        const figures = await openLoop(name === 'validate' ? targets.on() : targets.limit(), {
+          rate: peak / 2,
+          seconds: SECONDS,
+        });
+        half[name].push({ ...figures, serverLoopMs: await server.loopStop() });
+      }
+    const halfRange = (name: 'validate' | 'limit', f: (x: HalfFigures) => number) => range(half[name].map(f));
 
     // PIN + code: one scrypt per candidate split; 8 connections stay inside the scrypt queue.
     const pin = await runWrk(
@@ -168,17 +170,24 @@ export async function benchValidate(): Promise<Record<string, unknown>> {
         validateAtPeak: { p50: per((r) => r.on.p50ms).median, p99: per((r) => r.on.p99ms).median },
         limitAtPeak: { p50: per((r) => r.limit.p50ms).median, p99: per((r) => r.limit.p99ms).median },
         atHalfPeak: {
-          what: "open loop: requests leave at a fixed rate (half of validate's median peak), latency from when each was due; the limit route at the same rate for the floor of machine and generator",
+          what: "open loop: requests leave at a fixed rate (half of validate's median peak), latency from when each was due; the limit route at the same rate for the floor of machine and generator; serverLoopDelayMaxMs: the longest stall of the server's event loop in the run, sampled every 1 ms (so an idle loop reads about 1 ms); each run's GC pauses in runs[].serverLoopMs",
           offered: Math.round(peak / 2),
           validate: {
             acceptsPerSecond: halfRange('validate', (x) => x.acceptsPerSecond),
             p50: halfRange('validate', (x) => x.p50ms),
             p99: halfRange('validate', (x) => x.p99ms),
+            serverLoopDelayMaxMs: halfRange('validate', (x) => x.serverLoopMs.max),
           },
           limit: {
             acceptsPerSecond: halfRange('limit', (x) => x.acceptsPerSecond),
             p50: halfRange('limit', (x) => x.p50ms),
             p99: halfRange('limit', (x) => x.p99ms),
+            serverLoopDelayMaxMs: halfRange('limit', (x) => x.serverLoopMs.max),
+          },
+          generator: {
+            what: "the open-loop generator's own lateness (issue time minus due time) and CPU share of one core: where these are large, the generator and not the server was behind",
+            sendLagP99Ms: range([...half.validate, ...half.limit].map((x) => x.sendLagMs.p99)),
+            cpu: range([...half.validate, ...half.limit].map((x) => x.generatorCpu)),
           },
           runs: half,
         },

@@ -56,13 +56,20 @@ export function watchLocks(store: Store, notifier: Notifier): Store {
     });
   const decideAttempt = watched(store.decideAttempt);
   const settleAttempt = watched(store.settleAttempt);
+  // Bound once per method, not on every call of it (the validator calls through here per login).
+  const bound = new Map<PropertyKey, { fn: unknown; as: unknown }>();
   return new Proxy(store, {
     get(target, prop) {
       if (prop === 'commitFailure') return commitFailure;
       if (prop === 'decideAttempt') return decideAttempt;
       if (prop === 'settleAttempt') return settleAttempt;
       const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
+      if (typeof value !== 'function') return value;
+      const known = bound.get(prop);
+      if (known && known.fn === value) return known.as;
+      const as = value.bind(target);
+      bound.set(prop, { fn: value, as });
+      return as;
     },
   });
 }

@@ -64,6 +64,18 @@ import { RedisPushStore } from './push-store.ts';
 import { HIT_RATE_LIMITS, REDEEM_USER_CODE, USE_INVITATION } from './self-service-scripts.ts';
 
 /**
+ * A login attempt's receipt id: unique across nodes and restarts (128 random bits drawn once per
+ * process) and within the process (a counter), without drawing random bytes on every login.
+ * Receipts need uniqueness, not secrecy: only the store's own scripts read them.
+ */
+const PROCESS_ID = randomBytes(16).toString('hex');
+let attempts = 0;
+export function attemptId(): string {
+  attempts++;
+  return `${PROCESS_ID}.${attempts.toString(36)}`;
+}
+
+/**
  * The Redis store. Reads come from the node's own Redis (a replica on a slave); every write goes
  * to the master. Configuration writes are refused on a slave; authentication-state writes from
  * any node go to the master and wait for a replica's acknowledgement before they count.
@@ -652,7 +664,7 @@ export class RedisStore extends AuditLogDelegation implements Store, Replication
     const value = advance.kind === 'totp' ? advance.step : advance.counter;
     const drift = advance.kind === 'totp' ? advance.drift : 0;
     // One receipt per attempt, the same on every try of it (see COMMIT_ACCEPT).
-    const receipt = `${this.prefix}receipt:${randomBytes(16).toString('hex')}`;
+    const receipt = `${this.prefix}receipt:${attemptId()}`;
     let state: TokenState | null = null;
     await this.stateWrite(async (w) => {
       const reply = (await this.script(w, 'tsCommitAccept', [
@@ -683,7 +695,7 @@ export class RedisStore extends AuditLogDelegation implements Store, Replication
     if (this.reconciling) await this.reconciling;
     const accept = verdict.kind === 'accept' ? verdict : null;
     // One receipt per attempt, the same on every try of it (see SETTLE_ATTEMPT); a refund writes nothing.
-    const receipt = `${this.prefix}receipt:${verdict.kind === 'refund' ? '-' : randomBytes(16).toString('hex')}`;
+    const receipt = `${this.prefix}receipt:${verdict.kind === 'refund' ? '-' : attemptId()}`;
     const args: (string | number)[] = [
       this.k.tstates,
       this.k.ustates,

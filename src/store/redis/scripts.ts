@@ -162,7 +162,8 @@ if ARGV[8] == 'accept' then
   fresh, c, s, d = advance(c, s, d, ARGV[10], tonumber(ARGV[11]), tonumber(ARGV[12]))
   if fresh then
     redis.call('HSET', KEYS[1], ARGV[9], n(c) .. ',' .. n(s) .. ',' .. n(d))
-    put_ustate(KEYS[2], ARGV[1], 0, 0, 0, ws, 0, now)
+    -- put_ustate(0, 0, 0, ws, 0, now) without formatting the constants (now is ARGV[2] as sent)
+    redis.call('HSET', KEYS[2], ARGV[1], '0,0,0,' .. n(ws) .. ',0,' .. ARGV[2])
     if KEYS[3] then redis.call('SET', KEYS[3], '1', 'PX', 120000) end
     return {1, c, s, d}
   end
