@@ -216,7 +216,8 @@ class SyslogOutput implements Output {
         this.socket = socket;
         resolve(socket);
       });
-      socket.once('error', reject);
+      // on, not once: a second error before the handshake ends (an alert, then the reset) is caught too
+      socket.on('error', reject);
     });
   }
 

@@ -10,6 +10,7 @@ import {
   mkdtempSync,
   openSync,
   readFileSync,
+  readlinkSync,
   realpathSync,
   rmSync,
   statSync,
@@ -156,6 +157,41 @@ async function serviceAnswers(): Promise<boolean> {
   }
 }
 
+/** The pids of our `podman system service` (the one serving SOCKET). */
+function servicePids(): number[] {
+  const out =
+    spawnSync('pgrep', ['-f', `podman system service .*${SOCKET}`], { encoding: 'utf8' }).stdout ?? '';
+  return out
+    .split('\n')
+    .map((l) => Number(l.trim()))
+    .filter((pid) => pid > 0);
+}
+
+/**
+ * Whether the running service was started in a directory that is gone (an earlier run's checkout,
+ * deleted since): it still answers, but cannot start a container.
+ */
+function serviceLostItsDirectory(): boolean {
+  return servicePids().some((pid) => {
+    try {
+      return readlinkSync(`/proc/${pid}/cwd`).endsWith(' (deleted)');
+    } catch {
+      return false;
+    }
+  });
+}
+
+function stopService(): void {
+  for (const pid of servicePids()) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // gone already
+    }
+  }
+  for (let i = 0; i < 50 && servicePids().length > 0; i++) spawnSync('sleep', ['0.1']);
+}
+
 export interface Engine {
   /** `unix:///...`: what DOCKER_HOST must say for testcontainers and docker-compatible clients. */
   dockerHost: string;
@@ -186,12 +222,18 @@ async function startEngine(): Promise<Engine> {
   if (!existsSync(CONTAINERS_CONF) || readFileSync(CONTAINERS_CONF, 'utf8') !== CONF)
     writeFileSync(CONTAINERS_CONF, CONF);
   await withLock('service', async () => {
-    if (await serviceAnswers()) return;
+    if (await serviceAnswers()) {
+      if (!serviceLostItsDirectory()) return;
+      stopService();
+    }
     mkdirSync(dirname(SOCKET), { recursive: true });
     rmSync(SOCKET, { force: true });
     const log = openSync(join(STATE_DIR, 'service.log'), 'a');
     const child = spawn('podman', ['system', 'service', '--time=0', DOCKER_HOST], {
       env: podmanEnv(),
+      // not the checkout: the service outlives this run, and its container monitors (conmon) start in
+      // its directory; a checkout deleted later fails every container start ("write child: broken pipe")
+      cwd: STATE_DIR,
       detached: true,
       stdio: ['ignore', log, log],
     });

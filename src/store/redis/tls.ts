@@ -102,6 +102,7 @@ export function probeTls(
     };
     sock.setTimeout(timeoutMs, () => finish(new Error(`no TLS handshake within ${timeoutMs} ms`)));
     sock.once('secureConnect', () => finish(null));
-    sock.once('error', (err) => finish(err));
+    // on, not once: a TLS socket can report a second error (an alert, then the reset) after the first
+    sock.on('error', (err) => finish(err));
   });
 }
