@@ -1,5 +1,6 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import {
+  newRedis,
   openRedisStore,
   planTls,
   type RedisStoreOptions,
@@ -23,7 +24,7 @@ function addr(a: string): { host: string; port: number } {
 }
 
 function connect(a: string, auth: RedisOptions): Redis {
-  const c = new Redis({
+  const c = newRedis({
     ...auth,
     ...addr(a),
     maxRetriesPerRequest: 1,
@@ -117,7 +118,7 @@ export async function sentinelFailover(
   const auth = access.data;
   let sentinel: Redis | null = null;
   for (const s of opts.sentinels) {
-    const c = new Redis({ ...access.sentinel, ...s, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    const c = newRedis({ ...access.sentinel, ...s, maxRetriesPerRequest: 1, retryStrategy: () => null });
     c.on('error', () => {});
     try {
       await c.ping();
@@ -181,7 +182,7 @@ export async function rejoin(opts: {
     ...urlOptions(opts.local),
     ...accessOf({ url: opts.local, ...(opts.redis?.tls ? { tls: opts.redis.tls } : {}) }).data,
   };
-  const local = new Redis({ ...localOpts, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  const local = newRedis({ ...localOpts, maxRetriesPerRequest: 1, retryStrategy: () => null });
   local.on('error', () => {});
   const { host, port } = addr(opts.master);
   const masterUrl = new URL(opts.local);

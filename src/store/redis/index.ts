@@ -4,6 +4,7 @@ import { RedisStore } from './redis-store.ts';
 
 export type { LinkEvents, RedisStoreOptions, ReplicationView } from './links.ts';
 export { urlOptions } from './links.ts';
+export { newRedis } from './new-redis.ts';
 export { RedisStore } from './redis-store.ts';
 export { planTls, type RedisTlsFiles, type RedisTlsPlan } from './tls.ts';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { AuditRetention, RedisRole, ReplicationEvents, ReplicationView } from '../types.ts';
 import {
   APPEND_AUDIT,
@@ -10,6 +10,7 @@ import {
   MIGRATE_AUDIT,
 } from './audit-scripts.ts';
 import { SETTLE_MS, sleep, within } from './hold.ts';
+import { newRedis } from './new-redis.ts';
 import { ANSWER_PUSH, CONSUME_PUSH, CREATE_PUSH } from './push-scripts.ts';
 import * as lua from './scripts.ts';
 import { SentinelWatch } from './sentinel-watch.ts';
@@ -252,7 +253,7 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
   private makeLocal(): Redis {
     const url = this.opts.url;
     const c = url
-      ? new Redis({
+      ? newRedis({
           ...baseOptions(this.waitTimeoutMs, this.opts.autoPipelining ?? true),
           ...this.dataOptions(url),
         })
@@ -308,7 +309,7 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     // Sentinels with their own: without enableTLSForSentinelMode ioredis would talk plaintext to
     // the discovered master even for a rediss:// URL.
     const { data, sentinel } = this.tls;
-    return new Redis({
+    return newRedis({
       ...baseOptions(this.waitTimeoutMs, this.opts.autoPipelining ?? true, true),
       ...auth,
       ...(data ? { tls: data, enableTLSForSentinelMode: true } : {}),
@@ -627,7 +628,7 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
         ? { tls: this.tls.data }
         : {};
     this.makeWriter = () => {
-      const w = new Redis({
+      const w = newRedis({
         // No auto-pipelining on writers: a pipeline cut by a failover can leave its commands
         // waiting for their timeout (seen in the failover tests), and WAIT serialises writes anyway.
         ...baseOptions(this.waitTimeoutMs, false),

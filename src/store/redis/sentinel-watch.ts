@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { ConnectionOptions } from 'node:tls';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { within } from './hold.ts';
+import { newRedis } from './new-redis.ts';
 
 export interface SentinelWatchOptions {
   sentinels: { host: string; port: number }[];
@@ -37,10 +38,10 @@ export class SentinelWatch extends EventEmitter<{ switch: [string] }> {
       maxRetriesPerRequest: 0,
       retryStrategy: (times) => Math.min(50 * times, 1_000),
     };
-    this.asks = opts.sentinels.map((s) => this.watched(new Redis({ ...base, ...s })));
+    this.asks = opts.sentinels.map((s) => this.watched(newRedis({ ...base, ...s })));
     this.subs = opts.sentinels.map((s) => {
       const sub = this.watched(
-        new Redis({ ...base, ...s, enableOfflineQueue: true, maxRetriesPerRequest: null }),
+        newRedis({ ...base, ...s, enableOfflineQueue: true, maxRetriesPerRequest: null }),
       );
       sub.subscribe('+switch-master').catch(opts.onError);
       sub.on('message', (_channel: string, message: string) => {
