@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'vitest';
-import { authEvent, keepAuthEvent } from './auth-event.ts';
+import { type AuthDecision, authEvent, keepAuthEvent } from './auth-event.ts';
 
 describe('keepAuthEvent', () => {
   const never = () => 0.999_999;
@@ -29,22 +29,25 @@ describe('keepAuthEvent', () => {
   });
 });
 
+/** A decision with every field set. */
+const FULL: AuthDecision = {
+  time: 5,
+  node: 'n1',
+  client: { id: 'c1', name: 'vpn' },
+  user: 'alice@corp.example',
+  result: 'accept',
+  reason: 'OK',
+  serial: 'TOTP0001',
+  method: 'totp',
+  sourceIp: '10.0.0.1',
+  nasIdentifier: 'nas-a',
+  nasIpAddress: '10.0.0.2',
+  latencyMs: 1.23456,
+};
+
 describe('authEvent', () => {
   test('carries node, client id and name, addresses, realm, method, serial, result, reason, latency', () => {
-    const e = authEvent({
-      time: 5,
-      node: 'n1',
-      client: { id: 'c1', name: 'vpn' },
-      user: 'alice@corp.example',
-      result: 'accept',
-      reason: 'OK',
-      serial: 'TOTP0001',
-      method: 'totp',
-      sourceIp: '10.0.0.1',
-      nasIdentifier: 'nas-a',
-      nasIpAddress: '10.0.0.2',
-      latencyMs: 1.23456,
-    });
+    const e = authEvent(FULL);
     assert.deepEqual(e, {
       time: 5,
       type: 'validate',
@@ -61,20 +64,7 @@ describe('authEvent', () => {
   });
 
   test('keeps the field order the stores were given before (the stored JSON, byte for byte)', () => {
-    const full = authEvent({
-      time: 5,
-      node: 'n1',
-      client: { id: 'c1', name: 'vpn' },
-      user: 'alice@corp.example',
-      result: 'accept',
-      reason: 'OK',
-      serial: 'TOTP0001',
-      method: 'totp',
-      sourceIp: '10.0.0.1',
-      nasIdentifier: 'nas-a',
-      nasIpAddress: '10.0.0.2',
-      latencyMs: 1.23456,
-    });
+    const full = authEvent(FULL);
     assert.equal(
       JSON.stringify(full),
       '{"time":5,"type":"validate","actor":"client:c1","username":"alice@corp.example","result":"accept","reason":"OK","serial":"TOTP0001","sourceIp":"10.0.0.1","nasIdentifier":"nas-a","nasIpAddress":"10.0.0.2","detail":{"clientName":"vpn","latencyMs":1.235,"node":"n1","method":"totp","realm":"corp.example"}}',
