@@ -55,34 +55,20 @@ export async function startServer(
       reject(new Error(`bench server ${spec.kind} exited (${code}) before it was ready`)),
     );
   });
+  /** One request to the server process and the answer it sends back. */
+  const ask = <T>(command: string, answer: (m: unknown) => T) =>
+    new Promise<T>((resolve) => {
+      child.once('message', (m) => resolve(answer(m)));
+      child.send(command);
+    });
   return {
     ...ready,
     child,
-    rss: () =>
-      new Promise((resolve) => {
-        child.once('message', (m) => resolve((m as { rssBytes: number }).rssBytes));
-        child.send('rss');
-      }),
-    profileStart: () =>
-      new Promise((resolve) => {
-        child.once('message', () => resolve());
-        child.send('profile-start');
-      }),
-    profileStop: () =>
-      new Promise((resolve) => {
-        child.once('message', (m) => resolve((m as { profile: Profiler.Profile }).profile));
-        child.send('profile-stop');
-      }),
-    loopStart: () =>
-      new Promise((resolve) => {
-        child.once('message', () => resolve());
-        child.send('loop-start');
-      }),
-    loopStop: () =>
-      new Promise((resolve) => {
-        child.once('message', (m) => resolve((m as { loopDelayMs: LoopFigures }).loopDelayMs));
-        child.send('loop-stop');
-      }),
+    rss: () => ask('rss', (m) => (m as { rssBytes: number }).rssBytes),
+    profileStart: () => ask('profile-start', () => undefined),
+    profileStop: () => ask('profile-stop', (m) => (m as { profile: Profiler.Profile }).profile),
+    loopStart: () => ask('loop-start', () => undefined),
+    loopStop: () => ask('loop-stop', (m) => (m as { loopDelayMs: LoopFigures }).loopDelayMs),
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();
