@@ -154,11 +154,14 @@ export class LoginLoad {
 
   /** No (user, counter) was accepted twice, by any node, on any face. */
   assertNoDoubleAccept(): void {
-    const seen = new Set<string>();
+    const seen = new Map<string, Attempt>();
+    // which node and face accepted, and when: what a failover bug needs to be found
+    const told = (a: Attempt) => `${a.node} ${a.face} ${a.started}..${a.ended}`;
     for (const a of this.attempts.filter((x) => x.result === 'accept')) {
       const key = `${a.user}#${a.counter}`;
-      assert.ok(!seen.has(key), `code ${key} was accepted twice`);
-      seen.add(key);
+      const first = seen.get(key);
+      assert.ok(!first, `code ${key} was accepted twice: ${first && told(first)}, then ${told(a)}`);
+      seen.set(key, a);
     }
   }
 
