@@ -1,4 +1,4 @@
-import { type TSchema, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { METHODS, type Method } from '../../src/model/index.ts';
 
 /**
@@ -27,6 +27,23 @@ export const Name = Type.String({
   maxLength: MAX_PATH_PARAM,
   pattern: `^${WHOLE_CODE_POINTS}+$`,
 });
+/**
+ * A map keyed by group name. `__proto__` is left out of the key set: the JSON parser refuses a body
+ * that holds it (prototype poisoning), so the schema must not promise it.
+ */
+export function ByGroupName<T extends TSchema>(value: T, maxProperties: number) {
+  return Type.Unsafe<Record<string, Static<T>>>({
+    type: 'object',
+    additionalProperties: value,
+    maxProperties,
+    propertyNames: {
+      minLength: 1,
+      maxLength: MAX_PATH_PARAM,
+      pattern: `^${WHOLE_CODE_POINTS}+$`,
+      not: { enum: ['__proto__'] },
+    },
+  });
+}
 /** Client and admin-key ids, as minted (src/auth/api-keys.ts). */
 export const KeyId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 export const MethodSwitch = Type.Union([

@@ -7,7 +7,7 @@ import { adminContext } from './actor.ts';
 import { CodeDeliveryPatch } from './code-delivery-schemas.ts';
 import type { AdminFaceOptions } from './options.ts';
 import { adminErrors, SettingsView, WRITE } from './replies.ts';
-import { perMethod } from './schemas.ts';
+import { ByGroupName, perMethod } from './schemas.ts';
 
 const Switch = Type.Union([Type.Literal('enabled'), Type.Literal('disabled')]);
 const PositiveInt = (max: number) => Type.Integer({ minimum: 0, maximum: max });
@@ -60,11 +60,7 @@ const SettingsPatch = Type.Object(
           maxPending: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
           timeoutSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 600 })),
           onlineRegistration: Type.Optional(Type.Boolean()),
-          onlineRegistrationGroups: Type.Optional(
-            Type.Record(Type.String({ minLength: 1, maxLength: 128 }), Type.Boolean(), {
-              maxProperties: 1000,
-            }),
-          ),
+          onlineRegistrationGroups: Type.Optional(ByGroupName(Type.Boolean(), 1000)),
         },
         {
           additionalProperties: false,

@@ -22,7 +22,10 @@ export function pushSettings(settings: Settings): EffectivePushSettings {
 
 /** Online registration for a user of `group`: the group's switch, else the global one. */
 export function onlineRegistrationFor(settings: Settings, group: string): boolean {
-  return settings.push?.onlineRegistrationGroups?.[group] ?? pushSettings(settings).onlineRegistration;
+  const groups = settings.push?.onlineRegistrationGroups;
+  // Own keys only: a group named `constructor` must not read Object.prototype's.
+  const own = groups && Object.hasOwn(groups, group) ? groups[group] : undefined;
+  return typeof own === 'boolean' ? own : pushSettings(settings).onlineRegistration;
 }
 
 /** What a paired device is told: the token's own configuration over the settings'. */

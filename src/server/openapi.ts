@@ -14,7 +14,9 @@ export function openapiOptions(version: string): SwaggerOptions {
         title: 'Tessera',
         version,
         description:
-          'Second-factor (OTP) backend. Any 4xx/5xx JSON answer is {"error": {"code", "message"}}.',
+          'Second-factor (OTP) backend. Any 4xx/5xx JSON answer is {"error": {"code", "message"}}. ' +
+          'A JSON body holding a "__proto__" key, or a "constructor" key whose object holds "prototype", ' +
+          'is refused at any depth with 400 BAD_REQUEST (prototype poisoning), whatever its schema says.',
       },
       components: { securitySchemes: { ...SECURITY_SCHEMES } },
       tags: [

@@ -337,6 +337,32 @@ describe('the admin and HTTP edge as a fuzzer meets it (real node)', () => {
     assert.equal((await enrol(random(33).toLowerCase())).status, 201, 'lower case');
   });
 
+  test('a map keyed by group name: "__proto__" is outside its schema and refused, "constructor" is an ordinary group', async () => {
+    const doc = await admin.ok('GET', '/docs/json');
+    const groups =
+      doc.paths['/v1/admin/settings'].patch.requestBody.content['application/json'].schema.properties.push
+        .properties.onlineRegistrationGroups;
+    assert.deepEqual(
+      groups.propertyNames.not,
+      { enum: ['__proto__'] },
+      'the document says what the parser refuses',
+    );
+    const before = await admin.ok('GET', '/v1/admin/settings');
+    const poisoned = await fetch(`${node.url}/v1/admin/settings`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${node.adminKey}`, 'content-type': 'application/json' },
+      body: '{"push":{"onlineRegistrationGroups":{"__proto__":false,"staff":false}}}',
+    });
+    assert.equal(poisoned.status, 400);
+    assert.equal(((await poisoned.json()) as Json).error.code, 'BAD_REQUEST');
+    assert.deepEqual(await admin.ok('GET', '/v1/admin/settings'), before, 'nothing stored');
+    await admin.ok('PATCH', '/v1/admin/settings', {
+      push: { onlineRegistrationGroups: { constructor: false, staff: true } },
+    });
+    const after = await admin.ok('GET', '/v1/admin/settings');
+    assert.deepEqual(after.push.onlineRegistrationGroups, { constructor: false, staff: true });
+  });
+
   test('every path parameter the schemas allow fits the router: create, read and delete at the longest', async () => {
     const doc = await admin.ok('GET', '/docs/json');
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Json>>)) {

@@ -3,9 +3,16 @@
 The check `refused_write_changes_nothing`: a write the server refused (a 4xx) leaves everything an
 admin can read back as it was, in every phase (coverage, fuzzing, stateful), checked request by
 request. The RADIUS face is left out: its 401 is an Access-Reject, which rightly counts a failure.
+
+The filter (`filter_case`): schemathesis draws an object's keys without regard to the
+`propertyNames` a schema gives, or to the rule the document's description states for every body
+(a `__proto__` key, or `constructor` holding `prototype`, is refused as prototype poisoning), yet
+counts such a body as schema-valid. Positive cases that break either are dropped; negative cases
+are kept as drawn.
 """
 
 import os
+import re
 from urllib.parse import quote
 
 import requests
@@ -14,6 +21,82 @@ import schemathesis
 BASE = os.environ["TESSERA_FUZZ_URL"]
 SESSION = requests.Session()
 SESSION.headers["Authorization"] = "Bearer " + os.environ["TESSERA_FUZZ_ADMIN_KEY"]
+
+_DOC = {}
+
+
+def _body_schema(case):
+    if "doc" not in _DOC:
+        _DOC["doc"] = requests.get(BASE + "/docs/json", timeout=10).json()
+    op = _DOC["doc"]["paths"].get(case.operation.path, {}).get(case.method.lower(), {})
+    return op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+
+
+def _name_obeys(names, key):
+    if len(key) < names.get("minLength", 0) or len(key) > names.get("maxLength", len(key)):
+        return False
+    if "pattern" in names and re.search(names["pattern"], key) is None:
+        return False
+    return key not in names.get("not", {}).get("enum", [])
+
+
+def _poisoned(value):
+    """A `__proto__` key, or `constructor` holding `prototype`, anywhere in `value`."""
+    if isinstance(value, dict):
+        if "__proto__" in value:
+            return True
+        if isinstance(value.get("constructor"), dict) and "prototype" in value["constructor"]:
+            return True
+        return any(_poisoned(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_poisoned(item) for item in value)
+    return False
+
+
+_JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool}
+
+
+def _may_hold(schema, value):
+    """Whether `value` is of the schema's type (a branch of another type says nothing of it)."""
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    if kind in _JSON_TYPES:
+        return isinstance(value, _JSON_TYPES[kind])
+    if kind in ("integer", "number"):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return True
+
+
+def _keys_obey(schema, value):
+    """Whether every object key in `value` obeys the `propertyNames` its schema states."""
+    if not isinstance(schema, dict):
+        return True
+    for branches in ("anyOf", "oneOf"):
+        if branches in schema:
+            fitting = [branch for branch in schema[branches] if _may_hold(branch, value)]
+            return any(_keys_obey(branch, value) for branch in fitting)
+    if not all(_keys_obey(part, value) for part in schema.get("allOf", [])):
+        return False
+    if isinstance(value, dict):
+        names = schema.get("propertyNames")
+        if names and not all(_name_obeys(names, key) for key in value):
+            return False
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            sub = schema.get("properties", {}).get(key, extra if isinstance(extra, dict) else None)
+            if not _keys_obey(sub, item):
+                return False
+    elif isinstance(value, list):
+        return all(_keys_obey(schema.get("items"), item) for item in value)
+    return True
+
+
+@schemathesis.hook
+def filter_case(ctx, case):
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or not isinstance(case.body, (dict, list)):
+        return True
+    return not _poisoned(case.body) and _keys_obey(_body_schema(case), case.body)
+
 
 # The state read just before the call in flight (one worker: calls never overlap).
 _pending = {}
