@@ -147,14 +147,19 @@ describe('partition: the master cut off, Sentinel promotes on the majority side,
     });
     const reach = await net.reach(side, port);
     const url = `http://127.0.0.1:${reach}`;
+    // 60 s: a first start in a namespace, on two cores shared with the rest of the suite
     await waitFor(
       `node ${name}`,
       async () => {
         if (proc.exitCode !== null) throw new Error(`node ${name} exited: ${out.slice(-2000)}`);
-        return (await fetch(`${url}/readyz`)).ok;
+        return (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5_000) })).ok;
       },
-      30_000,
-    );
+      60_000,
+    ).catch((err: unknown) => {
+      throw new Error(
+        `${err instanceof Error ? err.message : String(err)}; node ${name} printed: ${out.slice(-2000)}`,
+      );
+    });
     const node = { side, port, proc, dir, reach, url, name };
     nodes.push(node);
     return node;
