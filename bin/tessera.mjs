@@ -4,4 +4,6 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../src/cli/main.ts');
+const { exitWhenDone } = await import('../src/cli/exit-guard.ts');
 process.exitCode = await main(process.argv.slice(2));
+exitWhenDone(5_000);

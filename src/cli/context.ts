@@ -26,8 +26,23 @@ export async function withServices<T>(
   try {
     return await fn(services, services.admin('cli'));
   } finally {
-    await services.close();
+    await closeWithin(services, CLOSE_WITHIN_MS);
   }
+}
+
+/** How long a command waits for its store to close (a Redis master that just moved, say). */
+const CLOSE_WITHIN_MS = 10_000;
+
+async function closeWithin(services: TesseraServices, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), ms);
+    timer.unref();
+  });
+  const closed = services.close().then(() => 'closed' as const);
+  if ((await Promise.race([closed, late])) === 'late')
+    process.stderr.write(`tessera: the store did not close within ${ms / 1000} s; going on\n`);
+  clearTimeout(timer);
 }
 
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {

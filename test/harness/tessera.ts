@@ -203,7 +203,9 @@ export function runCli(args: string[], env: Record<string, string>): Promise<Cli
       { cwd: REPO_ROOT, env: { ...baseEnv(), TESSERA_LOG_LEVEL: 'warn', ...env }, timeout: 120_000 },
       (err, out, errOut) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, out: String(out), err: String(errOut) });
+        // Killed (the timeout): say so, with what it printed, instead of an empty error.
+        const killed = err?.killed ? `killed by ${err.signal} after 120 s; it printed: ${String(out)}\n` : '';
+        resolve({ code, out: String(out), err: `${killed}${String(errOut)}` });
       },
     );
   });
