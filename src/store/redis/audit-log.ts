@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { AuditEvent } from '../../model/index.ts';
-import { auditIndexValues, dailyCounts, MAX_SEQ } from '../audit-index.ts';
+import { auditIndexValues, dailyCounts } from '../audit-index.ts';
 import { AUDIT_STREAMS, mergeNewestFirst, type OrderedAuditEvent } from '../audit-retention.ts';
 import type {
   AuditChainView,
   AuditDailyCount,
   AuditHit,
+  AuditIndexField,
   AuditPosition,
   AuditRetention,
   AuditSealer,
@@ -13,19 +14,22 @@ import type {
   AuditStream,
   ChainedAuditEvent,
 } from '../types.ts';
+import {
+  blocksOf,
+  indexMember,
+  isBlockIndexed,
+  seekBlocks,
+  seqText,
+  TIME_CAP,
+  timeText,
+} from './audit-blocks.ts';
 import { TRIM_BATCH } from './audit-scripts.ts';
 import { parseJson } from './codec.ts';
 import { runScript } from './links.ts';
 
-const pad = (n: number, width: number) => String(Math.max(0, Math.trunc(n))).padStart(width, '0');
-const seqText = (seq: number) => pad(Math.min(seq, MAX_SEQ), 16);
-/** An index member: "<15-digit time>.<16-digit sequence>" (see audit-scripts.ts). */
-const indexMember = (p: AuditPosition) => `${pad(p.time, 15)}.${seqText(p.seq)}`;
 const DAY_MS = 86_400_000;
 /** The most entries one append script takes (see append). */
 const APPEND_CHUNK = 100;
-/** The largest time an index member can carry. */
-const TIME_CAP = 10 ** 15 - 1;
 
 /** How the store runs a read (on the node's own Redis) and a write (on the master, no WAIT). */
 export interface AuditAccess {
@@ -59,15 +63,23 @@ export class RedisAuditLog {
   private readonly indexBuilt: string;
 
   /**
-   * Newest first from `atOrBelow`: ZREVRANGEBYLEX on one index, or ZREVRANGEBYSCORE on the stream
-   * (its members carry the event). Either is a skip-list descent to the start and `limit` steps.
+   * Newest first from `atOrBelow`: ZREVRANGEBYLEX on one index (a block index: its blocks merged,
+   * seekBlocks), or ZREVRANGEBYSCORE on the stream (its members carry the event). Each is a
+   * skip-list descent to the start and about `limit` steps.
    */
   async seek(stream: AuditStream, q: AuditSeek): Promise<AuditHit[]> {
     const top = q.atOrBelow;
     if (q.where) {
       const key = `${this.keys[stream]}:ix:${q.where.field}:${q.where.value}`;
+      if (isBlockIndexed(q.where.field))
+        return seekBlocks(
+          (max, min, count) => this.access.read((r) => r.zrevrangebylex(key, max, min, 'LIMIT', 0, count)),
+          top,
+          q.from,
+          q.limit,
+        );
       const max = top === undefined || top.time > TIME_CAP ? '+' : `[${indexMember(top)}`;
-      const min = q.from === undefined ? '-' : `[${pad(q.from, 15)}`;
+      const min = q.from === undefined ? '-' : `[${timeText(q.from)}`;
       const members = await this.access.read((r) => r.zrevrangebylex(key, max, min, 'LIMIT', 0, q.limit));
       return members.map((m) => ({ time: Number(m.slice(0, 15)), seq: Number(m.slice(16)) }));
     }
@@ -335,7 +347,7 @@ export class RedisAuditLog {
 /**
  * The append scripts' payload (append_entries in audit-scripts.ts): the counts, each entry's time
  * and JSON, then its index entries grouped by index, so that one ZADD writes an index's share of
- * the batch.
+ * the batch: the per-entry indexes' groups, then the block indexes' blocks (audit-blocks.ts).
  */
 function appendPayload(
   times: number[],
@@ -345,16 +357,26 @@ function appendPayload(
 ): (string | number)[] {
   const out: (string | number)[] = [...counts, events.length];
   for (let i = 0; i < events.length; i++) out.push(times[i]!, json[i]!);
-  const groups = new Map<string, number[]>();
+  const groups = new Map<string, { field: AuditIndexField; entries: number[] }>();
   events.forEach((e, i) => {
     for (const [field, value] of auditIndexValues(e)) {
       const name = `${field}:${value}`;
       const group = groups.get(name);
-      if (group) group.push(i + 1);
-      else groups.set(name, [i + 1]);
+      if (group) group.entries.push(i + 1);
+      else groups.set(name, { field, entries: [i + 1] });
     }
   });
-  for (const [name, entries] of groups) out.push(name, entries.length, ...entries);
+  const perEntry: (string | number)[] = [];
+  const blocks: (string | number)[] = [];
+  let count = 0;
+  for (const [name, { field, entries }] of groups)
+    if (isBlockIndexed(field))
+      for (const [newest, body] of blocksOf(times, entries)) blocks.push(name, newest, body);
+    else {
+      perEntry.push(name, entries.length, ...entries);
+      count++;
+    }
+  out.push(count, ...perEntry, ...blocks);
   return out;
 }
 

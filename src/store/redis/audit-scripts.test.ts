@@ -53,6 +53,7 @@ test('APPEND_AUDIT: members are "<16-digit sequence>|<json>", scored by time; th
     'b',
     101,
     'c',
+    0,
   ]);
   assert.equal(size, 2, 'the event at 99 is older than the cutoff 100; the one at 100 is kept');
   assert.deepEqual(await c.zrange('t:auth', '0', '-1', 'WITHSCORES'), [
@@ -66,7 +67,7 @@ test('APPEND_AUDIT: members are "<16-digit sequence>|<json>", scored by time; th
 
 test('APPEND_AUDIT: the cap keeps the newest; every stream is trimmed on any append', async () => {
   await c.zadd('t:admin', 5, 'x|old', 50, 'y|new');
-  await runScript(w, 'tsAppendAudit', [...K, 100, 3, 10, 0, 0, 0, 0, 2, 102, 'd', 103, 'e']);
+  await runScript(w, 'tsAppendAudit', [...K, 100, 3, 10, 0, 0, 0, 0, 2, 102, 'd', 103, 'e', 0]);
   assert.deepEqual(await c.zrange('t:auth', '0', '-1'), [
     '0000000000000003|c',
     '0000000000000004|d',
@@ -98,15 +99,19 @@ test('APPEND_AUDIT: daily counts, entries and each index group land in the one s
     'y',
     501,
     'z',
-    // index groups: one shared by all three, one of the second alone
-    'client:vpn',
-    3,
+    // one per-entry index group, of the second entry alone
     1,
-    2,
-    3,
     'user:b',
     1,
     2,
+    // blocks: one of all three, newest the third, the others 1 ms and 1 and 2 sequences below it;
+    // one of the first alone
+    'client:vpn',
+    3,
+    '1.1,1.2',
+    'node:n1',
+    1,
+    '',
   ]);
   assert.deepEqual(await c.hgetall('g:auth:daily:2026-11-30'), { 'vpn\taccept': '2', 'vpn\treject': '1' });
   assert.equal(await c.pexpiretime('g:auth:daily:2026-11-30'), 9_000_000_000_000);
@@ -116,10 +121,9 @@ test('APPEND_AUDIT: daily counts, entries and each index group land in the one s
     '0000000000000003|z',
   ]);
   assert.deepEqual(await c.zrange('g:auth:ix:client:vpn', '0', '-1'), [
-    '000000000000500.0000000000000001',
-    '000000000000500.0000000000000002',
-    '000000000000501.0000000000000003',
+    '000000000000501.0000000000000003:1.1,1.2',
   ]);
+  assert.deepEqual(await c.zrange('g:auth:ix:node:n1', '0', '-1'), ['000000000000500.0000000000000001']);
   assert.deepEqual(await c.zrange('g:auth:ix:user:b', '0', '-1'), ['000000000000500.0000000000000002']);
 });
 
@@ -151,13 +155,13 @@ test('APPEND_CHAINED: appends only onto the head the batch was sealed onto, then
   const noTrim = [0, 0, 0, 0, 0, 0];
   // the first batch is sealed onto no head
   assert.deepEqual(
-    await runScript(w, 'tsAppendChained', [...keys, '', 'H1', ...noTrim, 0, 2, 10, 'e1', 11, 'e2']),
+    await runScript(w, 'tsAppendChained', [...keys, '', 'H1', ...noTrim, 0, 2, 10, 'e1', 11, 'e2', 0]),
     [1],
   );
   assert.equal(await c.get('h:head'), 'H1');
   assert.deepEqual(await c.zrange('h:admin', '0', '-1'), ['0000000000000001|e1', '0000000000000002|e2']);
   // a batch sealed onto a stale head (another node appended first) changes nothing and learns the head
-  assert.deepEqual(await runScript(w, 'tsAppendChained', [...keys, '', 'H9', ...noTrim, 0, 1, 12, 'x']), [
+  assert.deepEqual(await runScript(w, 'tsAppendChained', [...keys, '', 'H9', ...noTrim, 0, 1, 12, 'x', 0]), [
     0,
     'H1',
   ]);
@@ -166,7 +170,7 @@ test('APPEND_CHAINED: appends only onto the head the batch was sealed onto, then
   assert.equal(await c.get('h:seq'), '2', 'a refused batch takes no sequence numbers');
   // sealed again onto H1, it goes on
   assert.deepEqual(
-    await runScript(w, 'tsAppendChained', [...keys, 'H1', 'H2', ...noTrim, 0, 1, 12, 'e3']),
+    await runScript(w, 'tsAppendChained', [...keys, 'H1', 'H2', ...noTrim, 0, 1, 12, 'e3', 0]),
     [1],
   );
   assert.equal(await c.get('h:head'), 'H2');

@@ -1,3 +1,5 @@
+import { AUDIT_BLOCK_FIELDS, BLOCK_SPAN_MS } from './audit-blocks.ts';
+
 /**
  * The audit streams in Redis. Each stream is a sorted set scored by the event's time, so retention
  * by age is one ZREMRANGEBYSCORE; members are "<16-digit sequence>|<event JSON>", unique (two equal
@@ -9,8 +11,10 @@
  *   P.audit (a list, newest first) holds events written before streams existed.
  *   P.audit:<stream>:ix:<field>:<value>   an index (src/store/audit-index.ts): a sorted set of
  *     members "<15-digit time>.<16-digit sequence>", all scored 0, so it sorts by time then append
- *     order and a search seeks into it with ZREVRANGEBYLEX (O(log n) to any page). The scripts
- *     name these keys themselves (they depend on the event): Tessera does not run on Redis Cluster.
+ *     order and a search seeks into it with ZREVRANGEBYLEX (O(log n) to any page). The client,
+ *     result, reason and node indexes hold blocks instead, one member per index per append
+ *     (src/store/redis/audit-blocks.ts). The scripts name these keys themselves (they depend on
+ *     the event): Tessera does not run on Redis Cluster.
  *   P.audit:ix:built   set once every stored entry has its index entries.
  *   P.audit:auth:daily:<YYYY-MM-DD>   a hash "<client>\t<result>" → how many authentication entries
  *     of that UTC day (reports); added in the append's own step, it expires with the day's retention.
@@ -21,6 +25,7 @@
  * stored member's JSON. A test holds the two together.
  */
 export const AUDIT_INDEX_VALUES = `
+local BLOCK_FIELDS = {${AUDIT_BLOCK_FIELDS.map((f) => `${f} = true`).join(', ')}}
 local function index_values(json)
   local out = {}
   local ok, e = pcall(cjson.decode, json)
@@ -35,23 +40,56 @@ local function index_values(json)
   if type(e.detail) == 'table' then add('node', e.detail.node) end
   return out
 end
-local function index_entry(stream, json, time, seq, op)
+-- op 'add' writes one per-entry member in each index (a block of one where the index holds
+-- blocks); 'rem' removes the per-entry ones and only names the block indexes in \`cut\`: their
+-- members leave by range (cut_blocks), once per trim.
+local function index_entry(stream, json, time, seq, op, cut)
   if not time or not seq then return end
   local values = index_values(json)
   local m = string.format('%015d.%016d', time, seq)
   for i = 1, #values, 2 do
     local key = stream .. ':ix:' .. values[i] .. ':' .. values[i + 1]
-    if op == 'add' then redis.call('ZADD', key, 0, m) else redis.call('ZREM', key, m) end
+    if op == 'add' then redis.call('ZADD', key, 0, m)
+    elseif BLOCK_FIELDS[values[i]] then cut[key] = true
+    else redis.call('ZREM', key, m) end
+  end
+end
+-- Drops every member of a block index at or below the position (time, seq): the blocks whose
+-- newest is at or below it whole, and the positions at or below it from the blocks above it that
+-- reach down past it (a block reaches at most ${BLOCK_SPAN_MS} ms below its newest).
+-- '~' sorts above ':' and every digit, '/' right above '.' (see audit-blocks.ts).
+local function cut_blocks(key, time, seq)
+  local last = string.format('%015d.%016d', time, seq)
+  redis.call('ZREMRANGEBYLEX', key, '-', '(' .. last .. '~')
+  local above = redis.call('ZRANGEBYLEX', key, '(' .. last .. '~', '(' .. string.format('%015d', time + ${BLOCK_SPAN_MS}) .. '/')
+  for _, m in ipairs(above) do
+    if #m > 33 then
+      local t, s = tonumber(string.sub(m, 1, 15)), tonumber(string.sub(m, 17, 32))
+      local keep, n = {}, 0
+      for dt, ds in string.gmatch(string.sub(m, 34), '(%d+)%.(%-?%d+)') do
+        n = n + 1
+        local pt, ps = t - tonumber(dt), s - tonumber(ds)
+        if pt > time or (pt == time and ps > seq) then keep[#keep + 1] = dt .. '.' .. ds end
+      end
+      if #keep < n then
+        redis.call('ZREM', key, m)
+        if #keep > 0 then redis.call('ZADD', key, 0, string.sub(m, 1, 32) .. ':' .. table.concat(keep, ','))
+        else redis.call('ZADD', key, 0, string.sub(m, 1, 32)) end
+      end
+    end
   end
 end
 -- The append payload, ARGV from \`first\` on (built by appendPayload in audit-log.ts):
 --   c, then c daily counts: day, field, n, expire-at (added to the hash \`stream\`:daily:<day>);
 --   e, then e entries: time, JSON;
---   then to the end, index groups: name ("field:value"), k, then the k entries (1-based) it holds.
--- The entries go to \`stream\` in one ZADD, each index group in one ZADD: the caller groups the
--- batch's index entries by index (a batch shares its client, result, reason and node indexes), so
--- an append decodes no JSON and makes about one call per distinct index, not one per index entry.
--- Counts, entries and index entries land in this one step. → how many entries were appended.
+--   g, then g per-entry index groups: name ("field:value"), k, then the k entries (1-based) it holds;
+--   then to the end, blocks: name, the entry (1-based) of its newest position, the block's body
+--   after the ':' ('' for a block of one; see audit-blocks.ts).
+-- The entries go to \`stream\` in one ZADD, each index group in one ZADD, each block is one
+-- member: the caller groups the batch by index (a batch shares its client, result, reason and node
+-- indexes), so an append decodes no JSON and makes about one call per distinct index, not one per
+-- index entry. Counts, entries and index entries land in this one step. → how many entries were
+-- appended.
 local function append_entries(stream, seqkey, first)
   local i = first
   local counts = tonumber(ARGV[i])
@@ -75,7 +113,9 @@ local function append_entries(stream, seqkey, first)
     i = i + 2
   end
   redis.call('ZADD', stream, unpack(members))
-  while i <= #ARGV do
+  local groups = tonumber(ARGV[i])
+  i = i + 1
+  for _ = 1, groups do
     local k = tonumber(ARGV[i + 1])
     local args = {}
     for j = 1, k do
@@ -84,6 +124,12 @@ local function append_entries(stream, seqkey, first)
     end
     redis.call('ZADD', stream .. ':ix:' .. ARGV[i], unpack(args))
     i = i + 2 + k
+  end
+  while i <= #ARGV do
+    local m = positions[tonumber(ARGV[i + 1])]
+    if ARGV[i + 2] ~= '' then m = m .. ':' .. ARGV[i + 2] end
+    redis.call('ZADD', stream .. ':ix:' .. ARGV[i], 0, m)
+    i = i + 3
   end
   return count
 end
@@ -97,15 +143,24 @@ local function keep_anchor(anchor, member)
   if member and string.find(member, '"chain":', 1, true) then redis.call('SET', anchor, member) end
 end
 -- flat member, score, ... oldest first: each leaves the stream with its index entries
-local function index_member(key, m, score, op)
+local function index_member(key, m, score, op, cut)
   local bar = string.find(m, '|', 1, true)
-  if bar then index_entry(key, string.sub(m, bar + 1), tonumber(score), tonumber(string.sub(m, 1, bar - 1)), op) end
+  if not bar then return nil end
+  local time, seq = tonumber(score), tonumber(string.sub(m, 1, bar - 1))
+  index_entry(key, string.sub(m, bar + 1), time, seq, op, cut)
+  if time and seq then return {time, seq} end
 end
+-- The stream sorts by time, then sequence, and a trim takes its oldest: once these are gone no
+-- entry at or below the last of them is left, so the block indexes they were in are cut there.
 local function drop(key, anchor, list)
   if #list == 0 then return 0 end
+  local cut, last = {}, nil
   for i = 1, #list, 2 do
-    index_member(key, list[i], list[i + 1], 'rem')
+    last = index_member(key, list[i], list[i + 1], 'rem', cut) or last
     redis.call('ZREM', key, list[i])
+  end
+  if last then
+    for ix in pairs(cut) do cut_blocks(ix, last[1], last[2]) end
   end
   keep_anchor(anchor, list[#list - 1])
   return #list / 2
