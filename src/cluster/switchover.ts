@@ -23,12 +23,16 @@ function addr(a: string): { host: string; port: number } {
   return { host: a.slice(0, i), port };
 }
 
+/** No operator command waits on one Redis or Sentinel answer longer than this. */
+const COMMAND_TIMEOUT_MS = 5_000;
+
 function connect(a: string, auth: RedisOptions): Redis {
   const c = newRedis({
     ...auth,
     ...addr(a),
     maxRetriesPerRequest: 1,
     retryStrategy: () => null,
+    commandTimeout: COMMAND_TIMEOUT_MS,
     lazyConnect: false,
   });
   c.on('error', () => {});
@@ -118,7 +122,13 @@ export async function sentinelFailover(
   const auth = access.data;
   let sentinel: Redis | null = null;
   for (const s of opts.sentinels) {
-    const c = newRedis({ ...access.sentinel, ...s, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    const c = newRedis({
+      ...access.sentinel,
+      ...s,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => null,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+    });
     c.on('error', () => {});
     try {
       await c.ping();
