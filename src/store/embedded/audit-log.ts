@@ -114,6 +114,7 @@ export class EmbeddedAuditLog {
   async append(events: AuditEvent[], stream: AuditStream): Promise<void> {
     if (events.length === 0) return;
     const sealer = this.sealer?.streams.includes(stream) ? this.sealer : null;
+    if (!sealer) return this.appendUnchained(events, stream);
     await this.root.transaction(() => {
       const chained = sealer
         ? sealer.seal(stream, (this.db.get(headKey(stream)) as ChainedAuditEvent | undefined) ?? null, events)
@@ -133,6 +134,32 @@ export class EmbeddedAuditLog {
         }
       if (sealer) this.db.putSync(headKey(stream), chained[chained.length - 1]!);
     });
+  }
+
+  /**
+   * An unchained stream (the authentication log) has no head to read: its entries and index
+   * entries go as writes queued in this turn, which LMDB's writer thread applies, off the event
+   * loop; only the counts, which are read and moved, run in the transaction callback queued behind
+   * them. Everything queued in one turn commits in one transaction, so the entries and their counts
+   * land together.
+   */
+  private async appendUnchained(events: AuditEvent[], stream: AuditStream): Promise<void> {
+    const writes: Promise<boolean>[] = [];
+    for (const e of events) {
+      this.seq = (this.seq + 1) % SEQ_LIMIT;
+      const time = Math.max(0, Math.trunc(e.time));
+      writes.push(this.db.put(keyOf(stream, time, this.seq), e));
+      for (const ix of this.indexKeysAt(stream, time, this.seq, e)) writes.push(this.index.put(ix, 1));
+    }
+    const counted = this.root.transaction(() => {
+      this.index.putSync(countKey(stream), this.count(stream) + events.length);
+      if (stream === 'auth')
+        for (const c of dailyCounts(events)) {
+          const key = dailyKey(c.day, c.client, c.result);
+          this.index.putSync(key, (this.index.get(key) ?? 0) + c.count);
+        }
+    });
+    await Promise.all([...writes, counted]);
   }
 
   async readChain(stream: AuditStream, range: { from?: number; to?: number } = {}): Promise<AuditChainView> {
