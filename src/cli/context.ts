@@ -5,6 +5,7 @@ import { type Config, loadConfig } from '../server/config.ts';
 import { createLogger } from '../server/logger.ts';
 import { createServices, type TesseraServices } from '../server/services.ts';
 import { openStore } from '../server/store-factory.ts';
+import { within } from '../store/redis/hold.ts';
 
 let loaded: Config | undefined;
 
@@ -34,15 +35,13 @@ export async function withServices<T>(
 const CLOSE_WITHIN_MS = 10_000;
 
 async function closeWithin(services: TesseraServices, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), ms);
-    timer.unref();
-  });
-  const closed = services.close().then(() => 'closed' as const);
-  if ((await Promise.race([closed, late])) === 'late')
+  if (
+    (await within(
+      services.close().then(() => true),
+      ms,
+    )) === undefined
+  )
     process.stderr.write(`tessera: the store did not close within ${ms / 1000} s; going on\n`);
-  clearTimeout(timer);
 }
 
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
