@@ -109,57 +109,60 @@ export class EmbeddedAuditLog {
     this.sealer = sealer;
   }
 
-  /** The chained stream's head is read and moved in the same write transaction: LMDB has one
-   * writer at a time, across processes too, so two appends can never take the same sequence. */
+  /**
+   * A chained stream's head is read and moved in the same write transaction: LMDB has one writer
+   * at a time, across processes too, so two appends can never take the same sequence.
+   *
+   * An unchained stream (the authentication log) has no head to read: its entries and index entries
+   * go as writes queued in this turn, which LMDB's writer thread applies, off the event loop; only
+   * the counts, which are read and moved, run in the transaction callback queued behind them.
+   * Everything queued in one turn commits in one transaction, so the entries and their counts land
+   * together.
+   */
   async append(events: AuditEvent[], stream: AuditStream): Promise<void> {
     if (events.length === 0) return;
     const sealer = this.sealer?.streams.includes(stream) ? this.sealer : null;
-    if (!sealer) return this.appendUnchained(events, stream);
+    if (!sealer) {
+      const queued: Promise<boolean>[] = [];
+      this.writeEntries(stream, events, queued);
+      await Promise.all([...queued, this.root.transaction(() => this.countEntries(stream, events))]);
+      return;
+    }
     await this.root.transaction(() => {
-      const chained = sealer
-        ? sealer.seal(stream, (this.db.get(headKey(stream)) as ChainedAuditEvent | undefined) ?? null, events)
-        : events;
-      for (const e of chained) {
-        this.seq = (this.seq + 1) % SEQ_LIMIT;
-        // the key's time, as keyOf writes it (and positionOfKey reads it back)
-        const time = Math.max(0, Math.trunc((e as ChainedAuditEvent).chain?.at ?? e.time));
-        this.db.putSync(keyOf(stream, time, this.seq), e);
-        for (const ix of this.indexKeysAt(stream, time, this.seq, e)) this.index.putSync(ix, 1);
-      }
-      this.index.putSync(countKey(stream), this.count(stream) + chained.length);
-      if (stream === 'auth')
-        for (const c of dailyCounts(events)) {
-          const key = dailyKey(c.day, c.client, c.result);
-          this.index.putSync(key, (this.index.get(key) ?? 0) + c.count);
-        }
-      if (sealer) this.db.putSync(headKey(stream), chained[chained.length - 1]!);
+      const head = (this.db.get(headKey(stream)) as ChainedAuditEvent | undefined) ?? null;
+      const chained = sealer.seal(stream, head, events);
+      this.writeEntries(stream, chained);
+      this.countEntries(stream, events);
+      this.db.putSync(headKey(stream), chained[chained.length - 1]!);
     });
   }
 
-  /**
-   * An unchained stream (the authentication log) has no head to read: its entries and index
-   * entries go as writes queued in this turn, which LMDB's writer thread applies, off the event
-   * loop; only the counts, which are read and moved, run in the transaction callback queued behind
-   * them. Everything queued in one turn commits in one transaction, so the entries and their counts
-   * land together.
-   */
-  private async appendUnchained(events: AuditEvent[], stream: AuditStream): Promise<void> {
-    const writes: Promise<boolean>[] = [];
+  /** Each entry under its key and in its indexes: written now (in a transaction), or `queued`. */
+  private writeEntries(stream: AuditStream, events: AuditEvent[], queued?: Promise<boolean>[]): void {
     for (const e of events) {
       this.seq = (this.seq + 1) % SEQ_LIMIT;
-      const time = Math.max(0, Math.trunc(e.time));
-      writes.push(this.db.put(keyOf(stream, time, this.seq), e));
-      for (const ix of this.indexKeysAt(stream, time, this.seq, e)) writes.push(this.index.put(ix, 1));
+      // the key's time, as keyOf writes it (and positionOfKey reads it back)
+      const time = Math.max(0, Math.trunc((e as ChainedAuditEvent).chain?.at ?? e.time));
+      const key = keyOf(stream, time, this.seq);
+      const indexKeys = this.indexKeysAt(stream, time, this.seq, e);
+      if (queued) {
+        queued.push(this.db.put(key, e));
+        for (const ix of indexKeys) queued.push(this.index.put(ix, 1));
+      } else {
+        this.db.putSync(key, e);
+        for (const ix of indexKeys) this.index.putSync(ix, 1);
+      }
     }
-    const counted = this.root.transaction(() => {
-      this.index.putSync(countKey(stream), this.count(stream) + events.length);
-      if (stream === 'auth')
-        for (const c of dailyCounts(events)) {
-          const key = dailyKey(c.day, c.client, c.result);
-          this.index.putSync(key, (this.index.get(key) ?? 0) + c.count);
-        }
-    });
-    await Promise.all([...writes, counted]);
+  }
+
+  /** The stream's count, and the authentication log's daily counts; inside a write transaction. */
+  private countEntries(stream: AuditStream, events: AuditEvent[]): void {
+    this.index.putSync(countKey(stream), this.count(stream) + events.length);
+    if (stream === 'auth')
+      for (const c of dailyCounts(events)) {
+        const key = dailyKey(c.day, c.client, c.result);
+        this.index.putSync(key, (this.index.get(key) ?? 0) + c.count);
+      }
   }
 
   async readChain(stream: AuditStream, range: { from?: number; to?: number } = {}): Promise<AuditChainView> {
