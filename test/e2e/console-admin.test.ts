@@ -7,6 +7,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../harness/browser.ts';
 import { awaitFreshStep, totpNow } from '../harness/codes.ts';
+import { waitFor } from '../harness/ports.ts';
 import { Api, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 import {
   assertAccessible,
@@ -180,8 +181,17 @@ describe('console: a superadmin at work', () => {
     for (let i = 0; i < 3; i++)
       await api.call('POST', '/v1/validate', { user: 'lockme', pass: '000000' }, clientKey);
     assert.equal((await api.ok('GET', '/v1/admin/users/lockme')).locked, true);
-    await page.goto(`${base}/ui/`);
-    await page.getByRole('link', { name: 'lockme' }).waitFor();
+    // The dashboard reuses its counts for up to 5 s under traffic (plugin/ui/stats.ts), and the
+    // earlier tests may have shown it less than 5 s ago: look again until the lock shows.
+    await waitFor(
+      'lockme among the locked users on the dashboard',
+      async () => {
+        await page.goto(`${base}/ui/`);
+        return (await page.getByRole('link', { name: 'lockme' }).count()) > 0;
+      },
+      20_000,
+      1_000,
+    );
     await screenshot(page, 'dashboard');
     await page.getByRole('link', { name: 'lockme' }).click();
     assert.match((await page.locator('#lock-state').textContent()) ?? '', /locked/);
