@@ -3,9 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open } from 'lmdb';
-import { test } from 'vitest';
+import { test, vi } from 'vitest';
 import type { AuditEvent } from '../../model/index.ts';
 import { storeContract } from '../store-contract-suite.ts';
+import { APPEND_CHUNK } from './audit-log.ts';
 import { openEmbeddedStore } from './index.ts';
 
 storeContract('embedded (LMDB)', async (opts = {}) => {
@@ -59,6 +60,44 @@ test('audit events stored before streams existed move into their streams at open
       await store.close();
     }
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a long authentication-log append lets other work run between its chunks, and counts every entry', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-lmdb-chunks-'));
+  const store = openEmbeddedStore(dir);
+  // lmdb's put, as the audit log reaches it: the databases of one root share its class
+  const { root } = store as unknown as { root: object };
+  const put = vi.spyOn(Object.getPrototypeOf(root) as { put: () => unknown }, 'put');
+  try {
+    const time = Date.UTC(2026, 10, 30, 12);
+    const events: AuditEvent[] = Array.from({ length: 5 * APPEND_CHUNK }, (_, i) => ({
+      time: time + i,
+      type: 'validate',
+      actor: 'client:vpn',
+      username: `user${i}`,
+      result: 'ACCEPT',
+      reason: 'OK',
+    }));
+    let putsBeforeNextTurn = -1;
+    put.mockClear();
+    setImmediate(() => {
+      putsBeforeNextTurn = put.mock.calls.length;
+    });
+    await store.appendAudit(events, 'auth');
+    assert.ok(putsBeforeNextTurn > 0, 'the first chunk was written in the first turn');
+    assert.ok(
+      putsBeforeNextTurn < put.mock.calls.length / 2,
+      `a waiting callback ran after ${putsBeforeNextTurn} of ${put.mock.calls.length} writes`,
+    );
+    assert.equal((await store.listAudit(10 * APPEND_CHUNK, 'auth')).length, events.length);
+    assert.deepEqual(await store.auditDailyCounts!('2026-11-30', '2026-11-30'), [
+      { day: '2026-11-30', client: 'vpn', result: 'ACCEPT', count: events.length },
+    ]);
+  } finally {
+    put.mockRestore();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
