@@ -354,7 +354,8 @@ export class EmbeddedStore extends AuditLogDelegation implements Store {
     const start = `${username}${SEP}`;
     const end = `${username}\u0001`;
     const serials: string[] = [];
-    for (const { value } of this.userTokens.getRange({ start, end })) serials.push(value);
+    // the key holds the serial: no value to decode
+    for (const key of this.userTokens.getKeys({ start, end })) serials.push(key.slice(start.length));
     return serials;
   }
 
@@ -478,16 +479,26 @@ export class EmbeddedStore extends AuditLogDelegation implements Store {
   async loadAuthView(username: string): Promise<AuthView | null> {
     const user = this.users.get(username);
     if (!user) return null;
-    const tokens = this.serialsOf(username)
-      .map((s) => this.tokens.get(s))
-      .filter((t): t is Token => t !== undefined);
-    const tokenStates: Record<string, TokenState> = {};
-    for (const t of tokens) tokenStates[t.serial] = this.tokenStates.get(t.serial) ?? EMPTY_TOKEN_STATE;
+    const tokens: Token[] = [];
+    for (const serial of this.serialsOf(username)) {
+      const token = this.tokens.get(serial);
+      if (token) tokens.push(token);
+    }
+    const states = this.tokenStates;
+    let tokenStates: Record<string, TokenState> | undefined;
     return {
       user,
       group: this.groups.get(user.group) ?? null,
       tokens,
-      tokenStates,
+      // Read when first asked for: a code login reads them inside its write transaction instead
+      // (decideAttempt), so this read would be thrown away on the hot path.
+      get tokenStates(): Record<string, TokenState> {
+        if (!tokenStates) {
+          tokenStates = {};
+          for (const t of tokens) tokenStates[t.serial] = states.get(t.serial) ?? EMPTY_TOKEN_STATE;
+        }
+        return tokenStates;
+      },
       userState: this.userStates.get(username) ?? EMPTY_USER_STATE,
     };
   }
