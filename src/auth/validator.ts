@@ -117,6 +117,29 @@ const MESSAGES: Partial<Record<ReasonCode, string>> = {
   CHALLENGE_DISABLED: 'Enter your PIN and code together.',
 };
 
+/** One code login's inputs, and the match its verdict came from (read back after the store step). */
+interface Judged {
+  keyring: KeyRing;
+  tokens: Token[];
+  code: string;
+  settings: Settings;
+  now: number;
+  match: CodeMatch;
+}
+
+const NO_MATCH: CodeMatch = { outcome: 'none', unreadable: [] };
+
+/** The verdict on a code from the token states given; a plain function, not a closure per login. */
+function judge(j: Judged, states: Record<string, TokenState>): AttemptVerdict {
+  const match = matchCode(j.keyring, j.tokens, states, j.code, j.settings, j.now);
+  j.match = match;
+  if (match.outcome === 'match')
+    return { kind: 'accept', serial: match.token.serial, advance: match.advance };
+  if (match.outcome === 'none' && match.unreadable.length > 0 && match.unreadable.length === j.tokens.length)
+    return { kind: 'refund' };
+  return { kind: 'fail' };
+}
+
 /**
  * The validation pipeline: resolve user → policy → reserve an attempt → first factor (PIN) →
  * tokens → code or challenge → commit → audit. Every PIN or code evaluation happens inside a
@@ -503,19 +526,7 @@ export class Validator {
         this.checkCode(view, tokens, code, settings, now, ticket),
       );
     }
-    let match: CodeMatch = { outcome: 'none', unreadable: [] };
-    const judge = (states: Record<string, TokenState>): AttemptVerdict => {
-      match = matchCode(this.deps.keyring, tokens, states, code, settings, now);
-      if (match.outcome === 'match')
-        return { kind: 'accept', serial: match.token.serial, advance: match.advance };
-      if (
-        match.outcome === 'none' &&
-        match.unreadable.length > 0 &&
-        match.unreadable.length === tokens.length
-      )
-        return { kind: 'refund' };
-      return { kind: 'fail' };
-    };
+    const judged: Judged = { keyring: this.deps.keyring, tokens, code, settings, now, match: NO_MATCH };
     const policy = attemptPolicy(settings);
     // The embedded store evaluates inside its transaction; Redis takes the verdict reached from the
     // states just read and decides the reservation first in the same script: refused, the verdict
@@ -524,10 +535,10 @@ export class Validator {
       ? await store.decideAttempt(view.user.username, now, policy, (tokenState) => {
           const states: Record<string, TokenState> = {};
           for (const t of tokens) states[t.serial] = tokenState(t.serial);
-          return judge(states);
+          return judge(judged, states);
         })
-      : await store.settleAttempt!(view.user.username, now, policy, judge(view.tokenStates));
-    const found = match as CodeMatch;
+      : await store.settleAttempt!(view.user.username, now, policy, judge(judged, view.tokenStates));
+    const found = judged.match;
     switch (decision.kind) {
       case 'refused':
         return reject(decision.refusal === 'throttled' ? 'USER_THROTTLED' : 'USER_LOCKED');
