@@ -6,6 +6,11 @@ export interface ProfileTop {
   /** `share` of all samples, self time (the function's own code). */
   functions: { fn: string; where: string; share: number }[];
   modules: { module: string; share: number }[];
+  /**
+   * Tessera's own functions (src/, plugin/) by inclusive time: each with everything it called, so
+   * the path's steps (loadAuthView, matchCode, the audit append...) read as shares of the whole.
+   */
+  ownInclusive: { fn: string; module: string; share: number }[];
 }
 
 function moduleOf(url: string): string {
@@ -42,6 +47,7 @@ export function profileTop(profile: Profiler.Profile, n = 25): ProfileTop {
     byModule.set(m, (byModule.get(m) ?? 0) + us);
   }
   const share = (us: number) => +((us / total) * 100).toFixed(1);
+  const inclusive = inclusiveByFunction(profile, self);
   return {
     sampledMs: Math.round(total / 1000),
     functions: [...byFn.values()]
@@ -52,5 +58,40 @@ export function profileTop(profile: Profiler.Profile, n = 25): ProfileTop {
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
       .map(([module, us]) => ({ module, share: share(us) })),
+    ownInclusive: [...inclusive.values()]
+      .filter((e) => /^(src|plugin)\//.test(e.module))
+      .sort((a, b) => b.us - a.us)
+      .slice(0, n)
+      .map((e) => ({ fn: e.fn, module: e.module, share: share(e.us) })),
   };
+}
+
+/** Each function's self time plus its callees', counted once where it recurses. */
+function inclusiveByFunction(
+  profile: Profiler.Profile,
+  self: Map<number, number>,
+): Map<string, { fn: string; module: string; us: number }> {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const out = new Map<string, { fn: string; module: string; us: number }>();
+  const onStack = new Set<string>();
+  const walk = (id: number): number => {
+    const node = byId.get(id);
+    if (!node) return 0;
+    const f = node.callFrame;
+    const module = moduleOf(f.url);
+    const key = `${f.functionName}@${module}`;
+    const outermost = !onStack.has(key);
+    if (outermost) onStack.add(key);
+    let us = self.get(id) ?? 0;
+    for (const child of node.children ?? []) us += walk(child);
+    if (outermost) {
+      onStack.delete(key);
+      const entry = out.get(key) ?? { fn: f.functionName || '(anonymous)', module, us: 0 };
+      entry.us += us;
+      out.set(key, entry);
+    }
+    return us;
+  };
+  if (profile.nodes[0]) walk(profile.nodes[0].id);
+  return out;
 }

@@ -74,7 +74,8 @@ export async function benchValidate(): Promise<Record<string, unknown>> {
     startServer({
       kind: 'limit',
       store: 'lmdb',
-      population: { prefix: 'u', count: USERS_PER_RUN * runsPerNode },
+      // and one more slice per half-peak pair: the run at half of its own peak
+      population: { prefix: 'u', count: USERS_PER_RUN * (runsPerNode + HALF_PEAK_PAIRS) },
     }),
     startServer({ kind: 'tessera', env: { TESSERA_DATA_DIR: dataDirs[0]! }, population }),
     startServer({
@@ -86,7 +87,7 @@ export async function benchValidate(): Promise<Record<string, unknown>> {
   const startMs = Date.now() - started;
   try {
     const slices = {
-      limit: new Slices(limit, 'u', USERS_PER_RUN * runsPerNode),
+      limit: new Slices(limit, 'u', USERS_PER_RUN * (runsPerNode + HALF_PEAK_PAIRS)),
       on: new Slices(on, 'u', population.count, PIN_USERS),
       off: new Slices(off, 'u', population.count, PIN_USERS),
     };
@@ -117,19 +118,24 @@ export async function benchValidate(): Promise<Record<string, unknown>> {
     const peak = per((r) => r.on.acceptsPerSecond).median;
     // Latency at half of validate's peak, open loop (bench/open-loop.ts), and the limit route at the
     // same rate: what the machine and the generator add on their own. Alternated as the rounds are.
+    // And the limit route at half of its own peak: the same load on the machine as validate's half
+    // peak puts on validate, so what the p99 aim asks of the bare route itself here.
     type HalfFigures = OpenLoopFigures & { serverLoopMs: LoopFigures };
-    const half: { validate: HalfFigures[]; limit: HalfFigures[] } = { validate: [], limit: [] };
+    type HalfName = 'validate' | 'limit' | 'limitAtOwnHalf';
+    const half: Record<HalfName, HalfFigures[]> = { validate: [], limit: [], limitAtOwnHalf: [] };
+    const limitPeak = per((r) => r.limit.acceptsPerSecond).median;
+    const halfOrder: HalfName[] = ['validate', 'limit', 'limitAtOwnHalf'];
     for (let r = 0; r < HALF_PEAK_PAIRS; r++)
-      for (const name of r % 2 === 0 ? (['validate', 'limit'] as const) : (['limit', 'validate'] as const)) {
+      for (const name of r % 2 === 0 ? halfOrder : [...halfOrder].reverse()) {
         const server = name === 'validate' ? on : limit;
         await server.loopStart();
         const figures = await openLoop(name === 'validate' ? targets.on() : targets.limit(), {
-          rate: peak / 2,
+          rate: (name === 'limitAtOwnHalf' ? limitPeak : peak) / 2,
           seconds: SECONDS,
         });
         half[name].push({ ...figures, serverLoopMs: await server.loopStop() });
       }
-    const halfRange = (name: 'validate' | 'limit', f: (x: HalfFigures) => number) => range(half[name].map(f));
+    const halfRange = (name: HalfName, f: (x: HalfFigures) => number) => range(half[name].map(f));
 
     // PIN + code: one scrypt per candidate split; 8 connections stay inside the scrypt queue.
     const pin = await runWrk(
@@ -184,10 +190,18 @@ export async function benchValidate(): Promise<Record<string, unknown>> {
             p99: halfRange('limit', (x) => x.p99ms),
             serverLoopDelayMaxMs: halfRange('limit', (x) => x.serverLoopMs.max),
           },
+          limitAtOwnHalf: {
+            what: 'the limit route at half of its own median peak: whether the p99 aim holds for the bare route on this machine at the same share of its capacity',
+            offered: Math.round(limitPeak / 2),
+            acceptsPerSecond: halfRange('limitAtOwnHalf', (x) => x.acceptsPerSecond),
+            p50: halfRange('limitAtOwnHalf', (x) => x.p50ms),
+            p99: halfRange('limitAtOwnHalf', (x) => x.p99ms),
+            serverLoopDelayMaxMs: halfRange('limitAtOwnHalf', (x) => x.serverLoopMs.max),
+          },
           generator: {
             what: "the open-loop generator's own lateness (issue time minus due time) and CPU share of one core: where these are large, the generator and not the server was behind",
-            sendLagP99Ms: range([...half.validate, ...half.limit].map((x) => x.sendLagMs.p99)),
-            cpu: range([...half.validate, ...half.limit].map((x) => x.generatorCpu)),
+            sendLagP99Ms: range(Object.values(half).flatMap((xs) => xs.map((x) => x.sendLagMs.p99))),
+            cpu: range(Object.values(half).flatMap((xs) => xs.map((x) => x.generatorCpu))),
           },
           runs: half,
         },
