@@ -111,7 +111,11 @@ async function serveTessera(
   const started = Date.now();
   await populate(services.store, (s, serial) => services.keyring.seal(s, serial), spec.population);
   const populateMs = Date.now() - started;
-  const { apiKey } = await createClient(services.admin('bench'), { name: 'bench', kind: 'api' });
+  // a node started again on the same store makes its own client beside the earlier one's
+  const { apiKey } = await createClient(services.admin('bench'), {
+    name: `bench-${process.pid}`,
+    kind: 'api',
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   return {
