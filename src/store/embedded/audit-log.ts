@@ -23,7 +23,8 @@ export const PRUNE_BATCH = 1000;
 /**
  * An authentication-log append encodes at most this many entries per event-loop turn. Encoding is
  * main-thread work (about 10 µs an entry with its index entries): the sink's batch of 1,000 in one
- * turn held every login behind it for 10-15 ms, four times a second (bench/validate.ts, p99).
+ * turn held every login behind it for 10-15 ms, four times a second (bench/validate.ts,
+ * serverLoopDelayMaxMs at half of peak).
  */
 export const APPEND_CHUNK = 100;
 
