@@ -147,6 +147,13 @@ describe('switching audit outputs at run time', () => {
   });
 
   test('bad switches are a 400 naming the field and change nothing; the CLI checks its streams', async () => {
+    // The previous test's CLI reset reaches each node at its own next look (applied waits for B):
+    // node A's view is read once it has the same level, or a late look would pass for a change.
+    const levelOf = async (admin: typeof adminA) => (await admin.ok('GET', '/v1/admin/logging')).level;
+    await waitFor(
+      'node A applies the level node B has',
+      async () => (await levelOf(adminA)) === (await levelOf(adminB)),
+    );
     const before = await adminA.ok('GET', '/v1/admin/logging');
     for (const body of [
       { syslog: ['logins'] },
