@@ -135,7 +135,15 @@ export async function benchValidate(): Promise<Record<string, unknown>> {
         });
         half[name].push({ ...figures, serverLoopMs: await server.loopStop() });
       }
-    const halfRange = (name: HalfName, f: (x: HalfFigures) => number) => range(half[name].map(f));
+    const halfSummary = (name: HalfName) => {
+      const of = (f: (x: HalfFigures) => number) => range(half[name].map(f));
+      return {
+        acceptsPerSecond: of((x) => x.acceptsPerSecond),
+        p50: of((x) => x.p50ms),
+        p99: of((x) => x.p99ms),
+        serverLoopDelayMaxMs: of((x) => x.serverLoopMs.max),
+      };
+    };
 
     // PIN + code: one scrypt per candidate split; 8 connections stay inside the scrypt queue.
     const pin = await runWrk(
@@ -178,25 +186,12 @@ export async function benchValidate(): Promise<Record<string, unknown>> {
         atHalfPeak: {
           what: "open loop: requests leave at a fixed rate (half of validate's median peak), latency from when each was due; the limit route at the same rate for the floor of machine and generator; serverLoopDelayMaxMs: the longest stall of the server's event loop in the run, sampled every 1 ms (so an idle loop reads about 1 ms); each run's GC pauses in runs[].serverLoopMs",
           offered: Math.round(peak / 2),
-          validate: {
-            acceptsPerSecond: halfRange('validate', (x) => x.acceptsPerSecond),
-            p50: halfRange('validate', (x) => x.p50ms),
-            p99: halfRange('validate', (x) => x.p99ms),
-            serverLoopDelayMaxMs: halfRange('validate', (x) => x.serverLoopMs.max),
-          },
-          limit: {
-            acceptsPerSecond: halfRange('limit', (x) => x.acceptsPerSecond),
-            p50: halfRange('limit', (x) => x.p50ms),
-            p99: halfRange('limit', (x) => x.p99ms),
-            serverLoopDelayMaxMs: halfRange('limit', (x) => x.serverLoopMs.max),
-          },
+          validate: halfSummary('validate'),
+          limit: halfSummary('limit'),
           limitAtOwnHalf: {
             what: 'the limit route at half of its own median peak: whether the p99 aim holds for the bare route on this machine at the same share of its capacity',
             offered: Math.round(limitPeak / 2),
-            acceptsPerSecond: halfRange('limitAtOwnHalf', (x) => x.acceptsPerSecond),
-            p50: halfRange('limitAtOwnHalf', (x) => x.p50ms),
-            p99: halfRange('limitAtOwnHalf', (x) => x.p99ms),
-            serverLoopDelayMaxMs: halfRange('limitAtOwnHalf', (x) => x.serverLoopMs.max),
+            ...halfSummary('limitAtOwnHalf'),
           },
           generator: {
             what: "the open-loop generator's own lateness (issue time minus due time) and CPU share of one core: where these are large, the generator and not the server was behind",
