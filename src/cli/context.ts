@@ -5,7 +5,7 @@ import { type Config, loadConfig } from '../server/config.ts';
 import { createLogger } from '../server/logger.ts';
 import { createServices, type TesseraServices } from '../server/services.ts';
 import { openStore } from '../server/store-factory.ts';
-import { within } from '../store/redis/hold.ts';
+import { within } from '../store/within.ts';
 
 let loaded: Config | undefined;
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { ReplyError } from 'ioredis';
 import { describe, test } from 'vitest';
 import { TesseraError } from '../../model/index.ts';
-import { isTransient, within } from './hold.ts';
+import { isTransient } from './hold.ts';
 
 describe('which store failures a login is held through', () => {
   test('a lost connection or a moving master is held; a wrong command or our own refusal is not', () => {
@@ -26,15 +26,5 @@ describe('which store failures a login is held through', () => {
     ];
     for (const e of held) assert.equal(isTransient(e), true, String(e));
     for (const e of final) assert.equal(isTransient(e), false, String(e));
-  });
-
-  test('within() gives up on a slow promise and swallows its later failure', async () => {
-    let rejectLater: (e: Error) => void = () => {};
-    const slow = new Promise<number>((_, reject) => {
-      rejectLater = reject;
-    });
-    assert.equal(await within(slow, 20), undefined);
-    rejectLater(new Error('late')); // no unhandled rejection
-    assert.equal(await within(Promise.resolve(7), 1000), 7);
   });
 });

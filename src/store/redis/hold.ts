@@ -19,21 +19,3 @@ export function isTransient(err: unknown): boolean {
 
 /** How often a held step looks again (and asks for the node's role again). */
 export const SETTLE_MS = 50;
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
-}
-
-/** `p`, or undefined when it takes longer than `ms` (p's own failure is swallowed then). */
-export async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((r) => {
-    timer = setTimeout(() => r(undefined), ms);
-  });
-  p.catch(() => {});
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

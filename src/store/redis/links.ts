@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { AuditRetention, RedisRole, ReplicationEvents, ReplicationView } from '../types.ts';
+import { sleep, within } from '../within.ts';
 import {
   APPEND_AUDIT,
   APPEND_CHAINED,
@@ -9,7 +10,7 @@ import {
   INDEX_AUDIT,
   MIGRATE_AUDIT,
 } from './audit-scripts.ts';
-import { SETTLE_MS, sleep, within } from './hold.ts';
+import { SETTLE_MS } from './hold.ts';
 import { newRedis } from './new-redis.ts';
 import { ANSWER_PUSH, CONSUME_PUSH, CREATE_PUSH } from './push-scripts.ts';
 import * as lua from './scripts.ts';

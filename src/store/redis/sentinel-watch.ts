@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ConnectionOptions } from 'node:tls';
 import type { Redis, RedisOptions } from 'ioredis';
-import { within } from './hold.ts';
+import { within } from '../within.ts';
 import { newRedis } from './new-redis.ts';
 
 export interface SentinelWatchOptions {
