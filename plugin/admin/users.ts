@@ -135,7 +135,7 @@ export async function userRoutes(app: FastifyInstance, face: AdminFaceOptions): 
         lockedUntil:
           view.userState.lockedUntil > now ? new Date(view.userState.lockedUntil).toISOString() : null,
         failures: view.userState.failures,
-        tokens: view.tokens.map((t) => ({ ...publicToken(t), state: view.tokenStates[t.serial] })),
+        tokens: view.tokens.map((t) => ({ ...publicToken(t), state: view.tokenStates.get(t.serial) })),
       };
     },
   );

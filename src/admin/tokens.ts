@@ -195,9 +195,9 @@ export async function resyncToken(
  * stored one) prove where its counters stand; the token then accepts only OTPs after the second.
  */
 async function resyncYubikey(ctx: AdminContext, token: Token, otp1: string, otp2: string): Promise<Token> {
-  const states = { [token.serial]: await ctx.store.getTokenState(token.serial) };
+  const state = await ctx.store.getTokenState(token.serial);
   const position = (otp: string): number | null => {
-    const m = matchYubikey(ctx.keyring, [token], states, otp, false);
+    const m = matchYubikey(ctx.keyring, [token], () => state, otp, false);
     if (m.outcome === 'none' && m.unreadable.length > 0)
       throw new TesseraError(
         'INTERNAL',

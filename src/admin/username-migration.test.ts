@@ -72,7 +72,7 @@ function migrationSuite(name: string, open: () => Promise<{ store: Store; cleanu
         dave.tokens.map((t) => [t.serial, t.username]),
         [['T-DAVE', 'dave']],
       );
-      assert.equal(dave.tokenStates['T-DAVE']?.lastUsedStep, 99, 'the used step moves along');
+      assert.equal(dave.tokenStates.get('T-DAVE')?.lastUsedStep, 99, 'the used step moves along');
       assert.ok(dave.userState.lockedUntil > Date.now(), 'a lock survives the rename');
       assert.equal(await store.getUser('Dave'), null);
       // the left-over records are still listed, with their tokens, for an admin to decide

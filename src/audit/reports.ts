@@ -113,7 +113,7 @@ export const USERS_PER_PAGE = 2_000;
  * after it), so "unused for N days" never names a token that was used within them.
  */
 export function lastUse(token: Token, view: AuthView): { at: number | null; never: boolean } {
-  const state = view.tokenStates[token.serial];
+  const state = view.tokenStates.get(token.serial);
   if (token.type === 'totp') {
     const step = state?.lastUsedStep ?? -1;
     return step >= 0 ? { at: step * token.period * 1000, never: false } : { at: null, never: true };

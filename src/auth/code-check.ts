@@ -1,5 +1,5 @@
 import type { KeyRing } from '../crypto/index.ts';
-import type { ReasonCode, Settings, Token, TokenAdvance, TokenState } from '../model/index.ts';
+import type { ReasonCode, Settings, Token, TokenAdvance, TokenStateOf } from '../model/index.ts';
 import { findHotpCounter, findTotpStep, timeStep } from '../otp/index.ts';
 import { matchYubikey, type YubikeyProblem } from './yubikey-check.ts';
 
@@ -26,7 +26,7 @@ export function openSecret(keyring: KeyRing, token: Token): Uint8Array | null {
 export function matchCode(
   keyring: KeyRing,
   tokens: Token[],
-  states: Record<string, TokenState>,
+  stateOf: TokenStateOf,
   code: string,
   settings: Settings,
   now: number,
@@ -43,7 +43,7 @@ export function matchCode(
       unreadable.push(token);
       continue;
     }
-    const state = states[token.serial];
+    const state = stateOf(token.serial);
     const lastUsedStep = state?.lastUsedStep ?? -1;
     const counter = state?.counter ?? 0;
     const params = { secret, algorithm: token.algorithm, digits: token.digits, period: token.period };
@@ -74,7 +74,7 @@ export function matchCode(
     }
   }
   if (reused) return { outcome: 'reused', token: reused };
-  const yubikey = matchYubikey(keyring, keys, states, code, keys.length < tokens.length);
+  const yubikey = matchYubikey(keyring, keys, stateOf, code, keys.length < tokens.length);
   if (yubikey.outcome !== 'none') return yubikey;
   return { ...yubikey, unreadable: [...unreadable, ...yubikey.unreadable] };
 }

@@ -12,7 +12,7 @@ import {
   type ReasonCode,
   type Settings,
   type Token,
-  type TokenState,
+  type TokenStateOf,
   type User,
   type UserAuthState,
 } from '../model/index.ts';
@@ -129,9 +129,14 @@ interface Judged {
 
 const NO_MATCH: CodeMatch = { outcome: 'none', unreadable: [] };
 
+/** The token states a view read, as the lookup the code check takes. */
+function statesIn(view: AuthView): TokenStateOf {
+  return (serial) => view.tokenStates.get(serial);
+}
+
 /** The verdict on a code from the token states given; a plain function, not a closure per login. */
-function judge(j: Judged, states: Record<string, TokenState>): AttemptVerdict {
-  const match = matchCode(j.keyring, j.tokens, states, j.code, j.settings, j.now);
+function judge(j: Judged, stateOf: TokenStateOf): AttemptVerdict {
+  const match = matchCode(j.keyring, j.tokens, stateOf, j.code, j.settings, j.now);
   j.match = match;
   if (match.outcome === 'match')
     return { kind: 'accept', serial: match.token.serial, advance: match.advance };
@@ -532,12 +537,8 @@ export class Validator {
     // states just read and decides the reservation first in the same script: refused, the verdict
     // changes nothing and the answer does not depend on it.
     const decision = store.decideAttempt
-      ? await store.decideAttempt(view.user.username, now, policy, (tokenState) => {
-          const states: Record<string, TokenState> = {};
-          for (const t of tokens) states[t.serial] = tokenState(t.serial);
-          return judge(judged, states);
-        })
-      : await store.settleAttempt!(view.user.username, now, policy, judge(judged, view.tokenStates));
+      ? await store.decideAttempt(view.user.username, now, policy, (tokenState) => judge(judged, tokenState))
+      : await store.settleAttempt!(view.user.username, now, policy, judge(judged, statesIn(view)));
     const found = judged.match;
     switch (decision.kind) {
       case 'refused':
@@ -594,7 +595,7 @@ export class Validator {
       return redeemOneTimeCode(oneTime, view.user.username, code, now, () =>
         this.fail(view, 'OTP_INVALID', settings, now),
       );
-    const match = matchCode(this.deps.keyring, tokens, view.tokenStates, code, settings, now);
+    const match = matchCode(this.deps.keyring, tokens, statesIn(view), code, settings, now);
     if (match.outcome === 'match') {
       const fresh = await this.deps.store.commitAccept(
         view.user.username,

@@ -1,5 +1,5 @@
 import type { KeyRing } from '../crypto/index.ts';
-import type { ReasonCode, Token, TokenAdvance, TokenState } from '../model/index.ts';
+import type { ReasonCode, Token, TokenAdvance, TokenStateOf } from '../model/index.ts';
 import {
   decryptToken,
   isModhex,
@@ -35,7 +35,7 @@ export function codeLength(token: Token): number {
 export function matchYubikey(
   keyring: KeyRing,
   keys: Token[],
-  states: Record<string, TokenState>,
+  stateOf: TokenStateOf,
   pass: string,
   othersExist: boolean,
 ): YubikeyMatch {
@@ -62,7 +62,7 @@ export function matchYubikey(
       continue;
     }
     const position = otpPosition(result.token);
-    if (position < (states[key.serial]?.counter ?? 0)) return { outcome: 'reused', token: key };
+    if (position < (stateOf(key.serial)?.counter ?? 0)) return { outcome: 'reused', token: key };
     return { outcome: 'match', token: key, advance: { kind: 'yubikey', counter: position } };
   }
   return { outcome: 'none', unreadable, ...(problem ? { problem } : {}) };

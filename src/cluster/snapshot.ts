@@ -130,7 +130,7 @@ async function* cutStore(
         for (const v of views) {
           if (!v) continue;
           dump.tokens.push(...v.tokens);
-          Object.assign(dump.tokenStates, v.tokenStates);
+          for (const [serial, state] of v.tokenStates) dump.tokenStates[serial] = state;
         }
       }
       // each user's one-time codes travel with the user, hashed as stored

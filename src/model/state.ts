@@ -14,6 +14,13 @@ export interface TokenState {
 
 export const EMPTY_TOKEN_STATE: TokenState = { counter: 0, lastUsedStep: -1, drift: 0 };
 
+/**
+ * A token's state by serial (undefined: none stored). A lookup, not an object keyed by serial: an
+ * object given a property named after each login's serial makes V8 build a hidden class per serial
+ * in the old generation, which only a full (mark-compact) collection frees.
+ */
+export type TokenStateOf = (serial: string) => TokenState | undefined;
+
 export interface UserAuthState {
   /**
    * Attempts counted since the last success or lock: reserved ones still being evaluated and the

@@ -26,7 +26,7 @@ export async function proveCode(ctx: SelfServiceContext, token: Token, code: str
   const reservation = await ctx.store.reserveAttempt(username, now, attemptPolicy(settings));
   if (!reservation.granted) return reservation.refusal;
   const state = await ctx.store.getTokenState(token.serial);
-  const match = matchCode(ctx.keyring, [token], { [token.serial]: state }, code.trim(), settings, now);
+  const match = matchCode(ctx.keyring, [token], () => state, code.trim(), settings, now);
   if (match.outcome === 'match') {
     if (await ctx.store.commitAccept(username, token.serial, match.advance, now)) return 'ok';
     const after = await ctx.store.commitFailure(username, now, failures);

@@ -147,7 +147,7 @@ export function storeContract(
         view.tokens.map((t) => t.serial),
         ['T-VIEW'],
       );
-      assert.deepEqual(view.tokenStates['T-VIEW'], EMPTY_TOKEN_STATE);
+      assert.deepEqual(view.tokenStates.get('T-VIEW'), EMPTY_TOKEN_STATE);
       assert.equal(view.userState.failures, 0);
     });
 
@@ -596,7 +596,7 @@ export function storeContract(
         view.tokens.map((t) => [t.serial, t.username, t.description]),
         [['T-RN', 'rn-new', 'a "quoted" / thing']],
       );
-      assert.equal(view.tokenStates['T-RN']?.lastUsedStep, 40);
+      assert.equal(view.tokenStates.get('T-RN')?.lastUsedStep, 40);
       assert.equal(view.userState.lockedUntil, locked.lockedUntil, 'the lock moves with the user');
       assert.deepEqual(await store.listTokens('Rn-Old'), []);
       assert.ok((await store.listUsers({ prefix: 'rn-' })).items.some((u) => u.username === 'rn-new'));

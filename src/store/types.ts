@@ -26,7 +26,8 @@ export interface AuthView {
   user: User;
   group: Group | null;
   tokens: Token[];
-  tokenStates: Record<string, TokenState>;
+  /** By serial; a Map, not an object keyed by serial (see TokenStateOf). */
+  tokenStates: ReadonlyMap<string, TokenState>;
   userState: UserAuthState;
 }
 

@@ -381,7 +381,7 @@ export async function userPage(
       face.store,
       view.tokens.map((t) => ({
         ...publicToken(t),
-        state: view.tokenStates[t.serial],
+        state: view.tokenStates.get(t.serial),
         // what the phone is told (its own configuration over the settings'), as the portal shows it
         ...(t.device?.registration === 'online'
           ? { device: { ...t.device, config: deviceConfig(t, settings) } }

@@ -485,17 +485,17 @@ export class EmbeddedStore extends AuditLogDelegation implements Store {
       if (token) tokens.push(token);
     }
     const states = this.tokenStates;
-    let tokenStates: Record<string, TokenState> | undefined;
+    let tokenStates: Map<string, TokenState> | undefined;
     return {
       user,
       group: this.groups.get(user.group) ?? null,
       tokens,
       // Read when first asked for: a code login reads them inside its write transaction instead
       // (decideAttempt), so this read would be thrown away on the hot path.
-      get tokenStates(): Record<string, TokenState> {
+      get tokenStates(): ReadonlyMap<string, TokenState> {
         if (!tokenStates) {
-          tokenStates = {};
-          for (const t of tokens) tokenStates[t.serial] = states.get(t.serial) ?? EMPTY_TOKEN_STATE;
+          tokenStates = new Map();
+          for (const t of tokens) tokenStates.set(t.serial, states.get(t.serial) ?? EMPTY_TOKEN_STATE);
         }
         return tokenStates;
       },

@@ -640,11 +640,11 @@ export class RedisStore extends AuditLogDelegation implements Store, Replication
     if (!reply) return null;
     const [userRaw, groupRaw, ustateRaw, ...rest] = reply;
     const tokens: Token[] = [];
-    const tokenStates: Record<string, TokenState> = {};
+    const tokenStates = new Map<string, TokenState>();
     for (let i = 0; i + 1 < rest.length; i += 2) {
       const token = parseJson<Token>(rest[i]!);
       tokens.push(token);
-      tokenStates[token.serial] = decodeTokenState(rest[i + 1]);
+      tokenStates.set(token.serial, decodeTokenState(rest[i + 1]));
     }
     return {
       user: parseJson<User>(userRaw!),
