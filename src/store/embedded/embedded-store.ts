@@ -59,6 +59,7 @@ import type {
 } from '../types.ts';
 import { EmbeddedAuditLog } from './audit-log.ts';
 import { EmbeddedPushStore } from './push-store.ts';
+import { keysBetween } from './range-keys.ts';
 
 const SEP = '\u0000';
 /** The `meta` key of the store format marker (beside `settings`). */
@@ -352,11 +353,8 @@ export class EmbeddedStore extends AuditLogDelegation implements Store {
 
   private serialsOf(username: string): string[] {
     const start = `${username}${SEP}`;
-    const end = `${username}\u0001`;
-    const serials: string[] = [];
-    // the key holds the serial: no value to decode
-    for (const key of this.userTokens.getKeys({ start, end })) serials.push(key.slice(start.length));
-    return serials;
+    // the key holds the serial: no value to decode (and no for...of: see keysBetween)
+    return keysBetween(this.userTokens, start, `${username}\u0001`).map((key) => key.slice(start.length));
   }
 
   private removeTokenSync(serial: string, now: number): boolean {
