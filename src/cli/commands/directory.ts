@@ -11,6 +11,7 @@ import {
 } from '../../directory/index.ts';
 import { TesseraError } from '../../model/index.ts';
 import { syncInviter } from '../../portal/index.ts';
+import { within } from '../../store/within.ts';
 import { parse, print, readSecretFile, withServices } from '../context.ts';
 
 const USAGE = `usage:
@@ -159,9 +160,9 @@ export async function run(argv: string[]): Promise<number> {
         const ms = Date.now() - started;
         out.push({ source: source.name, r, ms });
       }
-      // invitations go from this process: wait for them (bounded) before the queue closes
-      if (out.some((o) => o.r.invited > 0))
-        await Promise.race([svc.notifier.idle(), new Promise((r) => setTimeout(r, 30_000).unref())]);
+      // invitations go from this process: wait for them (bounded) before the queue closes; the
+      // queue's own timers do not hold a process open, so this wait's timer must (within's does)
+      if (out.some((o) => o.r.invited > 0)) await within(svc.notifier.idle(), 30_000);
       return out;
     });
     for (const { source, r, ms } of reports) {

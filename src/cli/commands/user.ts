@@ -1,6 +1,7 @@
 import { createUser, deleteUser, publicUser, unlockUser } from '../../admin/index.ts';
 import { canonicalUsername, requireCanonicalUsername } from '../../model/index.ts';
 import { inviteUser, revokeInvitations } from '../../portal/index.ts';
+import { within } from '../../store/within.ts';
 import { parse, print, readSecretFile, withServices } from '../context.ts';
 import { importFile } from './user-import.ts';
 
@@ -94,10 +95,8 @@ export async function run(argv: string[]): Promise<number> {
           ...(hours ? { ttlMs: Math.round(hours * 3_600_000) } : {}),
         });
         // the mail goes from this process: wait for it (bounded) before the queue closes; the
-        // queue's own timers do not hold a process open, so this wait's timer must
-        let bound: NodeJS.Timeout | undefined;
-        await Promise.race([s.notifier.idle(), new Promise((r) => (bound = setTimeout(r, 30_000)))]);
-        clearTimeout(bound);
+        // queue's own timers do not hold a process open, so this wait's timer must (within's does)
+        await within(s.notifier.idle(), 30_000);
         return {
           ...r.view,
           mailed: r.mailed && (await s.notifier.deadLetters.get()).values.every((v) => v.value === 0),
