@@ -58,6 +58,7 @@ import type {
   UserWriteResult,
 } from '../types.ts';
 import { EmbeddedAuditLog } from './audit-log.ts';
+import { EmbeddedAuthView } from './auth-view.ts';
 import { EmbeddedPushStore } from './push-store.ts';
 import { keysBetween } from './range-keys.ts';
 
@@ -482,23 +483,13 @@ export class EmbeddedStore extends AuditLogDelegation implements Store {
       const token = this.tokens.get(serial);
       if (token) tokens.push(token);
     }
-    const states = this.tokenStates;
-    let tokenStates: Map<string, TokenState> | undefined;
-    return {
+    return new EmbeddedAuthView(
       user,
-      group: this.groups.get(user.group) ?? null,
+      this.groups.get(user.group) ?? null,
       tokens,
-      // Read when first asked for: a code login reads them inside its write transaction instead
-      // (decideAttempt), so this read would be thrown away on the hot path.
-      get tokenStates(): ReadonlyMap<string, TokenState> {
-        if (!tokenStates) {
-          tokenStates = new Map();
-          for (const t of tokens) tokenStates.set(t.serial, states.get(t.serial) ?? EMPTY_TOKEN_STATE);
-        }
-        return tokenStates;
-      },
-      userState: this.userStates.get(username) ?? EMPTY_USER_STATE,
-    };
+      this.userStates.get(username) ?? EMPTY_USER_STATE,
+      this.tokenStates,
+    );
   }
 
   async getTokenState(serial: string): Promise<TokenState> {
