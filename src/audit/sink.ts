@@ -14,6 +14,15 @@ export interface AuditLogger {
 const FLUSH_AT = 1000;
 
 /**
+ * How long an event waits for its batch. Short enough that a waiting event dies young: V8 promotes
+ * what outlives two scavenges (about 120 ms apart at 4,300 logins/s), and promoted events are freed
+ * only by a mark-compact. At 250 ms a node at that rate promoted about 210 KB per scavenge, at 50 ms
+ * about 80 KB (--trace-gc-nvp, open loop), for the same CPU per login: the store's append writes
+ * in chunks (APPEND_CHUNK) either way, so the commits per second barely change.
+ */
+export const AUDIT_FLUSH_MS = 50;
+
+/**
  * Logs each event at once and writes them to the store in batches, off the request's path: an
  * audit write never adds a round trip to a validation. Events carry names and codes, never secrets.
  * Each stream has its own batch, so a flood of validations never shares a write with an admin event.
@@ -27,7 +36,7 @@ export class BufferedAuditSink implements AuditSink {
   constructor(
     private readonly store: Store,
     private readonly log: AuditLogger,
-    flushMs = 250,
+    flushMs = AUDIT_FLUSH_MS,
     private readonly outputs?: AuditOutputs,
   ) {
     this.timer = setInterval(() => void this.flush(), flushMs);

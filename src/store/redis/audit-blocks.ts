@@ -26,7 +26,8 @@ export const AUDIT_BLOCK_FIELDS: readonly AuditIndexField[] = ['client', 'result
 export const BLOCK_CAP = 128;
 /**
  * How far below its newest position a block reaches, in ms: what a seek reads above its cursor.
- * A flush (every 250 ms) is mostly one block per index; an older straggler starts a block of its own.
+ * A flush (every AUDIT_FLUSH_MS, src/audit/sink.ts) is mostly one block per index; an older straggler
+ * starts a block of its own.
  */
 export const BLOCK_SPAN_MS = 250;
 
