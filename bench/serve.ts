@@ -16,6 +16,7 @@ import { createClient } from '../src/admin/index.ts';
 import { hashPin } from '../src/crypto/index.ts';
 import type { Token, User } from '../src/model/index.ts';
 import { buildApp, createLogger, createServices, loadConfig, openStore } from '../src/server/index.ts';
+import { tuneV8 } from '../src/server/v8-tuning.ts';
 import type { Store } from '../src/store/index.ts';
 import { BENCH_SECRET_BYTES } from './codes.ts';
 import { startLimitServer, startNoopServer } from './limit-server.ts';
@@ -97,6 +98,9 @@ async function populate(
 async function serveTessera(
   spec: Extract<ServeSpec, { kind: 'tessera' }>,
 ): Promise<Ready & { stop(): Promise<void> }> {
+  // As bin/tessera.mjs does for a node (the bare baselines keep V8's defaults); here after the
+  // modules loaded, but before the node opens its store or serves.
+  tuneV8();
   const dataDir = spec.env.TESSERA_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'tessera-bench-node-'));
   const config = loadConfig({
     TESSERA_HOST: '127.0.0.1',
