@@ -34,6 +34,8 @@ export interface OpenLoopFigures {
 interface Pending {
   due: number;
   body: string;
+  /** False for the lead-in's requests: sent, answered, not counted. */
+  measured: boolean;
 }
 
 const codeAt = benchCodes();
@@ -43,11 +45,11 @@ const percentile = (sorted: number[], p: number) =>
 /** One keep-alive connection with at most one request in flight. */
 class Conn {
   private buffer = '';
-  private started = 0;
+  private current: Pending | null = null;
   busy = false;
   constructor(
     readonly socket: Socket,
-    private readonly done: (conn: Conn, status: number, body: string, due: number) => void,
+    private readonly done: (conn: Conn, status: number, body: string, p: Pending) => void,
   ) {
     socket.setNoDelay(true);
     socket.setEncoding('latin1');
@@ -55,7 +57,7 @@ class Conn {
   }
   send(head: string, p: Pending): void {
     this.busy = true;
-    this.started = p.due;
+    this.current = p;
 
     this.socket.write(head + Buffer.byteLength(p.body) + '\r\n\r\n' + p.body);
   }
@@ -69,23 +71,37 @@ class Conn {
     const body = this.buffer.slice(end + 4, end + 4 + length);
     this.buffer = this.buffer.slice(end + 4 + length);
     this.busy = false;
-    this.done(this, Number(head.slice(9, 12)), body, this.started);
+    this.done(this, Number(head.slice(9, 12)), body, this.current!);
   }
 }
 
 /**
  * Offers `rate` requests per second for `seconds` to POST /v1/validate, each with a fresh valid
  * code (user i of the slice gets the codes of steps s-1, s, s+1 in turn, as bench/wrk-validate.lua).
+ *
+ * `leadInSeconds`: the same schedule runs that long first, answered and not counted, in the same
+ * run (no pause between). A node that sat idle has had its young generation shrunk by V8 (32 MB
+ * down to 1 MB here); while it grows back, about a second, scavenges come every few ms and promote
+ * what is in flight, which brings mark-compacts. That is the step from idle to this rate, not the
+ * rate. `onMeasured` is called when the counted part starts.
  */
 export async function openLoop(
   target: WrkTarget,
-  opts: { rate: number; seconds: number; connections?: number },
+  opts: {
+    rate: number;
+    seconds: number;
+    connections?: number;
+    leadInSeconds?: number;
+    onMeasured?: () => void;
+  },
 ): Promise<OpenLoopFigures> {
+  const leadIn = opts.leadInSeconds ?? 0;
   const left = 30_000 - (Date.now() % 30_000);
-  if (left < (opts.seconds + 2) * 1000) await new Promise((r) => setTimeout(r, left + 100));
+  if (left < (leadIn + opts.seconds + 2) * 1000) await new Promise((r) => setTimeout(r, left + 100));
   const s = timeStep(Date.now(), 30);
   const codes = [s - 1, s, s + 1].map(codeAt);
-  const total = Math.round(opts.rate * opts.seconds);
+  const unmeasured = Math.round(opts.rate * leadIn);
+  const total = unmeasured + Math.round(opts.rate * opts.seconds);
   if (total > target.users * 3) throw new Error('the open-loop run would use up its fresh codes');
   const body = (i: number) =>
     `{"user":"${target.prefix}${target.first + (i % target.users)}","pass":"${codes[Math.floor(i / target.users)]}"}`;
@@ -104,14 +120,18 @@ export async function openLoop(
   const finished = new Promise<void>((r) => {
     finish = r;
   });
-  const onAnswer = (conn: Conn, status: number, text: string, due: number) => {
-    latencies.push(performance.now() - due);
-    if (status !== 200) failures++;
-    else if (text.includes('"result":"accept"')) accepts++;
-    else rejects++;
+  let answered = 0;
+  const onAnswer = (conn: Conn, status: number, text: string, p: Pending) => {
+    answered++;
+    if (p.measured) {
+      latencies.push(performance.now() - p.due);
+      if (status !== 200) failures++;
+      else if (text.includes('"result":"accept"')) accepts++;
+      else rejects++;
+    }
     const next = waiting.shift();
     if (next) conn.send(head, next);
-    if (latencies.length === total) finish();
+    if (answered === total) finish();
   };
   const conns = await Promise.all(
     Array.from(
@@ -124,24 +144,32 @@ export async function openLoop(
         }),
     ),
   );
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
+  let cpu0 = process.cpuUsage();
+  const start = performance.now();
   const interval = 1000 / opts.rate;
+  // the counted part's start: elapsed time, CPU and the lateness figures count from here
+  let t0 = start + unmeasured * interval;
   let issued = 0;
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();
-      while (issued < total && t0 + issued * interval <= now) {
-        const p = { due: t0 + issued * interval, body: body(issued++) };
+      while (issued < total && start + issued * interval <= now) {
+        const measured = issued >= unmeasured;
+        if (issued === unmeasured) {
+          cpu0 = process.cpuUsage();
+          t0 = start + issued * interval;
+          opts.onMeasured?.();
+        }
+        const p = { due: start + issued * interval, body: body(issued++), measured };
         const free = conns.find((c) => !c.busy);
-        lag.push(now - p.due);
+        if (measured) lag.push(now - p.due);
         if (free) free.send(head, p);
         else {
-          queued++;
+          if (measured) queued++;
           waiting.push(p);
         }
       }
-      if (issued < total) setTimeout(tick, Math.max(0, t0 + issued * interval - performance.now()));
+      if (issued < total) setTimeout(tick, Math.max(0, start + issued * interval - performance.now()));
       else resolve();
     };
     tick();
@@ -152,14 +180,14 @@ export async function openLoop(
   const elapsed = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   for (const c of conns) c.socket.destroy();
-  failures += total - latencies.length;
+  failures += total - unmeasured - latencies.length;
   latencies.sort((a, b) => a - b);
   lag.sort((a, b) => a - b);
   const ms = (x: number) => +x.toFixed(2);
   return {
     offered: Math.round(opts.rate),
     seconds: +elapsed.toFixed(2),
-    sent: issued,
+    sent: issued - unmeasured,
     acceptsPerSecond: Math.round(accepts / elapsed),
     accepts,
     rejects,
