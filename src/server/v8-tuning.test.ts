@@ -20,7 +20,15 @@ function decisions(tuned: boolean): string {
   `;
   return execFileSync(
     process.execPath,
-    ['--import', 'tsx', '--no-page-promotion', '--trace-pretenuring-statistics', '--input-type=module', '-e', script],
+    [
+      '--import',
+      'tsx',
+      '--no-page-promotion',
+      '--trace-pretenuring-statistics',
+      '--input-type=module',
+      '-e',
+      script,
+    ],
     { encoding: 'utf8' },
   );
 }
