@@ -16,7 +16,8 @@ interface Iterates {
  * collection frees them. On the bare limit route of the bench (bench/limit-server.ts), one such
  * range read per request at 4,300 requests/s promoted about 1 MB per scavenge and brought 3–4
  * mark-compacts in 10 s; read through `iterate()`, or with V8's pretenuring switched off, about
- * 0.1–0.2 MB and none.
+ * 0.1–0.2 MB and none. A node now runs with pretenuring off (tuneV8, src/server/v8-tuning.ts);
+ * `iterate()` stays, for the processes that do not (tests, tools) and for the 0.1 MB it still saves.
  */
 export function keysBetween(db: Database<unknown, string>, start: string, end: string): string[] {
   const range = db.getKeys({ start, end });
