@@ -6,13 +6,26 @@ const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 /** Milliseconds of CPU the process has used so far (0 where /proc is not there). */
 export function cpuMs(pid: number): number {
+  return cpuFields(String(pid), 11);
+}
+
+/** The sum of two adjacent tick fields of /proc/<pid>/stat (0-based after the command), in ms. */
+function cpuFields(pid: string, first: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+    return ((Number(fields[first]) + Number(fields[first + 1])) * 1000) / TICKS_PER_SECOND;
   } catch {
     return 0;
   }
+}
+
+/**
+ * Milliseconds of CPU used so far by this process's children that have exited and been waited for
+ * (cutime + cstime): a tool the bench runs to completion, such as radclient.
+ */
+export function exitedChildrenCpuMs(): number {
+  return cpuFields('self', 13);
 }
 
 /** CPU microseconds per accept of each named process over `run`. */

@@ -5,33 +5,44 @@
 // the work an accept cannot avoid, a durable write included), which says how much of the gap is
 // that work. radclient drives all three with the same packets; runs alternate.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { timeStep } from '../src/otp/index.ts';
 import { freeradiusVersion, startFreeRadius } from '../test/harness/freeradius.ts';
 import { type BulkResult, packetText, radBulk } from '../test/harness/radclient.ts';
 import { benchCodes } from './codes.ts';
+import { cpuPerAccept, exitedChildrenCpuMs } from './cpu.ts';
 import { type ServerProcess, startServer } from './procs.ts';
 import { ROUNDS, range, ratio } from './validate.ts';
 
 const USERS = Number(process.env.BENCH_RADIUS_USERS ?? 3000);
 const PARALLEL = Number(process.env.BENCH_RADIUS_PARALLEL ?? 64);
 const THREADS = Number(process.env.BENCH_RADIUS_THREADS ?? 32);
+const CORES = availableParallelism();
+/** CPU µs per accept of FreeRADIUS and the HTTP server behind it, the generator left out. */
+const serverSide = (run: RadiusRun) => run.cpuUsPerAccept.freeradius + run.cpuUsPerAccept.server;
 const codeAt = benchCodes();
 
 interface RadiusRun {
   sent: number;
   accepted: number;
+  /** For cpuPerAccept. */
+  accepts: number;
   rejected: number;
   lost: number;
   seconds: number;
   acceptsPerSecond: number;
+  /** CPU µs per accept of FreeRADIUS, the HTTP server behind it, radclient, and their sum. */
+  cpuUsPerAccept: Record<'freeradius' | 'server' | 'radclient' | 'total', number>;
+  /** The sum's share of the machine's cores over the run: near 1, the run was CPU-bound. */
+  cpuShareOfMachine: number;
 }
 
-function figures(r: BulkResult): RadiusRun {
+function figures(r: BulkResult): Omit<RadiusRun, 'cpuUsPerAccept' | 'cpuShareOfMachine'> {
   return {
     sent: r.sent,
     accepted: r.accepted,
+    accepts: r.accepted,
     rejected: r.rejected,
     lost: r.lost,
     seconds: +(r.elapsedMs / 1000).toFixed(2),
@@ -76,6 +87,7 @@ export async function benchRadius(): Promise<Record<string, unknown>> {
     });
     radius.push(viaLimit);
     const via = { tessera: viaTessera, noop: viaNoop, limit: viaLimit };
+    const behind = { tessera: node, noop, limit };
     const next = { tessera: 0, noop: 0, limit: 0 };
     // User i of a run's slice gets the codes of steps s-1, s and s+1 in that order: three fresh
     // accepts each, all inside the ±1 window of the step s the run lies in.
@@ -93,7 +105,20 @@ export async function benchRadius(): Promise<Record<string, unknown>> {
       );
       const file = join(work, `${name}-${first}.txt`);
       writeFileSync(file, packets.join('\n'));
-      const result = figures(await radBulk({ port: fr.port, secret: fr.secret }, file, PARALLEL));
+      const radclientBefore = exitedChildrenCpuMs();
+      const measured = await cpuPerAccept({ freeradius: fr.pid, server: behind[name].pid }, async () =>
+        figures(await radBulk({ port: fr.port, secret: fr.secret }, file, PARALLEL)),
+      );
+      const radclient = Math.round(
+        ((exitedChildrenCpuMs() - radclientBefore) * 1000) / Math.max(1, measured.accepts),
+      );
+      const { freeradius = 0, server = 0 } = measured.cpuUsPerAccept;
+      const total = freeradius + server + radclient;
+      const result: RadiusRun = {
+        ...measured,
+        cpuUsPerAccept: { freeradius, server, radclient, total },
+        cpuShareOfMachine: +((total * measured.accepts) / (measured.seconds * 1e6 * CORES)).toFixed(2),
+      };
       if (result.rejected > 0 || result.lost > 0) {
         throw new Error(
           `RADIUS accept run via ${name}: ${result.rejected} rejected and ${result.lost} lost of ${result.sent}`,
@@ -114,6 +139,13 @@ export async function benchRadius(): Promise<Record<string, unknown>> {
       rounds.push(round);
     }
     const per = (f: (r: (typeof rounds)[number]) => number) => range(rounds.map(f));
+    const cpuSummary = (name: keyof typeof via) => ({
+      freeradius: per((r) => r[name].cpuUsPerAccept.freeradius).median,
+      server: per((r) => r[name].cpuUsPerAccept.server).median,
+      radclient: per((r) => r[name].cpuUsPerAccept.radclient).median,
+      total: per((r) => r[name].cpuUsPerAccept.total),
+      cpuShareOfMachine: per((r) => r[name].cpuShareOfMachine),
+    });
     return {
       what: 'one-shot TOTP accepts per second through FreeRADIUS (shipped config, rlm_rest over HTTP/1.1 on loopback) + Tessera, vs the same FreeRADIUS pointed at a no-op endpoint answering 204 and at the design-limit route; radclient, fresh codes, runs alternated',
       freeradius: freeradiusVersion(),
@@ -125,11 +157,22 @@ export async function benchRadius(): Promise<Record<string, unknown>> {
         limit: per((r) => r.limit.acceptsPerSecond),
         noop: per((r) => r.noop.acceptsPerSecond),
       },
+      cpuUsPerAccept: {
+        what: "CPU (user + system) per accept of each process in the run, and their sum; cpuShareOfMachine near 1 means the run was bound by the machine's cores, and then the ratio to the no-op endpoint follows the sums",
+        tessera: cpuSummary('tessera'),
+        limit: cpuSummary('limit'),
+        noop: cpuSummary('noop'),
+      },
       ratios: {
         tesseraToNoop: per((r) => ratio(r.tessera.acceptsPerSecond, r.noop.acceptsPerSecond)),
         tesseraToLimit: per((r) => ratio(r.tessera.acceptsPerSecond, r.limit.acceptsPerSecond)),
         limitToNoop: per((r) => ratio(r.limit.acceptsPerSecond, r.noop.acceptsPerSecond)),
+        // FreeRADIUS and the server behind it only, as where the NASes are other machines
+        tesseraToNoopByCpu: per((r) => ratio(serverSide(r.noop), serverSide(r.tessera))),
+        limitToNoopByCpu: per((r) => ratio(serverSide(r.noop), serverSide(r.limit))),
       },
+      ratiosByCpu:
+        "xToNoopByCpu: the no-op run's CPU per accept of FreeRADIUS + the server behind it over the same sum in the other run, radclient left out. radclient busy-loops (its CPU per packet falls as -p rises: about 350 µs at 16, 140 at 64, 70 at 128 here), so on two shared cores the throughput ratios also measure the generator; this one does not",
       runs: rounds,
       aim: 'tesseraToNoop >= 0.8',
     };

@@ -238,6 +238,8 @@ export interface FreeRadiusOptions extends RaddbOptions {
 
 export interface FreeRadiusHandle {
   port: number;
+  /** The radiusd process (for its CPU time in benchmarks). */
+  pid: number;
   /** Port of the local `files` server, when localUsers was given. */
   localPort?: number;
   /** Port of the local rlm_totp server, when localTotpUsers was given. */
@@ -307,6 +309,7 @@ export async function startFreeRadius(opts: FreeRadiusOptions): Promise<FreeRadi
   }
   return {
     port,
+    pid: child.pid ?? 0,
     ...(localPort ? { localPort } : {}),
     ...(localTotpPort ? { localTotpPort } : {}),
     secret: raddb.secret,
