@@ -172,7 +172,7 @@ export async function benchRadius(): Promise<Record<string, unknown>> {
         limitToNoopByCpu: per((r) => ratio(serverSide(r.noop), serverSide(r.limit))),
       },
       ratiosByCpu:
-        "xToNoopByCpu: the no-op run's CPU per accept of FreeRADIUS + the server behind it over the same sum in the other run, radclient left out. radclient busy-loops (its CPU per packet falls as -p rises: about 350 µs at 16, 140 at 64, 70 at 128 here), so on two shared cores the throughput ratios also measure the generator; this one does not",
+        "xToNoopByCpu: the no-op run's CPU per accept of FreeRADIUS + the server behind it over the same sum in the other run, radclient left out. radclient busy-loops (its CPU per packet falls as -p rises: in the no-op runs here about 310 µs at 16, 95 at 64 and 65 at 128; in Tessera's 350, 130-145 and 125), so on two shared cores the throughput ratios also measure the generator; this one does not",
       runs: rounds,
       aim: 'tesseraToNoop >= 0.8',
     };
