@@ -25,8 +25,6 @@ const codeAt = benchCodes();
 
 interface RadiusRun {
   sent: number;
-  accepted: number;
-  /** For cpuPerAccept. */
   accepts: number;
   rejected: number;
   lost: number;
@@ -41,7 +39,6 @@ interface RadiusRun {
 function figures(r: BulkResult): Omit<RadiusRun, 'cpuUsPerAccept' | 'cpuShareOfMachine'> {
   return {
     sent: r.sent,
-    accepted: r.accepted,
     accepts: r.accepted,
     rejected: r.rejected,
     lost: r.lost,
