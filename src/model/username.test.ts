@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'vitest';
 import { TesseraError } from './errors.ts';
 import {
+  canonicalizeUnicode,
   canonicalizeUsername,
   canonicalUsername,
   requireCanonicalUsername,
@@ -174,5 +175,46 @@ describe('wellFormed', () => {
     assert.equal(wellFormedDeep(JSON.parse('{"email":"a\\ud800@x"}')), false);
     assert.equal(wellFormedDeep(JSON.parse('{"m":{"deep":["\\udc00"]}}')), false);
     assert.equal(wellFormedDeep(JSON.parse('{"\\ud800":1}')), false);
+  });
+});
+
+describe('the plain ASCII fast path', () => {
+  // canonicalizeUsername answers plain ASCII names without the Unicode work; it must answer
+  // exactly what the full path answers, for every name, plain or not.
+  const ascii = Array.from({ length: 0x80 }, (_, i) => String.fromCharCode(i));
+  const agrees = (raw: string) =>
+    assert.deepEqual(canonicalizeUsername(raw), canonicalizeUnicode(raw), JSON.stringify(raw));
+
+  test('every ASCII character alone, and between letters', () => {
+    for (const c of ascii) {
+      agrees(c);
+      agrees(`Al${c}ice`);
+    }
+  });
+
+  test('random ASCII names of every length around the limit, and a few beyond ASCII', () => {
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    const alphabet = [...ascii, 'ß', 'İ', 'ı', 'ｄ', '\u200b', '\u00a0', 'K', '\u212a'];
+    for (let n = 0; n < 4000; n++) {
+      const length = n < 300 ? USERNAME_MAX_LENGTH - 2 + (n % 5) : 1 + (next() % 40);
+      const plain = n % 2 === 0;
+      let raw = '';
+      for (let i = 0; i < length; i++)
+        raw += plain ? 'aZ09._@+-\\'[next() % 10]! : alphabet[next() % alphabet.length]!;
+      agrees(raw);
+    }
+  });
+
+  test('takes a plain name as its lower case, and leaves a longer one to be refused', () => {
+    assert.deepEqual(canonicalizeUsername('CORP\\Alice.Smith+vpn@Example.COM'), {
+      ok: true,
+      name: 'corp\\alice.smith+vpn@example.com',
+    });
+    assert.equal(canonicalizeUsername('a'.repeat(USERNAME_MAX_LENGTH)).ok, true);
+    assert.equal(canonicalizeUsername('a'.repeat(USERNAME_MAX_LENGTH + 1)).ok, false);
   });
 });

@@ -28,6 +28,21 @@ export type CanonicalResult = { ok: true; name: string } | { ok: false; problem:
  */
 export function canonicalizeUsername(raw: string): CanonicalResult {
   if (typeof raw !== 'string') return { ok: false, problem: 'a username must be text' };
+  // Every login canonicalises its name: a plain ASCII one is what the full path would make of it
+  // (NFKC and the case round trip leave these characters as their lower case, none is invisible
+  // or forbidden, and a code point is a UTF-16 unit), at a sixth of the cost.
+  if (PLAIN_ASCII.test(raw)) return { ok: true, name: raw.toLowerCase() };
+  return canonicalizeUnicode(raw);
+}
+
+/**
+ * Names made of these characters only (letters, digits, `.`, `_`, `@`, `+`, `-`, `\\`), at most
+ * USERNAME_MAX_LENGTH of them, canonicalise to their lower case.
+ */
+const PLAIN_ASCII = /^[A-Za-z0-9._@+\\-]{1,128}$/;
+
+/** The full canonicalisation, for any text (canonicalizeUsername's fast path aside). */
+export function canonicalizeUnicode(raw: string): CanonicalResult {
   if (raw.length > RAW_MAX_LENGTH) return { ok: false, problem: 'the username is too long' };
   if (!wellFormed(raw)) return { ok: false, problem: 'the username is not valid Unicode' };
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
