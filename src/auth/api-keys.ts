@@ -36,13 +36,14 @@ export interface ParsedKey {
   secret: string;
 }
 
+/** `tessera-<kind>.<12 id characters>.<43 secret characters>`, both base64url. */
+const KEY_SHAPE = /^tessera-(admin|client)\.([A-Za-z0-9_-]{12})\.([A-Za-z0-9_-]{43})$/;
+
 export function parseKey(key: string): ParsedKey | null {
-  const parts = key.split('.');
-  if (parts.length !== 3) return null;
-  const [prefix, id, secret] = parts as [string, string, string];
-  const kind = prefix === PREFIX.admin ? 'admin' : prefix === PREFIX.client ? 'client' : null;
-  if (!kind || !/^[A-Za-z0-9_-]{12}$/.test(id) || !/^[A-Za-z0-9_-]{43}$/.test(secret)) return null;
-  return { kind, id, secret };
+  // one pattern, not a split and two: every call of every caller parses its key
+  const m = KEY_SHAPE.exec(key);
+  if (!m) return null;
+  return { kind: m[1] as KeyKind, id: m[2]!, secret: m[3]! };
 }
 
 export function keyMatches(parsed: ParsedKey, storedHash: string): boolean {
