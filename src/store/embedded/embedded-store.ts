@@ -554,10 +554,22 @@ export class EmbeddedStore extends AuditLogDelegation implements Store {
         if (changed) this.userStates.putSync(username, reservation.state);
         return { kind: 'refused', refusal: reservation.refusal };
       }
-      const verdict = evaluate((serial) => this.tokenStates.get(serial) ?? EMPTY_TOKEN_STATE);
+      // The state the code was judged on is the one advanced (the same transaction: nothing can
+      // change it between), read once: the last token asked for is kept, and a code login with
+      // one token asks for one.
+      let keptSerial: string | undefined;
+      let kept: TokenState = EMPTY_TOKEN_STATE;
+      const stateOf = (serial: string): TokenState => {
+        if (serial !== keptSerial) {
+          kept = this.tokenStates.get(serial) ?? EMPTY_TOKEN_STATE;
+          keptSerial = serial;
+        }
+        return kept;
+      };
+      const verdict = evaluate(stateOf);
       if (verdict.kind === 'refund') return { kind: 'refunded' };
       if (verdict.kind === 'accept') {
-        const state = this.tokenStates.get(verdict.serial) ?? EMPTY_TOKEN_STATE;
+        const state = stateOf(verdict.serial);
         if (acceptAllowed(reservation.state, now) && advances(state, verdict.advance)) {
           this.tokenStates.putSync(verdict.serial, applyAdvance(state, verdict.advance));
           this.userStates.putSync(username, applySuccess(reservation.state, now));
