@@ -21,6 +21,14 @@ function cpuFields(pid: string, first: number): number {
 }
 
 /**
+ * Milliseconds of CPU the process's main thread has used so far: a Node server's JavaScript, which
+ * one core bounds, apart from its other threads (LMDB's writer and libuv's pool).
+ */
+export function mainThreadCpuMs(pid: number): number {
+  return cpuFields(`${pid}/task/${pid}`, 11);
+}
+
+/**
  * Milliseconds of CPU used so far by this process's children that have exited and been waited for
  * (cutime + cstime): a tool the bench runs to completion, such as radclient.
  */
@@ -28,17 +36,22 @@ export function exitedChildrenCpuMs(): number {
   return cpuFields('self', 13);
 }
 
-/** CPU microseconds per accept of each named process over `run`. */
+/** A process by its pid, or any reading of CPU milliseconds used so far (mainThreadCpuMs...). */
+export type CpuSource = number | (() => number);
+
+const readCpu = (source: CpuSource) => (typeof source === 'number' ? cpuMs(source) : source());
+
+/** CPU microseconds per accept of each named process (or reading) over `run`. */
 export async function cpuPerAccept<T extends { accepts: number }>(
-  pids: Record<string, number>,
+  sources: Record<string, CpuSource>,
   run: () => Promise<T>,
 ): Promise<T & { cpuUsPerAccept: Record<string, number> }> {
-  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)]));
+  const before = Object.fromEntries(Object.entries(sources).map(([k, source]) => [k, readCpu(source)]));
   const figures = await run();
   const cpuUsPerAccept = Object.fromEntries(
-    Object.entries(pids).map(([k, pid]) => [
+    Object.entries(sources).map(([k, source]) => [
       k,
-      Math.round(((cpuMs(pid) - before[k]!) * 1000) / Math.max(1, figures.accepts)),
+      Math.round(((readCpu(source) - before[k]!) * 1000) / Math.max(1, figures.accepts)),
     ]),
   );
   return { ...figures, cpuUsPerAccept };

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuPerAccept } from './cpu.ts';
+import { cpuPerAccept, mainThreadCpuMs } from './cpu.ts';
 import { type OpenLoopFigures, openLoop } from './open-loop.ts';
 import { type LoopFigures, type ServerProcess, startServer } from './procs.ts';
 import { profileTop } from './profile-top.ts';
@@ -111,8 +111,9 @@ export async function benchValidate(): Promise<Record<string, unknown>> {
       const order: Name[] = r % 2 === 0 ? ['noop', 'limit', 'on', 'off'] : ['off', 'on', 'limit', 'noop'];
       const round = {} as Record<Name, Figures>;
       for (const name of order)
-        round[name] = await cpuPerAccept({ server: servers[name].pid }, () =>
-          runWrk(targets[name](), { seconds: SECONDS }),
+        round[name] = await cpuPerAccept(
+          { server: servers[name].pid, mainThread: () => mainThreadCpuMs(servers[name].pid) },
+          () => runWrk(targets[name](), { seconds: SECONDS }),
         );
       rounds.push(round);
     }
@@ -178,6 +179,9 @@ export async function benchValidate(): Promise<Record<string, unknown>> {
         validateToNoop: per((r) => ratio(r.on.acceptsPerSecond, r.noop.acceptsPerSecond)),
         limitToNoop: per((r) => ratio(r.limit.acceptsPerSecond, r.noop.acceptsPerSecond)),
         authLogOnToOff: per((r) => ratio(r.on.acceptsPerSecond, r.off.acceptsPerSecond)),
+        validateToLimitByMainThreadCpu: per((r) =>
+          ratio(r.limit.cpuUsPerAccept.mainThread ?? 0, r.on.cpuUsPerAccept.mainThread ?? 0),
+        ),
       },
       serverCpuUsPerAccept: {
         what: "CPU time (user + system) of the server process per accept; moves far less than throughput with the neighbours' load",
@@ -185,6 +189,19 @@ export async function benchValidate(): Promise<Record<string, unknown>> {
         validateAuthLogOff: per((r) => r.off.cpuUsPerAccept.server ?? 0),
         limit: per((r) => r.limit.cpuUsPerAccept.server ?? 0),
         noop: per((r) => r.noop.cpuUsPerAccept.server ?? 0),
+        mainThread: {
+          what: "the server's main thread alone (its JavaScript, which one core bounds), the rest being LMDB's writer and libuv's pool; busyShare: the main thread's CPU per second of the run (1 = a whole core), where it is near 1 throughput follows the main thread's CPU per accept",
+          validate: per((r) => r.on.cpuUsPerAccept.mainThread ?? 0),
+          validateAuthLogOff: per((r) => r.off.cpuUsPerAccept.mainThread ?? 0),
+          limit: per((r) => r.limit.cpuUsPerAccept.mainThread ?? 0),
+          noop: per((r) => r.noop.cpuUsPerAccept.mainThread ?? 0),
+          busyShare: Object.fromEntries(
+            (['on', 'limit', 'noop'] as const).map((n) => [
+              n === 'on' ? 'validate' : n,
+              per((r) => +(((r[n].cpuUsPerAccept.mainThread ?? 0) * r[n].acceptsPerSecond) / 1e6).toFixed(2)),
+            ]),
+          ),
+        },
       },
       latencyMs: {
         validateAtPeak: { p50: per((r) => r.on.p50ms).median, p99: per((r) => r.on.p99ms).median },
