@@ -118,6 +118,13 @@ export async function benchValidate(): Promise<Record<string, unknown>> {
       rounds.push(round);
     }
     const per = (f: (r: Record<Name, Figures>) => number) => range(rounds.map(f));
+    /** One CPU reading (the process, or its main thread) per accept of each server, over the rounds. */
+    const cpuOfEach = (of: 'server' | 'mainThread') => ({
+      validate: per((r) => r.on.cpuUsPerAccept[of] ?? 0),
+      validateAuthLogOff: per((r) => r.off.cpuUsPerAccept[of] ?? 0),
+      limit: per((r) => r.limit.cpuUsPerAccept[of] ?? 0),
+      noop: per((r) => r.noop.cpuUsPerAccept[of] ?? 0),
+    });
     const peak = per((r) => r.on.acceptsPerSecond).median;
     // Latency at half of validate's peak, open loop (bench/open-loop.ts), and the limit route at the
     // same rate: what the machine and the generator add on their own. Alternated as the rounds are.
@@ -185,16 +192,10 @@ export async function benchValidate(): Promise<Record<string, unknown>> {
       },
       serverCpuUsPerAccept: {
         what: "CPU time (user + system) of the server process per accept; moves far less than throughput with the neighbours' load",
-        validate: per((r) => r.on.cpuUsPerAccept.server ?? 0),
-        validateAuthLogOff: per((r) => r.off.cpuUsPerAccept.server ?? 0),
-        limit: per((r) => r.limit.cpuUsPerAccept.server ?? 0),
-        noop: per((r) => r.noop.cpuUsPerAccept.server ?? 0),
+        ...cpuOfEach('server'),
         mainThread: {
           what: "the server's main thread alone (its JavaScript, which one core bounds), the rest being LMDB's writer and libuv's pool; busyShare: the main thread's CPU per second of the run (1 = a whole core), where it is near 1 throughput follows the main thread's CPU per accept",
-          validate: per((r) => r.on.cpuUsPerAccept.mainThread ?? 0),
-          validateAuthLogOff: per((r) => r.off.cpuUsPerAccept.mainThread ?? 0),
-          limit: per((r) => r.limit.cpuUsPerAccept.mainThread ?? 0),
-          noop: per((r) => r.noop.cpuUsPerAccept.mainThread ?? 0),
+          ...cpuOfEach('mainThread'),
           busyShare: Object.fromEntries(
             (['on', 'limit', 'noop'] as const).map((n) => [
               n === 'on' ? 'validate' : n,
