@@ -5,6 +5,11 @@ export const USERNAME_MAX_LENGTH = 128;
 /** Longer raw input is refused before any normalisation work is spent on it. */
 const RAW_MAX_LENGTH = 1024;
 
+/**
+ * Names made of these characters only (letters, digits, `.`, `_`, `@`, `+`, `-`, `\\`), at most
+ * USERNAME_MAX_LENGTH of them, canonicalise to their lower case.
+ */
+const PLAIN_ASCII = new RegExp(`^[A-Za-z0-9._@+\\\\-]{1,${USERNAME_MAX_LENGTH}}$`);
 /** Invisible characters that would make two names look alike: removed. */
 const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}\p{White_Space}]/gu;
 /**
@@ -34,12 +39,6 @@ export function canonicalizeUsername(raw: string): CanonicalResult {
   if (PLAIN_ASCII.test(raw)) return { ok: true, name: raw.toLowerCase() };
   return canonicalizeUnicode(raw);
 }
-
-/**
- * Names made of these characters only (letters, digits, `.`, `_`, `@`, `+`, `-`, `\\`), at most
- * USERNAME_MAX_LENGTH of them, canonicalise to their lower case.
- */
-const PLAIN_ASCII = /^[A-Za-z0-9._@+\\-]{1,128}$/;
 
 /** The full canonicalisation, for any text (canonicalizeUsername's fast path aside). */
 export function canonicalizeUnicode(raw: string): CanonicalResult {
