@@ -36,14 +36,16 @@ export interface ParsedKey {
   secret: string;
 }
 
-/** `tessera-<kind>.<12 id characters>.<43 secret characters>`, both base64url. */
-const KEY_SHAPE = /^tessera-(admin|client)\.([A-Za-z0-9_-]{12})\.([A-Za-z0-9_-]{43})$/;
+/** `<PREFIX of the kind>.<12 id characters>.<43 secret characters>`, both base64url. */
+const KEY_SHAPE = new RegExp(
+  `^(${PREFIX.admin}|${PREFIX.client})\\.([A-Za-z0-9_-]{12})\\.([A-Za-z0-9_-]{43})$`,
+);
 
 export function parseKey(key: string): ParsedKey | null {
   // one pattern, not a split and two: every call of every caller parses its key
   const m = KEY_SHAPE.exec(key);
   if (!m) return null;
-  return { kind: m[1] as KeyKind, id: m[2]!, secret: m[3]! };
+  return { kind: m[1] === PREFIX.admin ? 'admin' : 'client', id: m[2]!, secret: m[3]! };
 }
 
 export function keyMatches(parsed: ParsedKey, storedHash: string): boolean {
