@@ -9,10 +9,13 @@ export function cpuMs(pid: number): number {
   return cpuFields(String(pid), 11);
 }
 
-/** The sum of two adjacent tick fields of /proc/<pid>/stat (0-based after the command), in ms. */
-function cpuFields(pid: string, first: number): number {
+/**
+ * The sum of two adjacent tick fields of /proc/<of>/stat (0-based after the command), in ms; `of` is
+ * a pid, `self`, or `<pid>/task/<tid>` for one thread.
+ */
+function cpuFields(of: string, first: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/${of}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return ((Number(fields[first]) + Number(fields[first + 1])) * 1000) / TICKS_PER_SECOND;
   } catch {

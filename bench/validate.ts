@@ -125,6 +125,9 @@ export async function benchValidate(): Promise<Record<string, unknown>> {
       limit: per((r) => r.limit.cpuUsPerAccept[of] ?? 0),
       noop: per((r) => r.noop.cpuUsPerAccept[of] ?? 0),
     });
+    /** The share of a core a server's main thread used in each round (its µs per accept × accepts/s). */
+    const busyShare = (name: Name) =>
+      per((r) => +(((r[name].cpuUsPerAccept.mainThread ?? 0) * r[name].acceptsPerSecond) / 1e6).toFixed(2));
     const peak = per((r) => r.on.acceptsPerSecond).median;
     // Latency at half of validate's peak, open loop (bench/open-loop.ts), and the limit route at the
     // same rate: what the machine and the generator add on their own. Alternated as the rounds are.
@@ -196,12 +199,7 @@ export async function benchValidate(): Promise<Record<string, unknown>> {
         mainThread: {
           what: "the server's main thread alone (its JavaScript, which one core bounds), the rest being LMDB's writer and libuv's pool; busyShare: the main thread's CPU per second of the run (1 = a whole core), where it is near 1 throughput follows the main thread's CPU per accept",
           ...cpuOfEach('mainThread'),
-          busyShare: Object.fromEntries(
-            (['on', 'limit', 'noop'] as const).map((n) => [
-              n === 'on' ? 'validate' : n,
-              per((r) => +(((r[n].cpuUsPerAccept.mainThread ?? 0) * r[n].acceptsPerSecond) / 1e6).toFixed(2)),
-            ]),
-          ),
+          busyShare: { validate: busyShare('on'), limit: busyShare('limit'), noop: busyShare('noop') },
         },
       },
       latencyMs: {
