@@ -12,7 +12,7 @@ import type { AdminContext } from '../admin/context.ts';
 import { createUser, enrolToken } from '../admin/index.ts';
 import { KeyRing } from '../crypto/index.ts';
 import { type Client, DEFAULT_SETTINGS, type Settings } from '../model/index.ts';
-import { timeStep, totpAt } from '../otp/index.ts';
+import { base32Decode, timeStep, totpAt } from '../otp/index.ts';
 import { SAMPLE_SECRET, SAMPLE_TOTP, sampleClient, withoutDecideAttempt } from '../store/fixtures.ts';
 import { openEmbeddedStore, type Store } from '../store/index.ts';
 import { openRedisStore } from '../store/redis/index.ts';
@@ -107,6 +107,26 @@ for (const path of ['one step', 'verdict, then settle', 'reserve, check, commit'
       assert.equal(answers.filter((a) => a.reason === 'OTP_REUSED').length, 39);
       assert.equal((await v(code())).reason, 'OTP_REUSED', 'and stays used');
       assert.equal((await v(code(-1))).reason, 'OTP_REUSED', 'an older code is refused after it');
+    });
+
+    test('with two tokens, the code of each sent 40 times at once is accepted exactly once', async () => {
+      // Whichever token the store reads last, the other one's code is the one it must read again
+      // before advancing it: both are tried.
+      settings = {
+        ...DEFAULT_SETTINGS,
+        lockout: { threshold: 0, baseSeconds: 60, maxSeconds: 60 },
+        throttle: { failuresPerWindow: 0, windowSeconds: 60 },
+      };
+      const other = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
+      await enrolToken(admin(), user, { type: 'totp', secret: other });
+      const otherCode = totpAt({ ...SAMPLE_TOTP, secret: base32Decode(other)! }, timeStep(clock, 30));
+      assert.notEqual(otherCode, code());
+      for (const pass of [code(), otherCode]) {
+        const answers = await Promise.all(Array.from({ length: 40 }, () => v(pass)));
+        assert.equal(answers.filter((a) => a.result === 'accept').length, 1, pass);
+        assert.equal(answers.filter((a) => a.reason === 'OTP_REUSED').length, 39, pass);
+        assert.equal((await v(pass)).reason, 'OTP_REUSED', 'and stays used');
+      }
     });
 
     test('60 parallel wrong codes: only the throttle window is evaluated', async () => {
