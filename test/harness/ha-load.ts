@@ -26,7 +26,11 @@ export async function validateHttp(url: string, key: string, user: string, pass:
       body: JSON.stringify({ user, pass }),
       signal: AbortSignal.timeout(15_000),
     });
-    if (res.status !== 200) return { result: 'error', reason: String(res.status) };
+    if (res.status !== 200) {
+      const code = ((await res.json().catch(() => null)) as { error?: { code?: string } } | null)?.error
+        ?.code;
+      return { result: 'error', reason: code ? `${res.status} ${code}` : String(res.status) };
+    }
     const body = (await res.json()) as { result: Attempt['result']; reason?: string };
     return body.reason ? { result: body.result, reason: body.reason } : { result: body.result };
   } catch {
@@ -348,6 +352,15 @@ export async function runThroughFailure(
     await load.stop();
     await enrol.stop();
   }
+}
+
+/** The first "request failed" lines the nodes logged (each names the store's cause), for a message. */
+export function failureLines(...nodes: { output(): string }[]): string {
+  return nodes
+    .flatMap((n) => n.output().split('\n'))
+    .filter((l) => /request failed/.test(l))
+    .slice(0, 10)
+    .join('\n');
 }
 
 /**

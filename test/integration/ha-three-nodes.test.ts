@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, test } from 'vitest';
-import { assertFailoverKept, failoverLoads, runThroughFailure } from '../harness/ha-load.ts';
+import { assertFailoverKept, failoverLoads, failureLines, runThroughFailure } from '../harness/ha-load.ts';
 import { type RedisProcess, type SentinelGroup, startRedis, startSentinels } from '../harness/redis.ts';
 import { Api, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
@@ -95,7 +95,12 @@ describe('three nodes, strict replica acknowledgement, SIGKILL of the master Red
         `enrolments, ${enrol.unavailable} admin writes answered 503 during the gap\n`,
     );
     const promoted = { name: names[survivor]!, url: nodes[survivor]!.url };
-    await assertFailoverKept(loads, { killAt, holdMs: HOLD_MS, master: promoted });
+    await assertFailoverKept(loads, {
+      killAt,
+      holdMs: HOLD_MS,
+      master: promoted,
+      why: `the nodes logged:\n${failureLines(...nodes)}`,
+    });
     // the other replica follows the new master and acknowledges: a write is acknowledged now
     assert.deepEqual(await roleOf(redis[survivor]!), { role: 'master', replicas: 1 });
     assert.equal((await roleOf(redis[other]!)).role, 'slave');

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { hotpAt } from '../harness/codes.ts';
-import { assertFailoverKept, failoverLoads, runThroughFailure, validateHttp } from '../harness/ha-load.ts';
+import {
+  assertFailoverKept,
+  failoverLoads,
+  failureLines,
+  runThroughFailure,
+  validateHttp,
+} from '../harness/ha-load.ts';
 import { waitFor } from '../harness/ports.ts';
 import { type RedisProcess, type SentinelGroup, startRedis, startSentinels } from '../harness/redis.ts';
 import { Api, randomBase32, runCli, startTessera, type TesseraHandle } from '../harness/tessera.ts';
@@ -28,14 +34,6 @@ function firstTime(check: () => Promise<boolean>, stopped: () => boolean): Promi
 }
 
 /** The nodes' "request failed" log lines (the reason behind a 503), for a failure message. */
-function failureLines(...nodes: TesseraHandle[]): string {
-  return nodes
-    .flatMap((n) => n.output().split('\n'))
-    .filter((l) => /request failed/.test(l))
-    .slice(0, 10)
-    .join('\n');
-}
-
 async function isMaster(r: RedisProcess): Promise<boolean> {
   const c = r.client();
   try {
