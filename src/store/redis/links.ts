@@ -199,7 +199,9 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
   /** Once a replica was seen (or Sentinel is on), a write without a replica's ack is unreplicated. */
   private expectReplicas: boolean;
   private poll: NodeJS.Timeout | null = null;
-  private polling: Promise<void> | null = null;
+  /** The ROLE read in flight, and the one asked for while it runs (see refresh). */
+  private reading: Promise<void> | null = null;
+  private rereading: Promise<void> | null = null;
   private closed = false;
   readonly waitTimeoutMs: number;
   readonly replicaAck: 'accept' | 'reject';
@@ -246,7 +248,8 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
       this.sentinelMaster = addr;
       this.noteUpset();
       this.pointWriters(this.view?.self ?? '');
-      void this.refreshSoon();
+      // a read that starts now: one already in flight may have asked before the switch
+      void this.refresh().catch(() => {});
     });
     this.localConn = this.makeLocal();
   }
@@ -336,15 +339,9 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     this.poll.unref();
   }
 
-  /** One ROLE refresh at a time: the poll's, or the one a held step asked for. */
+  /** The poll's and a held step's refresh: joins the read in flight, if any; never rejects. */
   private refreshSoon(): Promise<void> {
-    if (!this.polling)
-      this.polling = this.refresh()
-        .catch(() => {})
-        .finally(() => {
-          this.polling = null;
-        });
-    return this.polling;
+    return (this.reading ?? this.refresh()).catch(() => {});
   }
 
   /** Whether a step that found the master unreachable waits for the next one (see holdMs). */
@@ -494,8 +491,29 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
     return { reply, acks: acked.n };
   }
 
-  /** Re-reads ROLE now (after a READONLY answer, or on the poll). */
-  async refresh(): Promise<void> {
+  /**
+   * Re-reads ROLE (after a READONLY answer, or on the poll). One read at a time: two that overlap
+   * could finish out of order, the older one putting back the role from before a promotion (and
+   * the writers on the old master), and the next poll raising the promotion a second time. A call
+   * made while a read runs gets a read that starts after it, so it sees what changed since.
+   */
+  refresh(): Promise<void> {
+    if (!this.reading) {
+      this.reading = this.readRole().finally(() => {
+        this.reading = null;
+      });
+      return this.reading;
+    }
+    this.rereading ??= this.reading
+      .catch(() => {})
+      .then(() => {
+        this.rereading = null;
+        return this.refresh();
+      });
+    return this.rereading;
+  }
+
+  private async readRole(): Promise<void> {
     if (this.closed) return;
     let own: ReturnType<typeof parseRole>;
     try {
@@ -654,7 +672,7 @@ export class RedisLinks extends EventEmitter<LinkEvents> {
   async close(): Promise<void> {
     this.closed = true;
     if (this.poll) clearInterval(this.poll);
-    await this.polling?.catch(() => {});
+    await (this.rereading ?? this.reading)?.catch(() => {});
     for (const w of this.writers) w.disconnect();
     this.probe?.disconnect();
     this.watch?.close();
