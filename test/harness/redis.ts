@@ -173,6 +173,15 @@ export async function waitForReplicaLink(replica: RedisProcess, timeoutMs = 20_0
   }
 }
 
+/**
+ * Sentinel's down-after for the tests with three data nodes, where a second failover has a replica
+ * to promote. At 500 ms a loaded machine let a Sentinel miss the just-promoted master's answers for
+ * that long: it marked it down, promoted the other replica, and left two masters without a replica
+ * for 10-14 s (Sentinel turns the first back into a replica only then), in which the strict default
+ * rightly refused every login (2 of 20 runs of the three-node test beside another; 0 of 20 at 1 s).
+ */
+export const THREE_NODE_DOWN_AFTER_MS = 1_000;
+
 export interface SentinelGroup {
   name: string;
   ports: number[];

@@ -11,10 +11,11 @@ import { ensureDebianPackages } from '../harness/debian.ts';
 import { EnrolLoad, LoginLoad, validateHttp } from '../harness/ha-load.ts';
 import { makePartitionable, namespacesAvailable, type Partitionable, type Side } from '../harness/netns.ts';
 import { waitFor } from '../harness/ports.ts';
+import { THREE_NODE_DOWN_AFTER_MS } from '../harness/redis.ts';
 import { Api, baseEnv, REPO_ROOT, randomBase32 } from '../harness/tessera.ts';
 
 const NAME = 'tessera-part';
-const DOWN_AFTER_MS = 500;
+const DOWN_AFTER_MS = THREE_NODE_DOWN_AFTER_MS;
 
 interface Service {
   side: Side;

@@ -2,11 +2,17 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { assertFailoverKept, failoverLoads, failureLines, runThroughFailure } from '../harness/ha-load.ts';
-import { type RedisProcess, type SentinelGroup, startRedis, startSentinels } from '../harness/redis.ts';
+import {
+  type RedisProcess,
+  type SentinelGroup,
+  startRedis,
+  startSentinels,
+  THREE_NODE_DOWN_AFTER_MS,
+} from '../harness/redis.ts';
 import { Api, startTessera, type TesseraHandle } from '../harness/tessera.ts';
 
 const USERS = 12;
-const DOWN_AFTER_MS = 500;
+const DOWN_AFTER_MS = THREE_NODE_DOWN_AFTER_MS;
 const HOLD_MS = 5_000;
 
 async function roleOf(r: RedisProcess): Promise<{ role: string; replicas: number }> {
