@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -173,15 +173,6 @@ export async function waitForReplicaLink(replica: RedisProcess, timeoutMs = 20_0
   }
 }
 
-/**
- * Sentinel's down-after for the tests with three data nodes, where a second failover has a replica
- * to promote. At 500 ms a loaded machine let a Sentinel miss the just-promoted master's answers for
- * that long: it marked it down, promoted the other replica, and left two masters without a replica
- * for 10-14 s (Sentinel turns the first back into a replica only then), in which the strict default
- * rightly refused every login (2 of 20 runs of the three-node test beside another; 0 of 20 at 1 s).
- */
-export const THREE_NODE_DOWN_AFTER_MS = 1_000;
-
 export interface SentinelGroup {
   name: string;
   ports: number[];
@@ -193,8 +184,13 @@ export interface SentinelGroup {
   client(index?: number): Redis;
   /** Waits until the first sentinel lists `count` replicas: before that it cannot promote one. */
   waitForReplicas(count: number): Promise<void>;
+  /** What the sentinels decided (down, promoted, switched), from their logs, each line tagged s0.. */
+  decisions(): string;
   stop(): Promise<void>;
 }
+
+/** Sentinel log events that say who took what for down and which master it named. */
+const DECISION = /[+-][so]down master|\+promoted-slave|\+switch-master|\+convert-to-slave|-failover-abort/;
 
 /**
  * `count` real redis-sentinel processes watching the master on `masterPort` (quorum 2), each with
@@ -300,6 +296,19 @@ export async function startSentinels(opts: {
           c.disconnect();
         }
       });
+    },
+    decisions() {
+      return ports
+        .flatMap((_, i) => {
+          const file = join(root, `s${i}.log`);
+          if (!existsSync(file)) return [];
+          return readFileSync(file, 'utf8')
+            .split('\n')
+            .filter((l) => DECISION.test(l))
+            .map((l) => `s${i} ${l.replace(/^\d+:X /, '')}`);
+        })
+        .sort((a, b) => a.slice(3).localeCompare(b.slice(3)))
+        .join('\n');
     },
     async stop() {
       for (const p of procs) p.kill('SIGTERM');
