@@ -33,7 +33,6 @@ function firstTime(check: () => Promise<boolean>, stopped: () => boolean): Promi
   })();
 }
 
-/** The nodes' "request failed" log lines (the reason behind a 503), for a failure message. */
 async function isMaster(r: RedisProcess): Promise<boolean> {
   const c = r.client();
   try {
