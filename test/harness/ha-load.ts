@@ -354,12 +354,20 @@ export async function runThroughFailure(
   }
 }
 
-/** The first "request failed" lines the nodes logged (each names the store's cause), for a message. */
+/**
+ * The first "request failed" lines each node logged (each names the store's cause), tagged with the
+ * node's place in the list, for a message: a few from every node, not the first node's alone.
+ */
 export function failureLines(...nodes: { output(): string }[]): string {
   return nodes
-    .flatMap((n) => n.output().split('\n'))
-    .filter((l) => /request failed/.test(l))
-    .slice(0, 10)
+    .flatMap((n, i) =>
+      n
+        .output()
+        .split('\n')
+        .filter((l) => /request failed/.test(l))
+        .slice(0, 5)
+        .map((l) => `[node ${i}] ${l}`),
+    )
     .join('\n');
 }
 
