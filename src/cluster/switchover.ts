@@ -7,6 +7,7 @@ import {
   type RedisTlsFiles,
   urlOptions,
 } from '../store/redis/index.ts';
+import { sleep } from '../store/within.ts';
 
 /** How the operator commands reach Redis and Sentinel: the node's own URL credentials and TLS. */
 export interface RedisAccess {
@@ -60,8 +61,6 @@ async function offsetOf(c: Redis): Promise<number> {
   const role = (await c.role()) as unknown[];
   return Number(role[0] === 'master' ? role[1] : role[4]);
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A planned switchover without Sentinel: writes on the old master pause, the target catches up to
