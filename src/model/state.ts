@@ -9,7 +9,6 @@ export interface TokenState {
   lastUsedStep: number;
   /** TOTP: learned clock drift in steps. Merge: the one from the copy with the larger lastUsedStep. */
   drift: number;
-  /** Restore floor: TOTP steps at or before it are refused (same as lastUsedStep, kept for audit). */
 }
 
 export const EMPTY_TOKEN_STATE: TokenState = { counter: 0, lastUsedStep: -1, drift: 0 };
