@@ -1,4 +1,5 @@
-// Waiting with a bound: used by the Redis links and Sentinel watch, the planned switchover, and by the CLI closing its store.
+// Waiting with a bound: used by the Redis links and Sentinel watch, the planned switchover, and by
+// the CLI closing its store.
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, Math.max(0, ms)));
